@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks for `make test` / `make run`, and fails loudly
+# (naming the missing piece) when it cannot. Idempotent: does nothing when all is present.
+set -euo pipefail
+
+need_apt=()
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+command -v grub-mkrescue      >/dev/null || need_apt+=(grub-common)
+[ -d /usr/lib/grub/i386-pc ]             || need_apt+=(grub-pc-bin)
+command -v xorriso            >/dev/null || need_apt+=(xorriso)
+command -v mformat            >/dev/null || need_apt+=(mtools)
+command -v socat              >/dev/null || need_apt+=(socat)
+command -v nc                 >/dev/null || need_apt+=(netcat-openbsd)
+command -v make               >/dev/null || need_apt+=(make)
+command -v gcc                >/dev/null || need_apt+=(gcc)
+command -v objcopy            >/dev/null || need_apt+=(binutils)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "deps: installing Debian packages: ${need_apt[*]}" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        SUDO=sudo; command -v sudo >/dev/null || {
+            echo "deps: error: need root (or sudo) to install: ${need_apt[*]}" >&2; exit 1; }
+    else
+        SUDO=
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null \
+        || { echo "deps: error: apt-get could not install: ${need_apt[*]}" >&2; exit 1; }
+fi
+
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || { echo "deps: error: $PY not found (install python3)" >&2; exit 1; }
+if ! "$PY" -c 'import ply, six' 2>/dev/null; then
+    echo "deps: installing Python modules ply, six (needed by the seL4 kernel build)" >&2
+    "$PY" -m pip install --quiet ply six 2>/dev/null \
+        || "$PY" -m pip install --quiet --break-system-packages ply six \
+        || { echo "deps: error: could not install Python modules ply and six for $PY" >&2; exit 1; }
+fi
+command -v cargo >/dev/null || { echo "deps: error: cargo not found: install the stable Rust toolchain" >&2; exit 1; }

@@ -1,0 +1,1 @@
+//! Parser and validator for the system file (`system.xml`, Microkit SDF format).
