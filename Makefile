@@ -24,6 +24,16 @@ test-loom:
 check:
 	@$(CARGO) run -q -p sdf --bin sdf-check -- $(SYSTEM)
 
+# seL4 kernel -> build/kernel/{default,iommu}/kernel32.elf (cached: rebuilt only when inputs change)
+.PHONY: kernel kernel-iommu
+kernel:
+	@support/kernel/deps.sh
+	@support/kernel/build.sh
+
+kernel-iommu:
+	@support/kernel/deps.sh
+	@support/kernel/build.sh --iommu
+
 bench:
 	$(CARGO) run --release -p ring --bin ring-bench
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Python modules the seL4 5.0 kernel build runs (ply, six: bitfield generator;
+# tempita: invocation/syscall header generators) for $PYTHON (default python3), if missing.
+# Fails loudly, naming what it could not install. Idempotent.
+set -euo pipefail
+PY=${PYTHON:-python3}
+command -v "$PY" >/dev/null || { echo "kernel deps: error: $PY not found (install python3)" >&2; exit 1; }
+if ! "$PY" -c 'import ply, six, tempita' 2>/dev/null; then
+    echo "kernel deps: installing Python modules ply, six, tempita for $PY" >&2
+    "$PY" -m pip install --quiet ply==3.11 six tempita==0.6.0 2>/dev/null \
+        || "$PY" -m pip install --quiet --break-system-packages ply==3.11 six tempita==0.6.0 \
+        || { echo "kernel deps: error: could not install ply, six and tempita for $PY (pip)" >&2; exit 1; }
+fi

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# Applies OUR small fixes to a build copy of the seL4 5.0.0 source (never to the cargo
+# registry copy) so it builds with a current Debian toolchain (gcc 12, python3 only).
+# Each fix names the file, the exact text it expects and why; if the text is not found
+# exactly once the script stops with an error instead of building a half-patched kernel.
+# Usage: patch-source.py <build copy of seL4/>   (idempotent: already-applied fixes are skipped)
+import os
+import sys
+
+# (file, old text, new text, why)
+FIXES = [
+    (
+        "tools/circular_includes.py",
+        """kernel_all_re = re.compile(r'^# 1 "kernel_all\\.c"')""",
+        """kernel_all_re = re.compile(r'^# [01] "kernel_all\\.c"')""",
+        "gcc >= 9 emits a `# 0 \"kernel_all.c\"` line marker first; the check treated it as a "
+        "return to an enclosing header and popped an empty stack (IndexError)",
+    ),
+    (
+        "tools/circular_includes.py",
+        "            while file_stack[-1] != header:",
+        "            while file_stack and file_stack[-1] != header:",
+        "never pop past the bottom of the include stack on an unexpected line marker",
+    ),
+    (
+        "Makefile",
+        "DEFINE  += -DCONFIG_PRINTING",
+        "DEFINES += -DCONFIG_PRINTING",
+        "typo: DEFINE is never used, so DEBUG=1 builds did not get CONFIG_PRINTING",
+    ),
+    (
+        "Makefile",
+        "CFLAGS += ${DEFINES}\nCPPFLAGS += ${DEFINES} ${INCLUDES}",
+        "# Extensible from the command line (patched in by support/kernel/patch-source.py).\n"
+        "CFLAGS += ${EXTRA_CFLAGS}\n"
+        "CFLAGS += ${DEFINES}\nCPPFLAGS += ${DEFINES} ${INCLUDES}",
+        "CFLAGS cannot be extended from the command line (setting it there replaces all of it); "
+        "gcc 12 with -Werror needs a few extra flags",
+    ),
+    (
+        "Makefile",
+        "$(Q)${CIRCULAR_INCLUDES} < $<",
+        "$(Q)${PYTHON} ${CIRCULAR_INCLUDES} < $<",
+        "the tool's shebang asks for `python`, which a python3-only machine lacks",
+    ),
+    (
+        "Makefile",
+        "$(Q)${INVOCATION_ID_GEN_PATH} --arch --xml $<",
+        "$(Q)${PYTHON} ${INVOCATION_ID_GEN_PATH} --arch --xml $<",
+        "run with ${PYTHON}, not the `python` shebang",
+    ),
+    (
+        "Makefile",
+        "$(Q)${INVOCATION_ID_GEN_PATH} --sel4_arch --xml $<",
+        "$(Q)${PYTHON} ${INVOCATION_ID_GEN_PATH} --sel4_arch --xml $<",
+        "run with ${PYTHON}, not the `python` shebang",
+    ),
+    (
+        "Makefile",
+        "$(Q)${INVOCATION_ID_GEN_PATH} --xml $<",
+        "$(Q)${PYTHON} ${INVOCATION_ID_GEN_PATH} --xml $<",
+        "run with ${PYTHON}, not the `python` shebang",
+    ),
+    (
+        "Makefile",
+        "$(Q)${SYSCALL_ID_GEN_PATH} --xml $(word 2, $^)",
+        "$(Q)${PYTHON} ${SYSCALL_ID_GEN_PATH} --xml $(word 2, $^)",
+        "run with ${PYTHON}, not the `python` shebang",
+    ),
+    (
+        "Makefile",
+        "$(Q)${XMLLINT_PATH} --noout --schema $^",
+        "$(Q)$(if ${XMLLINT_PATH},${XMLLINT_PATH} --noout --schema $^,true)",
+        "with SKIP_PATH_CHECKS=1 XMLLINT_PATH is empty and the rule ran `--noout ...` as a "
+        "command; the schema check of syscall.xml is optional, so skip it without xmllint",
+    ),
+]
+
+
+def main(argv):
+    if len(argv) != 2 or not os.path.isfile(os.path.join(argv[1], "Makefile")):
+        print("usage: patch-source.py <build copy of the seL4 source (holding its Makefile)>",
+              file=sys.stderr)
+        return 2
+    root = argv[1]
+    for rel, old, new, why in FIXES:
+        path = os.path.join(root, rel)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            print(f"patch-source: error: cannot read {path}: {e}", file=sys.stderr)
+            return 1
+        if old not in text and new in text:
+            continue  # already applied
+        count = text.count(old)
+        if count != 1:
+            print(f"patch-source: error: {rel}: expected exactly one occurrence of\n  {old!r}\n"
+                  f"found {count}. Is this the seL4 5.0.0 source from sel4-sys 0.0.28?\n"
+                  f"(fix: {why})", file=sys.stderr)
+            return 1
+        text = text.replace(old, new)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
