@@ -61,16 +61,24 @@ inputs_hash() {
 }
 want=$(inputs_hash)
 stamp="$out/.inputs"
-if [ "$force" = 0 ] && [ -f "$out/kernel32.elf" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+up_to_date() {
+    [ "$force" = 0 ] && [ -f "$out/kernel32.elf" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
+}
+if up_to_date; then
     echo "kernel: $variant up to date: $out/kernel32.elf"
     exit 0
 fi
 
-# One build at a time per build root (the patched copy is shared by both variants).
+# One build at a time per build root (the patched copy is shared by both variants). Check
+# again once we hold the lock: a concurrent caller may have just built the same thing.
 buildroot="$repo/build/kernel"
 mkdir -p "$buildroot"
 exec 9>"$buildroot/.lock"
 flock 9
+if up_to_date; then
+    echo "kernel: $variant up to date: $out/kernel32.elf"
+    exit 0
+fi
 
 start=$(date +%s.%N)
 echo "kernel: building seL4 $version ($variant) from $src"
@@ -89,7 +97,7 @@ fi
 
 # 2. Out-of-tree build from an empty folder.
 obj="$out/obj"
-rm -rf "$obj" "$out/kernel32.elf" "$out/kernel.elf" "$stamp"
+rm -rf "$obj" "$stamp"
 mkdir -p "$obj" "$out/config"
 cp "$here/config/autoconf.h" "$out/config/autoconf.h"
 [ "$variant" = default ] || cp "$cfgdir/autoconf.h" "$out/config/autoconf-$variant.h"
@@ -106,7 +114,9 @@ if ! make -C "$obj" -f "$copy/Makefile" -j"$(nproc)" \
 fi
 
 # 3. The multiboot loader (QEMU -kernel, GRUB) wants a 32-bit ELF.
-cp "$obj/kernel.elf" "$out/kernel.elf"
+# Replaced atomically: a QEMU started meanwhile reads either the old or the new image.
+cp "$obj/kernel.elf" "$out/kernel.elf.tmp"
+mv "$out/kernel.elf.tmp" "$out/kernel.elf"
 objcopy -O elf32-i386 "$obj/kernel.elf" "$out/kernel32.elf.tmp"
 mv "$out/kernel32.elf.tmp" "$out/kernel32.elf"
 
@@ -119,4 +129,5 @@ cp "$obj/arch/api/invocation.h" "$obj/arch/api/sel4_invocation.h" "$obj/arch/api
 
 echo "$want" > "$stamp"
 end=$(date +%s.%N)
-printf 'kernel: built %s in %.1f s\n' "$out/kernel32.elf" "$(echo "$end - $start" | bc 2>/dev/null || python3 -c "print($end - $start)")"
+python3 -c "import sys; print('kernel: built %s in %.1f s' % (sys.argv[1], float(sys.argv[3]) - float(sys.argv[2])))" \
+    "$out/kernel32.elf" "$start" "$end"
