@@ -1,2 +1,82 @@
-//! Shared-memory SPSC queues (free/active pairs) with the suppressed-notification protocol.
+//! Shared-memory SPSC queues (free/active pairs) with the suppressed-notification protocol:
+//! the one queue design every data-path component uses (DESIGN.md section 6).
+//!
+//! # Model
+//!
+//! Per direction a *queue pair* lives in one shared memory region: the **active** ring carries
+//! work from a [`Sender`] to a [`Receiver`]; the **free** ring carries buffers back. Each ring
+//! is single-producer/single-consumer and lock-free. Entries are [`Desc`] records naming a
+//! buffer by `(dataspace, offset, len)` plus an opaque `cookie`, never by pointer, so the
+//! region may be mapped at a different vaddr in each PD.
+//!
+//! # Layout (little-endian, all words `u32`)
+//!
+//! ```text
+//! region offset 0                 active ring
+//!   +0x00  tail    (cache line 0)  written only by the producer
+//!   +0x40  head    (cache line 1)  written only by the consumer
+//!   +0x80  signal  (cache line 2)  consumer sets 1 = "signal me", producer clears to 0
+//!   +0xc0  desc[capacity]          16 bytes each: dataspace, offset, len, cookie
+//!   (padded to a 64-byte boundary)
+//! region offset R = ring_bytes     free ring, same layout
+//! total = 2 * R = queue_pair_size(capacity),  R = roundup64(192 + 16 * capacity)
+//! ```
+//!
+//! `head` and `tail` are free-running u32 counters (they wrap; slot = index & (capacity - 1)).
+//! The capacity is a power of two (1 ..= [`MAX_CAPACITY`]) that each side gets from the system
+//! configuration; it is *not* stored in the region. The region must start zeroed.
+//!
+//! # Trust
+//!
+//! Each side keeps its own index privately and never reads it back; the peer's index is
+//! validated on every read: a tail that moves backwards or runs more than `capacity` ahead of
+//! our head, or a head that moves backwards or past our tail, is a [`PeerError`] and leaves the
+//! reader's state unchanged. Every call does bounded work. Descriptors are copied out before
+//! use; the server checks them against the session with [`Desc::validate`]. Any nonzero
+//! `signal` word counts as a request. All shared words are accessed atomically, so a hostile
+//! peer cannot cause undefined behaviour, only errors.
+//!
+//! # Suppressed notification
+//!
+//! Producer: write descriptors, publish `tail` (Release), then [`Producer::signal_needed`]:
+//! `fence(SeqCst)`, and if the consumer asked, clear the request and tell the caller to signal.
+//! Consumer, before blocking: [`Consumer::prepare_to_block`]: request a signal, `fence(SeqCst)`,
+//! re-check the ring; if work arrived, withdraw the request and go on, else block. The two
+//! fences make this store-buffering pattern safe: either the producer sees the request or the
+//! consumer sees the work (model-checked in `tests/loom.rs`). A consumer that never asks (a
+//! driver whose tx-complete interrupt will wake it) is never signalled. The crate makes no
+//! kernel calls: the PD performs the signal and the wait.
+//!
+//! ```
+//! let mut mem = vec![ring::CacheLine::ZERO; ring::CacheLine::lines_for(8).unwrap()];
+//! let (mut tx, mut rx) = ring::split(&mut mem, 8).unwrap();
+//! assert!(rx.active.prepare_to_block().unwrap()); // empty: safe to sleep, signal requested
+//! tx.active.enqueue(ring::Desc { dataspace: 0, offset: 0, len: 64, cookie: 7 }).unwrap();
+//! assert!(tx.active.signal_needed()); // receiver asked: the PD must signal it now
+//! assert_eq!(rx.active.dequeue().unwrap().unwrap().cookie, 7);
+//! ```
 #![no_std]
+#![deny(unsafe_op_in_unsafe_fn, missing_docs)]
+
+mod desc;
+mod layout;
+mod pair;
+mod ring;
+mod sync;
+
+pub use desc::{Dataspaces, Desc, DescError};
+pub use layout::{
+    queue_pair_size, CacheLine, Capacity, LayoutError, RingHeader, CACHE_LINE, DESC_SIZE,
+    HEADER_SIZE, HEAD_OFFSET, MAX_CAPACITY, SIGNAL_OFFSET, TAIL_OFFSET,
+};
+#[cfg(feature = "loom")]
+pub use pair::loom_pair;
+#[cfg(not(feature = "loom"))]
+pub use pair::split;
+pub use pair::{Receiver, Sender};
+pub use ring::{
+    Consumer, ConsumerStats, EnqueueError, PeerError, Producer, ProducerStats,
+};
+
+#[cfg(all(test, not(feature = "loom")))]
+mod tests;

@@ -1,0 +1,200 @@
+//! The bytes both sides of a queue pair agree on: ring header, descriptor slots and the size of
+//! a queue-pair region for a given capacity (see the crate docs for the picture).
+
+use crate::sync::AtomicU32;
+use core::fmt;
+
+/// Size of a cache line on the machines we target (x86_64); each shared index has its own.
+pub const CACHE_LINE: usize = 64;
+/// Byte offset of the producer's `tail` word inside a ring.
+pub const TAIL_OFFSET: usize = 0;
+/// Byte offset of the consumer's `head` word inside a ring.
+pub const HEAD_OFFSET: usize = CACHE_LINE;
+/// Byte offset of the consumer's "signal wanted" word inside a ring.
+pub const SIGNAL_OFFSET: usize = 2 * CACHE_LINE;
+/// Byte size of a ring header (three cache lines); the descriptor array starts here.
+pub const HEADER_SIZE: usize = 3 * CACHE_LINE;
+/// Byte size of one descriptor slot (`Desc`).
+pub const DESC_SIZE: usize = 16;
+/// Largest supported capacity. Free-running u32 indices need capacity <= 2^31; we stop far
+/// below so every size computation fits in a u32 on any target.
+pub const MAX_CAPACITY: u32 = 1 << 20;
+
+/// Why a ring could not be laid out over a piece of memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are the values named in the variant's doc
+pub enum LayoutError {
+    /// The capacity is zero or not a power of two.
+    CapacityNotPowerOfTwo(u32),
+    /// The capacity is above [`MAX_CAPACITY`].
+    CapacityTooLarge(u32),
+    /// The region is smaller than a queue pair of this capacity needs.
+    RegionTooSmall { need: usize, have: usize },
+    /// The region does not start on a cache line.
+    Misaligned { addr: usize },
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::CapacityNotPowerOfTwo(c) => write!(
+                f,
+                "ring capacity {c} is not a power of two: use 1, 2, 4, ... {MAX_CAPACITY}"
+            ),
+            Self::CapacityTooLarge(c) => {
+                write!(f, "ring capacity {c} is above the maximum {MAX_CAPACITY}")
+            }
+            Self::RegionTooSmall { need, have } => write!(
+                f,
+                "queue-pair region is {have:#x} bytes but this capacity needs {need:#x}: \
+                 size the memory region with ring::queue_pair_size"
+            ),
+            Self::Misaligned { addr } => write!(
+                f,
+                "queue-pair region at {addr:#x} is not {CACHE_LINE}-byte aligned: map it at a \
+                 page-aligned vaddr"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for LayoutError {}
+
+/// A validated ring capacity: a power of two in `1..=MAX_CAPACITY`. Each side gets it from the
+/// system configuration; it is never read from shared memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Capacity(u32);
+
+impl Capacity {
+    /// Checks that `n` is a usable capacity.
+    pub const fn new(n: u32) -> Result<Self, LayoutError> {
+        if n == 0 || !n.is_power_of_two() {
+            Err(LayoutError::CapacityNotPowerOfTwo(n))
+        } else if n > MAX_CAPACITY {
+            Err(LayoutError::CapacityTooLarge(n))
+        } else {
+            Ok(Self(n))
+        }
+    }
+
+    /// The number of descriptors a ring holds.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Bytes of one ring (header + descriptors), rounded up to a cache line.
+    pub const fn ring_bytes(self) -> usize {
+        let raw = HEADER_SIZE + DESC_SIZE * self.0 as usize;
+        raw.div_ceil(CACHE_LINE) * CACHE_LINE
+    }
+
+    /// Bytes of a queue pair (active ring, then free ring).
+    pub const fn pair_bytes(self) -> usize {
+        2 * self.ring_bytes()
+    }
+}
+
+/// Bytes a queue-pair region (active + free ring) of `capacity` descriptors per ring needs.
+/// Round up to the page size when declaring the memory region in `system.xml`.
+pub const fn queue_pair_size(capacity: u32) -> Result<usize, LayoutError> {
+    match Capacity::new(capacity) {
+        Ok(c) => Ok(c.pair_bytes()),
+        Err(e) => Err(e),
+    }
+}
+
+/// One shared index word alone on its cache line. The padding is atomic words too, so every
+/// byte the peer can write is only ever seen through an atomic (no data race, even with a
+/// hostile peer scribbling over it).
+#[repr(C, align(64))]
+#[cfg_attr(
+    not(feature = "loom"),
+    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
+)]
+pub struct IndexLine {
+    pub(crate) word: AtomicU32,
+    #[cfg(not(feature = "loom"))]
+    _pad: [AtomicU32; 15],
+}
+
+/// The header at the start of every ring. `tail` is written only by the producer, `head` only
+/// by the consumer, `signal` set by the consumer and cleared by the producer.
+#[repr(C)]
+#[cfg_attr(
+    not(feature = "loom"),
+    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
+)]
+pub struct RingHeader {
+    pub(crate) tail: IndexLine,
+    pub(crate) head: IndexLine,
+    pub(crate) signal: IndexLine,
+}
+
+/// A descriptor slot in shared memory: the four words of a [`crate::Desc`], in field order.
+#[repr(C)]
+#[cfg_attr(
+    not(feature = "loom"),
+    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
+)]
+pub(crate) struct Slot {
+    pub(crate) words: [AtomicU32; 4],
+}
+
+#[cfg(feature = "loom")]
+impl IndexLine {
+    pub(crate) fn new() -> Self {
+        Self { word: AtomicU32::new(0) }
+    }
+}
+
+#[cfg(feature = "loom")]
+impl RingHeader {
+    pub(crate) fn new() -> Self {
+        Self { tail: IndexLine::new(), head: IndexLine::new(), signal: IndexLine::new() }
+    }
+}
+
+#[cfg(feature = "loom")]
+impl Slot {
+    pub(crate) fn new() -> Self {
+        Self { words: core::array::from_fn(|_| AtomicU32::new(0)) }
+    }
+}
+
+// The documented layout, checked at compile time (the loom build uses loom's bigger atomics).
+#[cfg(not(feature = "loom"))]
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(offset_of!(RingHeader, tail) == TAIL_OFFSET);
+    assert!(offset_of!(RingHeader, head) == HEAD_OFFSET);
+    assert!(offset_of!(RingHeader, signal) == SIGNAL_OFFSET);
+    assert!(size_of::<RingHeader>() == HEADER_SIZE);
+    assert!(align_of::<RingHeader>() == CACHE_LINE);
+    assert!(size_of::<Slot>() == DESC_SIZE);
+    assert!(size_of::<crate::Desc>() == DESC_SIZE);
+    assert!(size_of::<CacheLine>() == CACHE_LINE && align_of::<CacheLine>() == CACHE_LINE);
+};
+
+/// A cache-line-sized, cache-line-aligned chunk of plain memory: the unit of the owned buffers
+/// that [`crate::split`] lays a queue pair over (e.g. `vec![CacheLine::ZERO; n]` in a host test,
+/// or a `static` array).
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+#[cfg_attr(
+    not(feature = "loom"),
+    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout, zerocopy::Immutable)
+)]
+pub struct CacheLine(pub [u8; CACHE_LINE]);
+
+impl CacheLine {
+    /// An all-zero line.
+    pub const ZERO: Self = Self([0; CACHE_LINE]);
+
+    /// How many lines a queue pair of `capacity` needs.
+    pub const fn lines_for(capacity: u32) -> Result<usize, LayoutError> {
+        match queue_pair_size(capacity) {
+            Ok(bytes) => Ok(bytes / CACHE_LINE),
+            Err(e) => Err(e),
+        }
+    }
+}
