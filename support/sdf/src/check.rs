@@ -1,0 +1,337 @@
+//! Phase 2: rules that relate elements to each other (names resolve, nothing is claimed
+//! twice, address ranges do not overlap, calls go up in priority). Runs on a model that
+//! phase 1 found locally valid; resolves channel ends to PD indices and fills in the
+//! setvars that depend on other elements.
+
+use std::collections::HashMap;
+
+use roxmltree::Node;
+
+use crate::model::*;
+use crate::parse::{show, Found, Reader, Sources};
+use crate::{Diagnostic, USER_TOP};
+
+/// Where something was claimed first, for "already used by ... at line N" messages.
+fn at(pos: Pos) -> String {
+    format!("line {}", pos.line)
+}
+
+pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &str) {
+    let mut errs: Vec<Found> = Vec::new();
+    let attr = |r: &Reader, node: Node, name: &str| r.attr_pos_of(node, name);
+
+    // Unique PD and region names.
+    let mut pd_names: HashMap<&str, Pos> = HashMap::new();
+    for (pd, s) in system.pds.iter().zip(&src.pds) {
+        if let Some(first) = pd_names.insert(&pd.name, pd.pos) {
+            pd_names.insert(&pd.name, first);
+            errs.push((attr(r, s.node, "name"), format!(
+                "<protection_domain> name={}: a protection domain of that name already exists ({})",
+                show(&pd.name), at(first)
+            )));
+        }
+    }
+    let mut regions: HashMap<&str, (usize, Pos)> = HashMap::new();
+    for (i, (mr, node)) in system.regions.iter().zip(&src.regions).enumerate() {
+        if let Some(first) = regions.get(mr.name.as_str()) {
+            errs.push((attr(r, *node, "name"), format!(
+                "<memory_region> name={}: a memory region of that name already exists ({})",
+                show(&mr.name), at(first.1)
+            )));
+        } else {
+            regions.insert(&mr.name, (i, mr.pos));
+        }
+    }
+
+    // Physical memory: fixed ranges must not overlap; a BAR is one region's.
+    let mut fixed: Vec<(u64, u64, &str, Pos)> = Vec::new();
+    let mut bars: HashMap<(PciDevice, u8), (&str, Pos)> = HashMap::new();
+    for (mr, node) in system.regions.iter().zip(&src.regions) {
+        match mr.backing {
+            Backing::Fixed { phys_addr } => {
+                let end = phys_addr + mr.size; // phase 1 checked it does not overflow
+                if let Some((s, e, other, pos)) = fixed.iter().find(|(s, e, _, _)| phys_addr < *e && *s < end) {
+                    errs.push((attr(r, *node, "phys_addr"), format!(
+                        "<memory_region> {} phys_addr range [0x{phys_addr:x}..0x{end:x}) overlaps memory region {} [0x{s:x}..0x{e:x}) ({})",
+                        show(&mr.name), show(other), at(*pos)
+                    )));
+                }
+                fixed.push((phys_addr, end, &mr.name, mr.pos));
+            }
+            Backing::Pci(bar) => {
+                if let Some((other, pos)) = bars.get(&(bar.device, bar.bar)) {
+                    errs.push((attr(r, *node, "bar"), format!(
+                        "<memory_region> {}: BAR {} of PCI device {} is already claimed by memory region {} ({})",
+                        show(&mr.name), bar.bar, bar.device, show(other), at(*pos)
+                    )));
+                } else {
+                    bars.insert((bar.device, bar.bar), (&mr.name, mr.pos));
+                }
+            }
+            Backing::Allocated => {}
+        }
+    }
+
+    // Maps: the region exists, the address is aligned, inside user space, and no two maps
+    // of one PD overlap. Also resolve setvar_size and check region_paddr setvars.
+    let mut mapped = vec![false; system.regions.len()];
+    for (pd, s) in system.pds.iter_mut().zip(&src.pds) {
+        let mut ranges: Vec<(u64, u64, &str, Pos)> = Vec::new();
+        for (map, node) in pd.maps.iter().zip(&s.maps) {
+            let Some(&(ri, _)) = regions.get(map.mr.as_str()) else {
+                errs.push((attr(r, *node, "mr"), format!(
+                    "<map> mr={}: no memory region of that name; expected one of the <memory_region> names{}",
+                    show(&map.mr), suggest(&map.mr, system.regions.iter().map(|m| m.name.as_str()))
+                )));
+                continue;
+            };
+            let mr = &system.regions[ri];
+            mapped[ri] = true;
+            let vpos = attr(r, *node, "vaddr");
+            let ps = mr.page_size.bytes();
+            if map.vaddr % ps != 0 {
+                errs.push((vpos, format!(
+                    "<map> vaddr=0x{:x} is not aligned to the page size 0x{ps:x} of memory region {}",
+                    map.vaddr, show(&mr.name)
+                )));
+                continue;
+            }
+            if map.vaddr < 0x1000 {
+                errs.push((vpos, format!(
+                    "<map> vaddr=0x{:x} maps page 0, which stays unmapped to catch null pointers; expected an address from 0x1000 up",
+                    map.vaddr
+                )));
+                continue;
+            }
+            let end = map.vaddr.checked_add(mr.size);
+            if end.is_none_or(|e| e > USER_TOP) {
+                errs.push((vpos, format!(
+                    "<map> vaddr=0x{:x} with region {} of size 0x{:x} goes past the end of x86_64 user space (0x{:x}); expected the mapping to end at or below it",
+                    map.vaddr, show(&mr.name), mr.size, USER_TOP - 1
+                )));
+                continue;
+            }
+            let end = end.unwrap_or(USER_TOP);
+            if let Some((s0, e0, other, pos)) = ranges.iter().find(|(s0, e0, _, _)| map.vaddr < *e0 && *s0 < end) {
+                errs.push((vpos, format!(
+                    "<map> of {} at [0x{:x}..0x{end:x}) overlaps the map of {} at [0x{s0:x}..0x{e0:x}) ({}) in protection domain {}",
+                    show(&map.mr), map.vaddr, show(other), at(*pos), show(&pd.name)
+                )));
+            }
+            ranges.push((map.vaddr, end, &map.mr, map.pos));
+            if mr.backing != Backing::Allocated && map.cached {
+                system.warnings.push(Diagnostic::warning(file, map.pos, format!(
+                    "device memory region {} is mapped cached; device registers usually want cached=\"false\"",
+                    show(&mr.name)
+                )));
+            }
+        }
+        for setvar in pd.setvars.iter_mut().filter(|v| v.source == SetVarSource::MapSize) {
+            if let Some(map) = pd.maps.iter().find(|m| m.setvar_size.as_deref() == Some(setvar.symbol.as_str())) {
+                if let Some(&(ri, _)) = regions.get(map.mr.as_str()) {
+                    setvar.value = SetVarValue::Number(system.regions[ri].size);
+                }
+            }
+        }
+        for (_, node) in &s.paddr_setvars {
+            let name = node.attribute("region_paddr").unwrap_or("");
+            if !regions.contains_key(name) {
+                errs.push((attr(r, *node, "region_paddr"), format!(
+                    "<setvar> region_paddr={}: no memory region of that name{}",
+                    show(name), suggest(name, system.regions.iter().map(|m| m.name.as_str()))
+                )));
+            }
+        }
+    }
+
+    // Channels: ends name existing, distinct PDs; calls go to strictly higher priority.
+    for (ch, nodes) in system.channels.iter_mut().zip(&src.channels) {
+        let mut resolved = true;
+        for (end, node) in ch.ends.iter_mut().zip(nodes) {
+            match system.pds.iter().position(|pd| pd.name == end.pd) {
+                Some(i) => end.pd_index = i,
+                None => {
+                    resolved = false;
+                    errs.push((attr(r, *node, "pd"), format!(
+                        "<end> pd={}: no protection domain of that name{}",
+                        show(&end.pd), suggest(&end.pd, system.pds.iter().map(|p| p.name.as_str()))
+                    )));
+                }
+            }
+        }
+        if !resolved {
+            continue;
+        }
+        if ch.ends[0].pd_index == ch.ends[1].pd_index {
+            errs.push((attr(r, nodes[1], "pd"), format!(
+                "<end> pd={}: both ends of the <channel> are in the same protection domain; a channel connects two different PDs",
+                show(&ch.ends[1].pd)
+            )));
+            continue;
+        }
+        for k in 0..2 {
+            let (caller, callee) = (&ch.ends[k], &ch.ends[1 - k]);
+            if !caller.pp {
+                continue;
+            }
+            let (p_caller, p_callee) = (system.pds[caller.pd_index].priority, system.pds[callee.pd_index].priority);
+            if p_callee <= p_caller {
+                errs.push((attr(r, nodes[k], "pp"), format!(
+                    "<end> pp=\"true\": {} (priority {p_caller}) may only call a PD of strictly higher priority, but {} has priority {p_callee}",
+                    show(&caller.pd), show(&callee.pd)
+                )));
+            }
+        }
+    }
+
+    // Ids: per PD, irqs and channel ends share 0..62; I/O port ranges have their own.
+    let mut ids: Vec<HashMap<u8, (&str, Pos)>> = vec![HashMap::new(); system.pds.len()];
+    let mut id_claims: Vec<(Pos, usize, u8, &'static str, Pos)> = Vec::new();
+    for (i, (pd, s)) in system.pds.iter().zip(&src.pds).enumerate() {
+        for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
+            id_claims.push((attr(r, *node, "id"), i, irq.id, "irq", irq.pos));
+        }
+    }
+    for (ch, nodes) in system.channels.iter().zip(&src.channels) {
+        for (end, node) in ch.ends.iter().zip(nodes) {
+            if end.pd_index < system.pds.len() {
+                id_claims.push((attr(r, *node, "id"), end.pd_index, end.id, "channel end", end.pos));
+            }
+        }
+    }
+    id_claims.sort_by_key(|c| c.0);
+    for (pos, pd_index, id, what, elem_pos) in id_claims {
+        if let Some((other, first)) = ids[pd_index].get(&id) {
+            errs.push((pos, format!(
+                "<{}> id={id} is already used in protection domain {} by an {other} ({}); irqs and channels share one id space per PD",
+                if what == "irq" { "irq" } else { "end" },
+                show(&system.pds[pd_index].name), at(*first)
+            )));
+        } else {
+            ids[pd_index].insert(id, (if what == "irq" { "irq" } else { "channel end" }, elem_pos));
+        }
+    }
+
+    // IRQ sources and I/O ports: each claimed once in the whole system.
+    let mut pins: HashMap<(u8, u8), Pos> = HashMap::new();
+    let mut vectors: HashMap<u8, Pos> = HashMap::new();
+    let mut pci_irqs: HashMap<PciDevice, Pos> = HashMap::new();
+    let mut ports: Vec<(u32, u32, Pos)> = Vec::new();
+    for (pd, s) in system.pds.iter().zip(&src.pds) {
+        for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
+            match irq.kind {
+                IrqKind::Ioapic { ioapic, pin, vector, .. } => {
+                    if let Some(first) = pins.get(&(ioapic, pin)) {
+                        errs.push((attr(r, *node, "pin"), format!(
+                            "<irq> pin={pin}: IOAPIC {ioapic} pin {pin} is already claimed by the irq at {}; an interrupt goes to one PD only",
+                            at(*first)
+                        )));
+                    } else {
+                        pins.insert((ioapic, pin), irq.pos);
+                    }
+                    if let Some(first) = vectors.get(&vector) {
+                        errs.push((attr(r, *node, "vector"), format!(
+                            "<irq> vector={vector} is already used by the irq at {}; expected a vector (0..107) no other irq uses",
+                            at(*first)
+                        )));
+                    } else {
+                        vectors.insert(vector, irq.pos);
+                    }
+                }
+                IrqKind::Pci { device } => {
+                    if let Some(first) = pci_irqs.get(&device) {
+                        errs.push((attr(r, *node, "pci"), format!(
+                            "<irq> pci=\"{device}\": that device's interrupt is already claimed by the irq at {}; an interrupt goes to one PD only",
+                            at(*first)
+                        )));
+                    } else {
+                        pci_irqs.insert(device, irq.pos);
+                    }
+                }
+            }
+        }
+        let mut port_ids: HashMap<u8, Pos> = HashMap::new();
+        for (port, node) in pd.ioports.iter().zip(&s.ioports) {
+            if let Some(first) = port_ids.get(&port.id) {
+                errs.push((attr(r, *node, "id"), format!(
+                    "<ioport> id={} is already used by another <ioport> of protection domain {} ({})",
+                    port.id, show(&pd.name), at(*first)
+                )));
+            } else {
+                port_ids.insert(port.id, port.pos);
+            }
+            let (start, end) = (u32::from(port.addr), u32::from(port.addr) + port.size);
+            if let Some((s0, e0, first)) = ports.iter().find(|(s0, e0, _)| start < *e0 && *s0 < end) {
+                errs.push((attr(r, *node, "addr"), format!(
+                    "<ioport> ports 0x{start:x}..0x{:x} overlap ports 0x{s0:x}..0x{:x} granted at {}; an I/O port belongs to one range only",
+                    end - 1, e0 - 1, at(*first)
+                )));
+            }
+            ports.push((start, end, port.pos));
+        }
+    }
+
+    // Setvar symbols: one namespace per PD (channel-end setvar_ids join it here).
+    for (ch, nodes) in system.channels.iter().zip(&src.channels) {
+        for (end, node) in ch.ends.iter().zip(nodes) {
+            if let (Some(sym), Some(pd)) = (&end.setvar_id, system.pds.get_mut(end.pd_index)) {
+                pd.setvars.push(SetVar {
+                    symbol: sym.clone(),
+                    value: SetVarValue::Number(u64::from(end.id)),
+                    source: SetVarSource::ChannelId,
+                    pos: r.attr_pos_of(*node, "setvar_id"),
+                });
+            }
+        }
+    }
+    for pd in &mut system.pds {
+        pd.setvars.sort_by_key(|v| v.pos);
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
+        for v in &pd.setvars {
+            if let Some(first) = seen.get(v.symbol.as_str()) {
+                errs.push((v.pos, format!(
+                    "symbol {} is already set in protection domain {} ({}); each symbol can be set once",
+                    show(&v.symbol), show(&pd.name), at(*first)
+                )));
+            } else {
+                seen.insert(&v.symbol, v.pos);
+            }
+        }
+    }
+
+    // A region nobody maps is legal (it may be reserved for later) but worth a warning.
+    for (mr, used) in system.regions.iter().zip(mapped) {
+        if !used {
+            system.warnings.push(Diagnostic::warning(file, mr.pos, format!(
+                "memory region {} is not mapped by any protection domain", show(&mr.name)
+            )));
+        }
+    }
+    system.warnings.sort_by_key(|w| w.pos);
+    r.errors.extend(errs);
+}
+
+/// ` (did you mean "x"?)` when a known name is close to `wanted`.
+fn suggest<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let best = known
+        .map(|k| (edit_distance(wanted, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, k)) => format!(" (did you mean {}?)", show(k)),
+        None => String::new(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().take(64).collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

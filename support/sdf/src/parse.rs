@@ -1,0 +1,743 @@
+//! Phase 1: XML -> model, with every check that needs only the element at hand (structure,
+//! known elements and attributes, required attributes, number syntax and ranges, value
+//! formats). Cross-element rules live in `check.rs` and run only when this phase is clean,
+//! so they never report consequences of an earlier mistake.
+
+use roxmltree::{Attribute, Document, Node, NodeType};
+
+use crate::diag::LineIndex;
+use crate::model::*;
+use crate::value::{self, NumError};
+use crate::{
+    DEFAULT_STACK_SIZE, MAX_CHANNEL_ID, MAX_IOAPICS, MAX_IOAPIC_PIN, MAX_IRQ_VECTOR, MAX_PDS,
+    MAX_PRIORITY, MAX_STACK_SIZE, MIN_STACK_SIZE, PHYS_ADDR_LIMIT,
+};
+
+/// An error found while reading: where, and what.
+pub(crate) type Found = (Pos, String);
+
+/// The roxmltree nodes behind each model item, in the same order, so phase 2 can point at
+/// the exact attribute it complains about.
+pub(crate) struct Sources<'a, 'i> {
+    pub pds: Vec<PdSources<'a, 'i>>,
+    pub regions: Vec<Node<'a, 'i>>,
+    pub channels: Vec<[Node<'a, 'i>; 2]>,
+}
+
+pub(crate) struct PdSources<'a, 'i> {
+    pub node: Node<'a, 'i>,
+    pub maps: Vec<Node<'a, 'i>>,
+    pub irqs: Vec<Node<'a, 'i>>,
+    pub ioports: Vec<Node<'a, 'i>>,
+    /// `<setvar region_paddr>` elements with the index of their entry in the PD's setvars.
+    pub paddr_setvars: Vec<(usize, Node<'a, 'i>)>,
+}
+
+pub(crate) struct Reader<'a, 'i> {
+    pub lines: &'a LineIndex<'i>,
+    pub errors: Vec<Found>,
+}
+
+/// Shows an attribute value inside a message: quoted, escaped, and cut short if long.
+pub(crate) fn show(value: &str) -> String {
+    const MAX: usize = 40;
+    let mut out = String::from("\"");
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX {
+            out.push_str("...");
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out.push('"');
+    out
+}
+
+pub(crate) fn show_char(c: char) -> String {
+    format!("'{}'", c.escape_debug())
+}
+
+fn list(items: &[&str]) -> String {
+    items.join(", ")
+}
+
+impl<'a, 'i> Reader<'a, 'i> {
+    pub(crate) fn pos(&self, offset: usize) -> Pos {
+        self.lines.pos(offset)
+    }
+
+    pub(crate) fn node_pos(&self, node: Node) -> Pos {
+        self.pos(node.range().start)
+    }
+
+    pub(crate) fn attr_pos(&self, attr: &Attribute) -> Pos {
+        self.pos(attr.range().start)
+    }
+
+    /// Position of attribute `name` of `node`, or of the element if it has no such
+    /// attribute.
+    pub(crate) fn attr_pos_of(&self, node: Node, name: &str) -> Pos {
+        match node.attributes().find(|a| a.name() == name && a.namespace().is_none()) {
+            Some(a) => self.attr_pos(&a),
+            None => self.node_pos(node),
+        }
+    }
+
+    fn err(&mut self, pos: Pos, message: impl Into<String>) {
+        self.errors.push((pos, message.into()));
+    }
+
+    /// Reports attributes not in `allowed` (with a specific hint for Microkit attributes
+    /// this system does not support). Returns false if any was found.
+    fn check_attrs(&mut self, node: Node, allowed: &[&str], hints: &[(&str, &str)]) -> bool {
+        let element = node.tag_name().name();
+        let mut ok = true;
+        for attr in node.attributes() {
+            let pos = self.attr_pos(&attr);
+            if attr.namespace().is_some() {
+                let qname = self.lines_text(attr.range_qname());
+                self.err(pos, format!("unknown attribute '{qname}' on <{element}>: namespaced attributes are not part of the system file format"));
+                ok = false;
+                continue;
+            }
+            let name = attr.name();
+            if allowed.contains(&name) {
+                continue;
+            }
+            ok = false;
+            match hints.iter().find(|(n, _)| *n == name) {
+                Some((_, hint)) => self.err(pos, format!("attribute '{name}' on <{element}> is not supported: {hint}")),
+                None => self.err(
+                    pos,
+                    format!("unknown attribute '{name}' on <{element}>; expected one of: {}", list(allowed)),
+                ),
+            }
+        }
+        ok
+    }
+
+    fn lines_text(&self, range: std::ops::Range<usize>) -> String {
+        self.lines_source().get(range).unwrap_or("?").to_string()
+    }
+
+    fn lines_source(&self) -> &'i str {
+        self.lines.text()
+    }
+
+    fn attr<'n, 'x>(&self, node: Node<'n, 'x>, name: &str) -> Option<Attribute<'n, 'x>> {
+        node.attributes().find(|a| a.name() == name && a.namespace().is_none())
+    }
+
+    /// A required attribute; reports it missing (at the element) with `purpose`.
+    fn required<'n, 'x>(&mut self, node: Node<'n, 'x>, name: &str, purpose: &str) -> Option<Attribute<'n, 'x>> {
+        let found = self.attr(node, name);
+        if found.is_none() {
+            let pos = self.node_pos(node);
+            self.err(pos, format!("<{}> is missing the required attribute '{name}' ({purpose})", node.tag_name().name()));
+        }
+        found
+    }
+
+    /// A number attribute in `min..=max`.
+    fn number(&mut self, node: Node, attr: &Attribute, min: u64, max: u64) -> Option<u64> {
+        let element = node.tag_name().name();
+        let pos = self.attr_pos(attr);
+        let range = if max == u64::MAX { format!("at least {min}") } else { format!("{min}..{max}") };
+        match value::parse_u64(attr.value()) {
+            Ok(v) if v >= min && v <= max => Some(v),
+            Ok(_) => {
+                self.err(pos, format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())));
+                None
+            }
+            Err(NumError::Overflow) if max != u64::MAX => {
+                self.err(pos, format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())));
+                None
+            }
+            Err(e) => {
+                let extra = if max == u64::MAX { String::new() } else { format!(" in {range}") };
+                self.err(pos, format!("<{element}> {}={}: {}{extra}", attr.name(), show(attr.value()), e.describe()));
+                None
+            }
+        }
+    }
+
+    /// An optional number attribute with a default.
+    fn number_or(&mut self, node: Node, name: &str, default: u64, min: u64, max: u64) -> Option<u64> {
+        match self.attr(node, name) {
+            Some(a) => self.number(node, &a, min, max),
+            None => Some(default),
+        }
+    }
+
+    /// An optional boolean attribute: `Ok(default)` when absent, `Err(())` (reported) when
+    /// not exactly "true" or "false".
+    fn boolean(&mut self, node: Node, name: &str, default: bool) -> Result<bool, ()> {
+        let Some(attr) = self.attr(node, name) else { return Ok(default) };
+        match value::parse_bool(attr.value()) {
+            Some(b) => Ok(b),
+            None => {
+                let pos = self.attr_pos(&attr);
+                self.err(pos, format!("<{}> {}={}: expected \"true\" or \"false\"", node.tag_name().name(), name, show(attr.value())));
+                Err(())
+            }
+        }
+    }
+
+    /// A symbol-naming attribute (setvar_*); pushes the setvar when valid.
+    fn symbol(&mut self, node: Node, name: &str, value: SetVarValue, source: SetVarSource, out: &mut Vec<SetVar>) -> Option<String> {
+        let attr = self.attr(node, name)?;
+        let pos = self.attr_pos(&attr);
+        if !value::valid_symbol(attr.value()) {
+            self.err(pos, format!(
+                "<{}> {}={}: expected a symbol name (letters, digits and '_', not starting with a digit)",
+                node.tag_name().name(), name, show(attr.value())
+            ));
+            return None;
+        }
+        out.push(SetVar { symbol: attr.value().to_string(), value, source, pos });
+        Some(attr.value().to_string())
+    }
+
+    /// A non-empty name attribute.
+    fn name(&mut self, node: Node, purpose: &str) -> Option<String> {
+        let attr = self.required(node, "name", purpose)?;
+        if attr.value().trim().is_empty() {
+            let pos = self.attr_pos(&attr);
+            self.err(pos, format!("<{}> name={}: expected a non-empty name", node.tag_name().name(), show(attr.value())));
+            return None;
+        }
+        Some(attr.value().to_string())
+    }
+
+    /// Reports non-blank text directly inside `node` (comments are fine).
+    fn check_no_text(&mut self, node: Node) {
+        for child in node.children() {
+            if child.node_type() == NodeType::Text {
+                if let Some(text) = child.text() {
+                    if !text.trim().is_empty() {
+                        let offset = child.range().start + (text.len() - text.trim_start().len());
+                        let pos = self.pos(offset.min(child.range().end));
+                        self.err(pos, format!(
+                            "unexpected text {} in <{}>: only elements and comments belong here",
+                            show(text.trim()), node.tag_name().name()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn unknown_element(&mut self, child: Node, parent: Node, expected: &[&str], hints: &[(&str, &str)]) {
+        let name = child.tag_name().name();
+        let pos = self.node_pos(child);
+        let parent_name = parent.tag_name().name();
+        match hints.iter().find(|(n, _)| *n == name) {
+            Some((_, hint)) => self.err(pos, format!("<{name}> in <{parent_name}> is not supported: {hint}")),
+            None => self.err(pos, format!("unknown element <{name}> in <{parent_name}>; expected one of: {}", list(expected))),
+        }
+    }
+}
+
+const NON_MCS: &str = "this kernel build is non-MCS: it has no passive PDs, budgets or periods (scheduling is by priority only)";
+
+/// Reads the document: the model plus the errors of phase 1.
+pub(crate) fn read<'a, 'i>(doc: &'a Document<'i>, r: &mut Reader<'_, 'i>) -> (System, Sources<'a, 'i>) {
+    let mut system = System { pds: Vec::new(), regions: Vec::new(), channels: Vec::new(), warnings: Vec::new() };
+    let mut sources = Sources { pds: Vec::new(), regions: Vec::new(), channels: Vec::new() };
+    let root = doc.root_element();
+    if root.tag_name().name() != "system" || root.tag_name().namespace().is_some() {
+        let pos = r.node_pos(root);
+        r.err(pos, format!("the root element is <{}>; expected <system>", root.tag_name().name()));
+        return (system, sources);
+    }
+    r.check_attrs(root, &[], &[]);
+    r.check_no_text(root);
+
+    let mut pd_count = 0usize;
+    for child in root.children().filter(|c| c.is_element()) {
+        match child.tag_name().name() {
+            "protection_domain" => {
+                pd_count += 1;
+                if pd_count == MAX_PDS + 1 {
+                    let pos = r.node_pos(child);
+                    r.err(pos, format!("too many protection domains: at most {MAX_PDS} are supported, this is number {pd_count}"));
+                }
+                if let Some((pd, src)) = read_pd(child, r) {
+                    system.pds.push(pd);
+                    sources.pds.push(src);
+                }
+            }
+            "memory_region" => {
+                if let Some(mr) = read_region(child, r) {
+                    system.regions.push(mr);
+                    sources.regions.push(child);
+                }
+            }
+            "channel" => {
+                if let Some((ch, ends)) = read_channel(child, r) {
+                    system.channels.push(ch);
+                    sources.channels.push(ends);
+                }
+            }
+            _ => r.unknown_element(child, root, &["protection_domain", "memory_region", "channel"], &[
+                ("virtual_machine", "there is no hypervisor in this kernel build"),
+                ("domain_schedule", "this kernel build has a single scheduling domain"),
+            ]),
+        }
+    }
+    if pd_count == 0 {
+        let pos = r.node_pos(root);
+        r.err(pos, "<system> has no <protection_domain>: expected at least one");
+    }
+    (system, sources)
+}
+
+fn read_pd<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(ProtectionDomain, PdSources<'a, 'i>)> {
+    r.check_attrs(node, &["name", "priority", "stack_size"], &[
+        ("passive", NON_MCS),
+        ("budget", NON_MCS),
+        ("period", NON_MCS),
+        ("cpu", "this system runs every PD on the boot CPU"),
+        ("smc", "SMC forwarding exists only on ARM"),
+        ("id", "nested (child) protection domains are not supported"),
+        ("setvar_id", "nested (child) protection domains are not supported"),
+    ]);
+    r.check_no_text(node);
+    let name = r.name(node, "the PD's name, used by channels and fault reports");
+    let priority = r.number_or(node, "priority", 0, 0, u64::from(MAX_PRIORITY));
+    let stack_size = r.number_or(node, "stack_size", DEFAULT_STACK_SIZE, MIN_STACK_SIZE, MAX_STACK_SIZE);
+    if let (Some(stack), Some(attr)) = (stack_size, r.attr(node, "stack_size")) {
+        if stack % 0x1000 != 0 {
+            let pos = r.attr_pos(&attr);
+            r.err(pos, format!("<protection_domain> stack_size={}: expected a multiple of the 4 KiB page size (0x1000)", show(attr.value())));
+        }
+    }
+
+    let mut program_image: Option<ProgramImage> = None;
+    let mut maps = Vec::new();
+    let mut irqs = Vec::new();
+    let mut ioports = Vec::new();
+    let mut setvars = Vec::new();
+    let mut src = PdSources { node, maps: Vec::new(), irqs: Vec::new(), ioports: Vec::new(), paddr_setvars: Vec::new() };
+    let mut ok = true;
+
+    for child in node.children().filter(|c| c.is_element()) {
+        match child.tag_name().name() {
+            "program_image" => {
+                r.check_attrs(child, &["path"], &[("path_for_symbols", "symbols are read from the program image itself")]);
+                r.check_no_text(child);
+                if program_image.is_some() {
+                    let pos = r.node_pos(child);
+                    r.err(pos, "a second <program_image> in this <protection_domain>: expected exactly one");
+                    continue;
+                }
+                if let Some(path) = r.required(child, "path", "the PD's ELF file") {
+                    if path.value().trim().is_empty() {
+                        let pos = r.attr_pos(&path);
+                        r.err(pos, "<program_image> path=\"\": expected the path of the PD's ELF file");
+                    }
+                    program_image = Some(ProgramImage { path: path.value().to_string(), pos: r.node_pos(child) });
+                } else {
+                    ok = false;
+                }
+            }
+            "map" => match read_map(child, r, &mut setvars) {
+                Some(m) => {
+                    maps.push(m);
+                    src.maps.push(child);
+                }
+                None => ok = false,
+            },
+            "irq" => match read_irq(child, r, &mut setvars) {
+                Some(irq) => {
+                    irqs.push(irq);
+                    src.irqs.push(child);
+                }
+                None => ok = false,
+            },
+            "ioport" => match read_ioport(child, r, &mut setvars) {
+                Some(p) => {
+                    ioports.push(p);
+                    src.ioports.push(child);
+                }
+                None => ok = false,
+            },
+            "setvar" => {
+                if let Some(is_paddr) = read_setvar(child, r, &mut setvars) {
+                    if is_paddr {
+                        src.paddr_setvars.push((setvars.len() - 1, child));
+                    }
+                } else {
+                    ok = false;
+                }
+            }
+            _ => r.unknown_element(child, node, &["program_image", "map", "irq", "ioport", "setvar"], &[
+                ("protection_domain", "nested (child) protection domains are not supported"),
+                ("virtual_machine", "there is no hypervisor in this kernel build"),
+            ]),
+        }
+    }
+
+    if program_image.is_none() && r.attr(node, "name").is_some() {
+        let pos = r.node_pos(node);
+        r.err(pos, format!(
+            "<protection_domain> {} has no <program_image path=\"...\"/>: every PD needs an ELF file",
+            show(r.attr(node, "name").map_or("", |a| a.value()))
+        ));
+    }
+    let pd = ProtectionDomain {
+        name: name?,
+        priority: u8::try_from(priority?).ok()?,
+        stack_size: stack_size?,
+        program_image: program_image?,
+        maps,
+        irqs,
+        ioports,
+        setvars,
+        pos: r.node_pos(node),
+    };
+    ok.then_some((pd, src))
+}
+
+fn read_map(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Map> {
+    let attrs_ok = r.check_attrs(node, &["mr", "vaddr", "perms", "cached", "setvar_vaddr", "setvar_size"], &[]);
+    r.check_no_text(node);
+    no_children(node, r);
+    let mr = r.required(node, "mr", "the name of the memory region to map");
+    let vaddr = r.required(node, "vaddr", "the virtual address to map it at").and_then(|a| r.number(node, &a, 0, u64::MAX));
+    let perms = match r.attr(node, "perms") {
+        None => Some(Perms::RW),
+        Some(a) => match value::parse_perms(a.value()) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                let pos = r.attr_pos(&a);
+                r.err(pos, format!("<map> perms={}: {why}", show(a.value())));
+                None
+            }
+        },
+    };
+    let cached = r.boolean(node, "cached", true);
+    let vaddr_value = vaddr.unwrap_or(0);
+    let setvar_vaddr = r.symbol(node, "setvar_vaddr", SetVarValue::Number(vaddr_value), SetVarSource::MapVaddr, setvars);
+    // The size is known once regions are resolved (phase 2 fills it in).
+    let setvar_size = r.symbol(node, "setvar_size", SetVarValue::Number(0), SetVarSource::MapSize, setvars);
+    if !attrs_ok {
+        return None;
+    }
+    Some(Map { mr: mr?.value().to_string(), vaddr: vaddr?, perms: perms?, cached: cached.ok()?, setvar_vaddr, setvar_size, pos: r.node_pos(node) })
+}
+
+fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq> {
+    r.check_no_text(node);
+    no_children(node, r);
+    let irq_hints: &[(&str, &str)] = &[
+        ("irq", "x86 has no ARM-style interrupt numbers: use pin=\"..\" vector=\"..\" (IOAPIC) or pci=\"vvvv:dddd\""),
+        ("pcidev", "MSI interrupts are not supported: use pci=\"vvvv:dddd\" for the device's INTx line"),
+        ("handle", "MSI interrupts are not supported: use pci=\"vvvv:dddd\" for the device's INTx line"),
+    ];
+    let id = r.required(node, "id", "the channel id the PD receives it on").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let kind = if let Some(pci) = r.attr(node, "pci") {
+        const NOT_WITH_PCI: &str = "a pci= irq is routed from the device's PCI configuration space: drop pin/vector/ioapic/trigger/polarity, or drop pci= for an IOAPIC irq";
+        let mut hints = irq_hints.to_vec();
+        hints.extend(["pin", "vector", "ioapic", "trigger", "polarity"].map(|n| (n, NOT_WITH_PCI)));
+        let attrs_ok = r.check_attrs(node, &["id", "pci", "setvar_id"], &hints);
+        let device = match value::parse_pci(pci.value()) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                let pos = r.attr_pos(&pci);
+                r.err(pos, format!("<irq> pci={}: {why}", show(pci.value())));
+                None
+            }
+        };
+        if !attrs_ok {
+            return None;
+        }
+        IrqKind::Pci { device: device? }
+    } else {
+        let attrs_ok = r.check_attrs(node, &["id", "pin", "vector", "ioapic", "trigger", "polarity", "setvar_id"], irq_hints);
+        if r.attr(node, "pin").is_none() {
+            if attrs_ok {
+                let pos = r.node_pos(node);
+                r.err(pos, "<irq> needs either pin=\"..\" and vector=\"..\" (an IOAPIC pin) or pci=\"vvvv:dddd\" (a PCI device's INTx line)");
+            }
+            return None;
+        }
+        let pin = r.required(node, "pin", "the IOAPIC pin").and_then(|a| r.number(node, &a, 0, MAX_IOAPIC_PIN));
+        let vector = r.required(node, "vector", "the CPU vector, 0..107").and_then(|a| r.number(node, &a, 0, MAX_IRQ_VECTOR));
+        let ioapic = r.number_or(node, "ioapic", 0, 0, MAX_IOAPICS - 1);
+        let trigger = match r.attr(node, "trigger") {
+            None => Some(Trigger::Level),
+            Some(a) => match a.value() {
+                "level" => Some(Trigger::Level),
+                "edge" => Some(Trigger::Edge),
+                v => {
+                    let pos = r.attr_pos(&a);
+                    r.err(pos, format!("<irq> trigger={}: expected \"level\" or \"edge\"", show(v)));
+                    None
+                }
+            },
+        };
+        let polarity = match r.attr(node, "polarity") {
+            None => Some(Polarity::High),
+            Some(a) => match a.value() {
+                "high" => Some(Polarity::High),
+                "low" => Some(Polarity::Low),
+                v => {
+                    let pos = r.attr_pos(&a);
+                    r.err(pos, format!("<irq> polarity={}: expected \"high\" or \"low\"", show(v)));
+                    None
+                }
+            },
+        };
+        if !attrs_ok {
+            return None;
+        }
+        IrqKind::Ioapic {
+            ioapic: u8::try_from(ioapic?).ok()?,
+            pin: u8::try_from(pin?).ok()?,
+            vector: u8::try_from(vector?).ok()?,
+            trigger: trigger?,
+            polarity: polarity?,
+        }
+    };
+    let id = u8::try_from(id?).ok()?;
+    let setvar_id = r.symbol(node, "setvar_id", SetVarValue::Number(u64::from(id)), SetVarSource::IrqId, setvars);
+    Some(Irq { id, kind, setvar_id, pos: r.node_pos(node) })
+}
+
+fn read_ioport(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<IoPort> {
+    let attrs_ok = r.check_attrs(node, &["id", "addr", "size", "setvar_id", "setvar_addr"], &[]);
+    r.check_no_text(node);
+    no_children(node, r);
+    let id = r.required(node, "id", "the I/O port range's id in this PD").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let addr = r.required(node, "addr", "the first port, 0..0xffff").and_then(|a| r.number(node, &a, 0, 0xffff));
+    let size = r.required(node, "size", "the number of ports").and_then(|a| r.number(node, &a, 1, 0x1_0000));
+    if let (Some(addr), Some(size), Some(a)) = (addr, size, r.attr(node, "size")) {
+        if addr + size > 0x1_0000 {
+            let pos = r.attr_pos(&a);
+            r.err(pos, format!(
+                "<ioport> addr=0x{addr:x} size={}: the range ends at 0x{:x}, past the last I/O port 0xffff",
+                show(a.value()), addr + size - 1
+            ));
+            return None;
+        }
+    }
+    let (id, addr, size) = (u8::try_from(id?).ok()?, u16::try_from(addr?).ok()?, u32::try_from(size?).ok()?);
+    let setvar_id = r.symbol(node, "setvar_id", SetVarValue::Number(u64::from(id)), SetVarSource::IoPortId, setvars);
+    let setvar_addr = r.symbol(node, "setvar_addr", SetVarValue::Number(u64::from(addr)), SetVarSource::IoPortAddr, setvars);
+    attrs_ok.then(|| IoPort { id, addr, size, setvar_id, setvar_addr, pos: r.node_pos(node) })
+}
+
+/// Returns Some(true) for a region_paddr setvar, Some(false) for a value one.
+fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<bool> {
+    let attrs_ok = r.check_attrs(node, &["symbol", "value", "region_paddr"], &[]);
+    r.check_no_text(node);
+    no_children(node, r);
+    r.required(node, "symbol", "the name of the variable in the PD's program")?;
+    let value_attr = r.attr(node, "value");
+    let paddr_attr = r.attr(node, "region_paddr");
+    let (value, source, is_paddr) = match (value_attr, paddr_attr) {
+        (Some(v), Some(p)) => {
+            let later = if v.range().start > p.range().start { v } else { p };
+            let pos = r.attr_pos(&later);
+            r.err(pos, "<setvar> has both value= and region_paddr=: expected exactly one of them");
+            return None;
+        }
+        (None, None) => {
+            let pos = r.node_pos(node);
+            r.err(pos, "<setvar> needs value=\"..\" (a number or dotted IPv4 address) or region_paddr=\"<memory region>\"");
+            return None;
+        }
+        (Some(v), None) => match value::parse_setvar_value(v.value()) {
+            Ok(n) => (SetVarValue::Number(n), SetVarSource::Value, false),
+            Err(why) => {
+                let pos = r.attr_pos(&v);
+                r.err(pos, format!("<setvar> value={}: {why}", show(v.value())));
+                return None;
+            }
+        },
+        (None, Some(p)) => (SetVarValue::RegionPaddr(p.value().to_string()), SetVarSource::RegionPaddr, true),
+    };
+    r.symbol(node, "symbol", value, source, setvars)?;
+    attrs_ok.then_some(is_paddr)
+}
+
+fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
+    let attrs_ok = r.check_attrs(node, &["name", "size", "page_size", "phys_addr", "pci", "bar"], &[]);
+    r.check_no_text(node);
+    no_children(node, r);
+    let name = r.name(node, "the region's name, used by maps");
+    let size = r.required(node, "size", "the region's size in bytes").and_then(|a| r.number(node, &a, 1, u64::MAX));
+    let page_size = match r.attr(node, "page_size") {
+        None => Some(PageSize::Small),
+        Some(a) => match value::parse_u64(a.value()) {
+            Ok(0x1000) => Some(PageSize::Small),
+            Ok(0x20_0000) => Some(PageSize::Large),
+            Ok(_) => {
+                let pos = r.attr_pos(&a);
+                r.err(pos, format!("<memory_region> page_size={} is not supported: expected 0x1000 (4 KiB) or 0x200000 (2 MiB)", show(a.value())));
+                None
+            }
+            Err(e) => {
+                let pos = r.attr_pos(&a);
+                r.err(pos, format!("<memory_region> page_size={}: {}; expected 0x1000 or 0x200000", show(a.value()), e.describe()));
+                None
+            }
+        },
+    };
+    if let (Some(size), Some(ps)) = (size, page_size) {
+        if size % ps.bytes() != 0 {
+            let pos = r.attr_pos_of(node, "size");
+            r.err(pos, format!(
+                "<memory_region> size=0x{size:x} is not a multiple of its page size 0x{:x}",
+                ps.bytes()
+            ));
+        }
+    }
+    let phys = r.attr(node, "phys_addr");
+    let pci = r.attr(node, "pci");
+    let bar = r.attr(node, "bar");
+    let backing = match (phys, pci, bar) {
+        (Some(p), Some(c), _) => {
+            let later = if p.range().start > c.range().start { p } else { c };
+            let pos = r.attr_pos(&later);
+            r.err(pos, "<memory_region> has both phys_addr= and pci=: a region is either fixed physical memory or a PCI BAR, not both");
+            None
+        }
+        (Some(p), None, Some(b)) => {
+            let pos = r.attr_pos(&b);
+            let _ = p;
+            r.err(pos, "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=");
+            None
+        }
+        (Some(p), None, None) => {
+            let addr = r.number(node, &p, 0, u64::MAX);
+            match (addr, size, page_size) {
+                (Some(addr), Some(size), Some(ps)) => {
+                    let pos = r.attr_pos(&p);
+                    if addr % ps.bytes() != 0 {
+                        r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} is not aligned to the region's page size 0x{:x}", ps.bytes()));
+                        None
+                    } else if addr.checked_add(size).is_none_or(|end| end > PHYS_ADDR_LIMIT) {
+                        r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} with size 0x{size:x} ends beyond the 52-bit physical address space"));
+                        None
+                    } else {
+                        Some(Backing::Fixed { phys_addr: addr })
+                    }
+                }
+                _ => None,
+            }
+        }
+        (None, Some(c), b) => {
+            let device = match value::parse_pci(c.value()) {
+                Ok(d) => Some(d),
+                Err(why) => {
+                    let pos = r.attr_pos(&c);
+                    r.err(pos, format!("<memory_region> pci={}: {why}", show(c.value())));
+                    None
+                }
+            };
+            let bar = match b {
+                Some(b) => r.number(node, &b, 0, 5),
+                None => {
+                    let pos = r.node_pos(node);
+                    r.err(pos, "<memory_region> with pci= is missing the required attribute 'bar' (the BAR number, 0..5)");
+                    None
+                }
+            };
+            match (device, bar) {
+                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar { device, bar: u8::try_from(bar).ok()? })),
+                _ => None,
+            }
+        }
+        (None, None, Some(b)) => {
+            let pos = r.attr_pos(&b);
+            r.err(pos, "<memory_region> bar= needs pci=\"vvvv:dddd\" to say whose BAR it is");
+            None
+        }
+        (None, None, None) => Some(Backing::Allocated),
+    };
+    if !attrs_ok {
+        return None;
+    }
+    let (size, page_size) = (size?, page_size?);
+    if size % page_size.bytes() != 0 {
+        return None;
+    }
+    Some(MemoryRegion { name: name?, size, page_size, backing: backing?, pos: r.node_pos(node) })
+}
+
+fn read_channel<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(Channel, [Node<'a, 'i>; 2])> {
+    let attrs_ok = r.check_attrs(node, &[], &[]);
+    r.check_no_text(node);
+    let mut ends = Vec::new();
+    let mut nodes = Vec::new();
+    let mut ok = attrs_ok;
+    for child in node.children().filter(|c| c.is_element()) {
+        if child.tag_name().name() != "end" {
+            r.unknown_element(child, node, &["end"], &[]);
+            ok = false;
+            continue;
+        }
+        match read_end(child, r) {
+            Some(end) => ends.push(end),
+            None => ok = false,
+        }
+        nodes.push(child);
+    }
+    if nodes.len() != 2 {
+        let pos = r.node_pos(node);
+        r.err(pos, format!("<channel> has {} <end> element{}: expected exactly two", nodes.len(), if nodes.len() == 1 { "" } else { "s" }));
+        return None;
+    }
+    if !ok || ends.len() != 2 {
+        return None;
+    }
+    if ends[0].pp && ends[1].pp {
+        let pos = r.attr_pos_of(nodes[1], "pp");
+        r.err(pos, "<end> pp=\"true\" on both ends of a <channel>: protected calls go one way only, to the higher-priority PD");
+        return None;
+    }
+    let b = ends.pop()?;
+    let a = ends.pop()?;
+    Some((Channel { ends: [a, b], pos: r.node_pos(node) }, [nodes[0], nodes[1]]))
+}
+
+fn read_end(node: Node, r: &mut Reader) -> Option<ChannelEnd> {
+    let attrs_ok = r.check_attrs(node, &["pd", "id", "pp", "notify", "setvar_id"], &[]);
+    r.check_no_text(node);
+    no_children(node, r);
+    let pd = r.required(node, "pd", "the name of the protection domain at this end");
+    let id = r.required(node, "id", "the channel id this PD uses").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let pp = r.boolean(node, "pp", false);
+    let notify = r.boolean(node, "notify", true);
+    let setvar_id = match r.attr(node, "setvar_id") {
+        Some(a) if !value::valid_symbol(a.value()) => {
+            let pos = r.attr_pos(&a);
+            r.err(pos, format!("<end> setvar_id={}: expected a symbol name (letters, digits and '_', not starting with a digit)", show(a.value())));
+            return None;
+        }
+        Some(a) => Some(a.value().to_string()),
+        None => None,
+    };
+    if !attrs_ok {
+        return None;
+    }
+    Some(ChannelEnd {
+        pd: pd?.value().to_string(),
+        pd_index: usize::MAX,
+        id: u8::try_from(id?).ok()?,
+        pp: pp.ok()?,
+        notify: notify.ok()?,
+        setvar_id,
+        pos: r.node_pos(node),
+    })
+}
+
+/// Leaf elements (map, irq, ...) take no child elements.
+fn no_children(node: Node, r: &mut Reader) {
+    if let Some(child) = node.children().find(|c| c.is_element()) {
+        let pos = r.node_pos(child);
+        r.err(pos, format!("unexpected element <{}> inside <{}>: it takes no child elements", child.tag_name().name(), node.tag_name().name()));
+    }
+}
