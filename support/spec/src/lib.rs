@@ -110,6 +110,7 @@ pub struct Header {
     pub channels: Table,
     pub irqs: Table,
     pub ioports: Table,
+    pub patches: Table,
     pub blob: Table,
 }
 
@@ -260,6 +261,17 @@ pub struct IoPortRec {
     pub _pad2: [u8; 6],
 }
 
+/// A value the initialiser writes into a PD's memory at boot, once it is known: the
+/// physical address of memory region `region` (a `<setvar region_paddr=..>`), stored as a
+/// little-endian u64 at `vaddr` in PD `pd` (inside one of its loaded segments).
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct PatchRec {
+    pub pd: U32,
+    pub region: U32,
+    pub vaddr: U64,
+}
+
 /// Why a spec could not be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecError {
@@ -296,6 +308,7 @@ pub struct Spec<'a> {
     pub channels: &'a [ChannelRec],
     pub irqs: &'a [IrqRec],
     pub ioports: &'a [IoPortRec],
+    pub patches: &'a [PatchRec],
     pub blob: &'a [u8],
 }
 
@@ -333,6 +346,7 @@ impl<'a> Spec<'a> {
             channels: table(bytes, &header.channels, "channels")?,
             irqs: table(bytes, &header.irqs, "irqs")?,
             ioports: table(bytes, &header.ioports, "ioports")?,
+            patches: table(bytes, &header.patches, "patches")?,
             blob: table(bytes, &header.blob, "blob")?,
         };
         spec.check()?;
@@ -363,6 +377,11 @@ impl<'a> Spec<'a> {
             let end = start.checked_add(s.file_size.get());
             if end.is_none_or(|e| e > self.blob.len() as u64) || s.file_size.get() > s.mem_size.get() {
                 return Err(SpecError::BadReference("segment data"));
+            }
+        }
+        for p in self.patches {
+            if p.pd.get() as usize >= self.pds.len() || p.region.get() as usize >= self.regions.len() {
+                return Err(SpecError::BadReference("patch"));
             }
         }
         for c in self.channels {
@@ -420,6 +439,11 @@ fn fits(r: &Range, len: usize, what: &'static str) -> Result<(), SpecError> {
     }
 }
 
+/// Symbols in the initialiser's ELF (each a u64) that the image tool sets to the vaddr and
+/// length of the spec it appends as an extra loadable segment.
+pub const SPEC_VADDR_SYMBOL: &str = "__system_spec_vaddr";
+pub const SPEC_LEN_SYMBOL: &str = "__system_spec_len";
+
 /// Symbol in every PD ELF that the image tool fills with a [`PdInfo`].
 pub const PD_INFO_SYMBOL: &str = "__pd_info";
 /// First bytes of a filled [`PdInfo`] (an unfilled one is all zero).
@@ -473,7 +497,8 @@ mod tests {
     #[test]
     fn record_sizes_are_stable() {
         // The layout is an ABI between two separately built programs: sizes must not drift.
-        assert_eq!(core::mem::size_of::<Header>(), 24 + 8 * 16);
+        assert_eq!(core::mem::size_of::<Header>(), 24 + 9 * 16);
+        assert_eq!(core::mem::size_of::<PatchRec>(), 16);
         assert_eq!(core::mem::size_of::<PdRec>(), 8 + 8 + 8 * 4 + 4 * 8);
         assert_eq!(core::mem::size_of::<RegionRec>(), 8 + 8 + 4 + 8 + 8);
         assert_eq!(core::mem::size_of::<MapRec>(), 16);

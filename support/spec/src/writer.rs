@@ -14,6 +14,7 @@ pub struct SpecWriter {
     pub channels: Vec<ChannelRec>,
     pub irqs: Vec<IrqRec>,
     pub ioports: Vec<IoPortRec>,
+    pub patches: Vec<PatchRec>,
     blob: Vec<u8>,
 }
 
@@ -70,6 +71,7 @@ impl SpecWriter {
         let channels = put(&mut out, self.channels.as_bytes(), self.channels.len());
         let irqs = put(&mut out, self.irqs.as_bytes(), self.irqs.len());
         let ioports = put(&mut out, self.ioports.as_bytes(), self.ioports.len());
+        let patches = put(&mut out, self.patches.as_bytes(), self.patches.len());
         let blob = put(&mut out, &self.blob, self.blob.len());
         let header = Header {
             magic: MAGIC,
@@ -83,6 +85,7 @@ impl SpecWriter {
             channels,
             irqs,
             ioports,
+            patches,
             blob,
         };
         out[..core::mem::size_of::<Header>()].copy_from_slice(header.as_bytes());
