@@ -203,12 +203,12 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     for (pos, pd_index, id, what, elem_pos) in id_claims {
         if let Some((other, first)) = ids[pd_index].get(&id) {
             errs.push((pos, format!(
-                "<{}> id={id} is already used in protection domain {} by an {other} ({}); irqs and channels share one id space per PD",
+                "<{}> id={id} is already used in protection domain {} by {other} ({}); irqs and channels share one id space per PD",
                 if what == "irq" { "irq" } else { "end" },
                 show(&system.pds[pd_index].name), at(*first)
             )));
         } else {
-            ids[pd_index].insert(id, (if what == "irq" { "irq" } else { "channel end" }, elem_pos));
+            ids[pd_index].insert(id, (if what == "irq" { "an irq" } else { "a channel end" }, elem_pos));
         }
     }
 

@@ -149,12 +149,12 @@ impl<'a, 'i> Reader<'a, 'i> {
                 self.err(pos, format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())));
                 None
             }
-            Err(NumError::Overflow) if max != u64::MAX => {
+            Err(NumError::Overflow | NumError::Negative) if max != u64::MAX => {
                 self.err(pos, format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())));
                 None
             }
             Err(e) => {
-                let extra = if max == u64::MAX { String::new() } else { format!(" in {range}") };
+                let extra = if max == u64::MAX { String::new() } else { format!("; expected {range}") };
                 self.err(pos, format!("<{element}> {}={}: {}{extra}", attr.name(), show(attr.value()), e.describe()));
                 None
             }
