@@ -1,0 +1,92 @@
+//! The initialiser's logic, kept free of kernel entry code so it builds and tests on the host:
+//! the boot report (bootinfo summary and untyped list) and PCI configuration-space access
+//! through an I/O-port abstraction that the binary backs with seL4's I/O port capability.
+#![no_std]
+
+pub mod pci;
+pub mod report;
+
+use core::fmt::{self, Write};
+use sel4::{BootInfo, InvocationError};
+
+/// 32-bit x86 port I/O, as the initialiser needs it (a fake backs it in tests).
+pub trait PortIo {
+    fn out32(&self, port: u16, value: u32) -> Result<(), InvocationError>;
+    fn in32(&self, port: u16) -> Result<u32, InvocationError>;
+}
+
+impl PortIo for sel4::IoPort {
+    fn out32(&self, port: u16, value: u32) -> Result<(), InvocationError> {
+        sel4::IoPort::out32(*self, port, value)
+    }
+    fn in32(&self, port: u16) -> Result<u32, InvocationError> {
+        sel4::IoPort::in32(*self, port)
+    }
+}
+
+/// Why the boot sequence stopped.
+#[derive(Debug)]
+pub enum RunError {
+    /// A kernel invocation failed.
+    Invocation(InvocationError),
+    /// The console refused output.
+    Output,
+}
+
+impl From<InvocationError> for RunError {
+    fn from(e: InvocationError) -> Self {
+        RunError::Invocation(e)
+    }
+}
+
+impl From<fmt::Error> for RunError {
+    fn from(_: fmt::Error) -> Self {
+        RunError::Output
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Invocation(e) => write!(f, "{e}"),
+            RunError::Output => write!(f, "console output failed"),
+        }
+    }
+}
+
+/// The boot sequence of this first version: report the bootinfo, then scan PCI bus 0 through
+/// the I/O port capability and report the devices (00:00.0 is the host bridge).
+pub fn run<W: Write, P: PortIo>(bi: &BootInfo<'_>, out: &mut W, ports: &P) -> Result<(), RunError> {
+    report::summary(bi, out)?;
+    report::untypeds(bi, out)?;
+    let mut found = 0;
+    for dev in 0..32u8 {
+        if let Some(id) = pci::read_id(ports, pci::Bdf { bus: 0, dev, func: 0 })? {
+            writeln!(out, "initialiser: PCI 00:{dev:02x}.0 vendor {:#06x} device {:#06x} class {:#08x}",
+                     id.vendor, id.device, id.class)?;
+            found += 1;
+        }
+    }
+    writeln!(out, "initialiser: {found} PCI devices on bus 0")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::String;
+
+    #[test]
+    fn run_reports_bootinfo_and_pci() {
+        let bytes = report::tests::sample_bootinfo();
+        let bi = BootInfo::parse(&bytes).unwrap();
+        let ports = pci::tests::FakePci::q35();
+        let mut out = String::new();
+        run(&bi, &mut out, &ports).unwrap();
+        assert!(out.contains("initialiser: seL4 5.0.0 booted: 3 untypeds (129 MiB RAM), TSC 2993 MHz"), "{out}");
+        assert!(out.contains("PCI 00:00.0 vendor 0x8086 device 0x29c0"), "{out}");
+        assert!(out.contains("PCI 00:02.0 vendor 0x8086 device 0x100e"), "{out}");
+        assert!(out.contains("2 PCI devices on bus 0"), "{out}");
+    }
+}

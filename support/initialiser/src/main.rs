@@ -1,0 +1,30 @@
+//! The initialiser binary (seL4 root task): wires the freestanding runtime (`rt`) to the
+//! host-testable logic in the library. Everything interesting lives in `lib.rs`.
+#![no_std]
+#![no_main]
+
+mod rt;
+
+use core::fmt::Write;
+use sel4::{BootInfo, DebugWriter};
+
+/// Called by `_start` on our own stack with the kernel's bootinfo pointer.
+fn start(bootinfo: *const u8) -> ! {
+    let mut out = DebugWriter;
+    // SAFETY: the kernel passes the address of the bootinfo frame it mapped for us, followed by
+    // the extra bootinfo pages when there are any.
+    match unsafe { BootInfo::from_ptr(bootinfo) } {
+        Ok(bi) => match initialiser::run(&bi, &mut out, &sel4::init::IO_PORT) {
+            Ok(()) => {
+                let _ = writeln!(out, "initialiser: done, suspending");
+            }
+            Err(e) => {
+                let _ = writeln!(out, "initialiser: error: {e}");
+            }
+        },
+        Err(e) => {
+            let _ = writeln!(out, "initialiser: error: cannot read bootinfo at {bootinfo:p}: {e}");
+        }
+    }
+    rt::stop()
+}
