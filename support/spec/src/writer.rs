@@ -58,7 +58,7 @@ impl SpecWriter {
         }
         let mut out: Vec<u8> = Vec::new();
         out.resize(core::mem::size_of::<Header>(), 0);
-        let mut put = |out: &mut Vec<u8>, bytes: &[u8], count: usize| -> Table {
+        let put = |out: &mut Vec<u8>, bytes: &[u8], count: usize| -> Table {
             out.resize(align8(out.len()), 0);
             let t = Table { offset: U64::new(out.len() as u64), count: U64::new(count as u64) };
             out.extend_from_slice(bytes);
