@@ -23,13 +23,29 @@ pub enum Error {
     /// A regular expression given to `expect_regex` does not compile.
     BadPattern { pattern: String, message: String },
     /// The expected output did not appear within the per-call timeout.
-    Timeout { pattern: String, waited: Duration, log: String },
+    Timeout {
+        pattern: String,
+        waited: Duration,
+        log: String,
+    },
     /// The overall time limit of this QEMU run passed; QEMU was killed.
-    OverallTimeout { pattern: String, limit: Duration, log: String },
+    OverallTimeout {
+        pattern: String,
+        limit: Duration,
+        log: String,
+    },
     /// QEMU exited before the expected output appeared.
-    Exited { pattern: String, status: String, log: String },
+    Exited {
+        pattern: String,
+        status: String,
+        log: String,
+    },
     /// The kernel build script failed.
-    KernelBuild { command: String, status: String, output: String },
+    KernelBuild {
+        command: String,
+        status: String,
+        output: String,
+    },
     /// A host-side network operation failed (dgram link).
     Net { context: String, source: io::Error },
     /// A frame did not arrive in time on a dgram link.

@@ -27,12 +27,18 @@ impl KernelVariant {
 /// The repository root (this crate lives in `<root>/support/qemu`).
 pub fn repo_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or(here)
+    here.parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or(here)
 }
 
 /// `build/kernel/<variant>/kernel32.elf` (whether or not it has been built).
 pub fn kernel_image(variant: KernelVariant) -> PathBuf {
-    repo_root().join("build/kernel").join(variant.dir()).join("kernel32.elf")
+    repo_root()
+        .join("build/kernel")
+        .join(variant.dir())
+        .join("kernel32.elf")
 }
 
 /// Builds the kernel if its inputs changed (a no-op otherwise) and returns the image path.
@@ -43,7 +49,15 @@ pub fn build_kernel(variant: KernelVariant) -> Result<PathBuf> {
         cmd.arg("--iommu");
     }
     cmd.current_dir(repo_root());
-    let shown = format!("{}{}", script.display(), if variant == KernelVariant::Iommu { " --iommu" } else { "" });
+    let shown = format!(
+        "{}{}",
+        script.display(),
+        if variant == KernelVariant::Iommu {
+            " --iommu"
+        } else {
+            ""
+        }
+    );
     let out = cmd.output().map_err(|source| Error::Io {
         context: format!("could not run the kernel build script {}", script.display()),
         source,
@@ -51,11 +65,18 @@ pub fn build_kernel(variant: KernelVariant) -> Result<PathBuf> {
     if !out.status.success() {
         let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
         output.push_str(&String::from_utf8_lossy(&out.stderr));
-        return Err(Error::KernelBuild { command: shown, status: out.status.to_string(), output });
+        return Err(Error::KernelBuild {
+            command: shown,
+            status: out.status.to_string(),
+            output,
+        });
     }
     let image = kernel_image(variant);
     if !image.is_file() {
-        return Err(Error::MissingFile { what: "kernel image", path: image });
+        return Err(Error::MissingFile {
+            what: "kernel image",
+            path: image,
+        });
     }
     Ok(image)
 }

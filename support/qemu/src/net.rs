@@ -52,7 +52,10 @@ impl DgramLink {
                 })
             }
             Err(source) => {
-                return Err(Error::Net { context: "could not read the host socket's port".into(), source })
+                return Err(Error::Net {
+                    context: "could not read the host socket's port".into(),
+                    source,
+                })
             }
         };
         let mut qemu_port = free_udp_port()?;
@@ -60,7 +63,11 @@ impl DgramLink {
         while qemu_port == host.port() {
             qemu_port = free_udp_port()?;
         }
-        Ok(DgramLink { socket, host, qemu: SocketAddrV4::new(Ipv4Addr::LOCALHOST, qemu_port) })
+        Ok(DgramLink {
+            socket,
+            host,
+            qemu: SocketAddrV4::new(Ipv4Addr::LOCALHOST, qemu_port),
+        })
     }
 
     /// Where the test receives the guest's frames.
@@ -75,7 +82,10 @@ impl DgramLink {
 
     /// The netdev QEMU needs for this link.
     pub fn netdev(&self) -> Netdev {
-        Netdev::Dgram { local: self.qemu, remote: self.host }
+        Netdev::Dgram {
+            local: self.qemu,
+            remote: self.host,
+        }
     }
 
     /// An e1000 NIC on this link.
@@ -94,10 +104,13 @@ impl DgramLink {
                 source: io::Error::from(io::ErrorKind::InvalidInput),
             });
         }
-        let sent = self.socket.send_to(frame, self.qemu).map_err(|source| Error::Net {
-            context: format!("sending a frame to QEMU at {}", self.qemu),
-            source,
-        })?;
+        let sent = self
+            .socket
+            .send_to(frame, self.qemu)
+            .map_err(|source| Error::Net {
+                context: format!("sending a frame to QEMU at {}", self.qemu),
+                source,
+            })?;
         if sent != frame.len() {
             return Err(Error::Net {
                 context: format!("only {sent} of {} bytes of a frame were sent", frame.len()),
@@ -126,12 +139,17 @@ impl DgramLink {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::NoFrame { waited: timeout, seen: skipped });
+                return Err(Error::NoFrame {
+                    waited: timeout,
+                    seen: skipped,
+                });
             }
-            self.socket.set_read_timeout(Some(left)).map_err(|source| Error::Net {
-                context: "setting the receive timeout of the dgram link".into(),
-                source,
-            })?;
+            self.socket
+                .set_read_timeout(Some(left))
+                .map_err(|source| Error::Net {
+                    context: "setting the receive timeout of the dgram link".into(),
+                    source,
+                })?;
             match self.socket.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     if from != SocketAddr::V4(self.qemu) {
@@ -152,7 +170,10 @@ impl DgramLink {
                 // An ICMP "port unreachable" from an earlier send before QEMU was up.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
                 Err(source) => {
-                    return Err(Error::Net { context: "receiving a frame from QEMU".into(), source })
+                    return Err(Error::Net {
+                        context: "receiving a frame from QEMU".into(),
+                        source,
+                    })
                 }
             }
         }
@@ -234,7 +255,9 @@ mod tests {
         stranger.send_to(&frame(9, 60), link.host_addr()).unwrap();
         qemu.send_to(&frame(1, 60), link.host_addr()).unwrap();
         qemu.send_to(&frame(2, 60), link.host_addr()).unwrap();
-        let got = link.recv_frame_matching(Duration::from_secs(2), |f| f[13] == 2).unwrap();
+        let got = link
+            .recv_frame_matching(Duration::from_secs(2), |f| f[13] == 2)
+            .unwrap();
         assert_eq!(got[13], 2);
     }
 
@@ -244,7 +267,9 @@ mod tests {
         let qemu = fake_qemu(&link);
         qemu.send_to(&frame(1, 60), link.host_addr()).unwrap();
         let start = Instant::now();
-        let err = link.recv_frame_matching(Duration::from_millis(300), |_| false).unwrap_err();
+        let err = link
+            .recv_frame_matching(Duration::from_millis(300), |_| false)
+            .unwrap_err();
         assert!(start.elapsed() >= Duration::from_millis(300));
         assert!(start.elapsed() < Duration::from_secs(3));
         match err {

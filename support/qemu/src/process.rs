@@ -39,7 +39,9 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A reader thread cannot panic while holding the lock (it only appends bytes), but if
         // anything ever did, the captured bytes are still the best evidence we have.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -86,7 +88,10 @@ impl Qemu {
         };
 
         let mut cmd = Command::new(&config.program);
-        cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let parent = std::process::id();
         // SAFETY: the closure runs in the forked child before exec. It only calls prctl,
         // getppid and _exit, which are async-signal-safe, and touches no shared state.
@@ -104,9 +109,14 @@ impl Qemu {
         }
         let mut child = cmd.spawn().map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
-                Error::QemuNotFound { program: config.program.clone() }
+                Error::QemuNotFound {
+                    program: config.program.clone(),
+                }
             } else {
-                Error::Spawn { program: config.program.clone(), source }
+                Error::Spawn {
+                    program: config.program.clone(),
+                    source,
+                }
             }
         })?;
         let started = Instant::now();
@@ -115,7 +125,11 @@ impl Qemu {
         let stderr = child.stderr.take();
 
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { serial_open: true, stderr_open: true, ..State::default() }),
+            state: Mutex::new(State {
+                serial_open: true,
+                stderr_open: true,
+                ..State::default()
+            }),
             changed: Condvar::new(),
         });
         let child = Arc::new(Mutex::new(child));
@@ -204,7 +218,9 @@ impl Qemu {
     /// output wins); returns its index and the text up to and including it.
     pub fn expect_any(&mut self, patterns: &[&str], timeout: Duration) -> Result<(usize, String)> {
         if patterns.is_empty() || patterns.iter().any(|p| p.is_empty()) {
-            return Err(Error::InvalidConfig("expect_any needs non-empty patterns".into()));
+            return Err(Error::InvalidConfig(
+                "expect_any needs non-empty patterns".into(),
+            ));
         }
         let mut which = 0;
         let desc = format!("any of {patterns:?}");
@@ -244,7 +260,11 @@ impl Qemu {
                 .collect();
             Some((m.start(), m.end()))
         })?;
-        Ok(RegexMatch { text, matched, groups })
+        Ok(RegexMatch {
+            text,
+            matched,
+            groups,
+        })
     }
 
     /// Waits for QEMU to exit by itself (e.g. guest shutdown with `-no-reboot`).
@@ -282,11 +302,18 @@ impl Qemu {
     }
 
     fn try_status(&self) -> Option<ExitStatus> {
-        self.child.lock().ok().and_then(|mut c| c.try_wait().ok().flatten())
+        self.child
+            .lock()
+            .ok()
+            .and_then(|mut c| c.try_wait().ok().flatten())
     }
 
     fn overall_timeout(&self, pattern: &str) -> Error {
-        Error::OverallTimeout { pattern: pattern.into(), limit: self.limit, log: self.full_log() }
+        Error::OverallTimeout {
+            pattern: pattern.into(),
+            limit: self.limit,
+            log: self.full_log(),
+        }
     }
 
     /// The serial log, QEMU's stderr (minus TCG feature warnings) and the command line.
@@ -349,14 +376,23 @@ impl Qemu {
                 while self.shared.lock().stderr_open && Instant::now() < stderr_deadline {
                     thread::sleep(Duration::from_millis(10));
                 }
-                let status =
-                    status.map(|s| s.to_string()).unwrap_or_else(|| "closed its output".into());
-                return Err(Error::Exited { pattern: desc.into(), status, log: self.full_log() });
+                let status = status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "closed its output".into());
+                return Err(Error::Exited {
+                    pattern: desc.into(),
+                    status,
+                    log: self.full_log(),
+                });
             }
             let now = Instant::now();
             if now >= deadline {
                 drop(st);
-                return Err(Error::Timeout { pattern: desc.into(), waited: timeout, log: self.full_log() });
+                return Err(Error::Timeout {
+                    pattern: desc.into(),
+                    waited: timeout,
+                    log: self.full_log(),
+                });
             }
             let wait = (deadline - now).min(POLL);
             st = self
@@ -379,15 +415,22 @@ impl Drop for Qemu {
 
 impl std::fmt::Debug for Qemu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Qemu").field("pid", &self.pid).field("command", &self.command).finish()
+        f.debug_struct("Qemu")
+            .field("pid", &self.pid)
+            .field("command", &self.command)
+            .finish()
     }
 }
 
 fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
-    thread::Builder::new().name(name.into()).spawn(f).map(|_| ()).map_err(|source| Error::Io {
-        context: format!("could not start the harness thread {name}"),
-        source,
-    })
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(|_| ())
+        .map_err(|source| Error::Io {
+            context: format!("could not start the harness thread {name}"),
+            source,
+        })
 }
 
 fn read_serial(mut out: ChildStdout, mut log: Option<File>, shared: &Shared) {
