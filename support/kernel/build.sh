@@ -35,6 +35,8 @@ die() { echo "kernel: error: $*" >&2; exit 1; }
 for tool in make gcc cpp objcopy python3 sha256sum; do
     command -v "$tool" >/dev/null || die "'$tool' not found (run support/deps.sh)"
 done
+# The generators need ply, six and tempita: install them if missing (idempotent), then check.
+python3 -c 'import ply, six, tempita' 2>/dev/null || PYTHON=python3 "$here/deps.sh" >&2 || true
 python3 -c 'import ply, six, tempita' 2>/dev/null \
     || die "python3 modules ply, six and tempita are needed (run support/kernel/deps.sh, or: python3 -m pip install ply six tempita)"
 
