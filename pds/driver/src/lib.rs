@@ -1,0 +1,41 @@
+//! The NIC driver PD's logic, host-testable: a device-neutral core ([`engine`]) that moves
+//! frames between a client's shared queues (`ring`) and a device's descriptor rings, and two
+//! backends behind [`backend::NicBackend`]: [`e1000`] (Intel 82540EM, what QEMU emulates) and
+//! [`dp83820`] (NatSemi DP83820, the paper's NIC). Hardware sits behind the traits in [`hw`]
+//! so that tests run the same code against the behavioural models in `model` (feature
+//! `model`). The PD binary only wires these to the runtime and performs the returned
+//! [`engine::Actions`]; this crate makes no kernel calls.
+//!
+//! PD main loop, in outline:
+//! ```text
+//! let mut a = driver.poll();                       // post the first receive buffers
+//! loop {
+//!     if a.notify_client { client_channel.notify() }
+//!     if a.ack_irq { irq_channel.irq_ack() }
+//!     if a.more_work { a = driver.poll(); continue }   // device IRQs stay masked
+//!     match wait() {                                   // block for notifications
+//!         Irq => a = driver.on_irq(),
+//!         Client => a = driver.on_client_notified(),
+//!     }
+//! }
+//! ```
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod backend;
+pub mod dp83820;
+pub mod e1000;
+pub mod engine;
+pub mod hw;
+pub mod session;
+
+#[cfg(any(test, feature = "model"))]
+pub mod model;
+
+#[cfg(test)]
+mod tests;
+
+pub use backend::{Cause, InitError, MacAddr, NicBackend};
+pub use engine::{Actions, Config, Driver, Stats};
+pub use hw::{DmaMem, Regs, Translate, XlateError};
+pub use session::{BufError, Session, SessionError, SessionErrors};

@@ -1,0 +1,359 @@
+//! Behavioural model of the 82540EM (e1000) as the driver uses it, written from the 8254x SDM
+//! (and matching what QEMU's `hw/net/e1000.c` does): CTRL.RST, EEPROM read through EERD, RAL/RAH
+//! loaded from the EEPROM at reset, legacy rx/tx rings with head/tail registers and DD
+//! write-back, ICR read-to-clear, IMS/IMC, ITR as a minimum inter-interrupt interval in 256 ns
+//! units, and read-to-clear statistics (MPC counts frames dropped with no free descriptor).
+//! Simplifications: no FIFO (a frame with no free descriptor is dropped at once), transmission
+//! completes when TDT is written, no PHY/MDIC.
+
+extern crate std;
+
+use super::{Clock, IrqGate, MmioDevice, NicModel, Phys};
+use crate::e1000::regs::*;
+use std::vec::Vec;
+
+/// The model's state.
+pub struct E1000Model {
+    phys: Phys,
+    clock: Clock,
+    /// EEPROM words (0..3 = MAC).
+    pub eeprom: [u16; 64],
+    /// Whether a reset loads RAL0/RAH0 from the EEPROM (real parts do; clear it to exercise
+    /// the driver's EERD fallback).
+    pub autoload_mac: bool,
+    /// Reads of CTRL for which RST still shows busy after a reset.
+    pub reset_busy_reads: u32,
+    busy: u32,
+    ctrl: u32,
+    status: u32,
+    eerd: u32,
+    icr: u32,
+    ims: u32,
+    itr: u32,
+    rctl: u32,
+    tctl: u32,
+    rdba: u64,
+    rdlen: u32,
+    rdh: u32,
+    rdt: u32,
+    tdba: u64,
+    tdlen: u32,
+    tdh: u32,
+    tdt: u32,
+    ral0: u32,
+    rah0: u32,
+    mta: [u32; 128],
+    mpc: u32,
+    gprc: u32,
+    gptc: u32,
+    gate: IrqGate,
+    sent: Vec<Vec<u8>>,
+    pending_tx: Vec<u8>,
+    overruns: u64,
+    /// Frames refused by the receive filter.
+    pub filtered: u64,
+}
+
+impl E1000Model {
+    /// A powered-up 82540EM with `mac` in its EEPROM.
+    pub fn new(phys: Phys, clock: Clock, mac: [u8; 6]) -> Self {
+        let mut eeprom = [0u16; 64];
+        for i in 0..3 {
+            eeprom[i] = u16::from_le_bytes([mac[2 * i], mac[2 * i + 1]]);
+        }
+        let mut m = Self {
+            phys,
+            clock,
+            eeprom,
+            autoload_mac: true,
+            reset_busy_reads: 2,
+            busy: 0,
+            ctrl: 0,
+            status: 0,
+            eerd: 0,
+            icr: 0,
+            ims: 0,
+            itr: 0,
+            rctl: 0,
+            tctl: 0,
+            rdba: 0,
+            rdlen: 0,
+            rdh: 0,
+            rdt: 0,
+            tdba: 0,
+            tdlen: 0,
+            tdh: 0,
+            tdt: 0,
+            ral0: 0,
+            rah0: 0,
+            mta: [0; 128],
+            mpc: 0,
+            gprc: 0,
+            gptc: 0,
+            gate: IrqGate::default(),
+            sent: Vec::new(),
+            pending_tx: Vec::new(),
+            overruns: 0,
+            filtered: 0,
+        };
+        m.reset();
+        m.busy = 0;
+        m
+    }
+
+    fn reset(&mut self) {
+        self.ctrl = 0;
+        self.status = 0; // link down until SLU
+        self.icr = 0;
+        self.ims = 0;
+        self.itr = 0;
+        self.rctl = 0;
+        self.tctl = 0;
+        self.rdba = 0;
+        self.rdlen = 0;
+        self.rdh = 0;
+        self.rdt = 0;
+        self.tdba = 0;
+        self.tdlen = 0;
+        self.tdh = 0;
+        self.tdt = 0;
+        self.mta = [0; 128];
+        self.pending_tx.clear();
+        self.gate.reset();
+        if self.autoload_mac {
+            let e = &self.eeprom;
+            self.ral0 = u32::from(e[0]) | u32::from(e[1]) << 16;
+            self.rah0 = u32::from(e[2]) | RAH_AV;
+        } else {
+            self.ral0 = 0;
+            self.rah0 = 0;
+        }
+        self.busy = self.reset_busy_reads;
+    }
+
+    /// The hold-off the driver programmed, in ns.
+    pub fn holdoff_ns(&self) -> u64 {
+        u64::from(self.itr & 0xffff) * u64::from(ITR_UNIT_NS)
+    }
+
+    /// Interrupt mask as programmed.
+    pub fn ims(&self) -> u32 {
+        self.ims
+    }
+
+    fn ring_len(len_bytes: u32) -> u32 {
+        len_bytes / DESC_SIZE as u32
+    }
+
+    fn accepts(&self, frame: &[u8]) -> bool {
+        let dst = &frame[0..6];
+        if dst == [0xff; 6] {
+            return self.rctl & RCTL_BAM != 0;
+        }
+        if dst[0] & 1 != 0 {
+            return self.rctl & RCTL_MPE != 0;
+        }
+        if self.rctl & RCTL_UPE != 0 {
+            return true;
+        }
+        let ral = self.ral0.to_le_bytes();
+        let rah = self.rah0.to_le_bytes();
+        self.rah0 & RAH_AV != 0 && dst == [ral[0], ral[1], ral[2], ral[3], rah[0], rah[1]]
+    }
+
+    fn process_tx(&mut self) {
+        if self.tctl & TCTL_EN == 0 {
+            return;
+        }
+        let n = Self::ring_len(self.tdlen);
+        if n == 0 {
+            return;
+        }
+        let mut raised = 0;
+        let mut guard = 0;
+        while self.tdh != self.tdt && guard < n {
+            guard += 1;
+            let a = self.tdba + u64::from(self.tdh) * DESC_SIZE as u64;
+            let mut p = self.phys.borrow_mut();
+            let addr = u64::from(p.read32(a)) | u64::from(p.read32(a + 4)) << 32;
+            let w2 = p.read32(a + 8);
+            let len = (w2 & 0xffff) as usize;
+            let cmd = (w2 >> 24) as u8;
+            let mut buf = std::vec![0u8; len];
+            if p.read(addr, &mut buf) {
+                self.pending_tx.extend_from_slice(&buf);
+            }
+            if cmd & TXD_CMD_RS != 0 {
+                let w3 = p.read32(a + 12);
+                p.write32(a + 12, w3 | u32::from(TXD_STAT_DD));
+                raised |= ICR_TXDW;
+            }
+            drop(p);
+            if cmd & TXD_CMD_EOP != 0 {
+                let mut f = core::mem::take(&mut self.pending_tx);
+                if self.tctl & TCTL_PSP != 0 && f.len() < 60 {
+                    f.resize(60, 0);
+                }
+                self.sent.push(f);
+                self.gptc += 1;
+            }
+            self.tdh = (self.tdh + 1) % n;
+        }
+        self.icr |= raised | ICR_TXQE;
+    }
+}
+
+impl MmioDevice for E1000Model {
+    fn mmio_read(&mut self, offset: usize) -> u32 {
+        match offset {
+            CTRL => {
+                if self.busy > 0 {
+                    self.busy -= 1;
+                    self.ctrl | CTRL_RST
+                } else {
+                    self.ctrl
+                }
+            }
+            STATUS => self.status,
+            EERD => self.eerd,
+            ICR => core::mem::take(&mut self.icr),
+            IMS => self.ims,
+            ITR => self.itr,
+            RCTL => self.rctl,
+            TCTL => self.tctl,
+            RDBAL => self.rdba as u32,
+            RDBAH => (self.rdba >> 32) as u32,
+            RDLEN => self.rdlen,
+            RDH => self.rdh,
+            RDT => self.rdt,
+            TDBAL => self.tdba as u32,
+            TDBAH => (self.tdba >> 32) as u32,
+            TDLEN => self.tdlen,
+            TDH => self.tdh,
+            TDT => self.tdt,
+            RAL0 => self.ral0,
+            RAH0 => self.rah0,
+            MPC => core::mem::take(&mut self.mpc),
+            GPRC | TPR => core::mem::take(&mut self.gprc),
+            GPTC | TPT => core::mem::take(&mut self.gptc),
+            o if (MTA..MTA + 512).contains(&o) => self.mta[(o - MTA) / 4],
+            _ => 0,
+        }
+    }
+
+    fn mmio_write(&mut self, offset: usize, v: u32) {
+        match offset {
+            CTRL => {
+                if v & CTRL_RST != 0 {
+                    self.reset();
+                } else {
+                    self.ctrl = v;
+                    if v & CTRL_SLU != 0 && self.status & STATUS_LU == 0 {
+                        self.status |= STATUS_LU;
+                        self.icr |= ICR_LSC;
+                    }
+                }
+            }
+            EERD => {
+                if v & EERD_START != 0 {
+                    let addr = ((v >> EERD_ADDR_SHIFT) & 0xff) as usize;
+                    let data = self.eeprom.get(addr).copied().unwrap_or(0xffff);
+                    self.eerd = EERD_DONE | (addr as u32) << EERD_ADDR_SHIFT | u32::from(data) << EERD_DATA_SHIFT;
+                }
+            }
+            ICS => self.icr |= v,
+            IMS => self.ims |= v,
+            IMC => self.ims &= !v,
+            ITR => self.itr = v & 0xffff,
+            RCTL => self.rctl = v,
+            TCTL => {
+                self.tctl = v;
+                self.process_tx();
+            }
+            RDBAL => self.rdba = (self.rdba & !0xffff_ffff) | u64::from(v & !0xf),
+            RDBAH => self.rdba = (self.rdba & 0xffff_ffff) | u64::from(v) << 32,
+            RDLEN => self.rdlen = v & 0xfff80,
+            RDH => self.rdh = v & 0xffff,
+            RDT => self.rdt = v & 0xffff,
+            TDBAL => self.tdba = (self.tdba & !0xffff_ffff) | u64::from(v & !0xf),
+            TDBAH => self.tdba = (self.tdba & 0xffff_ffff) | u64::from(v) << 32,
+            TDLEN => self.tdlen = v & 0xfff80,
+            TDH => self.tdh = v & 0xffff,
+            TDT => {
+                self.tdt = v & 0xffff;
+                self.process_tx();
+            }
+            RAL0 => self.ral0 = v,
+            RAH0 => self.rah0 = v,
+            o if (MTA..MTA + 512).contains(&o) => self.mta[(o - MTA) / 4] = v,
+            _ => {}
+        }
+    }
+}
+
+impl NicModel for E1000Model {
+    fn deliver(&mut self, frame: &[u8]) {
+        if self.rctl & RCTL_EN == 0 || frame.len() < 14 {
+            return;
+        }
+        if frame.len() > 1522 && self.rctl & RCTL_LPE == 0 {
+            return; // long frame: discarded by the MAC
+        }
+        if !self.accepts(frame) {
+            self.filtered += 1;
+            return;
+        }
+        let n = Self::ring_len(self.rdlen);
+        if n == 0 || self.rdh == self.rdt {
+            // No free descriptor: the frame is missed.
+            self.mpc += 1;
+            self.overruns += 1;
+            self.icr |= ICR_RXO;
+            return;
+        }
+        let a = self.rdba + u64::from(self.rdh) * DESC_SIZE as u64;
+        {
+            let mut p = self.phys.borrow_mut();
+            let addr = u64::from(p.read32(a)) | u64::from(p.read32(a + 4)) << 32;
+            let len = frame.len().min(2048);
+            p.write(addr, &frame[..len]);
+            p.write32(a + 8, len as u32);
+            p.write32(a + 12, u32::from(RXD_STAT_DD | RXD_STAT_EOP));
+        }
+        self.rdh = (self.rdh + 1) % n;
+        self.gprc += 1;
+        self.icr |= ICR_RXT0;
+        let free = (self.rdt + n - self.rdh) % n;
+        if free < n / 2 {
+            self.icr |= ICR_RXDMT0;
+        }
+    }
+
+    fn take_sent(&mut self) -> Vec<Vec<u8>> {
+        core::mem::take(&mut self.sent)
+    }
+
+    fn irq_line(&mut self) -> bool {
+        let now = self.clock.now();
+        let h = self.holdoff_ns();
+        self.gate.level(self.icr & self.ims != 0, now, h)
+    }
+
+    fn irq_edges(&self) -> u64 {
+        self.gate.edges
+    }
+
+    fn rx_overruns(&self) -> u64 {
+        self.overruns
+    }
+
+    fn programmed_holdoff_ns(&self) -> u64 {
+        self.holdoff_ns()
+    }
+
+    fn eeprom_mac(&self) -> [u8; 6] {
+        let e = &self.eeprom;
+        let (a, b, c) = (e[0].to_le_bytes(), e[1].to_le_bytes(), e[2].to_le_bytes());
+        [a[0], a[1], b[0], b[1], c[0], c[1]]
+    }
+}
