@@ -194,14 +194,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             )));
             continue;
         }
-        for k in 0..2 {
+        for (k, node) in nodes.iter().enumerate() {
             let (caller, callee) = (&ch.ends[k], &ch.ends[1 - k]);
             if !caller.pp {
                 continue;
             }
             let (p_caller, p_callee) = (system.pds[caller.pd_index].priority, system.pds[callee.pd_index].priority);
             if p_callee <= p_caller {
-                errs.push((attr(r, nodes[k], "pp"), format!(
+                errs.push((attr(r, *node, "pp"), format!(
                     "<end> pp=\"true\": {} (priority {p_caller}) may only call a PD of strictly higher priority, but {} has priority {p_callee}",
                     show(&caller.pd), show(&callee.pd)
                 )));

@@ -107,6 +107,9 @@ impl<'a, 'i> Reader<'a, 'i> {
             ok = false;
             match hints.iter().find(|(n, _)| *n == name) {
                 Some((_, hint)) => self.err(pos, format!("attribute '{name}' on <{element}> is not supported: {hint}")),
+                None if allowed.is_empty() => {
+                    self.err(pos, format!("unknown attribute '{name}' on <{element}>: <{element}> takes no attributes"))
+                }
                 None => self.err(
                     pos,
                     format!("unknown attribute '{name}' on <{element}>; expected one of: {}", list(allowed)),
@@ -142,7 +145,11 @@ impl<'a, 'i> Reader<'a, 'i> {
     fn number(&mut self, node: Node, attr: &Attribute, min: u64, max: u64) -> Option<u64> {
         let element = node.tag_name().name();
         let pos = self.attr_pos(attr);
-        let range = if max == u64::MAX { format!("at least {min}") } else { format!("{min}..{max}") };
+        let range = match max {
+            u64::MAX => format!("at least {min}"),
+            0..=0xfff => format!("{min}..{max}"),
+            _ => format!("0x{min:x}..0x{max:x}"),
+        };
         match value::parse_u64(attr.value()) {
             Ok(v) if v >= min && v <= max => Some(v),
             Ok(_) => {
@@ -232,7 +239,7 @@ impl<'a, 'i> Reader<'a, 'i> {
         let pos = self.node_pos(child);
         let parent_name = parent.tag_name().name();
         match hints.iter().find(|(n, _)| *n == name) {
-            Some((_, hint)) => self.err(pos, format!("<{name}> in <{parent_name}> is not supported: {hint}")),
+            Some((_, hint)) => self.err(pos, format!("unexpected element <{name}> in <{parent_name}>: {hint}")),
             None => self.err(pos, format!("unknown element <{name}> in <{parent_name}>; expected one of: {}", list(expected))),
         }
     }
@@ -280,8 +287,14 @@ pub(crate) fn read<'a, 'i>(doc: &'a Document<'i>, r: &mut Reader<'_, 'i>) -> (Sy
                 }
             }
             _ => r.unknown_element(child, root, &["protection_domain", "memory_region", "channel"], &[
-                ("virtual_machine", "there is no hypervisor in this kernel build"),
-                ("domain_schedule", "this kernel build has a single scheduling domain"),
+                ("virtual_machine", "virtual machines are not supported (there is no hypervisor in this kernel build)"),
+                ("domain_schedule", "domain scheduling is not supported (this kernel build has a single domain)"),
+                ("map", "it belongs inside a <protection_domain>"),
+                ("irq", "it belongs inside a <protection_domain>"),
+                ("ioport", "it belongs inside a <protection_domain>"),
+                ("setvar", "it belongs inside a <protection_domain>"),
+                ("program_image", "it belongs inside a <protection_domain>"),
+                ("end", "it belongs inside a <channel>"),
             ]),
         }
     }
@@ -373,7 +386,9 @@ fn read_pd<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(Protec
             }
             _ => r.unknown_element(child, node, &["program_image", "map", "irq", "ioport", "setvar"], &[
                 ("protection_domain", "nested (child) protection domains are not supported"),
-                ("virtual_machine", "there is no hypervisor in this kernel build"),
+                ("virtual_machine", "virtual machines are not supported (there is no hypervisor in this kernel build)"),
+                ("memory_region", "memory regions are declared directly inside <system> and mapped with <map mr=\"..\">"),
+                ("channel", "channels are declared directly inside <system>"),
             ]),
         }
     }
@@ -464,7 +479,21 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
         }
         let pin = r.required(node, "pin", "the IOAPIC pin").and_then(|a| r.number(node, &a, 0, MAX_IOAPIC_PIN));
         let vector = r.required(node, "vector", "the CPU vector, 0..107").and_then(|a| r.number(node, &a, 0, MAX_IRQ_VECTOR));
-        let ioapic = r.number_or(node, "ioapic", 0, 0, MAX_IOAPICS - 1);
+        let ioapic = match r.attr(node, "ioapic") {
+            None => Some(0),
+            Some(a) => match r.number(node, &a, 0, 255) {
+                Some(n) if n < MAX_IOAPICS => Some(n),
+                Some(_) => {
+                    let pos = r.attr_pos(&a);
+                    r.err(pos, format!(
+                        "<irq> ioapic={} is out of range: this kernel build supports {MAX_IOAPICS} IOAPIC(s), numbered from 0",
+                        show(a.value())
+                    ));
+                    None
+                }
+                None => None,
+            },
+        };
         let trigger = match r.attr(node, "trigger") {
             None => Some(Trigger::Level),
             Some(a) => match a.value() {
@@ -604,9 +633,8 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
             r.err(pos, "<memory_region> has both phys_addr= and pci=: a region is either fixed physical memory or a PCI BAR, not both");
             None
         }
-        (Some(p), None, Some(b)) => {
+        (Some(_), None, Some(b)) => {
             let pos = r.attr_pos(&b);
-            let _ = p;
             r.err(pos, "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=");
             None
         }

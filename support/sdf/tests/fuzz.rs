@@ -54,7 +54,8 @@ fn random_bytes(rng: &mut Rng) -> Vec<u8> {
 fn token_soup(rng: &mut Rng) -> Vec<u8> {
     let mut out = String::from("<system>");
     for _ in 0..rng.below(120) {
-        out.push_str(*rng.pick(TOKENS));
+        let token: &&str = rng.pick(TOKENS);
+        out.push_str(token);
     }
     if rng.below(2) == 0 {
         out.push_str("</system>");

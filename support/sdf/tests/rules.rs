@@ -25,7 +25,7 @@ const RULES: &[(&str, u32, u32, &str)] = &[
     ("empty", 1, 1, "no root element"),
     ("id_duplicate_channel", 19, 21, "id=1 is already used in protection domain \"a\""),
     ("id_duplicate_irq_channel", 13, 21, "irqs and channels share one id space per PD"),
-    ("ioport_addr_range", 7, 24, "<ioport> addr=\"0x10000\" is out of range: expected 0..65535"),
+    ("ioport_addr_range", 7, 24, "<ioport> addr=\"0x10000\" is out of range: expected 0x0..0xffff"),
     ("ioport_id_twice", 8, 17, "<ioport> id=0 is already used by another <ioport>"),
     ("ioport_overlap", 11, 24, "overlap ports 0x3f8..0x3ff"),
     ("ioport_past_end", 7, 38, "past the last I/O port 0xffff"),
