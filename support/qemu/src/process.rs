@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,8 +72,9 @@ impl Qemu {
     /// Starts QEMU as configured, with stdin from /dev/null and the serial console on a pipe.
     ///
     /// Besides kill-on-drop, QEMU is killed by a watchdog when `config.timeout` passes, and by
-    /// the kernel if the *thread* that called `spawn` dies (`PR_SET_PDEATHSIG`), e.g. when the
-    /// test process is killed. So keep a `Qemu` on the thread that started it.
+    /// the kernel when the test process dies (`PR_SET_PDEATHSIG`, e.g. a test run killed by a
+    /// CI timeout). A `Qemu` may be moved between threads and outlive the thread that started
+    /// it (QEMU is forked by one long-lived harness thread, the parent the kernel watches).
     pub fn spawn(config: QemuConfig) -> Result<Qemu> {
         let args = config.args()?;
         config.check_files()?;
@@ -107,7 +108,7 @@ impl Qemu {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().map_err(|source| {
+        let mut child = spawn_from_keeper(cmd).map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
                 Error::QemuNotFound {
                     program: config.program.clone(),
@@ -419,6 +420,43 @@ impl std::fmt::Debug for Qemu {
             .field("pid", &self.pid)
             .field("command", &self.command)
             .finish()
+    }
+}
+
+/// Spawns `cmd` from one harness thread that lives as long as the process. `PR_SET_PDEATHSIG`
+/// fires when the *thread* that forked the child exits, so forking from a test's own thread
+/// would kill QEMU when that thread ends, even if the `Qemu` was handed to another thread.
+fn spawn_from_keeper(mut cmd: Command) -> io::Result<Child> {
+    type Request = (Command, mpsc::Sender<io::Result<Child>>);
+    static KEEPER: OnceLock<Option<Mutex<mpsc::Sender<Request>>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Request>();
+        thread::Builder::new()
+            .name("qemu-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    let Some(keeper) = keeper else {
+        // No spawner thread could be started: fork from this thread instead.
+        return cmd.spawn();
+    };
+    let (reply_tx, reply_rx) = mpsc::channel();
+    let sent = keeper
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .send((cmd, reply_tx));
+    match sent {
+        Ok(()) => reply_rx.recv().unwrap_or_else(|_| {
+            Err(io::Error::other(
+                "the harness's QEMU spawner thread stopped",
+            ))
+        }),
+        Err(mpsc::SendError((mut cmd, _))) => cmd.spawn(),
     }
 }
 

@@ -269,3 +269,16 @@ fn missing_kernel_is_reported_before_starting() {
 fn thread_sleep(ms: u64) {
     std::thread::sleep(Duration::from_millis(ms));
 }
+
+#[test]
+fn qemu_outlives_the_thread_that_started_it() {
+    let fake = Fake::new("thread", "echo up; read x; echo never; exec sleep 30");
+    let cfg = fake.config();
+    // Started on a short-lived thread, then used here after that thread has ended.
+    let mut q = std::thread::spawn(move || Qemu::spawn(cfg).unwrap())
+        .join()
+        .unwrap();
+    thread_sleep(300);
+    assert!(q.is_running(), "QEMU died with the thread that spawned it");
+    q.expect("up", 5 * S).unwrap();
+}
