@@ -19,7 +19,9 @@ struct Ranges<T> {
 
 impl<T: Copy> Ranges<T> {
     fn new() -> Self {
-        Ranges { by_start: BTreeMap::new() }
+        Ranges {
+            by_start: BTreeMap::new(),
+        }
     }
 
     /// Adds `[start, end)` unless it overlaps a range already present; returns that one.
@@ -48,19 +50,26 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     for (pd, s) in system.pds.iter().zip(&src.pds) {
         if let Some(first) = pd_names.insert(&pd.name, pd.pos) {
             pd_names.insert(&pd.name, first);
-            errs.push((attr(r, s.node, "name"), format!(
+            errs.push((
+                attr(r, s.node, "name"),
+                format!(
                 "<protection_domain> name={}: a protection domain of that name already exists ({})",
                 show(&pd.name), at(first)
-            )));
+            ),
+            ));
         }
     }
     let mut regions: HashMap<&str, (usize, Pos)> = HashMap::new();
     for (i, (mr, node)) in system.regions.iter().zip(&src.regions).enumerate() {
         if let Some(first) = regions.get(mr.name.as_str()) {
-            errs.push((attr(r, *node, "name"), format!(
-                "<memory_region> name={}: a memory region of that name already exists ({})",
-                show(&mr.name), at(first.1)
-            )));
+            errs.push((
+                attr(r, *node, "name"),
+                format!(
+                    "<memory_region> name={}: a memory region of that name already exists ({})",
+                    show(&mr.name),
+                    at(first.1)
+                ),
+            ));
         } else {
             regions.insert(&mr.name, (i, mr.pos));
         }
@@ -73,7 +82,8 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         match mr.backing {
             Backing::Fixed { phys_addr } => {
                 let end = phys_addr + mr.size; // phase 1 checked it does not overflow
-                if let Some((s, e, (other, pos))) = fixed.insert(phys_addr, end, (&mr.name, mr.pos)) {
+                if let Some((s, e, (other, pos))) = fixed.insert(phys_addr, end, (&mr.name, mr.pos))
+                {
                     errs.push((attr(r, *node, "phys_addr"), format!(
                         "<memory_region> {} phys_addr range [0x{phys_addr:x}..0x{end:x}) overlaps memory region {} [0x{s:x}..0x{e:x}) ({})",
                         show(&mr.name), show(other), at(pos)
@@ -134,7 +144,8 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 continue;
             }
             let end = end.unwrap_or(USER_TOP);
-            if let Some((s0, e0, (other, pos))) = ranges.insert(map.vaddr, end, (&map.mr, map.pos)) {
+            if let Some((s0, e0, (other, pos))) = ranges.insert(map.vaddr, end, (&map.mr, map.pos))
+            {
                 errs.push((vpos, format!(
                     "<map> of {} at [0x{:x}..0x{end:x}) overlaps the map of {} at [0x{s0:x}..0x{e0:x}) ({}) in protection domain {}",
                     show(&map.mr), map.vaddr, show(other), at(pos), show(&pd.name)
@@ -147,8 +158,16 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 )));
             }
         }
-        for setvar in pd.setvars.iter_mut().filter(|v| v.source == SetVarSource::MapSize) {
-            if let Some(map) = pd.maps.iter().find(|m| m.setvar_size.as_deref() == Some(setvar.symbol.as_str())) {
+        for setvar in pd
+            .setvars
+            .iter_mut()
+            .filter(|v| v.source == SetVarSource::MapSize)
+        {
+            if let Some(map) = pd
+                .maps
+                .iter()
+                .find(|m| m.setvar_size.as_deref() == Some(setvar.symbol.as_str()))
+            {
                 if let Some(&(ri, _)) = regions.get(map.mr.as_str()) {
                     setvar.value = SetVarValue::Number(system.regions[ri].size);
                 }
@@ -157,10 +176,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         for (_, node) in &s.paddr_setvars {
             let name = node.attribute("region_paddr").unwrap_or("");
             if !regions.contains_key(name) {
-                errs.push((attr(r, *node, "region_paddr"), format!(
-                    "<setvar> region_paddr={}: no memory region of that name{}",
-                    show(name), suggest(name, system.regions.iter().map(|m| m.name.as_str()))
-                )));
+                errs.push((
+                    attr(r, *node, "region_paddr"),
+                    format!(
+                        "<setvar> region_paddr={}: no memory region of that name{}",
+                        show(name),
+                        suggest(name, system.regions.iter().map(|m| m.name.as_str()))
+                    ),
+                ));
             }
         }
     }
@@ -177,10 +200,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 Some(&i) => end.pd_index = i,
                 None => {
                     resolved = false;
-                    errs.push((attr(r, *node, "pd"), format!(
-                        "<end> pd={}: no protection domain of that name{}",
-                        show(&end.pd), suggest(&end.pd, system.pds.iter().map(|p| p.name.as_str()))
-                    )));
+                    errs.push((
+                        attr(r, *node, "pd"),
+                        format!(
+                            "<end> pd={}: no protection domain of that name{}",
+                            show(&end.pd),
+                            suggest(&end.pd, system.pds.iter().map(|p| p.name.as_str()))
+                        ),
+                    ));
                 }
             }
         }
@@ -199,7 +226,10 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             if !caller.pp {
                 continue;
             }
-            let (p_caller, p_callee) = (system.pds[caller.pd_index].priority, system.pds[callee.pd_index].priority);
+            let (p_caller, p_callee) = (
+                system.pds[caller.pd_index].priority,
+                system.pds[callee.pd_index].priority,
+            );
             if p_callee <= p_caller {
                 errs.push((attr(r, *node, "pp"), format!(
                     "<end> pp=\"true\": {} (priority {p_caller}) may only call a PD of strictly higher priority, but {} has priority {p_callee}",
@@ -220,7 +250,13 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     for (ch, nodes) in system.channels.iter().zip(&src.channels) {
         for (end, node) in ch.ends.iter().zip(nodes) {
             if end.pd_index < system.pds.len() {
-                id_claims.push((attr(r, *node, "id"), end.pd_index, end.id, "channel end", end.pos));
+                id_claims.push((
+                    attr(r, *node, "id"),
+                    end.pd_index,
+                    end.id,
+                    "channel end",
+                    end.pos,
+                ));
             }
         }
     }
@@ -233,7 +269,17 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 show(&system.pds[pd_index].name), at(*first)
             )));
         } else {
-            ids[pd_index].insert(id, (if what == "irq" { "an irq" } else { "a channel end" }, elem_pos));
+            ids[pd_index].insert(
+                id,
+                (
+                    if what == "irq" {
+                        "an irq"
+                    } else {
+                        "a channel end"
+                    },
+                    elem_pos,
+                ),
+            );
         }
     }
 
@@ -245,7 +291,12 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     for (pd, s) in system.pds.iter().zip(&src.pds) {
         for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
             match irq.kind {
-                IrqKind::Ioapic { ioapic, pin, vector, .. } => {
+                IrqKind::Ioapic {
+                    ioapic,
+                    pin,
+                    vector,
+                    ..
+                } => {
                     if let Some(first) = pins.get(&(ioapic, pin)) {
                         errs.push((attr(r, *node, "pin"), format!(
                             "<irq> pin={pin}: IOAPIC {ioapic} pin {pin} is already claimed by the irq at {}; an interrupt goes to one PD only",
@@ -285,7 +336,10 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             } else {
                 port_ids.insert(port.id, port.pos);
             }
-            let (start, end) = (u64::from(port.addr), u64::from(port.addr) + u64::from(port.size));
+            let (start, end) = (
+                u64::from(port.addr),
+                u64::from(port.addr) + u64::from(port.size),
+            );
             if let Some((s0, e0, first)) = ports.insert(start, end, port.pos) {
                 errs.push((attr(r, *node, "addr"), format!(
                     "<ioport> ports 0x{start:x}..0x{:x} overlap ports 0x{s0:x}..0x{:x} granted at {}; an I/O port belongs to one range only",
@@ -326,9 +380,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     // A region nobody maps is legal (it may be reserved for later) but worth a warning.
     for (mr, used) in system.regions.iter().zip(mapped) {
         if !used {
-            system.warnings.push(Diagnostic::warning(file, mr.pos, format!(
-                "memory region {} is not mapped by any protection domain", show(&mr.name)
-            )));
+            system.warnings.push(Diagnostic::warning(
+                file,
+                mr.pos,
+                format!(
+                    "memory region {} is not mapped by any protection domain",
+                    show(&mr.name)
+                ),
+            ));
         }
     }
     system.warnings.sort_by_key(|w| w.pos);
@@ -350,12 +409,15 @@ fn suggest<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> String {
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().take(64).collect());
+    let (a, b): (Vec<char>, Vec<char>) =
+        (a.chars().take(64).collect(), b.chars().take(64).collect());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }

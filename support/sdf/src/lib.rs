@@ -70,7 +70,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<System, Diagnostic> {
         Ok(t) => t,
         Err(e) => {
             let pos = diag::byte_pos(bytes, e.valid_up_to());
-            return Err(Diagnostic::error(file, pos, "the file is not valid UTF-8 text: expected an XML file encoded in UTF-8"));
+            return Err(Diagnostic::error(
+                file,
+                pos,
+                "the file is not valid UTF-8 text: expected an XML file encoded in UTF-8",
+            ));
         }
     };
     let lines = diag::LineIndex::new(text);
@@ -78,7 +82,10 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<System, Diagnostic> {
         Ok(doc) => doc,
         Err(e) => return Err(xml_error(file, text, &lines, &e)),
     };
-    let mut reader = parse::Reader { lines: &lines, errors: Vec::new() };
+    let mut reader = parse::Reader {
+        lines: &lines,
+        errors: Vec::new(),
+    };
     let (mut system, sources) = parse::read(&doc, &mut reader);
     if reader.errors.is_empty() {
         check::check(&mut system, &sources, &mut reader, file);
@@ -103,7 +110,9 @@ pub enum LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoadError::Io { path, error } => write!(f, "{path}: error: cannot read the system file: {error}"),
+            LoadError::Io { path, error } => {
+                write!(f, "{path}: error: cannot read the system file: {error}")
+            }
             LoadError::Invalid(d) => d.fmt(f),
         }
     }
@@ -114,7 +123,10 @@ impl std::error::Error for LoadError {}
 /// Reads and validates the system file at `path` (diagnostics name it as given).
 pub fn parse_file(path: &Path) -> Result<System, LoadError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| LoadError::Io { path: shown.clone(), error })?;
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
+        path: shown.clone(),
+        error,
+    })?;
     parse(&shown, &bytes).map_err(LoadError::Invalid)
 }
 
@@ -123,7 +135,10 @@ fn xml_error(file: &str, text: &str, lines: &diag::LineIndex, e: &roxmltree::Err
     use roxmltree::Error as E;
     let end = lines.pos(text.len());
     let tp = e.pos();
-    let pos = Pos { line: tp.row, col: tp.col };
+    let pos = Pos {
+        line: tp.row,
+        col: tp.col,
+    };
     let (pos, message) = match e {
         E::NoRootNode => (
             if text.trim().is_empty() { Pos { line: 1, col: 1 } } else { end },

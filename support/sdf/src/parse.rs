@@ -77,7 +77,10 @@ impl<'a, 'i> Reader<'a, 'i> {
     /// Position of attribute `name` of `node`, or of the element if it has no such
     /// attribute.
     pub(crate) fn attr_pos_of(&self, node: Node, name: &str) -> Pos {
-        match node.attributes().find(|a| a.name() == name && a.namespace().is_none()) {
+        match node
+            .attributes()
+            .find(|a| a.name() == name && a.namespace().is_none())
+        {
             Some(a) => self.attr_pos(&a),
             None => self.node_pos(node),
         }
@@ -95,7 +98,7 @@ impl<'a, 'i> Reader<'a, 'i> {
         for attr in node.attributes() {
             let pos = self.attr_pos(&attr);
             if attr.namespace().is_some() {
-                let qname = self.lines_text(attr.range_qname());
+                let qname = self.source(attr.range_qname());
                 self.err(pos, format!("unknown attribute '{qname}' on <{element}>: namespaced attributes are not part of the system file format"));
                 ok = false;
                 continue;
@@ -119,24 +122,33 @@ impl<'a, 'i> Reader<'a, 'i> {
         ok
     }
 
-    fn lines_text(&self, range: std::ops::Range<usize>) -> String {
-        self.lines_source().get(range).unwrap_or("?").to_string()
-    }
-
-    fn lines_source(&self) -> &'i str {
-        self.lines.text()
+    /// The source text in `range` (e.g. an attribute's qualified name).
+    fn source(&self, range: std::ops::Range<usize>) -> String {
+        self.lines.text().get(range).unwrap_or("?").to_string()
     }
 
     fn attr<'n, 'x>(&self, node: Node<'n, 'x>, name: &str) -> Option<Attribute<'n, 'x>> {
-        node.attributes().find(|a| a.name() == name && a.namespace().is_none())
+        node.attributes()
+            .find(|a| a.name() == name && a.namespace().is_none())
     }
 
     /// A required attribute; reports it missing (at the element) with `purpose`.
-    fn required<'n, 'x>(&mut self, node: Node<'n, 'x>, name: &str, purpose: &str) -> Option<Attribute<'n, 'x>> {
+    fn required<'n, 'x>(
+        &mut self,
+        node: Node<'n, 'x>,
+        name: &str,
+        purpose: &str,
+    ) -> Option<Attribute<'n, 'x>> {
         let found = self.attr(node, name);
         if found.is_none() {
             let pos = self.node_pos(node);
-            self.err(pos, format!("<{}> is missing the required attribute '{name}' ({purpose})", node.tag_name().name()));
+            self.err(
+                pos,
+                format!(
+                    "<{}> is missing the required attribute '{name}' ({purpose})",
+                    node.tag_name().name()
+                ),
+            );
         }
         found
     }
@@ -153,23 +165,56 @@ impl<'a, 'i> Reader<'a, 'i> {
         match value::parse_u64(attr.value()) {
             Ok(v) if v >= min && v <= max => Some(v),
             Ok(_) => {
-                self.err(pos, format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())));
+                self.err(
+                    pos,
+                    format!(
+                        "<{element}> {}={} is out of range: expected {range}",
+                        attr.name(),
+                        show(attr.value())
+                    ),
+                );
                 None
             }
             Err(NumError::Overflow | NumError::Negative) if max != u64::MAX => {
-                self.err(pos, format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())));
+                self.err(
+                    pos,
+                    format!(
+                        "<{element}> {}={} is out of range: expected {range}",
+                        attr.name(),
+                        show(attr.value())
+                    ),
+                );
                 None
             }
             Err(e) => {
-                let extra = if max == u64::MAX { String::new() } else { format!("; expected {range}") };
-                self.err(pos, format!("<{element}> {}={}: {}{extra}", attr.name(), show(attr.value()), e.describe()));
+                let extra = if max == u64::MAX {
+                    String::new()
+                } else {
+                    format!("; expected {range}")
+                };
+                self.err(
+                    pos,
+                    format!(
+                        "<{element}> {}={}: {}{extra}",
+                        attr.name(),
+                        show(attr.value()),
+                        e.describe()
+                    ),
+                );
                 None
             }
         }
     }
 
     /// An optional number attribute with a default.
-    fn number_or(&mut self, node: Node, name: &str, default: u64, min: u64, max: u64) -> Option<u64> {
+    fn number_or(
+        &mut self,
+        node: Node,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Option<u64> {
         match self.attr(node, name) {
             Some(a) => self.number(node, &a, min, max),
             None => Some(default),
@@ -179,19 +224,36 @@ impl<'a, 'i> Reader<'a, 'i> {
     /// An optional boolean attribute: `Ok(default)` when absent, `Err(())` (reported) when
     /// not exactly "true" or "false".
     fn boolean(&mut self, node: Node, name: &str, default: bool) -> Result<bool, ()> {
-        let Some(attr) = self.attr(node, name) else { return Ok(default) };
+        let Some(attr) = self.attr(node, name) else {
+            return Ok(default);
+        };
         match value::parse_bool(attr.value()) {
             Some(b) => Ok(b),
             None => {
                 let pos = self.attr_pos(&attr);
-                self.err(pos, format!("<{}> {}={}: expected \"true\" or \"false\"", node.tag_name().name(), name, show(attr.value())));
+                self.err(
+                    pos,
+                    format!(
+                        "<{}> {}={}: expected \"true\" or \"false\"",
+                        node.tag_name().name(),
+                        name,
+                        show(attr.value())
+                    ),
+                );
                 Err(())
             }
         }
     }
 
     /// A symbol-naming attribute (setvar_*); pushes the setvar when valid.
-    fn symbol(&mut self, node: Node, name: &str, value: SetVarValue, source: SetVarSource, out: &mut Vec<SetVar>) -> Option<String> {
+    fn symbol(
+        &mut self,
+        node: Node,
+        name: &str,
+        value: SetVarValue,
+        source: SetVarSource,
+        out: &mut Vec<SetVar>,
+    ) -> Option<String> {
         let attr = self.attr(node, name)?;
         let pos = self.attr_pos(&attr);
         if !value::valid_symbol(attr.value()) {
@@ -201,7 +263,12 @@ impl<'a, 'i> Reader<'a, 'i> {
             ));
             return None;
         }
-        out.push(SetVar { symbol: attr.value().to_string(), value, source, pos });
+        out.push(SetVar {
+            symbol: attr.value().to_string(),
+            value,
+            source,
+            pos,
+        });
         Some(attr.value().to_string())
     }
 
@@ -210,7 +277,14 @@ impl<'a, 'i> Reader<'a, 'i> {
         let attr = self.required(node, "name", purpose)?;
         if attr.value().trim().is_empty() {
             let pos = self.attr_pos(&attr);
-            self.err(pos, format!("<{}> name={}: expected a non-empty name", node.tag_name().name(), show(attr.value())));
+            self.err(
+                pos,
+                format!(
+                    "<{}> name={}: expected a non-empty name",
+                    node.tag_name().name(),
+                    show(attr.value())
+                ),
+            );
             return None;
         }
         Some(attr.value().to_string())
@@ -224,23 +298,41 @@ impl<'a, 'i> Reader<'a, 'i> {
                     if !text.trim().is_empty() {
                         let offset = child.range().start + (text.len() - text.trim_start().len());
                         let pos = self.pos(offset.min(child.range().end));
-                        self.err(pos, format!(
+                        self.err(
+                            pos,
+                            format!(
                             "unexpected text {} in <{}>: only elements and comments belong here",
                             show(text.trim()), node.tag_name().name()
-                        ));
+                        ),
+                        );
                     }
                 }
             }
         }
     }
 
-    fn unknown_element(&mut self, child: Node, parent: Node, expected: &[&str], hints: &[(&str, &str)]) {
+    fn unknown_element(
+        &mut self,
+        child: Node,
+        parent: Node,
+        expected: &[&str],
+        hints: &[(&str, &str)],
+    ) {
         let name = child.tag_name().name();
         let pos = self.node_pos(child);
         let parent_name = parent.tag_name().name();
         match hints.iter().find(|(n, _)| *n == name) {
-            Some((_, hint)) => self.err(pos, format!("unexpected element <{name}> in <{parent_name}>: {hint}")),
-            None => self.err(pos, format!("unknown element <{name}> in <{parent_name}>; expected one of: {}", list(expected))),
+            Some((_, hint)) => self.err(
+                pos,
+                format!("unexpected element <{name}> in <{parent_name}>: {hint}"),
+            ),
+            None => self.err(
+                pos,
+                format!(
+                    "unknown element <{name}> in <{parent_name}>; expected one of: {}",
+                    list(expected)
+                ),
+            ),
         }
     }
 }
@@ -248,13 +340,31 @@ impl<'a, 'i> Reader<'a, 'i> {
 const NON_MCS: &str = "this kernel build is non-MCS: it has no passive PDs, budgets or periods (scheduling is by priority only)";
 
 /// Reads the document: the model plus the errors of phase 1.
-pub(crate) fn read<'a, 'i>(doc: &'a Document<'i>, r: &mut Reader<'_, 'i>) -> (System, Sources<'a, 'i>) {
-    let mut system = System { pds: Vec::new(), regions: Vec::new(), channels: Vec::new(), warnings: Vec::new() };
-    let mut sources = Sources { pds: Vec::new(), regions: Vec::new(), channels: Vec::new() };
+pub(crate) fn read<'a, 'i>(
+    doc: &'a Document<'i>,
+    r: &mut Reader<'_, 'i>,
+) -> (System, Sources<'a, 'i>) {
+    let mut system = System {
+        pds: Vec::new(),
+        regions: Vec::new(),
+        channels: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut sources = Sources {
+        pds: Vec::new(),
+        regions: Vec::new(),
+        channels: Vec::new(),
+    };
     let root = doc.root_element();
     if root.tag_name().name() != "system" || root.tag_name().namespace().is_some() {
         let pos = r.node_pos(root);
-        r.err(pos, format!("the root element is <{}>; expected <system>", root.tag_name().name()));
+        r.err(
+            pos,
+            format!(
+                "the root element is <{}>; expected <system>",
+                root.tag_name().name()
+            ),
+        );
         return (system, sources);
     }
     r.check_attrs(root, &[], &[]);
@@ -300,25 +410,44 @@ pub(crate) fn read<'a, 'i>(doc: &'a Document<'i>, r: &mut Reader<'_, 'i>) -> (Sy
     }
     if pd_count == 0 {
         let pos = r.node_pos(root);
-        r.err(pos, "<system> has no <protection_domain>: expected at least one");
+        r.err(
+            pos,
+            "<system> has no <protection_domain>: expected at least one",
+        );
     }
     (system, sources)
 }
 
-fn read_pd<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(ProtectionDomain, PdSources<'a, 'i>)> {
-    r.check_attrs(node, &["name", "priority", "stack_size"], &[
-        ("passive", NON_MCS),
-        ("budget", NON_MCS),
-        ("period", NON_MCS),
-        ("cpu", "this system runs every PD on the boot CPU"),
-        ("smc", "SMC forwarding exists only on ARM"),
-        ("id", "nested (child) protection domains are not supported"),
-        ("setvar_id", "nested (child) protection domains are not supported"),
-    ]);
+fn read_pd<'a, 'i>(
+    node: Node<'a, 'i>,
+    r: &mut Reader<'_, 'i>,
+) -> Option<(ProtectionDomain, PdSources<'a, 'i>)> {
+    r.check_attrs(
+        node,
+        &["name", "priority", "stack_size"],
+        &[
+            ("passive", NON_MCS),
+            ("budget", NON_MCS),
+            ("period", NON_MCS),
+            ("cpu", "this system runs every PD on the boot CPU"),
+            ("smc", "SMC forwarding exists only on ARM"),
+            ("id", "nested (child) protection domains are not supported"),
+            (
+                "setvar_id",
+                "nested (child) protection domains are not supported",
+            ),
+        ],
+    );
     r.check_no_text(node);
     let name = r.name(node, "the PD's name, used by channels and fault reports");
     let priority = r.number_or(node, "priority", 0, 0, u64::from(MAX_PRIORITY));
-    let stack_size = r.number_or(node, "stack_size", DEFAULT_STACK_SIZE, MIN_STACK_SIZE, MAX_STACK_SIZE);
+    let stack_size = r.number_or(
+        node,
+        "stack_size",
+        DEFAULT_STACK_SIZE,
+        MIN_STACK_SIZE,
+        MAX_STACK_SIZE,
+    );
     if let (Some(stack), Some(attr)) = (stack_size, r.attr(node, "stack_size")) {
         if stack % 0x1000 != 0 {
             let pos = r.attr_pos(&attr);
@@ -331,7 +460,13 @@ fn read_pd<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(Protec
     let mut irqs = Vec::new();
     let mut ioports = Vec::new();
     let mut setvars = Vec::new();
-    let mut src = PdSources { node, maps: Vec::new(), irqs: Vec::new(), ioports: Vec::new(), paddr_setvars: Vec::new() };
+    let mut src = PdSources {
+        node,
+        maps: Vec::new(),
+        irqs: Vec::new(),
+        ioports: Vec::new(),
+        paddr_setvars: Vec::new(),
+    };
     let mut ok = true;
 
     for child in node.children().filter(|c| c.is_element()) {
@@ -415,11 +550,24 @@ fn read_pd<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(Protec
 }
 
 fn read_map(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Map> {
-    let attrs_ok = r.check_attrs(node, &["mr", "vaddr", "perms", "cached", "setvar_vaddr", "setvar_size"], &[]);
+    let attrs_ok = r.check_attrs(
+        node,
+        &[
+            "mr",
+            "vaddr",
+            "perms",
+            "cached",
+            "setvar_vaddr",
+            "setvar_size",
+        ],
+        &[],
+    );
     r.check_no_text(node);
     no_children(node, r);
     let mr = r.required(node, "mr", "the name of the memory region to map");
-    let vaddr = r.required(node, "vaddr", "the virtual address to map it at").and_then(|a| r.number(node, &a, 0, u64::MAX));
+    let vaddr = r
+        .required(node, "vaddr", "the virtual address to map it at")
+        .and_then(|a| r.number(node, &a, 0, u64::MAX));
     let perms = match r.attr(node, "perms") {
         None => Some(Perms::RW),
         Some(a) => match value::parse_perms(a.value()) {
@@ -433,13 +581,33 @@ fn read_map(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Map
     };
     let cached = r.boolean(node, "cached", true);
     let vaddr_value = vaddr.unwrap_or(0);
-    let setvar_vaddr = r.symbol(node, "setvar_vaddr", SetVarValue::Number(vaddr_value), SetVarSource::MapVaddr, setvars);
+    let setvar_vaddr = r.symbol(
+        node,
+        "setvar_vaddr",
+        SetVarValue::Number(vaddr_value),
+        SetVarSource::MapVaddr,
+        setvars,
+    );
     // The size is known once regions are resolved (phase 2 fills it in).
-    let setvar_size = r.symbol(node, "setvar_size", SetVarValue::Number(0), SetVarSource::MapSize, setvars);
+    let setvar_size = r.symbol(
+        node,
+        "setvar_size",
+        SetVarValue::Number(0),
+        SetVarSource::MapSize,
+        setvars,
+    );
     if !attrs_ok {
         return None;
     }
-    Some(Map { mr: mr?.value().to_string(), vaddr: vaddr?, perms: perms?, cached: cached.ok()?, setvar_vaddr, setvar_size, pos: r.node_pos(node) })
+    Some(Map {
+        mr: mr?.value().to_string(),
+        vaddr: vaddr?,
+        perms: perms?,
+        cached: cached.ok()?,
+        setvar_vaddr,
+        setvar_size,
+        pos: r.node_pos(node),
+    })
 }
 
 fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq> {
@@ -450,7 +618,9 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
         ("pcidev", "MSI interrupts are not supported: use pci=\"vvvv:dddd\" for the device's INTx line"),
         ("handle", "MSI interrupts are not supported: use pci=\"vvvv:dddd\" for the device's INTx line"),
     ];
-    let id = r.required(node, "id", "the channel id the PD receives it on").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let id = r
+        .required(node, "id", "the channel id the PD receives it on")
+        .and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
     let kind = if let Some(pci) = r.attr(node, "pci") {
         const NOT_WITH_PCI: &str = "a pci= irq is routed from the device's PCI configuration space: drop pin/vector/ioapic/trigger/polarity, or drop pci= for an IOAPIC irq";
         let mut hints = irq_hints.to_vec();
@@ -469,7 +639,19 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
         }
         IrqKind::Pci { device: device? }
     } else {
-        let attrs_ok = r.check_attrs(node, &["id", "pin", "vector", "ioapic", "trigger", "polarity", "setvar_id"], irq_hints);
+        let attrs_ok = r.check_attrs(
+            node,
+            &[
+                "id",
+                "pin",
+                "vector",
+                "ioapic",
+                "trigger",
+                "polarity",
+                "setvar_id",
+            ],
+            irq_hints,
+        );
         if r.attr(node, "pin").is_none() {
             if attrs_ok {
                 let pos = r.node_pos(node);
@@ -477,8 +659,12 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
             }
             return None;
         }
-        let pin = r.required(node, "pin", "the IOAPIC pin").and_then(|a| r.number(node, &a, 0, MAX_IOAPIC_PIN));
-        let vector = r.required(node, "vector", "the CPU vector, 0..107").and_then(|a| r.number(node, &a, 0, MAX_IRQ_VECTOR));
+        let pin = r
+            .required(node, "pin", "the IOAPIC pin")
+            .and_then(|a| r.number(node, &a, 0, MAX_IOAPIC_PIN));
+        let vector = r
+            .required(node, "vector", "the CPU vector, 0..107")
+            .and_then(|a| r.number(node, &a, 0, MAX_IRQ_VECTOR));
         let ioapic = match r.attr(node, "ioapic") {
             None => Some(0),
             Some(a) => match r.number(node, &a, 0, 255) {
@@ -501,7 +687,10 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
                 "edge" => Some(Trigger::Edge),
                 v => {
                     let pos = r.attr_pos(&a);
-                    r.err(pos, format!("<irq> trigger={}: expected \"level\" or \"edge\"", show(v)));
+                    r.err(
+                        pos,
+                        format!("<irq> trigger={}: expected \"level\" or \"edge\"", show(v)),
+                    );
                     None
                 }
             },
@@ -513,7 +702,10 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
                 "low" => Some(Polarity::Low),
                 v => {
                     let pos = r.attr_pos(&a);
-                    r.err(pos, format!("<irq> polarity={}: expected \"high\" or \"low\"", show(v)));
+                    r.err(
+                        pos,
+                        format!("<irq> polarity={}: expected \"high\" or \"low\"", show(v)),
+                    );
                     None
                 }
             },
@@ -530,17 +722,38 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
         }
     };
     let id = u8::try_from(id?).ok()?;
-    let setvar_id = r.symbol(node, "setvar_id", SetVarValue::Number(u64::from(id)), SetVarSource::IrqId, setvars);
-    Some(Irq { id, kind, setvar_id, pos: r.node_pos(node) })
+    let setvar_id = r.symbol(
+        node,
+        "setvar_id",
+        SetVarValue::Number(u64::from(id)),
+        SetVarSource::IrqId,
+        setvars,
+    );
+    Some(Irq {
+        id,
+        kind,
+        setvar_id,
+        pos: r.node_pos(node),
+    })
 }
 
 fn read_ioport(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<IoPort> {
-    let attrs_ok = r.check_attrs(node, &["id", "addr", "size", "setvar_id", "setvar_addr"], &[]);
+    let attrs_ok = r.check_attrs(
+        node,
+        &["id", "addr", "size", "setvar_id", "setvar_addr"],
+        &[],
+    );
     r.check_no_text(node);
     no_children(node, r);
-    let id = r.required(node, "id", "the I/O port range's id in this PD").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
-    let addr = r.required(node, "addr", "the first port, 0..0xffff").and_then(|a| r.number(node, &a, 0, 0xffff));
-    let size = r.required(node, "size", "the number of ports").and_then(|a| r.number(node, &a, 1, 0x1_0000));
+    let id = r
+        .required(node, "id", "the I/O port range's id in this PD")
+        .and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let addr = r
+        .required(node, "addr", "the first port, 0..0xffff")
+        .and_then(|a| r.number(node, &a, 0, 0xffff));
+    let size = r
+        .required(node, "size", "the number of ports")
+        .and_then(|a| r.number(node, &a, 1, 0x1_0000));
     if let (Some(addr), Some(size), Some(a)) = (addr, size, r.attr(node, "size")) {
         if addr + size > 0x1_0000 {
             let pos = r.attr_pos(&a);
@@ -551,10 +764,33 @@ fn read_ioport(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<
             return None;
         }
     }
-    let (id, addr, size) = (u8::try_from(id?).ok()?, u16::try_from(addr?).ok()?, u32::try_from(size?).ok()?);
-    let setvar_id = r.symbol(node, "setvar_id", SetVarValue::Number(u64::from(id)), SetVarSource::IoPortId, setvars);
-    let setvar_addr = r.symbol(node, "setvar_addr", SetVarValue::Number(u64::from(addr)), SetVarSource::IoPortAddr, setvars);
-    attrs_ok.then(|| IoPort { id, addr, size, setvar_id, setvar_addr, pos: r.node_pos(node) })
+    let (id, addr, size) = (
+        u8::try_from(id?).ok()?,
+        u16::try_from(addr?).ok()?,
+        u32::try_from(size?).ok()?,
+    );
+    let setvar_id = r.symbol(
+        node,
+        "setvar_id",
+        SetVarValue::Number(u64::from(id)),
+        SetVarSource::IoPortId,
+        setvars,
+    );
+    let setvar_addr = r.symbol(
+        node,
+        "setvar_addr",
+        SetVarValue::Number(u64::from(addr)),
+        SetVarSource::IoPortAddr,
+        setvars,
+    );
+    attrs_ok.then(|| IoPort {
+        id,
+        addr,
+        size,
+        setvar_id,
+        setvar_addr,
+        pos: r.node_pos(node),
+    })
 }
 
 /// Returns Some(true) for a region_paddr setvar, Some(false) for a value one.
@@ -562,14 +798,25 @@ fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<
     let attrs_ok = r.check_attrs(node, &["symbol", "value", "region_paddr"], &[]);
     r.check_no_text(node);
     no_children(node, r);
-    r.required(node, "symbol", "the name of the variable in the PD's program")?;
+    r.required(
+        node,
+        "symbol",
+        "the name of the variable in the PD's program",
+    )?;
     let value_attr = r.attr(node, "value");
     let paddr_attr = r.attr(node, "region_paddr");
     let (value, source, is_paddr) = match (value_attr, paddr_attr) {
         (Some(v), Some(p)) => {
-            let later = if v.range().start > p.range().start { v } else { p };
+            let later = if v.range().start > p.range().start {
+                v
+            } else {
+                p
+            };
             let pos = r.attr_pos(&later);
-            r.err(pos, "<setvar> has both value= and region_paddr=: expected exactly one of them");
+            r.err(
+                pos,
+                "<setvar> has both value= and region_paddr=: expected exactly one of them",
+            );
             return None;
         }
         (None, None) => {
@@ -585,18 +832,28 @@ fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<
                 return None;
             }
         },
-        (None, Some(p)) => (SetVarValue::RegionPaddr(p.value().to_string()), SetVarSource::RegionPaddr, true),
+        (None, Some(p)) => (
+            SetVarValue::RegionPaddr(p.value().to_string()),
+            SetVarSource::RegionPaddr,
+            true,
+        ),
     };
     r.symbol(node, "symbol", value, source, setvars)?;
     attrs_ok.then_some(is_paddr)
 }
 
 fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
-    let attrs_ok = r.check_attrs(node, &["name", "size", "page_size", "phys_addr", "pci", "bar"], &[]);
+    let attrs_ok = r.check_attrs(
+        node,
+        &["name", "size", "page_size", "phys_addr", "pci", "bar"],
+        &[],
+    );
     r.check_no_text(node);
     no_children(node, r);
     let name = r.name(node, "the region's name, used by maps");
-    let size = r.required(node, "size", "the region's size in bytes").and_then(|a| r.number(node, &a, 1, u64::MAX));
+    let size = r
+        .required(node, "size", "the region's size in bytes")
+        .and_then(|a| r.number(node, &a, 1, u64::MAX));
     let page_size = match r.attr(node, "page_size") {
         None => Some(PageSize::Small),
         Some(a) => match value::parse_u64(a.value()) {
@@ -609,7 +866,14 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
             }
             Err(e) => {
                 let pos = r.attr_pos(&a);
-                r.err(pos, format!("<memory_region> page_size={}: {}; expected 0x1000 or 0x200000", show(a.value()), e.describe()));
+                r.err(
+                    pos,
+                    format!(
+                        "<memory_region> page_size={}: {}; expected 0x1000 or 0x200000",
+                        show(a.value()),
+                        e.describe()
+                    ),
+                );
                 None
             }
         },
@@ -617,10 +881,13 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
     if let (Some(size), Some(ps)) = (size, page_size) {
         if size % ps.bytes() != 0 {
             let pos = r.attr_pos_of(node, "size");
-            r.err(pos, format!(
-                "<memory_region> size=0x{size:x} is not a multiple of its page size 0x{:x}",
-                ps.bytes()
-            ));
+            r.err(
+                pos,
+                format!(
+                    "<memory_region> size=0x{size:x} is not a multiple of its page size 0x{:x}",
+                    ps.bytes()
+                ),
+            );
         }
     }
     let phys = r.attr(node, "phys_addr");
@@ -628,14 +895,21 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
     let bar = r.attr(node, "bar");
     let backing = match (phys, pci, bar) {
         (Some(p), Some(c), _) => {
-            let later = if p.range().start > c.range().start { p } else { c };
+            let later = if p.range().start > c.range().start {
+                p
+            } else {
+                c
+            };
             let pos = r.attr_pos(&later);
             r.err(pos, "<memory_region> has both phys_addr= and pci=: a region is either fixed physical memory or a PCI BAR, not both");
             None
         }
         (Some(_), None, Some(b)) => {
             let pos = r.attr_pos(&b);
-            r.err(pos, "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=");
+            r.err(
+                pos,
+                "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=",
+            );
             None
         }
         (Some(p), None, None) => {
@@ -646,7 +920,10 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                     if addr % ps.bytes() != 0 {
                         r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} is not aligned to the region's page size 0x{:x}", ps.bytes()));
                         None
-                    } else if addr.checked_add(size).is_none_or(|end| end > PHYS_ADDR_LIMIT) {
+                    } else if addr
+                        .checked_add(size)
+                        .is_none_or(|end| end > PHYS_ADDR_LIMIT)
+                    {
                         r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} with size 0x{size:x} ends beyond the 52-bit physical address space"));
                         None
                     } else {
@@ -661,7 +938,10 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 Ok(d) => Some(d),
                 Err(why) => {
                     let pos = r.attr_pos(&c);
-                    r.err(pos, format!("<memory_region> pci={}: {why}", show(c.value())));
+                    r.err(
+                        pos,
+                        format!("<memory_region> pci={}: {why}", show(c.value())),
+                    );
                     None
                 }
             };
@@ -674,13 +954,19 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 }
             };
             match (device, bar) {
-                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar { device, bar: u8::try_from(bar).ok()? })),
+                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar {
+                    device,
+                    bar: u8::try_from(bar).ok()?,
+                })),
                 _ => None,
             }
         }
         (None, None, Some(b)) => {
             let pos = r.attr_pos(&b);
-            r.err(pos, "<memory_region> bar= needs pci=\"vvvv:dddd\" to say whose BAR it is");
+            r.err(
+                pos,
+                "<memory_region> bar= needs pci=\"vvvv:dddd\" to say whose BAR it is",
+            );
             None
         }
         (None, None, None) => Some(Backing::Allocated),
@@ -692,10 +978,19 @@ fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
     if size % page_size.bytes() != 0 {
         return None;
     }
-    Some(MemoryRegion { name: name?, size, page_size, backing: backing?, pos: r.node_pos(node) })
+    Some(MemoryRegion {
+        name: name?,
+        size,
+        page_size,
+        backing: backing?,
+        pos: r.node_pos(node),
+    })
 }
 
-fn read_channel<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(Channel, [Node<'a, 'i>; 2])> {
+fn read_channel<'a, 'i>(
+    node: Node<'a, 'i>,
+    r: &mut Reader<'_, 'i>,
+) -> Option<(Channel, [Node<'a, 'i>; 2])> {
     let attrs_ok = r.check_attrs(node, &[], &[]);
     r.check_no_text(node);
     let mut ends = Vec::new();
@@ -715,7 +1010,14 @@ fn read_channel<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(C
     }
     if nodes.len() != 2 {
         let pos = r.node_pos(node);
-        r.err(pos, format!("<channel> has {} <end> element{}: expected exactly two", nodes.len(), if nodes.len() == 1 { "" } else { "s" }));
+        r.err(
+            pos,
+            format!(
+                "<channel> has {} <end> element{}: expected exactly two",
+                nodes.len(),
+                if nodes.len() == 1 { "" } else { "s" }
+            ),
+        );
         return None;
     }
     if !ok || ends.len() != 2 {
@@ -728,7 +1030,13 @@ fn read_channel<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(C
     }
     let b = ends.pop()?;
     let a = ends.pop()?;
-    Some((Channel { ends: [a, b], pos: r.node_pos(node) }, [nodes[0], nodes[1]]))
+    Some((
+        Channel {
+            ends: [a, b],
+            pos: r.node_pos(node),
+        },
+        [nodes[0], nodes[1]],
+    ))
 }
 
 fn read_end(node: Node, r: &mut Reader) -> Option<ChannelEnd> {
@@ -736,7 +1044,9 @@ fn read_end(node: Node, r: &mut Reader) -> Option<ChannelEnd> {
     r.check_no_text(node);
     no_children(node, r);
     let pd = r.required(node, "pd", "the name of the protection domain at this end");
-    let id = r.required(node, "id", "the channel id this PD uses").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let id = r
+        .required(node, "id", "the channel id this PD uses")
+        .and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
     let pp = r.boolean(node, "pp", false);
     let notify = r.boolean(node, "notify", true);
     let setvar_id = match r.attr(node, "setvar_id") {
@@ -766,6 +1076,13 @@ fn read_end(node: Node, r: &mut Reader) -> Option<ChannelEnd> {
 fn no_children(node: Node, r: &mut Reader) {
     if let Some(child) = node.children().find(|c| c.is_element()) {
         let pos = r.node_pos(child);
-        r.err(pos, format!("unexpected element <{}> inside <{}>: it takes no child elements", child.tag_name().name(), node.tag_name().name()));
+        r.err(
+            pos,
+            format!(
+                "unexpected element <{}> inside <{}>: it takes no child elements",
+                child.tag_name().name(),
+                node.tag_name().name()
+            ),
+        );
     }
 }

@@ -10,7 +10,11 @@ fn root() -> PathBuf {
 }
 
 fn sdf_check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sdf-check")).args(args).current_dir(root()).output().expect("run sdf-check")
+    Command::new(env!("CARGO_BIN_EXE_sdf-check"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run sdf-check")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -21,7 +25,10 @@ fn text(bytes: &[u8]) -> String {
 fn valid_file_prints_one_summary_line() {
     let out = sdf_check(&["../../system.xml"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "../../system.xml: ok: 4 PDs, 8 memory regions, 3 channels, 1 IRQ, 0 I/O port ranges\n");
+    assert_eq!(
+        text(&out.stdout),
+        "../../system.xml: ok: 4 PDs, 8 memory regions, 3 channels, 1 IRQ, 0 I/O port ranges\n"
+    );
     assert_eq!(text(&out.stderr), "");
 }
 
@@ -43,7 +50,10 @@ fn invalid_file_prints_the_error_and_exits_one() {
     assert_eq!(text(&out.stdout), "");
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("tests/fixtures/map_overlap.xml:8:23: error: <map> of \"buf\""), "{err}");
+    assert!(
+        err.starts_with("tests/fixtures/map_overlap.xml:8:23: error: <map> of \"buf\""),
+        "{err}"
+    );
 
     let out = sdf_check(&["tests/fixtures/not_utf8.xml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -55,15 +65,25 @@ fn unreadable_file_and_bad_usage_exit_two() {
     let out = sdf_check(&["no/such/system.xml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.starts_with("no/such/system.xml: error: cannot read the system file: "), "{err}");
+    assert!(
+        err.starts_with("no/such/system.xml: error: cannot read the system file: "),
+        "{err}"
+    );
 
     let out = sdf_check(&["tests/fixtures"]);
-    assert_eq!(out.status.code(), Some(2), "a directory is unreadable as a file");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a directory is unreadable as a file"
+    );
 
     for args in [&[][..], &["a.xml", "b.xml"], &["--bogus"]] {
         let out = sdf_check(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(text(&out.stderr).contains("usage: sdf-check FILE"), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("usage: sdf-check FILE"),
+            "{args:?}"
+        );
     }
 
     let out = sdf_check(&["--help"]);

@@ -33,17 +33,120 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "<", ">", "/>", "</", "=", "\"", "'", " ", "\n", "\t", "<!--", "-->", "<![CDATA[", "]]>", "&amp;", "&#x41;", "&#0;", "&bogus;",
-    "<?xml version=\"1.0\"?>", "<!DOCTYPE system>", "\u{feff}", "\u{0}", "é", "\u{10ffff}", "\u{fffe}",
-    "system", "protection_domain", "memory_region", "channel", "end", "map", "irq", "ioport", "setvar", "program_image",
-    "name", "priority", "stack_size", "passive", "budget", "period", "mr", "vaddr", "perms", "cached", "setvar_vaddr",
-    "setvar_size", "size", "page_size", "phys_addr", "pci", "bar", "pd", "id", "pp", "notify", "pin", "vector", "ioapic",
-    "trigger", "polarity", "addr", "symbol", "value", "region_paddr", "setvar_id", "setvar_addr", "path", "xmlns:x", "x:y",
-    "0", "1", "-1", "62", "63", "107", "108", "254", "255", "0x", "0x1000", "0x200000", "0x7fff_ffff_f000", "0xffff",
-    "0x10000", "18446744073709551615", "18446744073709551616", "0xffffffffffffffff", "0x1_0000_0000_0000_0000",
-    "99999999999999999999999999999999", "1_0", "_", "true", "false", "yes", "rw", "w", "rwx", "x", "wx", "rr",
-    "8086:100e", "8086:100e@1", "8086:100e@99999999999", "ffff:ffff", "10.0.2.15", "256.1.1.1", "1.2.3", "level", "edge",
-    "high", "low", "a", "b",
+    "<",
+    ">",
+    "/>",
+    "</",
+    "=",
+    "\"",
+    "'",
+    " ",
+    "\n",
+    "\t",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "&amp;",
+    "&#x41;",
+    "&#0;",
+    "&bogus;",
+    "<?xml version=\"1.0\"?>",
+    "<!DOCTYPE system>",
+    "\u{feff}",
+    "\u{0}",
+    "é",
+    "\u{10ffff}",
+    "\u{fffe}",
+    "system",
+    "protection_domain",
+    "memory_region",
+    "channel",
+    "end",
+    "map",
+    "irq",
+    "ioport",
+    "setvar",
+    "program_image",
+    "name",
+    "priority",
+    "stack_size",
+    "passive",
+    "budget",
+    "period",
+    "mr",
+    "vaddr",
+    "perms",
+    "cached",
+    "setvar_vaddr",
+    "setvar_size",
+    "size",
+    "page_size",
+    "phys_addr",
+    "pci",
+    "bar",
+    "pd",
+    "id",
+    "pp",
+    "notify",
+    "pin",
+    "vector",
+    "ioapic",
+    "trigger",
+    "polarity",
+    "addr",
+    "symbol",
+    "value",
+    "region_paddr",
+    "setvar_id",
+    "setvar_addr",
+    "path",
+    "xmlns:x",
+    "x:y",
+    "0",
+    "1",
+    "-1",
+    "62",
+    "63",
+    "107",
+    "108",
+    "254",
+    "255",
+    "0x",
+    "0x1000",
+    "0x200000",
+    "0x7fff_ffff_f000",
+    "0xffff",
+    "0x10000",
+    "18446744073709551615",
+    "18446744073709551616",
+    "0xffffffffffffffff",
+    "0x1_0000_0000_0000_0000",
+    "99999999999999999999999999999999",
+    "1_0",
+    "_",
+    "true",
+    "false",
+    "yes",
+    "rw",
+    "w",
+    "rwx",
+    "x",
+    "wx",
+    "rr",
+    "8086:100e",
+    "8086:100e@1",
+    "8086:100e@99999999999",
+    "ffff:ffff",
+    "10.0.2.15",
+    "256.1.1.1",
+    "1.2.3",
+    "level",
+    "edge",
+    "high",
+    "low",
+    "a",
+    "b",
 ];
 
 fn random_bytes(rng: &mut Rng) -> Vec<u8> {
@@ -88,7 +191,12 @@ fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
             }
             _ => {
                 // Replace an attribute value (the text between a pair of quotes).
-                let quotes: Vec<usize> = v.iter().enumerate().filter(|(_, &b)| b == b'"').map(|(i, _)| i).collect();
+                let quotes: Vec<usize> = v
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &b)| b == b'"')
+                    .map(|(i, _)| i)
+                    .collect();
                 if quotes.len() >= 2 {
                     let k = rng.below(quotes.len() / 2) * 2;
                     let (a, b) = (quotes[k] + 1, quotes[k + 1]);
@@ -121,10 +229,18 @@ fn run(input: &[u8]) -> Result<(), String> {
             if ok {
                 Ok(())
             } else {
-                Err(format!("malformed diagnostic {text:?} for input {:?}", String::from_utf8_lossy(input)))
+                Err(format!(
+                    "malformed diagnostic {text:?} for input {:?}",
+                    String::from_utf8_lossy(input)
+                ))
             }
         }
-        Ok(system) => invariants(&system).map_err(|e| format!("{e} for accepted input {:?}", String::from_utf8_lossy(input))),
+        Ok(system) => invariants(&system).map_err(|e| {
+            format!(
+                "{e} for accepted input {:?}",
+                String::from_utf8_lossy(input)
+            )
+        }),
     }
 }
 
@@ -133,17 +249,36 @@ fn invariants(s: &System) -> Result<(), String> {
     let check = |cond: bool, what: &str| if cond { Ok(()) } else { Err(what.to_string()) };
     check(!s.pds.is_empty() && s.pds.len() <= MAX_PDS, "PD count")?;
     for mr in &s.regions {
-        check(mr.size > 0 && mr.size % mr.page_size.bytes() == 0, "region size")?;
-        check(s.regions.iter().filter(|o| o.name == mr.name).count() == 1, "unique region name")?;
+        check(
+            mr.size > 0 && mr.size % mr.page_size.bytes() == 0,
+            "region size",
+        )?;
+        check(
+            s.regions.iter().filter(|o| o.name == mr.name).count() == 1,
+            "unique region name",
+        )?;
     }
     for pd in &s.pds {
         check(pd.priority <= MAX_PRIORITY, "priority")?;
-        check(pd.stack_size % 0x1000 == 0 && (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&pd.stack_size), "stack")?;
-        check(s.pds.iter().filter(|o| o.name == pd.name).count() == 1, "unique PD name")?;
+        check(
+            pd.stack_size % 0x1000 == 0
+                && (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&pd.stack_size),
+            "stack",
+        )?;
+        check(
+            s.pds.iter().filter(|o| o.name == pd.name).count() == 1,
+            "unique PD name",
+        )?;
         for m in &pd.maps {
             let mr = s.region(&m.mr).ok_or("map of unknown region")?;
-            check(m.vaddr % mr.page_size.bytes() == 0 && m.vaddr >= 0x1000, "map alignment")?;
-            check(m.vaddr.checked_add(mr.size).is_some_and(|e| e <= USER_TOP), "map in user space")?;
+            check(
+                m.vaddr % mr.page_size.bytes() == 0 && m.vaddr >= 0x1000,
+                "map alignment",
+            )?;
+            check(
+                m.vaddr.checked_add(mr.size).is_some_and(|e| e <= USER_TOP),
+                "map in user space",
+            )?;
             check(m.perms.read, "perms readable")?;
         }
         for irq in &pd.irqs {
@@ -151,17 +286,29 @@ fn invariants(s: &System) -> Result<(), String> {
         }
         let mut symbols: Vec<&str> = pd.setvars.iter().map(|v| v.symbol.as_str()).collect();
         symbols.sort_unstable();
-        check(symbols.windows(2).all(|w| w[0] != w[1]), "unique setvar symbols")?;
+        check(
+            symbols.windows(2).all(|w| w[0] != w[1]),
+            "unique setvar symbols",
+        )?;
     }
     for ch in &s.channels {
         let [a, b] = &ch.ends;
-        check(a.pd_index < s.pds.len() && b.pd_index < s.pds.len() && a.pd_index != b.pd_index, "channel ends")?;
+        check(
+            a.pd_index < s.pds.len() && b.pd_index < s.pds.len() && a.pd_index != b.pd_index,
+            "channel ends",
+        )?;
         check(!(a.pp && b.pp), "pp one way")?;
         if a.pp {
-            check(s.pds[b.pd_index].priority > s.pds[a.pd_index].priority, "pp priority")?;
+            check(
+                s.pds[b.pd_index].priority > s.pds[a.pd_index].priority,
+                "pp priority",
+            )?;
         }
         if b.pp {
-            check(s.pds[a.pd_index].priority > s.pds[b.pd_index].priority, "pp priority")?;
+            check(
+                s.pds[a.pd_index].priority > s.pds[b.pd_index].priority,
+                "pp priority",
+            )?;
         }
     }
     Ok(())
@@ -203,10 +350,22 @@ fn random_and_mutated_inputs_never_panic() {
             accepted += 1;
         }
     }
-    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
+    assert!(
+        failures.is_empty(),
+        "{} failures, first: {}",
+        failures.len(),
+        failures[0]
+    );
     // Mutations of valid files are sometimes still valid: the invariant checks ran.
-    assert!(accepted > 0, "no mutated input was accepted; the invariants were never exercised");
-    assert!(start.elapsed() < Duration::from_secs(15), "fuzz run too slow: {:?}", start.elapsed());
+    assert!(
+        accepted > 0,
+        "no mutated input was accepted; the invariants were never exercised"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "fuzz run too slow: {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -222,8 +381,13 @@ fn same_input_same_answer() {
 
 fn timed(what: &str, input: &[u8]) -> Result<System, Diagnostic> {
     let start = Instant::now();
-    let r = catch_unwind(AssertUnwindSafe(|| parse("big.xml", input))).unwrap_or_else(|_| panic!("{what}: panic"));
-    assert!(start.elapsed() < Duration::from_secs(5), "{what}: took {:?}", start.elapsed());
+    let r = catch_unwind(AssertUnwindSafe(|| parse("big.xml", input)))
+        .unwrap_or_else(|_| panic!("{what}: panic"));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{what}: took {:?}",
+        start.elapsed()
+    );
     if let Err(d) = &r {
         assert!(d.to_string().starts_with("big.xml:"), "{what}: {d}");
     }
@@ -248,12 +412,18 @@ fn pathological_inputs_are_rejected_quickly() {
     // A 1 MB attribute value and a 1 MB number.
     let huge = format!("<system><protection_domain name=\"p\"><program_image path=\"p\"/></protection_domain><memory_region name=\"{}\" size=\"{}\"/></system>", "n".repeat(1 << 20), "9".repeat(1 << 20));
     let e = timed("huge values", huge.as_bytes()).unwrap_err();
-    assert!(e.message.contains("does not fit in 64 bits") && e.message.len() < 300, "{e}");
+    assert!(
+        e.message.contains("does not fit in 64 bits") && e.message.len() < 300,
+        "{e}"
+    );
 
     // Many elements on one endless line: 20 000 maps in one PD, none overlapping.
     let mut xml = String::from("<system><memory_region name=\"m\" size=\"0x1000\"/><protection_domain name=\"p\"><program_image path=\"p.elf\"/>");
     for i in 0..20_000u64 {
-        xml.push_str(&format!("<map mr=\"m\" vaddr=\"0x{:x}\"/>", 0x1000 + i * 0x1000));
+        xml.push_str(&format!(
+            "<map mr=\"m\" vaddr=\"0x{:x}\"/>",
+            0x1000 + i * 0x1000
+        ));
     }
     xml.push_str("</protection_domain></system>");
     let s = timed("20k maps", xml.as_bytes()).expect("valid");
@@ -277,7 +447,10 @@ fn pathological_inputs_are_rejected_quickly() {
     // Thousands of channels naming unknown PDs: still fast, first one reported.
     let mut xml = String::from("<system>\n<protection_domain name=\"p\"><program_image path=\"p.elf\"/></protection_domain>\n");
     for i in 0..5_000 {
-        xml.push_str(&format!("<channel><end pd=\"p\" id=\"{}\"/><end pd=\"q{i}\" id=\"0\"/></channel>\n", i % 63));
+        xml.push_str(&format!(
+            "<channel><end pd=\"p\" id=\"{}\"/><end pd=\"q{i}\" id=\"0\"/></channel>\n",
+            i % 63
+        ));
     }
     xml.push_str("</system>\n");
     let e = timed("5k bad channels", xml.as_bytes()).unwrap_err();
@@ -287,12 +460,21 @@ fn pathological_inputs_are_rejected_quickly() {
     // Control characters and non-ASCII in names are shown escaped, on one line.
     let xml = "<system><protection_domain name=\"é\u{7}\"><program_image path=\"a\"/><map mr=\"x\u{85}\" vaddr=\"1\"/></protection_domain></system>";
     let e = timed("escapes", xml.as_bytes()).unwrap_err();
-    assert!(!e.to_string().contains('\u{7}') && !e.to_string().contains('\u{85}'), "{e}");
+    assert!(
+        !e.to_string().contains('\u{7}') && !e.to_string().contains('\u{85}'),
+        "{e}"
+    );
 }
 
 #[test]
 fn empty_and_blank_inputs() {
-    for input in [&b""[..], b" ", b"\n\n", b"\xef\xbb\xbf", b"<?xml version=\"1.0\"?>"] {
+    for input in [
+        &b""[..],
+        b" ",
+        b"\n\n",
+        b"\xef\xbb\xbf",
+        b"<?xml version=\"1.0\"?>",
+    ] {
         let e = parse("e.xml", input).unwrap_err();
         assert!(e.message.contains("no root element"), "{input:?}: {e}");
     }
