@@ -77,6 +77,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<System, Diagnostic> {
             ));
         }
     };
+    // A byte-order mark is not a column anyone sees in an editor.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = diag::LineIndex::new(text);
     let doc = match roxmltree::Document::parse(text) {
         Ok(doc) => doc,

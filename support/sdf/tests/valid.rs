@@ -392,4 +392,7 @@ fn comments_whitespace_and_declaration_are_fine() {
     let xml = "\u{feff}<?xml version=\"1.0\"?>\n<!-- c -->\n<system>\n<!-- c -->\n  <protection_domain name=\"p\">\n    <!-- c --><program_image path=\"p.elf\"/>\n  </protection_domain>\n</system>\n<!-- trailing -->\n";
     let s = parse("c.xml", xml.as_bytes()).expect("valid");
     assert_eq!(s.pds[0].pos, Pos { line: 5, col: 3 });
+    // The byte-order mark does not count as a column.
+    let e = parse("c.xml", "\u{feff}<sys/>".as_bytes()).unwrap_err();
+    assert_eq!(e.to_string(), "c.xml:1:1: error: the root element is <sys>; expected <system>");
 }
