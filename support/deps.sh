@@ -28,12 +28,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
         || { echo "deps: error: apt-get could not install: ${need_apt[*]}" >&2; exit 1; }
 fi
 
-PY=${PYTHON:-python3}
-command -v "$PY" >/dev/null || { echo "deps: error: $PY not found (install python3)" >&2; exit 1; }
-if ! "$PY" -c 'import ply, six' 2>/dev/null; then
-    echo "deps: installing Python modules ply, six (needed by the seL4 kernel build)" >&2
-    "$PY" -m pip install --quiet ply six 2>/dev/null \
-        || "$PY" -m pip install --quiet --break-system-packages ply six \
-        || { echo "deps: error: could not install Python modules ply and six for $PY" >&2; exit 1; }
-fi
+# Python modules for the seL4 kernel build (pinned there).
+"$(dirname "$0")/kernel/deps.sh"
 command -v cargo >/dev/null || { echo "deps: error: cargo not found: install the stable Rust toolchain" >&2; exit 1; }
