@@ -252,6 +252,7 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
     /// Continues a backlog (after `more_work`), or performs the first posting after `new`.
     pub fn poll(&mut self) -> Actions {
         self.stats.polls += 1;
+        self.fold_counters();
         self.service()
     }
 

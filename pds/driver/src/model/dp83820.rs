@@ -237,8 +237,8 @@ impl Dp83820Model {
     }
 }
 
-impl MmioDevice for Dp83820Model {
-    fn mmio_read(&mut self, offset: usize) -> u32 {
+impl Dp83820Model {
+    fn reg_read(&mut self, offset: usize) -> u32 {
         match offset {
             CR => {
                 let mut v = 0;
@@ -294,7 +294,7 @@ impl MmioDevice for Dp83820Model {
         }
     }
 
-    fn mmio_write(&mut self, offset: usize, v: u32) {
+    fn reg_write(&mut self, offset: usize, v: u32) {
         match offset {
             CR => {
                 if v & CR_RST != 0 {
@@ -364,6 +364,19 @@ impl MmioDevice for Dp83820Model {
     }
 }
 
+impl MmioDevice for Dp83820Model {
+    fn mmio_read(&mut self, offset: usize) -> u32 {
+        let v = self.reg_read(offset);
+        let _ = self.irq_line(); // the line follows the registers (e.g. deasserts on a cause read)
+        v
+    }
+
+    fn mmio_write(&mut self, offset: usize, v: u32) {
+        self.reg_write(offset, v);
+        let _ = self.irq_line();
+    }
+}
+
 impl NicModel for Dp83820Model {
     fn deliver(&mut self, frame: &[u8]) {
         if frame.len() < 14 {
@@ -421,6 +434,10 @@ impl NicModel for Dp83820Model {
         let now = self.clock.now();
         let h = self.holdoff_ns();
         self.gate.level(self.ier & IER_IE != 0 && self.isr & self.imr != 0, now, h)
+    }
+
+    fn cause_pending(&self) -> bool {
+        self.ier & IER_IE != 0 && self.isr & self.imr != 0
     }
 
     fn irq_edges(&self) -> u64 {

@@ -203,8 +203,8 @@ impl E1000Model {
     }
 }
 
-impl MmioDevice for E1000Model {
-    fn mmio_read(&mut self, offset: usize) -> u32 {
+impl E1000Model {
+    fn reg_read(&mut self, offset: usize) -> u32 {
         match offset {
             CTRL => {
                 if self.busy > 0 {
@@ -241,7 +241,7 @@ impl MmioDevice for E1000Model {
         }
     }
 
-    fn mmio_write(&mut self, offset: usize, v: u32) {
+    fn reg_write(&mut self, offset: usize, v: u32) {
         match offset {
             CTRL => {
                 if v & CTRL_RST != 0 {
@@ -291,6 +291,19 @@ impl MmioDevice for E1000Model {
     }
 }
 
+impl MmioDevice for E1000Model {
+    fn mmio_read(&mut self, offset: usize) -> u32 {
+        let v = self.reg_read(offset);
+        let _ = self.irq_line(); // the line follows the registers (e.g. deasserts on a cause read)
+        v
+    }
+
+    fn mmio_write(&mut self, offset: usize, v: u32) {
+        self.reg_write(offset, v);
+        let _ = self.irq_line();
+    }
+}
+
 impl NicModel for E1000Model {
     fn deliver(&mut self, frame: &[u8]) {
         if self.rctl & RCTL_EN == 0 || frame.len() < 14 {
@@ -337,6 +350,10 @@ impl NicModel for E1000Model {
         let now = self.clock.now();
         let h = self.holdoff_ns();
         self.gate.level(self.icr & self.ims != 0, now, h)
+    }
+
+    fn cause_pending(&self) -> bool {
+        self.icr & self.ims != 0
     }
 
     fn irq_edges(&self) -> u64 {

@@ -204,6 +204,8 @@ pub trait NicModel: MmioDevice {
     fn take_sent(&mut self) -> Vec<Vec<u8>>;
     /// The interrupt line level now (evaluates hold-off against the model's clock).
     fn irq_line(&mut self) -> bool;
+    /// Whether an unmasked cause is pending (the line may still be held off).
+    fn cause_pending(&self) -> bool;
     /// Interrupt assertions so far.
     fn irq_edges(&self) -> u64;
     /// Frames dropped for lack of a receive descriptor (overrun), total.

@@ -160,6 +160,9 @@ impl Client {
 
     /// Copies `frame` into a free transmit buffer and queues it; false if none is free.
     pub fn send(&mut self, frame: &[u8]) -> bool {
+        if self.free_tx.is_empty() {
+            self.reclaim_tx();
+        }
         let Some(i) = self.free_tx.pop() else {
             self.wants_tx_signal = true;
             return false;
@@ -173,6 +176,21 @@ impl Client {
         self.tx_enqueued += 1;
         self.signal_if(false);
         true
+    }
+
+    /// Collects transmit buffers the driver handed back; returns how many.
+    pub fn reclaim_tx(&mut self) -> u64 {
+        let mut n = 0;
+        while let Ok(Some(d)) = self.tx.free.dequeue() {
+            if d.len == 0 {
+                self.tx_refused += 1;
+            }
+            if d.dataspace == DS && d.cookie < TX_BUFS && d.offset == (RX_BUFS + d.cookie) * BUF {
+                self.free_tx.push(d.cookie);
+            }
+            n += 1;
+        }
+        n
     }
 
     /// Signals the driver if it asked (producer half of the protocol).
@@ -201,15 +219,7 @@ impl Client {
         if returned {
             self.signal_if(true);
         }
-        while let Ok(Some(d)) = self.tx.free.dequeue() {
-            if d.len == 0 {
-                self.tx_refused += 1;
-            }
-            if d.dataspace == DS && d.cookie < TX_BUFS && d.offset == (RX_BUFS + d.cookie) * BUF {
-                self.free_tx.push(d.cookie);
-            }
-            n += 1;
-        }
+        n += self.reclaim_tx();
         // Before sleeping: ask for a signal on received frames; on returned tx buffers only
         // when out of them (the client's own notification avoidance).
         let rx_idle = self.rx.active.prepare_to_block().unwrap_or(true);
@@ -290,7 +300,7 @@ pub fn rig_with<F: Fixture>(
         signals_to_driver: 0,
         tx_refused: 0,
         tx_enqueued: 0,
-        awake: false,
+        awake: true,
         wants_tx_signal: false,
     };
     let mut rig = Rig {
@@ -427,7 +437,8 @@ impl<F: Fixture> Rig<F> {
                 && !self.driver_signalled
                 && !self.client.awake
                 && !self.irq_pending_ack
-                && !self.model.borrow_mut().irq_line();
+                && !self.model.borrow_mut().irq_line()
+                && !self.model.borrow().cause_pending();
             if quiet && self.driver.tx_in_flight() == 0 {
                 return;
             }
