@@ -34,6 +34,12 @@ kernel-iommu:
 	@support/kernel/deps.sh
 	@support/kernel/build.sh --iommu
 
+# seL4 root task, a no_std static ELF -> target/release/initialiser
+# (its QEMU boot tests: cargo test -p initialiser --test qemu_boot)
+.PHONY: initialiser
+initialiser:
+	$(CARGO) build -p initialiser --release
+
 bench:
 	$(CARGO) run --release -p ring --bin ring-bench
 
