@@ -13,7 +13,9 @@
 //!   (`objecttype.h` x3 with our config), object sizes (`constants.h`), initial cap slots and
 //!   badge/message limits;
 //! - the bootinfo, IPC buffer and user-context layouts, by compiling a probe against the
-//!   kernel's C headers (when a C compiler is present).
+//!   kernel's C headers (when a C compiler is present);
+//! - labels and syscall numbers once more, as the kernel build's own generated headers
+//!   (build/kernel/{default,iommu}/generated, when built) define them.
 //!
 //! Without the kernel source (fetched by `support/kernel/sel4-src.sh`) the tests print why and
 //! pass vacuously.
@@ -766,4 +768,72 @@ int main(void) {
         assert_eq!(c.get(*k), Some(ours), "{k}: C says {:?}, we say {ours}", c.get(*k));
     }
     eprintln!("checked {} struct offsets/sizes against the C headers", expect.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The numbers as the kernel binary was compiled with them
+
+/// Compiles a probe against the headers the kernel build generated (build/kernel/<variant>/
+/// generated, with that variant's autoconf.h) and compares every label and syscall number:
+/// an independent check of the XML-based numbering above, by the kernel's own generators.
+#[test]
+fn labels_and_syscalls_match_the_kernel_builds_generated_headers() {
+    let root = repo_support().parent().unwrap().to_path_buf();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let mut checked = 0;
+    for variant in ["default", "iommu"] {
+        let gen = root.join("build/kernel").join(variant).join("generated");
+        let conf = repo_support().join("kernel/config").join(if variant == "default" { "" } else { variant });
+        if !gen.join("arch/api/invocation.h").is_file() || !conf.join("autoconf.h").is_file() {
+            eprintln!("SKIPPED ({variant}): no kernel build at {} (make kernel)", gen.display());
+            continue;
+        }
+        let mut c = String::from(
+            "#include <stdio.h>\ntypedef unsigned long word_t;\n#define UNUSED __attribute__((unused))\n#include <autoconf.h>\n\
+             #include <arch/api/invocation.h>\n#include <arch/api/syscall.h>\nint main(void) {\n",
+        );
+        for (id, _) in LABELS {
+            c.push_str(&format!("    printf(\"{id} %d\\n\", (int){id});\n"));
+        }
+        c.push_str("    printf(\"nArchInvocationLabels %d\\n\", (int)nArchInvocationLabels);\n");
+        for (name, _) in SYSCALLS {
+            c.push_str(&format!("    printf(\"Sys{name} %d\\n\", (int)Sys{name});\n"));
+        }
+        c.push_str("    return 0;\n}\n");
+        let dir = std::env::temp_dir().join(format!("sel4-label-probe-{}-{variant}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("probe.c"), c).unwrap();
+        let exe = dir.join("probe");
+        let out = match Command::new(&cc)
+            .arg(format!("-I{}", conf.display()))
+            .arg(format!("-I{}", repo_support().join("kernel/config").display()))
+            .arg(format!("-I{}", gen.display()))
+            .arg(dir.join("probe.c"))
+            .arg("-o")
+            .arg(&exe)
+            .output()
+        {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("SKIPPED: no C compiler ({cc}: {e})");
+                return;
+            }
+        };
+        assert!(out.status.success(), "label probe ({variant}) did not compile:\n{}", String::from_utf8_lossy(&out.stderr));
+        let run = Command::new(&exe).output().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let kernel: HashMap<String, i64> = String::from_utf8_lossy(&run.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_string(), v.parse().unwrap())))
+            .collect();
+        for (id, label) in LABELS {
+            assert_eq!(kernel.get(*id), Some(&(label.number() as i64)), "{variant} kernel: label {id}");
+        }
+        assert_eq!(kernel["nArchInvocationLabels"], LABELS.len() as i64, "{variant} kernel has labels we lack");
+        for (name, sys) in SYSCALLS {
+            assert_eq!(kernel.get(&format!("Sys{name}")), Some(&(*sys as i64)), "{variant} kernel: syscall {name}");
+        }
+        checked += 1;
+    }
+    eprintln!("checked labels and syscalls against {checked} kernel build(s)");
 }
