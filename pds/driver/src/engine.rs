@@ -35,7 +35,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { rx_slots: 128, tx_slots: 128, budget: 64, holdoff_us: 0 }
+        Self {
+            rx_slots: 128,
+            tx_slots: 128,
+            budget: 64,
+            holdoff_us: 0,
+        }
     }
 }
 
@@ -116,7 +121,13 @@ struct SlotRing {
 
 impl SlotRing {
     fn new(n: u16) -> Self {
-        Self { slots: [None; MAX_SLOTS], n, head: 0, tail: 0, count: 0 }
+        Self {
+            slots: [None; MAX_SLOTS],
+            n,
+            head: 0,
+            tail: 0,
+            count: 0,
+        }
     }
     /// One slot stays empty so that head == tail always means "empty" for e1000's RDH/RDT.
     fn space(&self) -> u16 {
@@ -177,7 +188,10 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
             rx,
             tx,
             session,
-            cfg: Config { budget: cfg.budget.max(1), ..cfg },
+            cfg: Config {
+                budget: cfg.budget.max(1),
+                ..cfg
+            },
             mac,
             rxr: SlotRing::new(cfg.rx_slots),
             txr: SlotRing::new(cfg.tx_slots),
@@ -271,7 +285,9 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
         // 1. Transmit completions: cheap, and they free ring space and client buffers.
         let mut returned = false;
         while self.txr.count > 0 {
-            let Some(done) = self.backend.tx_poll(self.txr.head) else { break };
+            let Some(done) = self.backend.tx_poll(self.txr.head) else {
+                break;
+            };
             let Some(p) = self.txr.pop() else { continue };
             self.unpin(&p);
             if done.ok {
@@ -287,7 +303,9 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
         let mut delivered = false;
         let mut rx_backlog = false;
         while self.rxr.count > 0 {
-            let Some(done) = self.backend.rx_poll(self.rxr.head) else { break };
+            let Some(done) = self.backend.rx_poll(self.rxr.head) else {
+                break;
+            };
             if work >= budget {
                 rx_backlog = true;
                 break;
@@ -301,7 +319,10 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
                 self.keep_spare(p.desc);
                 continue;
             }
-            let out = Desc { len: done.len, ..p.desc };
+            let out = Desc {
+                len: done.len,
+                ..p.desc
+            };
             match self.rx.active.enqueue(out) {
                 Ok(()) => {
                     self.stats.rx_packets += 1;
@@ -349,7 +370,11 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
             work += 1;
             match self.session.check_tx(&d).and_then(|len| self.map(&d, len)) {
                 Ok((phys, first_page, pages)) => {
-                    let slot = self.txr.push(Posted { desc: d, first_page, pages });
+                    let slot = self.txr.push(Posted {
+                        desc: d,
+                        first_page,
+                        pages,
+                    });
                     // Interrupt on the last descriptor of the batch only: one completion
                     // interrupt per batch, further coalesced by the hold-off timer.
                     self.backend.tx_post(slot, phys, d.len, i + 1 == take);
@@ -419,11 +444,19 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
             self.irq_masked = false;
         }
         self.stats.max_work_per_event = self.stats.max_work_per_event.max(work);
-        Actions { notify_client: notify, ack_irq: false, more_work: more }
+        Actions {
+            notify_client: notify,
+            ack_irq: false,
+            more_work: more,
+        }
     }
 
     fn producer_signal(&mut self, rx: bool) -> bool {
-        let wanted = if rx { self.rx.active.signal_needed() } else { self.tx.free.signal_needed() };
+        let wanted = if rx {
+            self.rx.active.signal_needed()
+        } else {
+            self.tx.free.signal_needed()
+        };
         if wanted {
             self.stats.notify_sent += 1;
         } else {
@@ -471,9 +504,17 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
                     }
                 }
             };
-            match self.session.check_rx(&d).and_then(|len| self.map(&d, len).map(|m| (m, len))) {
+            match self
+                .session
+                .check_rx(&d)
+                .and_then(|len| self.map(&d, len).map(|m| (m, len)))
+            {
                 Ok(((phys, first_page, pages), len)) => {
-                    let slot = self.rxr.push(Posted { desc: d, first_page, pages });
+                    let slot = self.rxr.push(Posted {
+                        desc: d,
+                        first_page,
+                        pages,
+                    });
                     self.backend.rx_post(slot, phys, len);
                     posted += 1;
                 }
@@ -496,18 +537,26 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
                 Some(f) => f,
                 None => {
                     self.stats.xlate_misses += 1;
-                    self.xlate.refill(d.dataspace, page).map_err(BufError::Xlate)?
+                    self.xlate
+                        .refill(d.dataspace, page)
+                        .map_err(BufError::Xlate)?
                 }
             };
             if i == 0 {
                 base = frame;
             } else if frame != base + i as u64 * PAGE_SIZE {
-                return Err(BufError::NotContiguous { dataspace: d.dataspace, offset: d.offset });
+                return Err(BufError::NotContiguous {
+                    dataspace: d.dataspace,
+                    offset: d.offset,
+                });
             }
         }
         let phys = base + off % PAGE_SIZE;
         let limit = self.backend.dma_limit();
-        if phys.checked_add(u64::from(len)).is_none_or(|end| end > limit) {
+        if phys
+            .checked_add(u64::from(len))
+            .is_none_or(|end| end > limit)
+        {
             return Err(BufError::Unreachable { phys, limit });
         }
         for page in first..=last {

@@ -108,7 +108,7 @@ impl MmioRegs {
     }
 
     fn ptr(&self, offset: usize) -> Option<*mut u32> {
-        if offset % 4 != 0 || offset.checked_add(4)? > self.len {
+        if offset & 3 != 0 || offset.checked_add(4)? > self.len {
             return None;
         }
         // `wrapping_add` is fine: the bounds were checked above.
