@@ -59,7 +59,18 @@ pub mod cspace {
     /// `IOPORT_BASE + id`: an I/O port cap restricted to the PD's range `id`.
     pub const IOPORT_BASE: u64 = 202;
     /// Badge bit that marks a message on a server's endpoint as a PPC (not a notification).
-    pub const PP_BADGE: u64 = 1 << 63;
+    ///
+    /// seL4 5.0 badges are only [`BADGE_BITS`] wide (`seL4_BadgeBits`; `CNode_Mint` rejects
+    /// wider ones and a debug kernel asserts), so this is the top badge bit, and notification
+    /// and IRQ badges (`1 << id`) use only ids below [`NOTIFY_ID_LIMIT`]: on a server, whose
+    /// bound notification's word arrives as the badge of a `Recv` on its endpoint, the two
+    /// kinds can then never be confused.
+    pub const PP_BADGE: u64 = 1 << (BADGE_BITS - 1);
+    /// Width of a badge in seL4 5.0 (`seL4_BadgeBits`).
+    pub const BADGE_BITS: u32 = 28;
+    /// Channel ids that notify, and IRQ ids, must be below this (their badge bit must fit
+    /// below [`PP_BADGE`]).
+    pub const NOTIFY_ID_LIMIT: u8 = (BADGE_BITS - 1) as u8;
 }
 
 /// A string in the blob.
@@ -507,6 +518,17 @@ mod tests {
         assert_eq!(core::mem::size_of::<IrqRec>(), 16);
         assert_eq!(core::mem::size_of::<IoPortRec>(), 16);
         assert_eq!(core::mem::size_of::<PdInfo>() % 8, 0);
+    }
+
+    #[test]
+    fn badges_fit_sel4_5_badge_bits() {
+        use cspace::*;
+        // Every badge the initialiser mints must fit seL4 5.0's 28 badge bits, and a PPC badge
+        // (PP_BADGE | id) must never look like a set of notification bits.
+        assert!(PP_BADGE >> BADGE_BITS == 0);
+        assert!((PP_BADGE | (MAX_IDS as u64 - 1)) >> BADGE_BITS == 0);
+        assert!(1u64 << (NOTIFY_ID_LIMIT - 1) < PP_BADGE);
+        assert_eq!(((1u64 << NOTIFY_ID_LIMIT) - 1) & PP_BADGE, 0);
     }
 
     #[test]
