@@ -3,6 +3,7 @@
 //! through an I/O-port abstraction that the binary backs with seL4's I/O port capability.
 #![no_std]
 
+pub mod abi_check;
 pub mod pci;
 pub mod report;
 

@@ -14,14 +14,22 @@ fn start(bootinfo: *const u8) -> ! {
     // SAFETY: the kernel passes the address of the bootinfo frame it mapped for us, followed by
     // the extra bootinfo pages when there are any.
     match unsafe { BootInfo::from_ptr(bootinfo) } {
-        Ok(bi) => match initialiser::run(&bi, &mut out, &sel4::init::IO_PORT) {
-            Ok(()) => {
-                let _ = writeln!(out, "initialiser: done, suspending");
-            }
-            Err(e) => {
+        Ok(bi) => {
+            if let Err(e) = initialiser::run(&bi, &mut out, &sel4::init::IO_PORT) {
                 let _ = writeln!(out, "initialiser: error: {e}");
+                rt::stop()
             }
-        },
+            match initialiser::abi_check::run(&bi, &mut out) {
+                Ok(n) => {
+                    let _ = writeln!(out, "initialiser: ABI self-check passed ({n} invocations)");
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "initialiser: error: ABI self-check: {e}");
+                    rt::stop()
+                }
+            }
+            let _ = writeln!(out, "initialiser: done, suspending");
+        }
         Err(e) => {
             let _ = writeln!(out, "initialiser: error: cannot read bootinfo at {bootinfo:p}: {e}");
         }

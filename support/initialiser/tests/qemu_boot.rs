@@ -1,8 +1,9 @@
 //! System tests: the initialiser (seL4 root task) boots on our seL4 5.0.0 kernel under QEMU
 //! TCG, reports the bootinfo and reads PCI configuration space through the I/O port cap.
 //! This proves the whole freestanding path: the static no_std ELF, `_start` and its stack, the
-//! syscall ABI (DebugPutChar, Call on an IOPort cap with the reply in registers), the bootinfo
-//! layout and the IPC buffer set-up. Needs qemu-system-x86_64 and the kernel build tools
+//! syscall ABI (DebugPutChar, Call with arguments in registers and in the GS-addressed IPC
+//! buffer, replies and error codes), the bootinfo layout, cap data encodings and notifications
+//! (the initialiser's ABI self-check, `src/abi_check.rs`). Needs qemu-system-x86_64 and the kernel build tools
 //! (`support/deps.sh`); each QEMU run is time-limited and killed by the harness.
 
 use qemu_harness::{build_kernel, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
@@ -61,12 +62,18 @@ fn boot_and_check(image: PathBuf, variant: KernelVariant, extra: impl FnOnce(Qem
     ok(q.expect("initialiser: root CNode 2^16 slots", WAIT));
     // q35's host bridge (Intel 82G33/P35 MCH) at 00:00.0, read through ports 0xCF8/0xCFC.
     ok(q.expect("initialiser: PCI 00:00.0 vendor 0x8086 device 0x29c0 class 0x060000", WAIT));
+    // The ABI self-check: IPC-buffer arguments, cap data, notifications, error decoding.
+    ok(q.expect("initialiser: ABI self-check passed", WAIT));
     ok(q.expect("initialiser: done, suspending", WAIT));
     let out = q.output();
     // One line per untyped, as many as announced (the kernel's console sends "\n\r").
     let listed = out.lines().filter(|l| l.trim_start_matches('\r').starts_with("initialiser:   untyped ")).count() as u64;
     assert_eq!(listed, untypeds, "untyped lines vs. the count in the summary:\n{out}");
     // Our own failure lines, and the debug kernel's reports of user faults.
+    // The kernel's own words on the refused invocations: the minted cap covers exactly
+    // 0xCF8..=0xCFF, and the occupied-slot copy was refused.
+    assert!(out.contains("fall outside permitted range 3320--3327"), "{out}");
+    assert!(out.contains("Destination not empty"), "{out}");
     for bad in ["PANIC", "initialiser: error", "Caught ", "vm fault", "cap fault", "nknown syscall", "user exception"] {
         assert!(!out.contains(bad), "{bad:?} in the output:\n{out}");
     }
