@@ -191,7 +191,9 @@ pub fn table_from_bytes(bytes: &mut [u8]) -> Result<&[CacheEntry], CacheError> {
 /// `base .. base + len` must be memory that stays mapped, readable and writable for `'a`, and
 /// that every party (this PD and its peers) accesses only through [`CacheEntry`]'s atomics,
 /// i.e. through [`CacheWriter`] / [`CacheReader`] or aligned 64-bit atomic accesses.
-/// Alignment and size are checked here.
+/// Alignment and size are checked here. The reader side may map the region read-only: a
+/// [`CacheReader`] only performs `Acquire`/`Relaxed` 64-bit atomic loads, which Rust permits on
+/// read-only memory.
 #[cfg(not(feature = "loom"))]
 #[allow(unsafe_code)]
 pub unsafe fn table_from_raw<'a>(base: *mut u8, len: usize) -> Result<&'a [CacheEntry], CacheError> {
