@@ -1,0 +1,106 @@
+//! The PD's view of itself: the `__pd_info` block the image tool fills (name and grants) and
+//! the copy the runtime reads from, made once at start-up.
+//!
+//! The block is a `#[no_mangle]` static in its own section (`.data.__pd_info`, kept by the
+//! linker script): the image tool finds it by symbol and checks its size against
+//! `spec::PdInfo`. The compiler only ever sees zeros there, so it is read once with a volatile
+//! copy and never through a plain load.
+
+use core::cell::UnsafeCell;
+
+use crate::grants::Grants;
+use spec::{PdInfo, MAX_IDS, PD_NAME_MAX};
+use zerocopy::little_endian::{U16, U32, U64};
+
+/// The info block's storage.
+#[repr(transparent)]
+pub struct InfoBlock(UnsafeCell<PdInfo>);
+
+// SAFETY: written only by the image tool before the PD exists; read once at start-up.
+unsafe impl Sync for InfoBlock {}
+
+/// Filled by the image tool (`spec::PD_INFO_SYMBOL`).
+#[no_mangle]
+#[used]
+#[link_section = ".data.__pd_info"]
+pub static __pd_info: InfoBlock = InfoBlock(UnsafeCell::new(PdInfo {
+    magic: [0; 8],
+    name: [0; PD_NAME_MAX],
+    notify: U64::ZERO,
+    pp: U64::ZERO,
+    irqs: U64::ZERO,
+    ioport_mask: U64::ZERO,
+    ipc_buffer: U64::ZERO,
+    has_endpoint: U64::ZERO,
+    ioport_addr: [U16::ZERO; MAX_IDS],
+    _pad: U16::ZERO,
+    ioport_size: [U32::ZERO; MAX_IDS],
+    _pad2: U32::ZERO,
+}));
+
+const _: () = assert!(core::mem::size_of::<InfoBlock>() == core::mem::size_of::<PdInfo>());
+
+/// Name shown when the info block was never filled (a PD booted without the image tool).
+const UNNAMED: &str = "unnamed-pd";
+
+struct State {
+    grants: Grants,
+    name: [u8; PD_NAME_MAX],
+    name_len: usize,
+}
+
+struct StateCell(UnsafeCell<State>);
+
+// SAFETY: a PD has one thread; the state is written once by `init` before the handler
+// runs and only read afterwards.
+unsafe impl Sync for StateCell {}
+
+static STATE: StateCell = StateCell(UnsafeCell::new(State { grants: Grants::NONE, name: [0; PD_NAME_MAX], name_len: 0 }));
+
+/// Reads the info block into the runtime's state. Called once by the entry code, before
+/// anything else runs.
+#[cfg_attr(test, allow(dead_code))]
+pub(crate) fn init() {
+    // SAFETY: `__pd_info` is a valid, aligned static; volatile because only the image tool
+    // (outside the compiler's view) gives it its contents.
+    let info: PdInfo = unsafe { core::ptr::read_volatile(__pd_info.0.get()) };
+    // SAFETY: single-threaded, and no reference into STATE exists yet (init runs first).
+    let state = unsafe { &mut *STATE.0.get() };
+    state.grants = Grants::from_info(&info);
+    if info.is_filled() {
+        let name = info.name();
+        state.name[..name.len()].copy_from_slice(name.as_bytes());
+        state.name_len = name.len();
+    }
+}
+
+fn state() -> &'static State {
+    // SAFETY: after `init` nothing writes STATE; before it, it holds its (valid) initial value.
+    unsafe { &*STATE.0.get() }
+}
+
+/// This PD's grants.
+pub fn grants() -> &'static Grants {
+    &state().grants
+}
+
+/// This PD's name as the system file gives it.
+pub fn name() -> &'static str {
+    let s = state();
+    match core::str::from_utf8(&s.name[..s.name_len]) {
+        Ok(n) if !n.is_empty() => n,
+        _ => UNNAMED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_an_info_block_the_pd_has_no_grants_and_a_placeholder_name() {
+        assert_eq!(*grants(), Grants::NONE);
+        assert_eq!(name(), UNNAMED);
+        assert_eq!(core::mem::size_of_val(&__pd_info), core::mem::size_of::<PdInfo>());
+    }
+}
