@@ -1,0 +1,100 @@
+//! A view of a shared memory region (packet buffers, a session's data region) that hands out
+//! bounds-checked slices of the buffers its owner currently holds. Shared with another PD or a
+//! device, so it is built from a raw pointer; ownership of each buffer is decided by the queue
+//! protocol, and the view only ever creates slices of buffers this side owns.
+
+use core::marker::PhantomData;
+use core::ops::Range;
+
+/// A region of shared memory; see the module docs. Not `Clone`: one view per user.
+pub struct Region<'a> {
+    ptr: *mut u8,
+    len: usize,
+    _life: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> Region<'a> {
+    /// A view of `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must be valid for reads and writes for `'a` (e.g. a region the system file
+    /// maps into this PD). Other views of the same memory (in this or another address space, or
+    /// a device) may exist only under a protocol that gives each buffer one owner at a time, and
+    /// the users of this view must create slices only of buffers they own. Bytes have no invalid
+    /// values, so a misbehaving peer writing into our buffers corrupts data, never memory safety
+    /// of this side's own state.
+    pub unsafe fn from_raw(ptr: *mut u8, len: usize) -> Self {
+        Self { ptr, len, _life: PhantomData }
+    }
+
+    /// A view of memory this side owns outright (tests, or a single-PD configuration).
+    pub fn from_mut(bytes: &'a mut [u8]) -> Self {
+        Self { ptr: bytes.as_mut_ptr(), len: bytes.len(), _life: PhantomData }
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the region is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Splits into `[0, mid)` and `[mid, len)` (clamped), two views that never overlap.
+    pub fn split_at(self, mid: usize) -> (Region<'a>, Region<'a>) {
+        let mid = mid.min(self.len);
+        // `wrapping_add` keeps this free of unsafe; `mid <= len` keeps the pointer in bounds.
+        let hi = self.ptr.wrapping_add(mid);
+        (
+            Region { ptr: self.ptr, len: mid, _life: PhantomData },
+            Region { ptr: hi, len: self.len - mid, _life: PhantomData },
+        )
+    }
+
+    fn check(&self, r: &Range<usize>) -> Option<()> {
+        (r.start <= r.end && r.end <= self.len).then_some(())
+    }
+
+    /// The bytes in `r`, or `None` if `r` is not inside the region.
+    pub fn get(&self, r: Range<usize>) -> Option<&[u8]> {
+        self.check(&r)?;
+        // SAFETY: `r` is inside the region, which is valid for `'a` (constructor contract); the
+        // caller holds the buffer under the ownership protocol, and the returned borrow ties it
+        // to `&self`, so this side creates no `&mut` to the same bytes meanwhile.
+        Some(unsafe { core::slice::from_raw_parts(self.ptr.add(r.start), r.end - r.start) })
+    }
+
+    /// The bytes in `r` for writing, or `None` if `r` is not inside the region.
+    pub fn get_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
+        self.check(&r)?;
+        // SAFETY: as in `get`; `&mut self` makes the borrow exclusive on this side.
+        Some(unsafe { core::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start) })
+    }
+}
+
+// SAFETY: the view is a pointer + length with the access discipline above; moving it to another
+// thread (host tests) moves that discipline with it.
+unsafe impl Send for Region<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_checked() {
+        let mut mem = [0u8; 64];
+        let mut r = Region::from_mut(&mut mem);
+        assert!(r.get(0..64).is_some());
+        assert!(r.get(60..65).is_none());
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = 10..5;
+        assert!(r.get(backwards).is_none());
+        r.get_mut(4..8).unwrap().copy_from_slice(&[1, 2, 3, 4]);
+        let (a, b) = r.split_at(6);
+        assert_eq!(a.len(), 6);
+        assert_eq!(b.get(0..2).unwrap(), &[3, 4]);
+        assert_eq!(a.get(4..6).unwrap(), &[1, 2]);
+    }
+}
