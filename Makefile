@@ -2,11 +2,13 @@
 #   make test                 host tests (+ QEMU system tests once boot lands)
 #   make check SYSTEM=file    validate a system file, nothing booted
 #   make bench                host benchmarks (shared rings vs crossbeam ArrayQueue)
-#   make run                  boot SYSTEM under QEMU (not available yet: see README)
+#   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
+#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007]   image, then boot it under QEMU
+#   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
 SYSTEM ?= system.xml
 CARGO  ?= cargo
 
-.PHONY: all deps test test-host test-loom check bench run clean
+.PHONY: all deps test test-host test-loom check bench clean
 
 all: test
 
@@ -43,10 +45,36 @@ initialiser:
 bench:
 	$(CARGO) run --release -p ring --bin ring-bench
 
-run:
-	@echo "make run: not available yet. Booting needs the kernel, initialiser and image tool (issue 3)." >&2
-	@echo "Until then: 'make test' and 'make check SYSTEM=system.xml' work." >&2
-	@exit 2
+# Booting. Without SYSTEM= on the command line (or in the environment), image/run/iso boot
+# BOOT_DEFAULT: the example system until system.xml's PDs exist (issue 6). `check` keeps
+# validating system.xml by default.
+BOOT_DEFAULT := examples/hello/hello.xml
+BOOT_SYSTEM   = $(if $(filter command environment override,$(origin SYSTEM)),$(SYSTEM),$(BOOT_DEFAULT))
+BOOT_STEM     = $(basename $(notdir $(BOOT_SYSTEM)))
+IMAGE         = build/$(BOOT_STEM)/image.elf
+ISO           = build/$(BOOT_STEM)/image.iso
+KERNEL        = build/kernel/default/kernel32.elf
+ECHO_PORT    ?= 7007
+NETDEV       ?= user,id=net0,hostfwd=udp::$(ECHO_PORT)-:7
+
+.PHONY: pds image iso run run-iso
+# The PDs the system file names (program_image NAME.elf = cargo bin NAME) -> build/pds/
+pds:
+	@support/pd-build/make-image.sh --pds-only $(BOOT_SYSTEM)
+
+# Validates the system file first (a bad one stops here), then builds and packs everything.
+image:
+	@support/pd-build/make-image.sh $(BOOT_SYSTEM) $(IMAGE)
+
+iso: image
+	@support/pd-build/make-iso.sh $(KERNEL) $(IMAGE) $(ISO)
+
+# QEMU's command line lives in support/qemu/run.sh. Leave QEMU with Ctrl-A X.
+run: image
+	@NETDEV="$(NETDEV)" support/qemu/run.sh --kernel $(KERNEL) --image $(IMAGE)
+
+run-iso: iso
+	@NETDEV="$(NETDEV)" support/qemu/run.sh --cdrom $(ISO)
 
 clean:
 	$(CARGO) clean

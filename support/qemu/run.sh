@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make run` / `make run-iso`: boots an image under QEMU (TCG: q35, Haswell, 512 MiB,
+# serial on stdio, -no-reboot, an Intel e1000 on netdev net0). The one place the interactive
+# command line lives; the Rust harness (src/config.rs) builds the same machine for tests, and
+# tests/systems.rs runs this script through `make run` too.
+#
+# usage: run.sh --kernel KERNEL32.ELF --image IMAGE.ELF      (multiboot: kernel + root task)
+#        run.sh --cdrom IMAGE.ISO                            (GRUB ISO from `make iso`)
+#        add --dry-run to print the command instead of running it
+# env:   NETDEV     QEMU netdev spec with id=net0 (default: user networking forwarding host
+#                   UDP port ECHO_PORT to the guest's port 7)
+#        ECHO_PORT  default 7007;  QEMU  the QEMU binary (default qemu-system-x86_64)
+set -euo pipefail
+
+kernel= image= cdrom= dry=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --kernel) kernel=${2:?--kernel needs a file}; shift 2 ;;
+        --image) image=${2:?--image needs a file}; shift 2 ;;
+        --cdrom) cdrom=${2:?--cdrom needs a file}; shift 2 ;;
+        --dry-run) dry=1; shift ;;
+        *) echo "run.sh: error: unknown argument $1 (see the usage at the top of $0)" >&2; exit 2 ;;
+    esac
+done
+
+ECHO_PORT=${ECHO_PORT:-7007}
+NETDEV=${NETDEV:-user,id=net0,hostfwd=udp::${ECHO_PORT}-:7}
+QEMU=${QEMU:-qemu-system-x86_64}
+case ",$NETDEV," in
+    *,id=net0,*) ;;
+    *) echo "run.sh: error: NETDEV='$NETDEV' must name its backend id=net0 (e.g. NETDEV='user,id=net0')" >&2; exit 2 ;;
+esac
+
+args=(-accel tcg -machine q35 -cpu Haswell -m 512 -no-reboot
+      -netdev "$NETDEV" -device e1000,netdev=net0,romfile=)
+if [ -n "$cdrom" ]; then
+    [ -f "$cdrom" ] || { echo "run.sh: error: ISO $cdrom not found (make iso builds it)" >&2; exit 1; }
+    args+=(-cdrom "$cdrom" -boot d)
+else
+    [ -n "$kernel" ] && [ -n "$image" ] || { echo "run.sh: error: need --kernel and --image, or --cdrom" >&2; exit 2; }
+    [ -f "$kernel" ] || { echo "run.sh: error: kernel $kernel not found (make kernel builds it)" >&2; exit 1; }
+    [ -f "$image" ] || { echo "run.sh: error: image $image not found (make image builds it)" >&2; exit 1; }
+    args+=(-kernel "$kernel" -initrd "$image")
+fi
+
+if [ -t 0 ]; then
+    # A terminal: serial and QEMU's monitor multiplexed on it, so Ctrl-A X quits.
+    args+=(-nographic -serial mon:stdio)
+    how="To leave QEMU: press Ctrl-A, then X."
+else
+    # No terminal (e.g. stdin from /dev/null, CI): plain serial output, no monitor to read
+    # from stdin; QEMU runs until the guest powers off or QEMU is killed.
+    args+=(-display none -vga none -monitor none -serial stdio)
+    how="stdin is not a terminal: stop QEMU with Ctrl-C or by killing it."
+fi
+
+if [ -n "$dry" ]; then
+    printf '%q ' "$QEMU" "${args[@]}"; echo
+    exit 0
+fi
+command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
+echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35, e1000 on $NETDEV). $how" >&2
+exec "$QEMU" "${args[@]}"
