@@ -1,0 +1,270 @@
+//! System tests of the whole boot path (issue 3): `make image` builds the kernel, the
+//! initialiser and the PDs a system file names and packs them; QEMU (TCG) boots the result and
+//! we read what the PDs and the monitor print.
+//!
+//! - the example system (examples/hello) exchanges a PPC, notifications and data through its
+//!   shared region, and `make run` itself boots it without a terminal and stops with QEMU;
+//! - a PD writing to an unmapped address is reported by name (kind, ip, address) and the
+//!   other PDs go on; a stack overflow is reported as one; an ungranted channel is an error
+//!   value in the PD, not a fault (tests/systems/*.xml);
+//! - a bad system file is rejected before QEMU starts;
+//! - the GRUB ISO of `make iso` boots from `-cdrom`.
+//!
+//! Every QEMU run has an overall limit and is killed on drop. Image builds are serialised
+//! (they share build/pds and cargo's lock anyway).
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use qemu_harness::{build_kernel, repo_root, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
+
+/// Per-wait limit (TCG boots the example in a few seconds; CI machines are slower).
+const WAIT: Duration = Duration::from_secs(60);
+/// Hard limit on one QEMU run.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// Runs `make <target> SYSTEM=<system>` in the repository; returns (success, stdout+stderr).
+fn make(target: &str, system: &str) -> (bool, String) {
+    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let out = Command::new("make")
+        .arg("--no-print-directory")
+        .arg(target)
+        .arg(format!("SYSTEM={system}"))
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("`make` must be installed (support/deps.sh installs it)");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// `make image SYSTEM=<system>` -> build/<stem>/image.elf.
+fn image(system: &str) -> PathBuf {
+    let (ok, log) = make("image", system);
+    assert!(ok, "make image SYSTEM={system} failed:\n{log}");
+    let stem = Path::new(system).file_stem().and_then(|s| s.to_str()).expect("system file has a name");
+    let path = repo_root().join("build").join(stem).join("image.elf");
+    assert!(path.is_file(), "make image succeeded but {} is missing:\n{log}", path.display());
+    path
+}
+
+/// Boots kernel + image on the same machine `make run` uses (q35, Haswell, e1000 on net0).
+fn boot(image: &Path) -> Qemu {
+    let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = QemuConfig::new()
+        .kernel(kernel)
+        .initrd(image)
+        .nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }))
+        .timeout(RUN_LIMIT);
+    Qemu::spawn(cfg).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ok<T>(r: qemu_harness::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The example's lines, in an order the priorities fix: the server (150) and client (100)
+/// finish `init` before the ticker (50) runs at all.
+const HELLO_LINES: &[&str] = &[
+    "server: up; serving PPCs on channel 1; shared region of 0x1000 bytes at 0x20000000",
+    "client: up",
+    "client: wrote \"hello from the client\" to the shared region; calling the server",
+    "server: PPC on channel 1: read 21 bytes from the shared region: \"hello from the client\"",
+    "client: PPC reply: server read 21 bytes, checksum",
+    "client: shared region now reads \"HELLO FROM THE CLIENT\"",
+    "client: round 1 of 3: notifying the ticker",
+    "ticker: up; waiting for the client on channel 1",
+    "ticker: notified by the client (1); notifying back",
+    "client: the ticker answered round 1",
+    "client: round 2 of 3: notifying the ticker",
+    "ticker: notified by the client (2); notifying back",
+    "client: the ticker answered round 2",
+    "client: round 3 of 3: notifying the ticker",
+    "ticker: notified by the client (3); notifying back",
+    "client: the ticker answered round 3",
+    "client: all 3 notification round trips done; idle",
+];
+
+fn expect_hello(q: &mut Qemu) {
+    for line in HELLO_LINES {
+        ok(q.expect(line, WAIT));
+    }
+}
+
+#[test]
+fn example_system_exchanges_ppc_notifications_and_shared_data() {
+    let img = image("examples/hello/hello.xml");
+    let mut q = boot(&img);
+    let started = Instant::now();
+    expect_hello(&mut q);
+    let text = q.output();
+    assert!(text.contains("(matches)"), "the server's checksum must match the client's:\n{text}");
+    assert!(!text.contains("MISMATCH") && !text.contains("failed"), "{text}");
+    eprintln!("hello example done {:?} after QEMU started", started.elapsed());
+    // It stays up, idle, without faults.
+    thread::sleep(Duration::from_secs(2));
+    assert!(q.is_running(), "QEMU stopped:\n{}", q.output());
+    let text = q.output();
+    assert!(!text.contains("faulted"), "the example must run cleanly:\n{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn unmapped_write_is_reported_by_name_and_the_others_go_on() {
+    let img = image("tests/systems/fault.xml");
+    let mut q = boot(&img);
+    ok(q.expect("faulter: writing to unmapped address 0x10000000", WAIT));
+    // Name, kind, address and ip, in the monitor's report.
+    let m = ok(q.expect_regex(r"PD 'faulter' faulted: VM fault \(write\) at address 0x10000000 ip 0x40[0-9a-f]+[^\n]*", WAIT));
+    assert!(m.matched.contains("unmapped"), "the hint should say unmapped: {}", m.matched);
+    // After the fault: the lower-priority PDs run and talk to each other.
+    ok(q.expect("witness: up", WAIT));
+    ok(q.expect("ungranted: up", WAIT));
+    ok(q.expect("witness: notified on {1}", WAIT));
+    ok(q.expect("witness: PPC on channel 2: label 7 words [1, 2, 3, 4, 5, 6]", WAIT));
+    ok(q.expect("ungranted: pp_call witness: ok 42", WAIT));
+    ok(q.expect("ungranted: done; idle", WAIT));
+    assert!(!q.output().contains("still running after the write"), "{}", q.output());
+}
+
+#[test]
+fn stack_overflow_is_reported_as_such() {
+    let img = image("tests/systems/overflow.xml");
+    let mut q = boot(&img);
+    ok(q.expect("overflow: recursing until the stack runs out", WAIT));
+    let m = ok(q.expect_regex(r"PD 'overflow' faulted: VM fault \(write\)[^\n]*", WAIT));
+    assert!(m.matched.contains("stack overflow"), "not reported as a stack overflow: {}", m.matched);
+    ok(q.expect("witness: up", WAIT));
+    ok(q.expect("ungranted: done; idle", WAIT));
+    assert!(!q.output().contains("the stack guard did not fire"), "{}", q.output());
+}
+
+#[test]
+fn ungranted_channel_use_is_an_error_value_not_a_fault() {
+    let img = image("tests/systems/ungranted.xml");
+    let mut q = boot(&img);
+    ok(q.expect("ungranted: up; trying what the system file does not grant", WAIT));
+    ok(q.expect("ungranted: notify channel 5: error: notify not granted: channel 5 is not granted", WAIT));
+    ok(q.expect("ungranted: pp_call channel 1: error: pp_call not granted: channel 1", WAIT));
+    ok(q.expect("ungranted: irq_ack 3: error: irq_ack not granted: irq 3", WAIT));
+    ok(q.expect("ungranted: ioport range 1: error: I/O port access not granted: ioport 1", WAIT));
+    ok(q.expect("ungranted: in8 port 0x81 (outside range 0): error: I/O port 0x81 (1-byte access) is outside ioport 0", WAIT));
+    ok(q.expect("ungranted: out8 port 0x80 (granted): ok ()", WAIT));
+    ok(q.expect("ungranted: notify witness: ok ()", WAIT));
+    ok(q.expect("ungranted: pp_call witness: ok 42", WAIT));
+    ok(q.expect("ungranted: done; idle", WAIT));
+    let text = q.output();
+    assert!(!text.contains("faulted"), "no PD may fault:\n{text}");
+}
+
+#[test]
+fn bad_system_file_is_rejected_before_qemu_starts() {
+    let (ok, log) = make("run", "tests/systems/bad.xml");
+    assert!(!ok, "make run must fail on a bad system file:\n{log}");
+    assert!(
+        log.contains("tests/systems/bad.xml:16:33: error:") && log.contains("strictly higher priority"),
+        "the error must name file:line:col and the rule:\n{log}"
+    );
+    assert!(!log.contains("run: booting"), "QEMU must not start:\n{log}");
+    assert!(!log.contains("image: kernel"), "nothing may be built after the file is rejected:\n{log}");
+}
+
+#[test]
+fn make_run_boots_the_example_without_a_terminal_and_ends_with_qemu() {
+    // Build first (serialised with the other tests); `make run` then only re-checks.
+    image("examples/hello/hello.xml");
+    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    // A free host port for the default user-networking forward, so parallel runs never clash.
+    let port = qemu_harness::free_udp_port().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new("make")
+        .args(["--no-print-directory", "run", "SYSTEM=examples/hello/hello.xml"])
+        .arg(format!("ECHO_PORT={port}"))
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("`make` must be installed");
+    let pgid = child.id() as i32;
+    // Whatever happens below, the whole group (make, run.sh's QEMU) is gone afterwards.
+    struct KillGroup(i32);
+    impl Drop for KillGroup {
+        fn drop(&mut self) {
+            // SAFETY: kill(2) with a negative pid signals our own child's process group.
+            unsafe { libc::kill(-self.0, libc::SIGKILL) };
+        }
+    }
+    let _kill = KillGroup(pgid);
+
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = child.stdout.take().expect("piped");
+    let tx2 = tx.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx2.send(line);
+        }
+    });
+    let mut err = child.stderr.take().expect("piped");
+    let err_thread = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    drop(tx);
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut seen = String::new();
+    let last = HELLO_LINES[HELLO_LINES.len() - 1];
+    while !seen.contains(last) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(_) => panic!("`make run` did not boot the example within {RUN_LIMIT:?}:\n{seen}"),
+        }
+    }
+    for line in HELLO_LINES {
+        assert!(seen.contains(line), "missing {line:?} in:\n{seen}");
+    }
+    // Stopping QEMU ends `make run`: SIGTERM to the group, then make must exit promptly.
+    // SAFETY: signals our own child's process group.
+    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    let stop = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for make") {
+            assert!(!status.success(), "make run should report QEMU's termination");
+            break;
+        }
+        assert!(stop.elapsed() < Duration::from_secs(20), "make run did not end after QEMU was terminated");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let stderr = err_thread.join().unwrap_or_default();
+    assert!(stderr.contains("run: booting build/hello/image.elf under QEMU"), "{stderr}");
+    assert!(stderr.contains("stdin is not a terminal"), "run.sh must say how QEMU is stopped: {stderr}");
+    assert!(stderr.contains(&format!("hostfwd=udp::{port}-:7")), "ECHO_PORT must reach the netdev: {stderr}");
+}
+
+#[test]
+fn iso_boots_the_example_from_cdrom() {
+    let (ok_, log) = make("iso", "examples/hello/hello.xml");
+    assert!(ok_, "make iso failed:\n{log}");
+    let iso = repo_root().join("build/hello/image.iso");
+    assert!(iso.is_file(), "{} missing:\n{log}", iso.display());
+    let cfg = QemuConfig::new()
+        .cdrom(&iso)
+        .nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }))
+        .timeout(RUN_LIMIT);
+    let mut q = ok(Qemu::spawn(cfg));
+    expect_hello(&mut q);
+}
