@@ -35,12 +35,19 @@ pub fn link_args(script: &str) -> Vec<String> {
 /// Call from a PD crate's `build.rs`: links its bins as PDs. Panics (failing the build with
 /// the message) only when cargo's own environment is missing, which cargo always sets.
 pub fn link() {
-    let out = std::env::var_os("OUT_DIR").map(PathBuf::from).expect("pd_build::link() must run from a build script (OUT_DIR unset)");
+    let out = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .expect("pd_build::link() must run from a build script (OUT_DIR unset)");
     let script = out.join("pd.ld");
     if let Err(e) = std::fs::write(&script, LINKER_SCRIPT) {
-        panic!("pd-build: cannot write the linker script {}: {e}", script.display());
+        panic!(
+            "pd-build: cannot write the linker script {}: {e}",
+            script.display()
+        );
     }
-    let script = script.to_str().unwrap_or_else(|| panic!("pd-build: OUT_DIR {} is not UTF-8", out.display()));
+    let script = script
+        .to_str()
+        .unwrap_or_else(|| panic!("pd-build: OUT_DIR {} is not UTF-8", out.display()));
     println!("cargo:rerun-if-changed=build.rs");
     for arg in link_args(script) {
         println!("cargo:rustc-link-arg-bins={arg}");
@@ -65,7 +72,10 @@ mod tests {
         let args = link_args("/x/pd.ld");
         assert_eq!(args[0], "-T/x/pd.ld");
         for want in ["-nostdlib", "-static", "-no-pie", "-nostartfiles"] {
-            assert!(args.iter().any(|a| a == want), "{want} missing from {args:?}");
+            assert!(
+                args.iter().any(|a| a == want),
+                "{want} missing from {args:?}"
+            );
         }
         assert!(args.iter().any(|a| a == "-Wl,--undefined=_start"));
         assert!(args.iter().any(|a| a == "-Wl,--undefined=memcpy"));

@@ -28,8 +28,12 @@ impl GrantKind {
 
     fn fix(self) -> &'static str {
         match self {
-            GrantKind::Notify => "a <channel> with an <end> for this PD with this id (notify=\"true\")",
-            GrantKind::PpCall => "a <channel> with an <end> for this PD with this id and pp=\"true\"",
+            GrantKind::Notify => {
+                "a <channel> with an <end> for this PD with this id (notify=\"true\")"
+            }
+            GrantKind::PpCall => {
+                "a <channel> with an <end> for this PD with this id and pp=\"true\""
+            }
             GrantKind::Irq => "an <irq> with this id in this protection_domain",
             GrantKind::IoPort => "an <ioport> with this id in this protection_domain",
         }
@@ -51,7 +55,13 @@ pub enum Error {
     /// The system file grants this PD no such channel / IRQ / I/O port range.
     NotGranted { kind: GrantKind, id: u8 },
     /// A port access outside the granted range `first .. first + size`.
-    PortOutOfRange { id: u8, port: u16, width: u8, first: u16, size: u32 },
+    PortOutOfRange {
+        id: u8,
+        port: u16,
+        width: u8,
+        first: u16,
+        size: u32,
+    },
     /// The kernel refused an invocation the grant allowed (a boot-time set-up problem).
     Kernel(sel4::InvocationError),
     /// The server behind `channel` refused the PPC with this code (see [`crate::Refusal`]).
@@ -61,7 +71,11 @@ pub enum Error {
     /// A message label above [`crate::Message::MAX_LABEL`].
     LabelTooLarge { label: u64 },
     /// An access of `len` bytes at `offset` past the end of a `size`-byte region.
-    OutsideRegion { offset: usize, len: usize, size: usize },
+    OutsideRegion {
+        offset: usize,
+        len: usize,
+        size: usize,
+    },
 }
 
 impl fmt::Display for Error {

@@ -32,7 +32,11 @@ impl Message {
         if label > Self::MAX_LABEL {
             return Err(Error::LabelTooLarge { label });
         }
-        Ok(Message { label, len: 0, words: [0; Self::MAX_WORDS] })
+        Ok(Message {
+            label,
+            len: 0,
+            words: [0; Self::MAX_WORDS],
+        })
     }
 
     /// A message with `label` and `words`.
@@ -96,13 +100,21 @@ impl Message {
     pub fn refusal(r: Refusal) -> Message {
         let mut words = [0; Self::MAX_WORDS];
         words[0] = r.0;
-        Message { label: REFUSED_LABEL, len: 1, words }
+        Message {
+            label: REFUSED_LABEL,
+            len: 1,
+            words,
+        }
     }
 
     /// Rebuilds a received message from its tag, register words and (for words 4 and up)
     /// `mr(i)`, which reads message register `i` of the IPC buffer. A message longer than
     /// [`Message::MAX_WORDS`] is an error (the runtime refuses it); `mr` is then not called.
-    pub fn decode(tag: MessageInfo, regs: [u64; 4], mut mr: impl FnMut(usize) -> u64) -> Result<Message, Error> {
+    pub fn decode(
+        tag: MessageInfo,
+        regs: [u64; 4],
+        mut mr: impl FnMut(usize) -> u64,
+    ) -> Result<Message, Error> {
         let len = tag.length() as usize;
         if len > Self::MAX_WORDS {
             return Err(Error::MessageTooLong { len });
@@ -111,7 +123,11 @@ impl Message {
         for (i, w) in words.iter_mut().enumerate().take(len) {
             *w = if i < 4 { regs[i] } else { mr(i) };
         }
-        Ok(Message { label: tag.label(), len, words })
+        Ok(Message {
+            label: tag.label(),
+            len,
+            words,
+        })
     }
 
     /// The refusal this reply carries, if it is one.
@@ -122,7 +138,12 @@ impl Message {
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Message {{ label: {:#x}, words: {:x?} }}", self.label, self.words())
+        write!(
+            f,
+            "Message {{ label: {:#x}, words: {:x?} }}",
+            self.label,
+            self.words()
+        )
     }
 }
 
@@ -141,7 +162,11 @@ impl Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Refusal::UNSUPPORTED => write!(f, "the server does not accept protected calls (code {:#x})", self.0),
+            Refusal::UNSUPPORTED => write!(
+                f,
+                "the server does not accept protected calls (code {:#x})",
+                self.0
+            ),
             Refusal::BAD_MESSAGE => write!(f, "the request was malformed (code {:#x})", self.0),
             Refusal(code) => write!(f, "refusal code {code:#x}"),
         }
@@ -159,7 +184,10 @@ mod tests {
         assert_eq!(m.tag().length(), 3);
         assert_eq!(m.regs(), [1, 2, 3, 0]);
         assert!(m.overflow().is_empty());
-        let back = Message::decode(m.tag(), m.regs(), |_| panic!("no IPC-buffer read for 3 words")).unwrap();
+        let back = Message::decode(m.tag(), m.regs(), |_| {
+            panic!("no IPC-buffer read for 3 words")
+        })
+        .unwrap();
         assert_eq!(back, m);
     }
 
@@ -181,14 +209,28 @@ mod tests {
 
     #[test]
     fn limits_are_errors() {
-        assert_eq!(Message::new(1, &[0; 17]), Err(Error::MessageTooLong { len: 17 }));
-        assert_eq!(Message::empty(REFUSED_LABEL), Err(Error::LabelTooLarge { label: REFUSED_LABEL }));
-        assert_eq!(Message::empty(1 << 20).unwrap_err(), Error::LabelTooLarge { label: 1 << 20 });
+        assert_eq!(
+            Message::new(1, &[0; 17]),
+            Err(Error::MessageTooLong { len: 17 })
+        );
+        assert_eq!(
+            Message::empty(REFUSED_LABEL),
+            Err(Error::LabelTooLarge {
+                label: REFUSED_LABEL
+            })
+        );
+        assert_eq!(
+            Message::empty(1 << 20).unwrap_err(),
+            Error::LabelTooLarge { label: 1 << 20 }
+        );
         let mut m = Message::new(0, &[0; 16]).unwrap();
         assert_eq!(m.push(1), Err(Error::MessageTooLong { len: 17 }));
         // A received tag with more words than we keep is refused without reading the buffer.
         let tag = MessageInfo::new(3, 0, 0, 40);
-        assert_eq!(Message::decode(tag, [0; 4], |_| panic!("must not read")), Err(Error::MessageTooLong { len: 40 }));
+        assert_eq!(
+            Message::decode(tag, [0; 4], |_| panic!("must not read")),
+            Err(Error::MessageTooLong { len: 40 })
+        );
     }
 
     #[test]

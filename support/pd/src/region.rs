@@ -20,7 +20,10 @@ impl SharedRegion {
     /// [`SharedRegion::write`] is used) for as long as the value lives, and not be used
     /// through Rust references elsewhere.
     pub const unsafe fn new(vaddr: usize, size: usize) -> SharedRegion {
-        SharedRegion { base: vaddr as *mut u8, size }
+        SharedRegion {
+            base: vaddr as *mut u8,
+            size,
+        }
     }
 
     pub fn size(&self) -> usize {
@@ -34,7 +37,11 @@ impl SharedRegion {
     fn check(&self, offset: usize, len: usize) -> Result<(), Error> {
         match offset.checked_add(len) {
             Some(end) if end <= self.size => Ok(()),
-            _ => Err(Error::OutsideRegion { offset, len, size: self.size }),
+            _ => Err(Error::OutsideRegion {
+                offset,
+                len,
+                size: self.size,
+            }),
         }
     }
 
@@ -73,8 +80,18 @@ mod tests {
         let mut out = [0u8; 4];
         r.read(60, &mut out).unwrap();
         assert_eq!(&out, b"abcd");
-        assert_eq!(r.write(61, b"abcd"), Err(Error::OutsideRegion { offset: 61, len: 4, size: 64 }));
-        assert!(r.read(usize::MAX, &mut out).is_err(), "overflowing offsets are errors");
+        assert_eq!(
+            r.write(61, b"abcd"),
+            Err(Error::OutsideRegion {
+                offset: 61,
+                len: 4,
+                size: 64
+            })
+        );
+        assert!(
+            r.read(usize::MAX, &mut out).is_err(),
+            "overflowing offsets are errors"
+        );
         assert_eq!(r.size(), 64);
         drop(r);
         assert_eq!(&backing[60..], b"abcd");

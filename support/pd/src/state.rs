@@ -55,7 +55,11 @@ struct StateCell(UnsafeCell<State>);
 // runs and only read afterwards.
 unsafe impl Sync for StateCell {}
 
-static STATE: StateCell = StateCell(UnsafeCell::new(State { grants: Grants::NONE, name: [0; PD_NAME_MAX], name_len: 0 }));
+static STATE: StateCell = StateCell(UnsafeCell::new(State {
+    grants: Grants::NONE,
+    name: [0; PD_NAME_MAX],
+    name_len: 0,
+}));
 
 /// Reads the info block into the runtime's state. Called once by the entry code, before
 /// anything else runs.
@@ -101,6 +105,9 @@ mod tests {
     fn without_an_info_block_the_pd_has_no_grants_and_a_placeholder_name() {
         assert_eq!(*grants(), Grants::NONE);
         assert_eq!(name(), UNNAMED);
-        assert_eq!(core::mem::size_of_val(&__pd_info), core::mem::size_of::<PdInfo>());
+        assert_eq!(
+            core::mem::size_of_val(&__pd_info),
+            core::mem::size_of::<PdInfo>()
+        );
     }
 }

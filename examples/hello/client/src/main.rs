@@ -31,16 +31,32 @@ fn report(what: &str, e: pd::Error) {
 fn call_server() -> Result<(), pd::Error> {
     // SAFETY: hello.xml maps the `shared` region (rw) at `shared_vaddr`, `shared_size` bytes;
     // the image tool patched both setvars, and nothing else in this PD touches the region.
-    let shared = unsafe { SharedRegion::new(shared_vaddr.get() as usize, shared_size.get() as usize) };
+    let shared =
+        unsafe { SharedRegion::new(shared_vaddr.get() as usize, shared_size.get() as usize) };
     shared.write(0, TEXT)?;
-    debug_println!("{}: wrote \"{}\" to the shared region; calling the server", pd::name(), core::str::from_utf8(TEXT).unwrap_or(""));
+    debug_println!(
+        "{}: wrote \"{}\" to the shared region; calling the server",
+        pd::name(),
+        core::str::from_utf8(TEXT).unwrap_or("")
+    );
     let reply = SERVER.pp_call(&Message::new(SHOUT, &[TEXT.len() as u64])?)?;
     let (len, sum) = (reply.word(0).unwrap_or(0), reply.word(1).unwrap_or(0));
-    let verdict = if len == TEXT.len() as u64 && sum == checksum(TEXT) { "matches" } else { "MISMATCH" };
-    debug_println!("{}: PPC reply: server read {len} bytes, checksum {sum:#06x} ({verdict})", pd::name());
+    let verdict = if len == TEXT.len() as u64 && sum == checksum(TEXT) {
+        "matches"
+    } else {
+        "MISMATCH"
+    };
+    debug_println!(
+        "{}: PPC reply: server read {len} bytes, checksum {sum:#06x} ({verdict})",
+        pd::name()
+    );
     let mut back = [0u8; TEXT.len()];
     shared.read(0, &mut back)?;
-    debug_println!("{}: shared region now reads \"{}\"", pd::name(), core::str::from_utf8(&back).unwrap_or("<not UTF-8>"));
+    debug_println!(
+        "{}: shared region now reads \"{}\"",
+        pd::name(),
+        core::str::from_utf8(&back).unwrap_or("<not UTF-8>")
+    );
     Ok(())
 }
 
@@ -49,9 +65,16 @@ fn init() -> Client {
     if let Err(e) = call_server() {
         report("the PPC to the server", e);
     }
-    let client = Client { round: 1, rounds: rounds.get() };
+    let client = Client {
+        round: 1,
+        rounds: rounds.get(),
+    };
     if client.rounds > 0 {
-        debug_println!("{}: round 1 of {}: notifying the ticker", pd::name(), client.rounds);
+        debug_println!(
+            "{}: round 1 of {}: notifying the ticker",
+            pd::name(),
+            client.rounds
+        );
         if let Err(e) = TICKER.notify() {
             report("notifying the ticker", e);
         }
@@ -68,12 +91,21 @@ impl Handler for Client {
         debug_println!("{}: the ticker answered round {}", pd::name(), self.round);
         if self.round < self.rounds {
             self.round += 1;
-            debug_println!("{}: round {} of {}: notifying the ticker", pd::name(), self.round, self.rounds);
+            debug_println!(
+                "{}: round {} of {}: notifying the ticker",
+                pd::name(),
+                self.round,
+                self.rounds
+            );
             if let Err(e) = TICKER.notify() {
                 report("notifying the ticker", e);
             }
         } else {
-            debug_println!("{}: all {} notification round trips done; idle", pd::name(), self.rounds);
+            debug_println!(
+                "{}: all {} notification round trips done; idle",
+                pd::name(),
+                self.rounds
+            );
         }
     }
 }

@@ -19,7 +19,8 @@ struct Server {
 fn init() -> Server {
     // SAFETY: hello.xml maps the `shared` region (rw) at `shared_vaddr`, `shared_size` bytes;
     // the image tool patched both setvars, and nothing else in this PD touches the region.
-    let shared = unsafe { SharedRegion::new(shared_vaddr.get() as usize, shared_size.get() as usize) };
+    let shared =
+        unsafe { SharedRegion::new(shared_vaddr.get() as usize, shared_size.get() as usize) };
     debug_println!(
         "{}: up; serving PPCs on {CLIENT}; shared region of {:#x} bytes at {:#x}",
         pd::name(),

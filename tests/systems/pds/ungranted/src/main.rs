@@ -21,9 +21,15 @@ fn show<T: core::fmt::Debug>(what: &str, r: Result<T, pd::Error>) {
 }
 
 fn init() -> NullHandler {
-    debug_println!("{}: up; trying what the system file does not grant", pd::name());
+    debug_println!(
+        "{}: up; trying what the system file does not grant",
+        pd::name()
+    );
     show("notify channel 5", Channel::new(5).notify());
-    show("pp_call channel 1", WITNESS_NOTIFY.pp_call(&Message::new(1, &[]).unwrap_or(Message::refusal(pd::Refusal(0)))));
+    show(
+        "pp_call channel 1",
+        WITNESS_NOTIFY.pp_call(&Message::new(1, &[]).unwrap_or(Message::refusal(pd::Refusal(0)))),
+    );
     show("irq_ack 3", Channel::new(3).irq_ack());
     show("ioport range 1", IoPort::new(1).map(|_| ()));
     match IoPort::new(0) {
@@ -36,7 +42,12 @@ fn init() -> NullHandler {
     debug_println!("{}: now the granted channels", pd::name());
     show("notify witness", WITNESS_NOTIFY.notify());
     match Message::new(7, &[1, 2, 3, 4, 5, 6]) {
-        Ok(m) => show("pp_call witness", WITNESS_PP.pp_call(&m).map(|r| r.words().iter().sum::<u64>())),
+        Ok(m) => show(
+            "pp_call witness",
+            WITNESS_PP
+                .pp_call(&m)
+                .map(|r| r.words().iter().sum::<u64>()),
+        ),
         Err(e) => debug_println!("{}: {e}", pd::name()),
     }
     debug_println!("{}: done; idle", pd::name());
