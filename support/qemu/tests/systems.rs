@@ -351,3 +351,64 @@ fn iso_boots_the_example_from_cdrom() {
     let mut q = ok(Qemu::spawn(cfg));
     expect_hello(&mut q);
 }
+
+#[test]
+fn run_sh_and_the_harness_boot_the_same_machine() {
+    // `make run` uses support/qemu/run.sh, these tests use the harness: same machine, same NIC.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (k, i) = (dir.join("dry-kernel.elf"), dir.join("dry-image.elf"));
+    std::fs::write(&k, b"").unwrap();
+    std::fs::write(&i, b"").unwrap();
+    let out = Command::new(repo_root().join("support/qemu/run.sh"))
+        .arg("--kernel")
+        .arg(&k)
+        .arg("--image")
+        .arg(&i)
+        .arg("--dry-run")
+        .env("NETDEV", "user,id=net0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run.sh runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| s.replace('\\', ""))
+        .collect();
+    let harness: Vec<String> = QemuConfig::new()
+        .kernel(&k)
+        .initrd(&i)
+        .nic(Nic::e1000(Netdev::Spec("user,id=net0".into())))
+        .args()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let pair = |v: &[String], a: &str, b: &str| v.windows(2).any(|w| w[0] == a && w[1] == b);
+    for (flag, value) in [
+        ("-accel", "tcg"),
+        ("-machine", "q35"),
+        ("-cpu", "Haswell"),
+        ("-m", "512"),
+        ("-netdev", "user,id=net0"),
+        ("-device", "e1000,netdev=net0,romfile="),
+        ("-serial", "stdio"),
+        ("-monitor", "none"),
+    ] {
+        assert!(
+            pair(&script, flag, value),
+            "run.sh lacks {flag} {value}: {script:?}"
+        );
+        assert!(
+            pair(&harness, flag, value),
+            "harness lacks {flag} {value}: {harness:?}"
+        );
+    }
+    for v in [&script, &harness] {
+        assert!(v.contains(&"-no-reboot".to_string()), "{v:?}");
+        assert!(!v.iter().any(|a| a.contains("kvm")), "never KVM: {v:?}");
+    }
+}
