@@ -1,11 +1,21 @@
-//! The initialiser's logic, kept free of kernel entry code so it builds and tests on the host:
-//! the boot report (bootinfo summary and untyped list) and PCI configuration-space access
-//! through an I/O-port abstraction that the binary backs with seL4's I/O port capability.
+//! The initialiser (seL4 root task) as a library, kept free of kernel entry code so it builds
+//! and tests on the host. With a system spec (patched in by the image tool) it builds the
+//! system ([`boot`]) and becomes the fault [`monitor`]; without one (the bare ELF) it reports
+//! the bootinfo and PCI bus and runs the ABI self-check ([`run`], [`abi_check`]).
+//!
+//! Pure, host-tested parts: [`alloc`] (untyped and slot allocators), [`vspace`] (page-table
+//! planning), [`pci`] (scan, BARs, INTx routing), [`fault`] (fault decoding and reports),
+//! [`report`]. [`boot`] and [`monitor`] make system calls and are tested under QEMU.
 #![no_std]
 
 pub mod abi_check;
+pub mod alloc;
+pub mod boot;
+pub mod fault;
+pub mod monitor;
 pub mod pci;
 pub mod report;
+pub mod vspace;
 
 use core::fmt::{self, Write};
 use sel4::{BootInfo, InvocationError};
@@ -55,20 +65,22 @@ impl fmt::Display for RunError {
     }
 }
 
-/// The boot sequence of this first version: report the bootinfo, then scan PCI bus 0 through
-/// the I/O port capability and report the devices (00:00.0 is the host bridge).
+/// The bare initialiser's report (no system spec): the bootinfo, then every PCI function
+/// found through the I/O port capability (00:00.0 is the host bridge).
 pub fn run<W: Write, P: PortIo>(bi: &BootInfo<'_>, out: &mut W, ports: &P) -> Result<(), RunError> {
     report::summary(bi, out)?;
     report::untypeds(bi, out)?;
     let mut found = 0;
-    for dev in 0..32u8 {
-        if let Some(id) = pci::read_id(ports, pci::Bdf { bus: 0, dev, func: 0 })? {
-            writeln!(out, "initialiser: PCI 00:{dev:02x}.0 vendor {:#06x} device {:#06x} class {:#08x}",
-                     id.vendor, id.device, id.class)?;
-            found += 1;
-        }
-    }
-    writeln!(out, "initialiser: {found} PCI devices on bus 0")?;
+    let mut res = Ok(());
+    pci::scan(ports, &mut |f| {
+        let (b, id) = (f.bdf, f.id);
+        res = writeln!(out, "initialiser: PCI {:02x}:{:02x}.{} vendor {:#06x} device {:#06x} class {:#08x}",
+                       b.bus, b.dev, b.func, id.vendor, id.device, id.class);
+        found += 1;
+        res.is_ok()
+    })?;
+    res?;
+    writeln!(out, "initialiser: {found} PCI functions")?;
     Ok(())
 }
 
@@ -88,6 +100,7 @@ mod tests {
         assert!(out.contains("initialiser: seL4 5.0.0 booted: 3 untypeds (129 MiB RAM), TSC 2993 MHz"), "{out}");
         assert!(out.contains("PCI 00:00.0 vendor 0x8086 device 0x29c0"), "{out}");
         assert!(out.contains("PCI 00:02.0 vendor 0x8086 device 0x100e"), "{out}");
-        assert!(out.contains("2 PCI devices on bus 0"), "{out}");
+        assert!(out.contains("PCI 01:03.0 vendor 0x8086 device 0x100e"), "{out}");
+        assert!(out.contains("6 PCI functions"), "{out}");
     }
 }

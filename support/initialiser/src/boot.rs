@@ -1,0 +1,729 @@
+//! Builds the system described by the packed spec (DESIGN.md §5 step 3): memory regions, then
+//! per protection domain its CNode, address space, TCB, IPC buffer, stack, ELF segments, maps,
+//! notification, endpoint, channel caps, IRQs and I/O ports, and starts it.
+//!
+//! Every kernel object comes from the bootinfo untypeds through [`UntypedPool`], whose model
+//! of the kernel's watermark tells where each object lands physically (checked against
+//! `X86_Page_GetAddress` for every region). Capabilities live in the root CNode (slots from
+//! [`SlotAlloc`]); a PD's CNode receives only what its system-file entries grant. This module
+//! makes system calls, so it runs only on seL4; its pure parts are in `alloc`, `vspace`,
+//! `pci` and `fault`, which are host-tested.
+
+use core::fmt::{self, Write};
+
+use sel4::{
+    init, BootInfo, CNode, CPtr, CapData, CapRights, InvocationError, IrqHandler, Notification,
+    ObjectType, Page, PageDirectory, PageTable, Pdpt, Pml4, PrioProps, Tcb, Untyped, UserContext, VmAttributes,
+};
+use spec::{cspace, PdRec, Spec, SpecError};
+
+use crate::alloc::{fillers, AllocError, SlotAlloc, UntypedPool};
+use crate::fault::PdLayout;
+use crate::pci::{self, Bar, IntxRule};
+use crate::vspace::{Level, PagingPlan, PlanError};
+use crate::PortIo;
+
+/// Where the initialiser maps a frame to fill it: PML4 slot 1 (512 GiB), far from its image.
+pub const SCRATCH: u64 = 0x80_0000_0000;
+/// Most memory regions a system may have.
+pub const MAX_REGIONS: usize = 128;
+/// Most objects one `Untyped_Retype` creates (`CONFIG_RETYPE_FAN_OUT_LIMIT`).
+const FAN_OUT: u64 = sel4::RETYPE_FAN_OUT_LIMIT;
+const PAGE: u64 = 4096;
+
+/// What failed, in terms a system-file author can act on.
+#[derive(Debug)]
+pub enum Cause {
+    Spec(SpecError),
+    Kernel(InvocationError),
+    Alloc(AllocError),
+    Plan(PlanError),
+    /// A `pci=` device that the scan did not find.
+    PciAbsent { vendor: u16, device: u16, index: u16 },
+    /// A BAR that cannot back the region.
+    BadBar { bar: u8, what: &'static str, addr: u64, size: u64 },
+    /// Something else, explained.
+    Msg(&'static str),
+    /// Something else, with a number.
+    MsgNum(&'static str, u64),
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Spec(e) => write!(f, "{e}"),
+            Cause::Kernel(e) => write!(f, "{e}"),
+            Cause::Alloc(e) => write!(f, "{e}"),
+            Cause::Plan(e) => write!(f, "{e}"),
+            Cause::PciAbsent { vendor, device, index } => write!(
+                f,
+                "no PCI device {vendor:04x}:{device:04x} (index {index}) in PCI configuration space \
+                 (attach it, e.g. QEMU -device e1000, or fix the pci= attribute)"
+            ),
+            Cause::BadBar { bar, what, addr, size } => write!(f, "BAR {bar} (at {addr:#x}, {size:#x} bytes) {what}"),
+            Cause::Msg(m) => write!(f, "{m}"),
+            Cause::MsgNum(m, n) => write!(f, "{m} {n:#x}"),
+        }
+    }
+}
+
+impl From<InvocationError> for Cause {
+    fn from(e: InvocationError) -> Self {
+        Cause::Kernel(e)
+    }
+}
+impl From<AllocError> for Cause {
+    fn from(e: AllocError) -> Self {
+        Cause::Alloc(e)
+    }
+}
+impl From<PlanError> for Cause {
+    fn from(e: PlanError) -> Self {
+        Cause::Plan(e)
+    }
+}
+
+/// A boot failure: the PD or region concerned, the step and the cause.
+#[derive(Debug)]
+pub struct BootError<'a> {
+    pub pd: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub step: &'static str,
+    pub cause: Cause,
+}
+
+impl fmt::Display for BootError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(pd) = self.pd {
+            write!(f, "protection_domain '{pd}': ")?;
+        }
+        if let Some(r) = self.region {
+            write!(f, "memory_region '{r}': ")?;
+        }
+        write!(f, "{}: {}", self.step, self.cause)
+    }
+}
+
+type R<'a, T = ()> = Result<T, BootError<'a>>;
+
+/// Attaches a step name to any error that converts into a [`Cause`].
+trait Ctx<T> {
+    fn ctx<'a>(self, step: &'static str) -> R<'a, T>;
+}
+
+impl<T, E: Into<Cause>> Ctx<T> for Result<T, E> {
+    fn ctx<'a>(self, step: &'static str) -> R<'a, T> {
+        self.map_err(|e| BootError { pd: None, region: None, step, cause: e.into() })
+    }
+}
+
+fn fail<'a, T>(step: &'static str, cause: Cause) -> R<'a, T> {
+    Err(BootError { pd: None, region: None, step, cause })
+}
+
+/// A region's frames: caps in root slots `first..first + count`, physically contiguous from
+/// `paddr`.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct RegionObjs {
+    pub first: u64,
+    pub count: u64,
+    pub page_bits: u8,
+    pub paddr: u64,
+}
+
+/// A PD's kernel objects (root CNode slots; `endpoint` 0 when it has none).
+#[derive(Copy, Clone, Debug, Default)]
+pub struct PdObjs {
+    pub tcb: u64,
+    pub cnode: u64,
+    pub vspace: u64,
+    pub notification: u64,
+    pub endpoint: u64,
+    pub ipc_frame: u64,
+    pub layout: PdLayout,
+}
+
+/// The running system, as the monitor needs it.
+pub struct System<'a> {
+    pub spec: Spec<'a>,
+    pub pds: [PdObjs; spec::MAX_PDS],
+    pub fault_ep: u64,
+}
+
+impl<'a> System<'a> {
+    pub fn pd_name(&self, i: usize) -> &'a str {
+        self.spec.pds.get(i).map_or("?", |pd| self.spec.str(&pd.name))
+    }
+}
+
+/// Boot statistics for the last line of the boot report.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Stats {
+    pub frames: u64,
+    pub paging: u64,
+    pub slots: u64,
+    pub free_ram: u64,
+}
+
+struct Builder<'a, 'w, W: Write, P: PortIo> {
+    spec: Spec<'a>,
+    out: &'w mut W,
+    io: &'w P,
+    uts: UntypedPool,
+    slots: SlotAlloc,
+    regions: [RegionObjs; MAX_REGIONS],
+    pds: [PdObjs; spec::MAX_PDS],
+    plan: PagingPlan,
+    fault_ep: u64,
+    rule: Option<IntxRule>,
+    host_bridge: Option<pci::Id>,
+    stats: Stats,
+}
+
+const ROOT: CNode = init::CNODE;
+
+/// Builds and starts every PD of `spec`; prints one line per PD started.
+pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P, out: &mut W) -> R<'a, (System<'a>, Stats)> {
+    if spec.regions.len() > MAX_REGIONS {
+        return fail("reading the system spec", Cause::MsgNum("too many memory regions; the initialiser supports at most", MAX_REGIONS as u64));
+    }
+    let mut uts = UntypedPool::new();
+    for u in bi.untypeds() {
+        uts.add(u.cap.0, u.paddr, u.size_bits, u.is_device).ctx("reading bootinfo")?;
+    }
+    let empty = bi.empty();
+    let mut b = Builder {
+        spec,
+        out,
+        io,
+        uts,
+        slots: SlotAlloc::new(empty.start, empty.end),
+        regions: [RegionObjs::default(); MAX_REGIONS],
+        pds: [PdObjs::default(); spec::MAX_PDS],
+        plan: PagingPlan::new(),
+        fault_ep: 0,
+        rule: None,
+        host_bridge: None,
+        stats: Stats::default(),
+    };
+    b.device_regions()?;
+    b.scratch()?;
+    b.ram_regions()?;
+    b.fault_ep = b.object(ObjectType::Endpoint, 0, 4).ctx("creating the fault endpoint")?;
+    for i in 0..spec.pds.len() {
+        let name = spec.str(&spec.pds[i].name);
+        b.pd_objects(i).map_err(|e| BootError { pd: Some(name), ..e })?;
+    }
+    for i in 0..spec.pds.len() {
+        let name = spec.str(&spec.pds[i].name);
+        b.pd_start(i).map_err(|e| BootError { pd: Some(name), ..e })?;
+    }
+    b.stats.slots = b.slots.used_up_to() - empty.start;
+    b.stats.free_ram = b.uts.free_ram();
+    Ok((System { spec, pds: b.pds, fault_ep: b.fault_ep }, b.stats))
+}
+
+impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
+    fn say(&mut self, args: fmt::Arguments<'_>) {
+        let _ = self.out.write_fmt(args);
+    }
+
+    /// Retypes `count` objects from the chosen untyped into fresh root slots (in calls of at
+    /// most 256); returns the first slot.
+    fn retype_from(&mut self, ut: u64, ty: ObjectType, size_arg: u64, count: u64) -> Result<u64, Cause> {
+        let first = self.slots.alloc(count)?;
+        let mut done = 0;
+        while done < count {
+            let n = (count - done).min(FAN_OUT);
+            Untyped(CPtr(ut)).retype(ty, size_arg, ROOT, 0, 0, first + done, n)?;
+            done += n;
+        }
+        Ok(first)
+    }
+
+    /// `count` contiguous RAM objects of 2^`bits` bytes.
+    fn objects(&mut self, ty: ObjectType, size_arg: u64, bits: u32, count: u64) -> Result<(u64, u64), Cause> {
+        let carve = self.uts.alloc_ram(bits, count)?;
+        let first = self.retype_from(carve.cap, ty, size_arg, count)?;
+        Ok((first, carve.paddr))
+    }
+
+    fn object(&mut self, ty: ObjectType, size_arg: u64, bits: u32) -> Result<u64, Cause> {
+        Ok(self.objects(ty, size_arg, bits, 1)?.0)
+    }
+
+    /// `count` 4 KiB frames, not necessarily contiguous (chunks of up to 256), in consecutive
+    /// root slots.
+    fn frames(&mut self, count: u64) -> Result<u64, Cause> {
+        let first = self.slots.alloc(count)?;
+        let mut done = 0;
+        while done < count {
+            let n = (count - done).min(FAN_OUT);
+            let carve = self.uts.alloc_ram(12, n)?;
+            Untyped(CPtr(carve.cap)).retype(ObjectType::Page4K, 0, ROOT, 0, 0, first + done, n)?;
+            done += n;
+        }
+        self.stats.frames += count;
+        Ok(first)
+    }
+
+    /// Frames (or any objects) at exactly physical `paddr`, from the untyped covering it:
+    /// untyped fillers move its watermark there first.
+    fn objects_at(&mut self, paddr: u64, ty: ObjectType, bits: u32, count: u64) -> Result<u64, Cause> {
+        let bytes = count << bits;
+        let i = self.uts.covering(paddr, bytes)?;
+        let ut = self.uts.get(i).cap;
+        let mut at = self.uts.watermark(i);
+        for fb in fillers(at, paddr) {
+            let slot = self.slots.alloc(1)?;
+            Untyped(CPtr(ut)).retype(ObjectType::Untyped, fb as u64, ROOT, 0, 0, slot, 1)?;
+            at += 1 << fb;
+            self.uts.commit(i, at);
+        }
+        let first = self.retype_from(ut, ty, 0, count)?;
+        self.uts.commit(i, paddr + bytes);
+        Ok(first)
+    }
+
+    /// The PCI configuration-space rule for INTx lines, from the host bridge.
+    fn pci_rule(&mut self) -> R<'a, IntxRule> {
+        if let Some(r) = self.rule {
+            return Ok(r);
+        }
+        let id = pci::read_id(self.io, pci::Bdf { bus: 0, dev: 0, func: 0 }).ctx("reading the PCI host bridge")?;
+        self.host_bridge = id;
+        let rule = id.and_then(IntxRule::for_host_bridge);
+        match rule {
+            Some(r) => {
+                self.rule = Some(r);
+                Ok(r)
+            }
+            None => fail(
+                "routing a PCI interrupt",
+                Cause::MsgNum(
+                    "unknown chipset, cannot map PCI INTx to an IOAPIC pin (known: Q35 8086:29c0, 440FX 8086:1237); \
+                     use <irq pin=..> with the IOAPIC pin instead. Host bridge vendor:device",
+                    id.map_or(0xffff_ffff, |i| (i.vendor as u64) << 16 | i.device as u64),
+                ),
+            ),
+        }
+    }
+
+    fn find_pci(&mut self, id: &spec::PciId, step: &'static str) -> R<'a, pci::Found> {
+        let (vendor, device, index) = (id.vendor.get(), id.device.get(), id.index.get());
+        match pci::find(self.io, vendor, device, index).ctx(step)? {
+            Some(f) => Ok(f),
+            None => fail(step, Cause::PciAbsent { vendor, device, index }),
+        }
+    }
+
+    /// `REGION_PHYS` and `REGION_PCI` regions: frames at their physical address, taken in
+    /// address order (an untyped's watermark only moves up).
+    fn device_regions(&mut self) -> R<'a> {
+        let spec = self.spec;
+        let mut order = [(u64::MAX, 0usize); MAX_REGIONS];
+        let mut n = 0;
+        for (i, r) in spec.regions.iter().enumerate() {
+            let name = spec.str(&r.name);
+            let in_region = |e: BootError<'a>| BootError { region: Some(name), ..e };
+            let size = r.size.get();
+            let bits = r.page_bits as u32;
+            if !(bits == 12 || bits == 21) || size == 0 || size % (1 << bits) != 0 {
+                return fail("checking the region", Cause::MsgNum("size must be a non-zero multiple of the page size; size is", size)).map_err(in_region);
+            }
+            let paddr = match r.kind {
+                spec::REGION_RAM => continue,
+                spec::REGION_PHYS => r.phys_addr.get(),
+                spec::REGION_PCI => {
+                    let f = self.find_pci(&r.pci, "finding the PCI device").map_err(in_region)?;
+                    let bar = pci::probe_bar(self.io, f.bdf, r.bar).ctx("reading the BAR").map_err(in_region)?;
+                    let (addr, bar_size) = match bar {
+                        Bar::Memory { addr, size, .. } => (addr, size),
+                        Bar::Io { port, size } => {
+                            return fail("reading the BAR", Cause::BadBar { bar: r.bar, what: "is an I/O BAR: grant its ports with <ioport> instead", addr: port as u64, size: size as u64 }).map_err(in_region)
+                        }
+                        Bar::Absent => return fail("reading the BAR", Cause::BadBar { bar: r.bar, what: "is not implemented by the device", addr: 0, size: 0 }).map_err(in_region),
+                    };
+                    if size > bar_size {
+                        return fail("checking the BAR", Cause::BadBar { bar: r.bar, what: "is smaller than the region", addr, size: bar_size }).map_err(in_region);
+                    }
+                    if addr == 0 {
+                        return fail("checking the BAR", Cause::BadBar { bar: r.bar, what: "was never assigned an address by the firmware", addr, size: bar_size }).map_err(in_region);
+                    }
+                    pci::enable(self.io, f.bdf, pci::CMD_MEMORY | pci::CMD_BUS_MASTER).ctx("enabling the PCI device").map_err(in_region)?;
+                    self.say(format_args!(
+                        "initialiser: region '{name}': PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) BAR {} at {addr:#x} ({bar_size:#x} bytes)\n",
+                        f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device, r.bar
+                    ));
+                    addr
+                }
+                _ => return fail("reading the system spec", Cause::MsgNum("unknown region kind", r.kind as u64)).map_err(in_region),
+            };
+            if paddr % (1 << bits) != 0 {
+                return fail("checking the region", Cause::MsgNum("physical address is not aligned to the page size:", paddr)).map_err(in_region);
+            }
+            self.regions[i] = RegionObjs { first: 0, count: size >> bits, page_bits: bits as u8, paddr };
+            order[n] = (paddr, i);
+            n += 1;
+        }
+        order[..n].sort_unstable();
+        for w in order[..n].windows(2) {
+            let (a, ia) = w[0];
+            if a + spec.regions[ia].size.get() > w[1].0 {
+                let name = spec.str(&spec.regions[w[1].1].name);
+                return fail("placing device memory", Cause::MsgNum("overlaps another region's physical memory at", w[1].0))
+                    .map_err(|e| BootError { region: Some(name), ..e });
+            }
+        }
+        for &(paddr, i) in &order[..n] {
+            let r = self.regions[i];
+            let ty = if r.page_bits == 21 { ObjectType::LargePage } else { ObjectType::Page4K };
+            let name = spec.str(&spec.regions[i].name);
+            let first = self.objects_at(paddr, ty, r.page_bits as u32, r.count).ctx("taking its frames from device memory")
+                .map_err(|e| BootError { region: Some(name), ..e })?;
+            self.regions[i].first = first;
+            self.check_paddr(i)?;
+        }
+        Ok(())
+    }
+
+    /// Verifies our untyped model against the kernel: the region's first frame must be where
+    /// we expected it.
+    fn check_paddr(&mut self, i: usize) -> R<'a> {
+        let r = self.regions[i];
+        let got = Page(CPtr(r.first)).get_address().ctx("reading the frame address")?;
+        if got != r.paddr {
+            let name = self.spec.str(&self.spec.regions[i].name);
+            return fail("checking the frame address", Cause::MsgNum("the kernel placed the frames elsewhere (untyped model bug); got", got))
+                .map_err(|e| BootError { region: Some(name), ..e });
+        }
+        Ok(())
+    }
+
+    /// RAM regions: physically contiguous, zeroed by the kernel (fresh untyped memory).
+    fn ram_regions(&mut self) -> R<'a> {
+        let spec = self.spec;
+        for (i, r) in spec.regions.iter().enumerate() {
+            if r.kind != spec::REGION_RAM {
+                continue;
+            }
+            let name = spec.str(&r.name);
+            let bits = r.page_bits as u32;
+            let count = r.size.get() >> bits;
+            let ty = if bits == 21 { ObjectType::LargePage } else { ObjectType::Page4K };
+            let (first, paddr) = self.objects(ty, 0, bits, count).ctx("allocating its frames")
+                .map_err(|e| BootError { region: Some(name), ..e })?;
+            self.stats.frames += count;
+            self.regions[i] = RegionObjs { first, count, page_bits: bits as u8, paddr };
+            self.check_paddr(i)?;
+        }
+        Ok(())
+    }
+
+    /// Paging structures for the scratch page in our own address space.
+    fn scratch(&mut self) -> R<'a> {
+        let vs = init::VSPACE;
+        let pdpt = self.object(ObjectType::Pdpt, 0, 12).ctx("creating the scratch window")?;
+        Pdpt(CPtr(pdpt)).map(vs, SCRATCH, VmAttributes::WriteBack).ctx("mapping the scratch PDPT")?;
+        let pd = self.object(ObjectType::PageDirectory, 0, 12).ctx("creating the scratch window")?;
+        PageDirectory(CPtr(pd)).map(vs, SCRATCH, VmAttributes::WriteBack).ctx("mapping the scratch page directory")?;
+        let pt = self.object(ObjectType::PageTable, 0, 12).ctx("creating the scratch window")?;
+        PageTable(CPtr(pt)).map(vs, SCRATCH, VmAttributes::WriteBack).ctx("mapping the scratch page table")?;
+        Ok(())
+    }
+
+    /// Pass 1: the objects peers' caps refer to (TCB, CNode, VSpace, notification, endpoint).
+    fn pd_objects(&mut self, i: usize) -> R<'a> {
+        let pd = self.spec.pds[i];
+        let tcb = self.object(ObjectType::Tcb, 0, 11).ctx("creating the TCB")?;
+        let cnode = self
+            .object(ObjectType::CapTable, cspace::CNODE_BITS as u64, cspace::CNODE_BITS as u32 + sel4::SLOT_BITS)
+            .ctx("creating the CNode")?;
+        let vspace = self.object(ObjectType::Pml4, 0, 12).ctx("creating the address space")?;
+        init::ASID_POOL.assign(Pml4(CPtr(vspace))).ctx("assigning an ASID")?;
+        let notification = self.object(ObjectType::Notification, 0, 5).ctx("creating the notification")?;
+        let endpoint = if pd.flags & spec::PD_HAS_ENDPOINT != 0 {
+            self.object(ObjectType::Endpoint, 0, 4).ctx("creating the endpoint")?
+        } else {
+            0
+        };
+        let ipc_frame = self.frames(1).ctx("creating the IPC buffer")?;
+        Tcb(CPtr(tcb)).bind_notification(Notification(CPtr(notification))).ctx("binding the notification")?;
+        self.pds[i] = PdObjs {
+            tcb,
+            cnode,
+            vspace,
+            notification,
+            endpoint,
+            ipc_frame,
+            layout: PdLayout { stack_bottom: pd.stack_bottom.get() },
+        };
+        Ok(())
+    }
+
+    /// Creates the paging structures a page at `vaddr` needs in PD `i`'s address space.
+    fn paging(&mut self, i: usize, vaddr: u64, page_bits: u8) -> R<'a> {
+        let vs = Pml4(CPtr(self.pds[i].vspace));
+        let (need, k) = self.plan.plan(vaddr, page_bits).ctx("planning page tables")?;
+        for n in need.iter().take(k).flatten() {
+            let (ty, step) = match n.level {
+                Level::Pdpt => (ObjectType::Pdpt, "creating a PDPT"),
+                Level::Pd => (ObjectType::PageDirectory, "creating a page directory"),
+                Level::Pt => (ObjectType::PageTable, "creating a page table"),
+            };
+            let slot = self.object(ty, 0, 12).ctx(step)?;
+            let a = VmAttributes::WriteBack;
+            match n.level {
+                Level::Pdpt => Pdpt(CPtr(slot)).map(vs, n.vaddr, a),
+                Level::Pd => PageDirectory(CPtr(slot)).map(vs, n.vaddr, a),
+                Level::Pt => PageTable(CPtr(slot)).map(vs, n.vaddr, a),
+            }
+            .ctx("mapping a paging structure")?;
+            self.stats.paging += 1;
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, i: usize, frame: u64, vaddr: u64, page_bits: u8, write: bool, cached: bool) -> R<'a> {
+        self.paging(i, vaddr, page_bits)?;
+        let rights = if write { CapRights::READ_WRITE } else { CapRights::READ };
+        let attr = if cached { VmAttributes::WriteBack } else { VmAttributes::CacheDisabled };
+        Page(CPtr(frame)).map(Pml4(CPtr(self.pds[i].vspace)), vaddr, rights, attr).ctx("mapping a frame")
+    }
+
+    /// Copies one page of a segment (and any boot-time patches in it) into `frame` through the
+    /// scratch window. Returns how many patch bytes landed in this page.
+    fn fill(&mut self, i: usize, frame: u64, page_vaddr: u64, data: &[u8]) -> R<'a, u64> {
+        let page = Page(CPtr(frame));
+        page.map(init::VSPACE, SCRATCH, CapRights::READ_WRITE, VmAttributes::WriteBack).ctx("mapping the scratch page")?;
+        let dst = SCRATCH as *mut u8;
+        // SAFETY: the frame was just mapped read-write at SCRATCH (4 KiB, nothing else lives
+        // there) and `data` is at most one page (the caller slices it).
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len().min(PAGE as usize)) };
+        let mut patched = 0;
+        for p in self.spec.patches.iter().filter(|p| p.pd.get() as usize == i) {
+            let value = self.regions.get(p.region.get() as usize).map_or(0, |r| r.paddr).to_le_bytes();
+            for (k, byte) in value.iter().enumerate() {
+                let a = p.vaddr.get().wrapping_add(k as u64);
+                if (page_vaddr..page_vaddr + PAGE).contains(&a) {
+                    // SAFETY: `a - page_vaddr` < 4096, inside the scratch page mapped above.
+                    unsafe { dst.add((a - page_vaddr) as usize).write_volatile(*byte) };
+                    patched += 1;
+                }
+            }
+        }
+        page.unmap().ctx("unmapping the scratch page")?;
+        Ok(patched)
+    }
+
+    /// Pass 2: address space, caps, TCB, start.
+    fn pd_start(&mut self, i: usize) -> R<'a> {
+        let spec = self.spec;
+        let pd: PdRec = spec.pds[i];
+        let name = spec.str(&pd.name);
+        let objs = self.pds[i];
+        self.plan.clear();
+
+        // ELF segments: fresh frames, filled through the scratch window, then mapped.
+        let mut patched = 0;
+        for seg in spec.pd_segments(&pd) {
+            let vaddr = seg.vaddr.get();
+            if vaddr % PAGE != 0 {
+                return fail("loading the program image", Cause::MsgNum("segment not page aligned at", vaddr));
+            }
+            let pages = seg.mem_size.get().div_ceil(PAGE);
+            let data = spec.segment_data(seg);
+            let first = self.frames(pages).ctx("allocating program image frames")?;
+            for k in 0..pages {
+                let lo = (k * PAGE) as usize;
+                let chunk = data.get(lo..data.len().min(lo + PAGE as usize)).unwrap_or(&[]);
+                patched += self.fill(i, first + k, vaddr + k * PAGE, chunk)?;
+                self.map(i, first + k, vaddr + k * PAGE, 12, seg.perms & spec::PERM_W != 0, true)?;
+            }
+        }
+        let want = spec.patches.iter().filter(|p| p.pd.get() as usize == i).count() as u64 * 8;
+        if patched != want {
+            return fail("applying region_paddr setvars", Cause::Msg("a setvar symbol lies outside the loaded segments"));
+        }
+
+        // Stack (the page below stack_bottom stays unmapped: the guard) and IPC buffer.
+        let stack_pages = pd.stack_size.get() / PAGE;
+        let stack = self.frames(stack_pages).ctx("allocating the stack")?;
+        for k in 0..stack_pages {
+            self.map(i, stack + k, pd.stack_bottom.get() + k * PAGE, 12, true, true)?;
+        }
+        self.map(i, objs.ipc_frame, pd.ipc_buffer.get(), 12, true, true)?;
+
+        // Memory regions: a copy of each frame cap per mapping (a cap maps once).
+        let maps = spec.pd_maps(&pd);
+        for m in maps {
+            let ri = m.region.get() as usize;
+            let r = self.regions[ri];
+            let rname = spec.str(&spec.regions[ri].name);
+            let in_region = |e: BootError<'a>| BootError { region: Some(rname), ..e };
+            let copies = self.slots.alloc(r.count).ctx("copying frame caps").map_err(in_region)?;
+            for k in 0..r.count {
+                ROOT.copy(copies + k, 64, ROOT.slot(r.first + k), CapRights::ALL).ctx("copying a frame cap").map_err(in_region)?;
+                let va = m.vaddr.get() + (k << r.page_bits);
+                self.map(i, copies + k, va, r.page_bits, m.perms & spec::PERM_W != 0, m.cached != 0).map_err(in_region)?;
+            }
+        }
+
+        // The PD's CSpace: only what its entries grant.
+        let cn = CNode(CPtr(objs.cnode));
+        let depth = cspace::CNODE_BITS;
+        cn.copy(cspace::NOTIFICATION, depth, ROOT.slot(objs.notification), CapRights::ALL).ctx("installing its notification")?;
+        if objs.endpoint != 0 {
+            cn.copy(cspace::ENDPOINT, depth, ROOT.slot(objs.endpoint), CapRights::ALL).ctx("installing its endpoint")?;
+        }
+        let badge = CapData::badge(i as u64).ctx_data("badging the fault endpoint")?;
+        cn.mint(cspace::FAULT_EP, depth, ROOT.slot(self.fault_ep), CapRights::new(true, false, true), badge)
+            .ctx("installing the fault endpoint")?;
+
+        let mut channels = 0;
+        for ch in spec.channels {
+            for (me, other) in [(&ch.ends[0], &ch.ends[1]), (&ch.ends[1], &ch.ends[0])] {
+                if me.pd.get() as usize != i {
+                    continue;
+                }
+                channels += 1;
+                let peer = self.pds[other.pd.get() as usize];
+                if me.notify != 0 {
+                    if other.id >= cspace::NOTIFY_ID_LIMIT {
+                        return fail("installing a channel", Cause::MsgNum("notification badges need the peer's channel id below 27; id", other.id as u64));
+                    }
+                    let data = CapData::badge(1 << other.id).ctx_data("badging a channel")?;
+                    cn.mint(cspace::NOTIFY_BASE + me.id as u64, depth, ROOT.slot(peer.notification), CapRights::WRITE, data)
+                        .ctx("installing a channel's notify cap")?;
+                }
+                if me.pp != 0 {
+                    if peer.endpoint == 0 {
+                        return fail("installing a channel", Cause::Msg("pp to a PD without an endpoint (spec inconsistent)"));
+                    }
+                    let data = CapData::badge(cspace::PP_BADGE | other.id as u64).ctx_data("badging a channel")?;
+                    cn.mint(cspace::PP_BASE + me.id as u64, depth, ROOT.slot(peer.endpoint), CapRights::new(true, false, true), data)
+                        .ctx("installing a channel's pp cap")?;
+                }
+            }
+        }
+
+        // IRQs, delivered to the PD's notification with badge 1 << id, unmasked.
+        for irq in spec.pd_irqs(&pd) {
+            let (ioapic, pin, level, low) = match irq.kind {
+                spec::IRQ_IOAPIC => (irq.ioapic as u64, irq.pin as u64, irq.level as u64, irq.active_low as u64),
+                spec::IRQ_PCI => {
+                    let rule = self.pci_rule()?;
+                    let f = self.find_pci(&irq.pci, "finding the PCI device of an irq")?;
+                    let pin = pci::interrupt_pin(self.io, f.bdf).ctx("reading the Interrupt Pin register")?;
+                    let line = pci::interrupt_line(self.io, f.bdf).ctx("reading the Interrupt Line register")?;
+                    let Some(gsi) = rule.gsi(&f, pin, line) else {
+                        return fail("routing a PCI interrupt", Cause::MsgNum("the device has no usable INTx line; Interrupt Pin register", pin as u64));
+                    };
+                    pci::enable(self.io, f.bdf, pci::CMD_BUS_MASTER | pci::CMD_MEMORY).ctx("enabling the PCI device")?;
+                    self.say(format_args!(
+                        "initialiser: PD '{name}' irq {}: PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) INT{} -> IOAPIC pin {gsi} ({:?} rule), vector {}\n",
+                        irq.id, f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device,
+                        (b'A' + pin - 1) as char, rule, irq.vector
+                    ));
+                    (0, gsi as u64, irq.level as u64, irq.active_low as u64)
+                }
+                k => return fail("reading the system spec", Cause::MsgNum("unknown irq kind", k as u64)),
+            };
+            if irq.id >= cspace::NOTIFY_ID_LIMIT {
+                return fail("installing an irq", Cause::MsgNum("irq ids must be below 27; id", irq.id as u64));
+            }
+            let handler = self.slots.alloc(2).ctx("allocating slots")?;
+            init::IRQ_CONTROL
+                .get_ioapic(ROOT.slot(handler), ioapic, pin, level, low, irq.vector as u64)
+                .ctx("claiming the IOAPIC pin (IRQControl_GetIOAPIC)")?;
+            let data = CapData::badge(1 << irq.id).ctx_data("badging an irq")?;
+            ROOT.mint(handler + 1, 64, ROOT.slot(objs.notification), CapRights::WRITE, data).ctx("badging the notification")?;
+            let h = IrqHandler(CPtr(handler));
+            h.set_notification(Notification(CPtr(handler + 1))).ctx("IRQHandler_SetNotification")?;
+            h.ack().ctx("unmasking the irq")?;
+            cn.copy(cspace::IRQ_BASE + irq.id as u64, depth, ROOT.slot(handler), CapRights::ALL).ctx("installing the irq handler")?;
+        }
+
+        // I/O port ranges.
+        for io in spec.pd_ioports(&pd) {
+            let first = io.addr.get();
+            let last = first as u64 + io.size.get() as u64 - 1;
+            if io.size.get() == 0 || last > 0xffff {
+                return fail("installing an ioport", Cause::MsgNum("port range leaves 0..=0xffff; size", io.size.get() as u64));
+            }
+            let data = CapData::io_ports(first, last as u16).ctx_data("encoding a port range")?;
+            cn.mint(cspace::IOPORT_BASE + io.id as u64, depth, ROOT.slot(init::IO_PORT.0 .0), CapRights::ALL, data)
+                .ctx("installing an I/O port range")?;
+        }
+
+        // The thread.
+        let tcb = Tcb(CPtr(objs.tcb));
+        let guard = CapData::guard(0, 64 - cspace::CNODE_BITS as u32).ctx_data("encoding the CNode guard")?;
+        tcb.configure(
+            CPtr(cspace::FAULT_EP),
+            PrioProps::new(pd.priority, pd.priority),
+            cn,
+            guard,
+            Pml4(CPtr(objs.vspace)),
+            CapData::NONE,
+            pd.ipc_buffer.get(),
+            Page(CPtr(objs.ipc_frame)),
+        )
+        .ctx("configuring the TCB")?;
+        let regs = UserContext { rip: pd.entry.get(), rsp: pd.stack_bottom.get() + pd.stack_size.get(), ..UserContext::default() };
+        tcb.write_registers(false, 2, &regs).ctx("setting the entry point and stack")?;
+        tcb.resume().ctx("starting the thread")?;
+        self.say(format_args!(
+            "initialiser: started PD '{name}' (priority {}, {} maps, {} channels)\n",
+            pd.priority,
+            maps.len(),
+            channels
+        ));
+        Ok(())
+    }
+}
+
+/// `CapDataError` into a step error.
+trait CtxData<T> {
+    fn ctx_data<'a>(self, step: &'static str) -> R<'a, T>;
+}
+
+impl<T> CtxData<T> for Result<T, sel4::CapDataError> {
+    fn ctx_data<'a>(self, step: &'static str) -> R<'a, T> {
+        self.map_err(|_| BootError { pd: None, region: None, step, cause: Cause::Msg("value does not fit the seL4 cap data encoding") })
+    }
+}
+
+/// The CNode guard that makes a PD's 2^CNODE_BITS-slot CNode resolve a whole 64-bit cptr.
+pub fn pd_cnode_guard() -> Result<CapData, sel4::CapDataError> {
+    CapData::guard(0, 64 - cspace::CNODE_BITS as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn cnode_guard_covers_the_rest_of_the_word() {
+        let g = pd_cnode_guard().unwrap();
+        // Tag bit 31, guard value 0, guard size 64 - 9 = 55 in bits 2..8.
+        assert_eq!(g.0, (1 << 31) | (55 << 2));
+        // Every slot the PD layout uses fits in the CNode.
+        for top in [cspace::IOPORT_BASE + spec::MAX_IDS as u64 - 1, cspace::IRQ_BASE + 62, cspace::PP_BASE + 62] {
+            assert!(top < 1 << cspace::CNODE_BITS, "slot {top}");
+        }
+    }
+
+    #[test]
+    fn errors_name_pd_region_step_and_cause() {
+        let e = BootError {
+            pd: Some("driver"),
+            region: Some("e1000_regs"),
+            step: "finding the PCI device",
+            cause: Cause::PciAbsent { vendor: 0x8086, device: 0x100e, index: 0 },
+        };
+        let s = std::format!("{e}");
+        assert!(s.starts_with("protection_domain 'driver': memory_region 'e1000_regs': finding the PCI device: no PCI device 8086:100e (index 0)"), "{s}");
+    }
+}

@@ -1,0 +1,284 @@
+//! Fault messages of seL4 5.0 x86_64, decoded for the monitor, and the one-line report with a
+//! hint at the likely cause (pure, host-tested).
+//!
+//! The kernel sends a fault as an IPC on the thread's fault endpoint whose label is the fault
+//! type (`seL4_FaultType` in `arch/x86/arch/api/shared_types.bf`) and whose message registers
+//! are (`libsel4` `shared_types.h`, `sel4_arch/constants.h`, `src/api/faults.c`):
+//!
+//! | label | fault | MRs |
+//! |---|---|---|
+//! | 1 | CapFault | 0 IP, 1 cptr, 2 in-receive-phase, 3 lookup failure type, 4.. details |
+//! | 2 | UnknownSyscall | 0..14 RAX RBX RCX RDX RSI RDI RBP R8..R15, 15 IP, 16 SP, 17 FLAGS, 18 number |
+//! | 3 | UserException | 0 IP, 1 SP, 2 FLAGS, 3 exception number, 4 error code |
+//! | 5 | VMFault | 0 IP, 1 address, 2 instruction fault, 3 FSR (the #PF error code) |
+//!
+//! seL4 5.0's x86 `handleVMFault` keeps the fault address in a `uint32_t`, so a VM fault
+//! reports only the **low 32 bits** of the address. The hints allow for that: a stack guard page
+//! above 4 GiB is recognised by its low 32 bits too.
+
+use core::fmt;
+
+pub const LABEL_CAP_FAULT: u64 = 1;
+pub const LABEL_UNKNOWN_SYSCALL: u64 = 2;
+pub const LABEL_USER_EXCEPTION: u64 = 3;
+pub const LABEL_VM_FAULT: u64 = 5;
+
+/// Message registers the decoder may read (the longest fault message is 19 words).
+pub const MAX_FAULT_MRS: usize = 19;
+
+/// A decoded fault.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    Cap { ip: u64, cptr: u64, in_receive: bool, lookup_failure: u64 },
+    UnknownSyscall { ip: u64, sp: u64, number: u64 },
+    UserException { ip: u64, sp: u64, number: u64, code: u64 },
+    Vm { ip: u64, addr: u64, instruction: bool, fsr: u64 },
+    /// A label the kernel does not send for faults (e.g. a PD sending to its fault endpoint).
+    Unknown { label: u64 },
+}
+
+/// x86 #PF error code bits (the FSR of a VM fault).
+const PF_PRESENT: u64 = 1;
+const PF_WRITE: u64 = 2;
+const PF_FETCH: u64 = 16;
+
+/// x86 exception numbers the hints know.
+const EXC_DIVIDE: u64 = 0;
+const EXC_BREAKPOINT: u64 = 3;
+const EXC_INVALID_OPCODE: u64 = 6;
+const EXC_GP: u64 = 13;
+const EXC_ALIGNMENT: u64 = 17;
+
+impl Fault {
+    /// Decodes a fault message: `label` from the message info, `mrs` its message registers
+    /// (missing ones read as 0, so a short message never panics).
+    pub fn decode(label: u64, mrs: &[u64]) -> Fault {
+        let mr = |i: usize| mrs.get(i).copied().unwrap_or(0);
+        match label {
+            LABEL_CAP_FAULT => Fault::Cap { ip: mr(0), cptr: mr(1), in_receive: mr(2) != 0, lookup_failure: mr(3) },
+            LABEL_UNKNOWN_SYSCALL => Fault::UnknownSyscall { ip: mr(15), sp: mr(16), number: mr(18) },
+            LABEL_USER_EXCEPTION => Fault::UserException { ip: mr(0), sp: mr(1), number: mr(3), code: mr(4) },
+            LABEL_VM_FAULT => Fault::Vm { ip: mr(0), addr: mr(1), instruction: mr(2) != 0, fsr: mr(3) },
+            label => Fault::Unknown { label },
+        }
+    }
+
+    /// Number of message registers the kernel sends with a fault of this `label`.
+    pub const fn length(label: u64) -> usize {
+        match label {
+            LABEL_CAP_FAULT => 7,
+            LABEL_UNKNOWN_SYSCALL => 19,
+            LABEL_USER_EXCEPTION => 5,
+            LABEL_VM_FAULT => 4,
+            _ => 0,
+        }
+    }
+
+    pub const fn ip(&self) -> u64 {
+        match *self {
+            Fault::Cap { ip, .. } | Fault::UnknownSyscall { ip, .. } | Fault::UserException { ip, .. } | Fault::Vm { ip, .. } => ip,
+            Fault::Unknown { .. } => 0,
+        }
+    }
+
+    /// The likely cause, given where the PD's stack is.
+    pub fn hint(&self, pd: &PdLayout) -> &'static str {
+        match *self {
+            Fault::Vm { addr, instruction, fsr, .. } => {
+                if in_guard_page(addr, pd.stack_bottom) {
+                    "stack overflow (hit the guard page below the stack; raise stack_size in the system file)"
+                } else if addr < 4096 {
+                    "null pointer dereference"
+                } else if instruction || fsr & PF_FETCH != 0 {
+                    "jump to an address that is not mapped executable"
+                } else if fsr & PF_PRESENT != 0 && fsr & PF_WRITE != 0 {
+                    "write to read-only memory"
+                } else {
+                    "access to an unmapped address (not in the program image or any map of the system file)"
+                }
+            }
+            Fault::UserException { number, .. } => match number {
+                EXC_INVALID_OPCODE => "invalid instruction (ud2): panic (see the PD's message above)",
+                EXC_DIVIDE => "division by zero",
+                EXC_BREAKPOINT => "breakpoint (int3)",
+                EXC_GP => "general protection fault (privileged instruction, or non-canonical address)",
+                EXC_ALIGNMENT => "misaligned access",
+                _ => "CPU exception",
+            },
+            Fault::Cap { .. } => "system call on a capability slot the PD was not granted (ungranted channel?)",
+            Fault::UnknownSyscall { .. } => "unknown system call number",
+            Fault::Unknown { .. } => "not a kernel fault message (did the PD send to its fault endpoint?)",
+        }
+    }
+}
+
+/// Whether a (possibly 32-bit truncated) fault address lies in the guard page below the stack.
+fn in_guard_page(addr: u64, stack_bottom: u64) -> bool {
+    let lo = stack_bottom.saturating_sub(4096);
+    if (lo..stack_bottom).contains(&addr) {
+        return true;
+    }
+    let lo32 = lo & 0xffff_ffff;
+    addr >> 32 == 0 && stack_bottom >> 32 != 0 && (lo32..lo32 + 4096).contains(&addr)
+}
+
+/// What the monitor knows of a PD's address space for the hints.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PdLayout {
+    pub stack_bottom: u64,
+}
+
+/// `VM fault (write) at address 0x10 ip 0x401234` and so on.
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Fault::Vm { ip, addr, instruction, fsr } => {
+                let kind = if instruction || fsr & PF_FETCH != 0 {
+                    "instruction fetch"
+                } else if fsr & PF_WRITE != 0 {
+                    "write"
+                } else {
+                    "read"
+                };
+                write!(f, "VM fault ({kind}) at address {addr:#x} ip {ip:#x}")
+            }
+            Fault::UserException { ip, sp, number, code } => {
+                write!(f, "user exception {number} ({}) code {code:#x} ip {ip:#x} sp {sp:#x}", exception_name(number))
+            }
+            Fault::Cap { ip, cptr, in_receive, lookup_failure } => write!(
+                f,
+                "cap fault on cptr {cptr:#x} ({} phase, lookup failure {lookup_failure}) ip {ip:#x}",
+                if in_receive { "receive" } else { "send" }
+            ),
+            Fault::UnknownSyscall { ip, sp, number } => {
+                write!(f, "unknown syscall {} ip {ip:#x} sp {sp:#x}", number as i64)
+            }
+            Fault::Unknown { label } => write!(f, "unknown fault label {label}"),
+        }
+    }
+}
+
+fn exception_name(n: u64) -> &'static str {
+    match n {
+        0 => "#DE divide error",
+        1 => "#DB debug",
+        3 => "#BP breakpoint",
+        4 => "#OF overflow",
+        5 => "#BR bound range",
+        6 => "#UD invalid opcode",
+        7 => "#NM no FPU",
+        12 => "#SS stack segment",
+        13 => "#GP general protection",
+        16 => "#MF x87 error",
+        17 => "#AC alignment check",
+        19 => "#XM SIMD error",
+        _ => "exception",
+    }
+}
+
+/// What the monitor does with a faulting PD. Only `Stop` exists today; later issues add
+/// restarting a PD and telling another PD (e.g. the dataspace manager when the driver faults).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Suspend the PD's thread; every other PD keeps running.
+    Stop,
+}
+
+impl Policy {
+    /// The policy for a PD (the hook for per-PD policies from the system file).
+    pub const fn for_pd(_pd_index: usize) -> Policy {
+        Policy::Stop
+    }
+
+    pub const fn outcome(self) -> &'static str {
+        match self {
+            Policy::Stop => "PD stopped, others keep running",
+        }
+    }
+}
+
+/// The monitor's report line: `monitor: PD 'name' faulted: <fault>: <hint>; <outcome>`.
+pub struct Report<'a> {
+    pub pd: &'a str,
+    pub fault: Fault,
+    pub layout: PdLayout,
+    pub policy: Policy,
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "monitor: PD '{}' faulted: {}: {}; {}",
+            self.pd,
+            self.fault,
+            self.fault.hint(&self.layout),
+            self.policy.outcome()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::format;
+
+    const LAYOUT: PdLayout = PdLayout { stack_bottom: 0x7fff_efff_c000 };
+
+    fn report(label: u64, mrs: &[u64]) -> std::string::String {
+        format!("{}", Report { pd: "crasher", fault: Fault::decode(label, mrs), layout: LAYOUT, policy: Policy::Stop })
+    }
+
+    #[test]
+    fn null_write_is_named_with_address_ip_and_hint() {
+        let r = report(5, &[0x401234, 0x10, 0, PF_WRITE | 4]);
+        assert_eq!(
+            r,
+            "monitor: PD 'crasher' faulted: VM fault (write) at address 0x10 ip 0x401234: null pointer \
+             dereference; PD stopped, others keep running"
+        );
+    }
+
+    #[test]
+    fn guard_page_hit_is_a_stack_overflow() {
+        let r = report(5, &[0x401000, LAYOUT.stack_bottom - 8, 0, PF_WRITE | 4]);
+        assert!(r.contains("VM fault (write)") && r.contains("stack overflow"), "{r}");
+        // As seL4 5.0 reports it: the low 32 bits only.
+        let r = report(5, &[0x401000, (LAYOUT.stack_bottom - 8) & 0xffff_ffff, 0, PF_WRITE | 4]);
+        assert!(r.contains("stack overflow"), "{r}");
+        // Just above the guard (a mapped stack page) is not an overflow: a read of unmapped memory.
+        let r = report(5, &[0x401000, 0x5000_0000, 0, 4]);
+        assert!(r.contains("(read)") && r.contains("unmapped address"), "{r}");
+    }
+
+    #[test]
+    fn other_vm_faults() {
+        assert!(report(5, &[0x9000_0000, 0x9000_0000, 1, PF_FETCH | 4]).contains("instruction fetch"));
+        assert!(report(5, &[0x401000, 0x40_2000, 0, PF_PRESENT | PF_WRITE | 4]).contains("read-only"));
+    }
+
+    #[test]
+    fn ud2_is_a_panic_and_exceptions_are_named() {
+        let r = report(3, &[0x40_1abc, 0x7fff_f000_0000, 0x202, 6, 0]);
+        assert!(r.contains("user exception 6 (#UD invalid opcode)") && r.contains("ip 0x401abc"), "{r}");
+        assert!(r.contains("panic (see the PD's message above)"), "{r}");
+        assert!(report(3, &[1, 2, 3, 0, 0]).contains("division by zero"));
+    }
+
+    #[test]
+    fn cap_fault_and_unknown_syscall_and_garbage() {
+        let r = report(1, &[0x401000, 0x55, 0, 2]);
+        assert!(r.contains("cap fault on cptr 0x55 (send phase") && r.contains("not granted"), "{r}");
+        let mut mrs = [0u64; 19];
+        mrs[15] = 0x40_2000;
+        mrs[18] = (-42i64) as u64;
+        let r = report(2, &mrs);
+        assert!(r.contains("unknown syscall -42 ip 0x402000"), "{r}");
+        // Short or unknown messages never panic.
+        assert!(report(77, &[]).contains("unknown fault label 77"));
+        assert!(report(2, &[]).contains("unknown syscall 0"));
+        assert_eq!(Fault::decode(5, &[]).ip(), 0);
+        assert_eq!(Fault::length(LABEL_UNKNOWN_SYSCALL), MAX_FAULT_MRS);
+    }
+}
