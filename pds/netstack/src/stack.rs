@@ -84,6 +84,9 @@ pub struct Stats {
     pub notify_driver: u64,
     /// Client-channel signals the stack asked for.
     pub notify_client: u64,
+    /// Times a datagram for the client was held because the client was full (the driver's
+    /// queue backs up meanwhile; the NIC drops and counts if it overflows).
+    pub client_backpressure: u64,
     /// Polls that stopped at a batch limit.
     pub batch_limited: u64,
 }
@@ -150,6 +153,14 @@ impl<'a> ClientSession<'a> {
         }
     }
 
+    /// Whether a delivery would find a slot and ring room now.
+    fn can_take(&mut self, stats: &mut Stats) -> bool {
+        if self.nfree == 0 {
+            self.reap(stats);
+        }
+        self.nfree > 0 && !matches!(self.end.to_client.active.free_slots(), Ok(0))
+    }
+
     /// Copies a payload into a delivery slot and queues its record.
     fn deliver(&mut self, payload: &[u8], from: Endpoint, port: u16, stats: &mut Stats) {
         if self.nfree == 0 {
@@ -206,6 +217,9 @@ pub struct Netstack<'a> {
     app: Option<&'a mut dyn UdpApp>,
     stats: Stats,
     last_arp: Option<([u8; 4], u64)>,
+    /// A datagram for the client that found it full: held (its buffer not returned) until
+    /// the client frees a slot, which back-pressures the driver instead of dropping here.
+    held: Option<(Frame, UdpIn)>,
 }
 
 fn owner(ports: &[Option<(u16, Owner)>], port: u16) -> Option<Owner> {
@@ -251,6 +265,7 @@ impl<'a> Netstack<'a> {
             app: None,
             stats: Stats::default(),
             last_arp: None,
+            held: None,
         })
     }
 
@@ -392,7 +407,12 @@ impl<'a> Netstack<'a> {
             Err(_) => *corrupt += 1,
         };
         let st = &mut self.stats;
-        check(self.dev.rx.ring().active.prepare_to_block(), &mut st.driver_queue_corrupt);
+        if self.held.is_none() {
+            check(self.dev.rx.ring().active.prepare_to_block(), &mut st.driver_queue_corrupt);
+        } else {
+            // Blocked on the client, not the driver: its signal (below) wakes us.
+            self.dev.rx.ring().active.cancel_signal();
+        }
         if self.dev.tx.free_slots() == 0 {
             // Out of transmit buffers: the driver's returns are what we wait for.
             check(self.dev.tx.ring().free.prepare_to_block(), &mut st.driver_queue_corrupt);
@@ -402,7 +422,7 @@ impl<'a> Netstack<'a> {
         }
         if let Some(c) = self.client.as_mut() {
             check(c.end.from_client.active.prepare_to_block(), &mut st.client_queue_corrupt);
-            if c.nfree == 0 {
+            if c.nfree == 0 || self.held.is_some() {
                 check(c.end.to_client.free.prepare_to_block(), &mut st.client_queue_corrupt);
             } else {
                 c.end.to_client.free.cancel_signal();
@@ -477,6 +497,14 @@ impl<'a> Netstack<'a> {
 
     /// Processes received frames; true if the batch limit stopped it.
     fn receive(&mut self, now: Instant) -> bool {
+        if let Some((f, u)) = self.held.take() {
+            if !self.client_ready(u) {
+                self.held = Some((f, u));
+                return false; // waiting for the client: asked for its signal before blocking
+            }
+            self.fast_path(f, u);
+            self.dev.rx.give_back(f.slot);
+        }
         let budget = self.dev.rx.ring().active.capacity();
         for _ in 0..budget {
             let Some(f) = self.dev.rx.next() else { return false };
@@ -488,6 +516,11 @@ impl<'a> Netstack<'a> {
                 Class::Udp(u) => {
                     self.stats.udp_in += 1;
                     self.neigh.learn(u.from.addr, u.src_mac);
+                    if !self.client_ready(u) {
+                        self.held = Some((f, u));
+                        self.stats.client_backpressure += 1;
+                        return false;
+                    }
                     self.fast_path(f, u);
                     self.dev.rx.give_back(f.slot);
                 }
@@ -509,6 +542,17 @@ impl<'a> Netstack<'a> {
             }
         }
         !matches!(self.dev.rx.ring().active.available(), Ok(0))
+    }
+
+    /// False only for a datagram to the client while the client has no room.
+    fn client_ready(&mut self, u: UdpIn) -> bool {
+        if owner(&self.ports, u.port) != Some(Owner::Client) {
+            return true;
+        }
+        match self.client.as_mut() {
+            Some(c) => c.can_take(&mut self.stats),
+            None => true,
+        }
     }
 
     fn to_smoltcp(&mut self, now: Instant, f: Frame) {

@@ -74,6 +74,21 @@ impl<'a> Region<'a> {
     }
 }
 
+impl Region<'_> {
+    /// Copies the bytes in `src` to offset `dst` inside the region (the ranges may overlap);
+    /// `None` if either range is not inside the region.
+    pub fn copy_within(&mut self, src: Range<usize>, dst: usize) -> Option<()> {
+        self.check(&src)?;
+        let n = src.end - src.start;
+        self.check(&(dst..dst.checked_add(n)?))?;
+        // SAFETY: both ranges are inside the region (checked), which is valid for reads and
+        // writes (constructor contract); `ptr::copy` allows overlap; `&mut self` keeps this
+        // side from holding slices into the region meanwhile.
+        unsafe { core::ptr::copy(self.ptr.add(src.start), self.ptr.add(dst), n) };
+        Some(())
+    }
+}
+
 // SAFETY: the view is a pointer + length with the access discipline above; moving it to another
 // thread (host tests) moves that discipline with it.
 unsafe impl Send for Region<'_> {}
@@ -96,5 +111,11 @@ mod tests {
         assert_eq!(a.len(), 6);
         assert_eq!(b.get(0..2).unwrap(), &[3, 4]);
         assert_eq!(a.get(4..6).unwrap(), &[1, 2]);
+        let mut b = b;
+        b.copy_within(0..2, 10).unwrap();
+        assert_eq!(b.get(10..12).unwrap(), &[3, 4]);
+        assert!(b.copy_within(0..2, 57).is_none(), "destination past the end");
+        assert!(b.copy_within(0..59, 0).is_none(), "source past the end");
+        assert!(b.copy_within(0..2, usize::MAX).is_none());
     }
 }
