@@ -147,7 +147,7 @@ impl<'a> RxSide<'a> {
 
     /// The next valid frame from the driver, if any. Invalid descriptors are counted and
     /// skipped (a slot that really was the driver's is reclaimed and reposted).
-    pub fn next(&mut self) -> Option<Frame> {
+    pub fn next_frame(&mut self) -> Option<Frame> {
         // Bounded: at most one ring's worth of junk per call.
         for _ in 0..=self.ring.active.capacity() {
             let d = match self.ring.active.dequeue() {
@@ -214,7 +214,7 @@ impl<'a> RxSide<'a> {
     /// The bytes of a frame the stack holds.
     pub fn frame(&self, f: Frame) -> &[u8] {
         let start = f.slot as usize * SLOT as usize;
-        // `next` only yields slots inside the region with len <= SLOT.
+        // `next_frame` only yields slots inside the region with len <= SLOT.
         self.mem.get(start..start + f.len as usize).unwrap_or(&[])
     }
 

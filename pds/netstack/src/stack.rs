@@ -507,7 +507,7 @@ impl<'a> Netstack<'a> {
         }
         let budget = self.dev.rx.ring().active.capacity();
         for _ in 0..budget {
-            let Some(f) = self.dev.rx.next() else { return false };
+            let Some(f) = self.dev.rx.next_frame() else { return false };
             let ports = &self.ports;
             let class = wire::classify(self.dev.rx.frame(f), self.cfg.mac, self.cfg.ip, |p| {
                 owner(ports, p).is_some()
@@ -528,9 +528,9 @@ impl<'a> Netstack<'a> {
                     if let Some((ip, mac)) = learn.filter(|(ip, _)| self.cfg.on_link(*ip)) {
                         self.neigh.learn(ip, mac);
                     }
-                    self.to_smoltcp(now, f);
+                    self.pass_to_smoltcp(now, f);
                 }
-                Class::Stack => self.to_smoltcp(now, f),
+                Class::Stack => self.pass_to_smoltcp(now, f),
                 Class::Drop(why) => {
                     *match why {
                         DropReason::Malformed => &mut self.stats.drop_malformed,
@@ -555,7 +555,7 @@ impl<'a> Netstack<'a> {
         }
     }
 
-    fn to_smoltcp(&mut self, now: Instant, f: Frame) {
+    fn pass_to_smoltcp(&mut self, now: Instant, f: Frame) {
         self.stats.to_smoltcp += 1;
         self.dev.pending = Some(f);
         let _ = self.iface.poll_ingress_single(now, &mut self.dev, &mut self.sockets);

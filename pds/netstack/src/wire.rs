@@ -202,11 +202,14 @@ pub fn write_arp_request(buf: &mut [u8], mac: [u8; 6], our_ip: [u8; 4], target: 
 /// Entries in the reply-path neighbour table.
 pub const NEIGHBOURS: usize = 16;
 
+/// One entry: IPv4 address, MAC, last use.
+type Neighbour = ([u8; 4], [u8; 6], u64);
+
 /// IPv4 -> MAC for peers we heard from (fast-path senders and ARP), oldest replaced first.
 /// smoltcp keeps its own cache for its traffic; it has no public lookup, hence this one.
 #[derive(Clone, Debug, Default)]
 pub struct Neighbours {
-    entries: [Option<([u8; 4], [u8; 6], u64)>; NEIGHBOURS],
+    entries: [Option<Neighbour>; NEIGHBOURS],
     clock: u64,
 }
 
