@@ -209,6 +209,14 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
     b.device_regions()?;
     b.scratch()?;
     b.ram_regions()?;
+    for (i, r) in spec.regions.iter().enumerate() {
+        let o = b.regions[i];
+        b.say(format_args!(
+            "initialiser: region '{}': {:#x} bytes at physical {:#x} ({} x {} KiB frames{})\n",
+            spec.str(&r.name), r.size.get(), o.paddr, o.count, (1u64 << o.page_bits) >> 10,
+            if r.kind == spec::REGION_RAM { "" } else { ", device memory" }
+        ));
+    }
     b.fault_ep = b.object(ObjectType::Endpoint, 0, 4).ctx("creating the fault endpoint")?;
     for i in 0..spec.pds.len() {
         let name = spec.str(&spec.pds[i].name);

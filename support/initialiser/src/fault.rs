@@ -207,14 +207,16 @@ pub struct Report<'a> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "monitor: PD '{}' faulted: {}: {}; {}",
-            self.pd,
-            self.fault,
-            self.fault.hint(&self.layout),
-            self.policy.outcome()
-        )
+        // Undo seL4 5.0's 32-bit truncation of the address where the stack guard explains it.
+        let mut fault = self.fault;
+        if let Fault::Vm { ref mut addr, .. } = fault {
+            let bottom = self.layout.stack_bottom;
+            if *addr >> 32 == 0 && bottom >> 32 != 0 && in_guard_page(*addr, bottom) {
+                let high = bottom.saturating_sub(4096) & !0xffff_ffff;
+                *addr |= high;
+            }
+        }
+        write!(f, "monitor: PD '{}' faulted: {}: {}; {}", self.pd, fault, self.fault.hint(&self.layout), self.policy.outcome())
     }
 }
 
@@ -247,6 +249,7 @@ mod tests {
         // As seL4 5.0 reports it: the low 32 bits only.
         let r = report(5, &[0x401000, (LAYOUT.stack_bottom - 8) & 0xffff_ffff, 0, PF_WRITE | 4]);
         assert!(r.contains("stack overflow"), "{r}");
+        assert!(r.contains(&format!("at address {:#x} ", LAYOUT.stack_bottom - 8)), "{r}");
         // Just above the guard (a mapped stack page) is not an overflow: a read of unmapped memory.
         let r = report(5, &[0x401000, 0x5000_0000, 0, 4]);
         assert!(r.contains("(read)") && r.contains("unmapped address"), "{r}");

@@ -101,6 +101,7 @@ fn bare(bi: &BootInfo<'_>, out: &mut DebugWriter) -> ! {
             rt::stop()
         }
     }
-    let _ = writeln!(out, "initialiser: no system spec in this image (build one with mkimage); done, suspending");
+    let _ = writeln!(out, "initialiser: no system spec in this image (mkimage builds one)");
+    let _ = writeln!(out, "initialiser: done, suspending");
     rt::stop()
 }

@@ -314,7 +314,7 @@ pub(crate) mod tests {
             bridge.cfg[3] = 0x0001_0000; // header type 1
             bridge.cfg[6] = 0x0000_0100; // secondary bus 1
             let mut nic2 = func(1, 3, 0, 0x8086, 0x100e, 0x020000);
-            nic2.cfg[4] = 0x0000_0004 | 0x0000_0000; // 64-bit memory BAR
+            nic2.cfg[4] = 0x0000_0004; // 64-bit memory BAR
             nic2.cfg[5] = 0x0000_0008; // high half: 0x8_0000_0000
             nic2.bar_size[0] = 0x4000;
             nic2.cfg[15] = 0x0000_0200; // INTB
