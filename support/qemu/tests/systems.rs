@@ -4,9 +4,10 @@
 //!
 //! - the example system (examples/hello) exchanges a PPC, notifications and data through its
 //!   shared region, and `make run` itself boots it without a terminal and stops with QEMU;
-//! - a PD writing to an unmapped address is reported by name (kind, ip, address) and the
-//!   other PDs go on; a stack overflow is reported as one; an ungranted channel is an error
-//!   value in the PD, not a fault (tests/systems/*.xml);
+//! - a PD writing to an unmapped address, and one that panics, are reported by name (kind,
+//!   ip, address; the panic with its message and location) and the other PDs go on; a stack
+//!   overflow is reported as one; an ungranted channel is an error value in the PD, not a
+//!   fault (tests/systems/*.xml);
 //! - a bad system file is rejected before QEMU starts;
 //! - the GRUB ISO of `make iso` boots from `-cdrom`.
 //!
@@ -140,7 +141,7 @@ fn example_system_exchanges_ppc_notifications_and_shared_data() {
 }
 
 #[test]
-fn unmapped_write_is_reported_by_name_and_the_others_go_on() {
+fn unmapped_write_and_panic_are_reported_by_name_and_the_others_go_on() {
     let img = image("tests/systems/fault.xml");
     let mut q = boot(&img);
     ok(q.expect("faulter: writing to unmapped address 0x10000000", WAIT));
@@ -154,7 +155,14 @@ fn unmapped_write_is_reported_by_name_and_the_others_go_on() {
         "the hint should say unmapped: {}",
         m.matched
     );
-    // After the fault: the lower-priority PDs run and talk to each other.
+    // A panic: the runtime prints where and why, then faults on purpose for the monitor.
+    ok(q.expect("panicker: about to panic", WAIT));
+    ok(q.expect_regex(
+        r"panicker: panicked at tests/systems/pds/panicker/src/main\.rs:\d+: deliberate panic, answer 42",
+        WAIT,
+    ));
+    ok(q.expect_regex(r"PD 'panicker' faulted: user exception 6[^\n]*panic", WAIT));
+    // After the faults: the lower-priority PDs run and talk to each other.
     ok(q.expect("witness: up", WAIT));
     ok(q.expect("ungranted: up", WAIT));
     ok(q.expect("witness: notified on {1}", WAIT));
