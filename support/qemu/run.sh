@@ -24,7 +24,11 @@ while [ $# -gt 0 ]; do
 done
 
 ECHO_PORT=${ECHO_PORT:-7007}
-NETDEV=${NETDEV:-user,id=net0,hostfwd=udp::${ECHO_PORT}-:7}
+default_netdev=
+if [ -z "${NETDEV:-}" ]; then
+    default_netdev=1
+    NETDEV=user,id=net0,hostfwd=udp::${ECHO_PORT}-:7
+fi
 QEMU=${QEMU:-qemu-system-x86_64}
 case ",$NETDEV," in
     *,id=net0,*) ;;
@@ -57,6 +61,10 @@ fi
 if [ -n "$dry" ]; then
     printf '%q ' "$QEMU" "${args[@]}"; echo
     exit 0
+fi
+if [ -n "$default_netdev" ] && ! python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("", int(sys.argv[1])))' "$ECHO_PORT" 2>/dev/null; then
+    echo "run.sh: error: host UDP port $ECHO_PORT is already in use (another QEMU running?); pick another with ECHO_PORT=<port>" >&2
+    exit 1
 fi
 command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
 echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35, e1000 on $NETDEV). $how" >&2
