@@ -9,7 +9,7 @@ use roxmltree::Node;
 
 use crate::model::*;
 use crate::parse::{show, Found, Reader, Sources};
-use crate::{Diagnostic, USER_TOP};
+use crate::{Diagnostic, MAX_NOTIFY_ID, USER_TOP};
 
 /// Disjoint half-open ranges added in document order; finds the range a new one overlaps
 /// in O(log n), so huge files stay fast.
@@ -280,6 +280,30 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                     elem_pos,
                 ),
             );
+        }
+    }
+
+    // Badge width: a notification or IRQ reaches a PD as badge bit `1 << id` of the
+    // receiving end's id, and seL4 5.0 badges are 28 bits, the top one marking PPCs.
+    for (pd, s) in system.pds.iter().zip(&src.pds) {
+        for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
+            if u64::from(irq.id) > MAX_NOTIFY_ID {
+                errs.push((attr(r, *node, "id"), format!(
+                    "<irq> id={}: an irq is delivered as notification badge bit 1 << id, and seL4 5.0 badges are 28 bits (the top one marks PPCs): expected an irq id in 0..{MAX_NOTIFY_ID}",
+                    irq.id
+                )));
+            }
+        }
+    }
+    for (ch, nodes) in system.channels.iter().zip(&src.channels) {
+        for k in 0..2 {
+            let (sender, receiver) = (&ch.ends[k], &ch.ends[1 - k]);
+            if sender.notify && u64::from(receiver.id) > MAX_NOTIFY_ID {
+                errs.push((attr(r, nodes[1 - k], "id"), format!(
+                    "<end> id={}: {} notifies {} on this channel, delivered as badge bit 1 << id, and seL4 5.0 badges are 28 bits (the top one marks PPCs): expected an id in 0..{MAX_NOTIFY_ID} for an end that receives notifications (or notify=\"false\" on the other end)",
+                    receiver.id, show(&sender.pd), show(&receiver.pd)
+                )));
+            }
         }
     }
 

@@ -46,6 +46,9 @@ pub const MAX_PDS: usize = 63;
 pub const MAX_PRIORITY: u8 = 254;
 /// Channel and irq ids are 0..=62 (one notification badge bit each).
 pub const MAX_CHANNEL_ID: u64 = 62;
+/// Highest id that may receive notifications (a channel end whose peer notifies) or be an
+/// irq: its badge bit `1 << id` must fit seL4 5.0's 28-bit badges below the PPC bit 27.
+pub const MAX_NOTIFY_ID: u64 = 26;
 /// IOAPIC irq `vector` is 0..=107 (seL4 delivers it on CPU vector 0x30 + vector).
 pub const MAX_IRQ_VECTOR: u64 = 107;
 /// seL4's IOAPIC has 24 pins.
