@@ -303,7 +303,8 @@ fn full_fixture_parses_every_form_with_defaults() {
         [("server_ch", N(62), S::ChannelId)]
     );
 
-    // The channel: pp from client (0) up to server (254), client may not notify.
+    // The channel: pp from client (0) up to server (254); neither end notifies (the client's
+    // id 62 could not receive a notification badge).
     let ch = &s.channels[0];
     assert_eq!(
         (
@@ -321,7 +322,7 @@ fn full_fixture_parses_every_form_with_defaults() {
             ch.ends[1].pp,
             ch.ends[1].notify
         ),
-        ("server", 3, false, true)
+        ("server", 3, false, false)
     );
     assert_eq!(ch.ends[0].pd_index, s.pd_index("client").expect("client"));
     let ends: Vec<u8> = client
