@@ -178,6 +178,8 @@ struct Builder<'a, 'w, W: Write, P: PortIo> {
     rule: Option<IntxRule>,
     host_bridge: Option<pci::Id>,
     stats: Stats,
+    /// TSC ticks per second (bootinfo's archInfo is MHz), patched into every PD's info block.
+    tsc_hz: u64,
 }
 
 const ROOT: CNode = init::CNODE;
@@ -205,6 +207,7 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         rule: None,
         host_bridge: None,
         stats: Stats::default(),
+        tsc_hz: u64::from(bi.tsc_mhz()).saturating_mul(1_000_000),
     };
     b.device_regions()?;
     b.scratch()?;
@@ -510,7 +513,11 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len().min(PAGE as usize)) };
         let mut patched = 0;
         for p in self.spec.patches.iter().filter(|p| p.pd.get() as usize == i) {
-            let value = self.regions.get(p.region.get() as usize).map_or(0, |r| r.paddr).to_le_bytes();
+            let value = match p.region.get() {
+                spec::PATCH_TSC_HZ => self.tsc_hz,
+                r => self.regions.get(r as usize).map_or(0, |r| r.paddr),
+            }
+            .to_le_bytes();
             for (k, byte) in value.iter().enumerate() {
                 let a = p.vaddr.get().wrapping_add(k as u64);
                 if (page_vaddr..page_vaddr + PAGE).contains(&a) {
@@ -551,7 +558,7 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         }
         let want = spec.patches.iter().filter(|p| p.pd.get() as usize == i).count() as u64 * 8;
         if patched != want {
-            return fail("applying region_paddr setvars", Cause::Msg("a setvar symbol lies outside the loaded segments"));
+            return fail("applying boot-time setvars", Cause::Msg("a setvar symbol (region_paddr, or the info block's tsc_hz) lies outside the loaded segments"));
         }
 
         // Stack (the page below stack_bottom stays unmapped: the guard) and IPC buffer.

@@ -215,7 +215,7 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
             info.ioport_size[io.id as usize] = U32::new(io.size);
         }
         info.ioport_mask = U64::new(io_mask);
-        img.set_symbol(spec::PD_INFO_SYMBOL, info.as_bytes()).map_err(|m| {
+        let info_sym = img.set_symbol(spec::PD_INFO_SYMBOL, info.as_bytes()).map_err(|m| {
             at(
                 file,
                 pd.program_image.pos,
@@ -226,6 +226,12 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
                 ),
             )
         })?;
+        // The TSC frequency is known only at boot: the initialiser writes it into the block.
+        patches.push(spec::PatchRec {
+            pd: U32::new(index as u32),
+            region: U32::new(spec::PATCH_TSC_HZ),
+            vaddr: U64::new(info_sym.addr + core::mem::offset_of!(PdInfo, tsc_hz) as u64),
+        });
 
         // Stack, guard and IPC buffer must not collide with the image or the maps.
         let stack_bottom = STACK_TOP - pd.stack_size;

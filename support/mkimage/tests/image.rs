@@ -142,8 +142,13 @@ fn image_carries_the_system() {
     let irqs = spec.pd_irqs(driver);
     assert_eq!(irqs.len(), 1);
     assert_eq!((irqs[0].kind, irqs[0].level, irqs[0].active_low, irqs[0].vector), (spec::IRQ_PCI, 1, 1, 0));
-    assert_eq!(spec.patches.len(), 1);
+    // The driver's region_paddr setvar, then one TSC-frequency patch per PD (its info block).
+    assert_eq!(spec.patches.len(), 3);
     assert_eq!(spec.patches[0].region.get(), 1);
+    for (k, p) in spec.patches[1..].iter().enumerate() {
+        assert_eq!(p.region.get(), spec::PATCH_TSC_HZ);
+        assert_eq!(p.pd.get() as usize, k);
+    }
 
     // Setvars and the PD info block are in the driver's segment bytes.
     let pd_elf = std::fs::read(fx.dir.join("pd")).unwrap();
@@ -170,6 +175,13 @@ fn image_carries_the_system() {
     let info = PdInfo::read_from_bytes(&info_bytes).unwrap();
     assert!(info.is_filled());
     assert_eq!(info.name(), "driver");
+    let info_vaddr = symbol(&pd_elf, "__pd_info");
+    assert_eq!(
+        spec.patches[1].vaddr.get(),
+        info_vaddr + std::mem::offset_of!(PdInfo, tsc_hz) as u64,
+        "the initialiser writes the TSC frequency into the info block"
+    );
+    assert_eq!(info.tsc_hz.get(), 0, "known only at boot");
     assert_eq!(info.irqs.get(), 1);
     assert_eq!(info.notify.get(), 0, "driver end has notify=false");
     assert_eq!(info.pp.get(), 0);

@@ -57,7 +57,7 @@ pub use message::{Message, Refusal, REFUSED_LABEL};
 pub use print::_print;
 pub use region::SharedRegion;
 pub use setvar::SetVar;
-pub use state::{__pd_info, grants, name, InfoBlock};
+pub use state::{__pd_info, grants, name, tsc, tsc_hz, InfoBlock};
 
 /// What a PD does after `init`: react to notifications and (servers) protected calls.
 pub trait Handler {

@@ -36,6 +36,7 @@ pub static __pd_info: InfoBlock = InfoBlock(UnsafeCell::new(PdInfo {
     _pad: U16::ZERO,
     ioport_size: [U32::ZERO; MAX_IDS],
     _pad2: U32::ZERO,
+    tsc_hz: U64::ZERO,
 }));
 
 const _: () = assert!(core::mem::size_of::<InfoBlock>() == core::mem::size_of::<PdInfo>());
@@ -45,6 +46,7 @@ const UNNAMED: &str = "unnamed-pd";
 
 struct State {
     grants: Grants,
+    tsc_hz: u64,
     name: [u8; PD_NAME_MAX],
     name_len: usize,
 }
@@ -57,6 +59,7 @@ unsafe impl Sync for StateCell {}
 
 static STATE: StateCell = StateCell(UnsafeCell::new(State {
     grants: Grants::NONE,
+    tsc_hz: 0,
     name: [0; PD_NAME_MAX],
     name_len: 0,
 }));
@@ -71,6 +74,7 @@ pub(crate) fn init() {
     // SAFETY: single-threaded, and no reference into STATE exists yet (init runs first).
     let state = unsafe { &mut *STATE.0.get() };
     state.grants = Grants::from_info(&info);
+    state.tsc_hz = info.tsc_hz.get();
     if info.is_filled() {
         let name = info.name();
         state.name[..name.len()].copy_from_slice(name.as_bytes());
@@ -86,6 +90,23 @@ fn state() -> &'static State {
 /// This PD's grants.
 pub fn grants() -> &'static Grants {
     &state().grants
+}
+
+/// TSC ticks per second (the initialiser writes bootinfo's TSC frequency into every PD's
+/// info block at boot); 0 if the PD was not booted by the initialiser.
+pub fn tsc_hz() -> u64 {
+    state().tsc_hz
+}
+
+/// Reads the time-stamp counter (seL4 lets user mode execute `rdtsc`). Divide differences by
+/// [`tsc_hz`] for seconds.
+pub fn tsc() -> u64 {
+    // SAFETY: `rdtsc` only reads the counter (no memory effects); the kernel leaves CR4.TSD
+    // clear, so it is allowed in user mode.
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_rdtsc()
+    }
 }
 
 /// This PD's name as the system file gives it.
@@ -105,6 +126,9 @@ mod tests {
     fn without_an_info_block_the_pd_has_no_grants_and_a_placeholder_name() {
         assert_eq!(*grants(), Grants::NONE);
         assert_eq!(name(), UNNAMED);
+        assert_eq!(tsc_hz(), 0, "no boot, no frequency");
+        let (a, b) = (tsc(), tsc());
+        assert!(b >= a, "the TSC does not run backwards");
         assert_eq!(
             core::mem::size_of_val(&__pd_info),
             core::mem::size_of::<PdInfo>()

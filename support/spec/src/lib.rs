@@ -274,7 +274,9 @@ pub struct IoPortRec {
 
 /// A value the initialiser writes into a PD's memory at boot, once it is known: the
 /// physical address of memory region `region` (a `<setvar region_paddr=..>`), stored as a
-/// little-endian u64 at `vaddr` in PD `pd` (inside one of its loaded segments).
+/// little-endian u64 at `vaddr` in PD `pd` (inside one of its loaded segments). `region ==`
+/// [`PATCH_TSC_HZ`] instead means the TSC frequency in Hz (bootinfo's archInfo MHz * 10^6):
+/// the image tool emits one such patch per PD, for [`PdInfo::tsc_hz`].
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
 pub struct PatchRec {
@@ -282,6 +284,9 @@ pub struct PatchRec {
     pub region: U32,
     pub vaddr: U64,
 }
+
+/// [`PatchRec::region`] value meaning "the TSC frequency in Hz" rather than a region's address.
+pub const PATCH_TSC_HZ: u32 = u32::MAX;
 
 /// Why a spec could not be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -391,7 +396,8 @@ impl<'a> Spec<'a> {
             }
         }
         for p in self.patches {
-            if p.pd.get() as usize >= self.pds.len() || p.region.get() as usize >= self.regions.len() {
+            let region_ok = p.region.get() == PATCH_TSC_HZ || (p.region.get() as usize) < self.regions.len();
+            if p.pd.get() as usize >= self.pds.len() || !region_ok {
                 return Err(SpecError::BadReference("patch"));
             }
         }
@@ -486,6 +492,9 @@ pub struct PdInfo {
     pub _pad: U16,
     pub ioport_size: [U32; MAX_IDS],
     pub _pad2: U32,
+    /// TSC ticks per second, written by the initialiser at boot (a [`PATCH_TSC_HZ`] patch):
+    /// what a PD needs to turn `rdtsc` into time. 0 if the block was never patched.
+    pub tsc_hz: U64,
 }
 
 impl PdInfo {
