@@ -18,6 +18,7 @@
 //! | 9     | DEVICE_RESET   | monitor or the driver itself | driver pd               |
 //! | 0x20  | OPEN           | client -> driver | count n, then n dataspace ids       |
 //! | 0x21  | CLOSE          | client -> driver | session id                          |
+//! | 0x22  | DRIVER_STATS   | client -> driver | (none): the driver prints its counters |
 //!
 //! Replies: label 0 = success with the operation's reply layout ([`MgrReply`],
 //! [`SessionReply`]); any other label is an error code ([`MgrError::code`],
@@ -58,6 +59,8 @@ pub mod label {
     pub const OPEN: u64 = 0x20;
     /// Client -> driver: close a session.
     pub const CLOSE: u64 = 0x21;
+    /// Client -> driver: the driver's counters (it also prints them on its console).
+    pub const DRIVER_STATS: u64 = 0x22;
 }
 
 /// A message: a label and up to [`MAX_MRS`] message registers.
@@ -701,6 +704,8 @@ pub enum SessionRequest {
         /// The id OPEN returned.
         session: u32,
     },
+    /// The driver's counters ([`DriverStats`]); the driver also prints them.
+    Stats,
 }
 
 impl SessionRequest {
@@ -719,6 +724,7 @@ impl SessionRequest {
                 msg
             }
             Self::Close { session } => Message::of(label::CLOSE, [u64::from(*session)]),
+            Self::Stats => Message::of(label::DRIVER_STATS, []),
         }
     }
 
@@ -754,6 +760,10 @@ impl SessionRequest {
                     session: u32_field("session", mrs[0])?,
                 })
             }
+            label::DRIVER_STATS => {
+                expect_len(label, mrs, 0)?;
+                Ok(Self::Stats)
+            }
             other => Err(DecodeError::UnknownLabel(other)),
         }
     }
@@ -774,6 +784,9 @@ pub enum SessionError {
     UnknownSession,
     /// CLOSE while a page of the session is pinned (DMA in flight); retry later.
     Busy,
+    /// The driver could not bring its device up for the session (the driver's console says
+    /// why: a missing device, a reset that never completed, ...).
+    DeviceFailed,
     /// The manager refused to attach a dataspace (e.g. the client does not share it).
     Manager(MgrError),
 }
@@ -791,6 +804,7 @@ impl SessionError {
             Self::NoFreeSession => 4,
             Self::UnknownSession => 5,
             Self::Busy => 6,
+            Self::DeviceFailed => 7,
             Self::Manager(e) => SESSION_MGR_ERROR_BASE + e.code(),
         }
     }
@@ -804,6 +818,7 @@ impl SessionError {
             4 => Self::NoFreeSession,
             5 => Self::UnknownSession,
             6 => Self::Busy,
+            7 => Self::DeviceFailed,
             c if c > SESSION_MGR_ERROR_BASE => {
                 Self::Manager(MgrError::from_code(c - SESSION_MGR_ERROR_BASE)?)
             }
@@ -826,21 +841,83 @@ impl fmt::Display for SessionError {
             }
             Self::UnknownSession => f.write_str("no such open session for this client"),
             Self::Busy => f.write_str("session has pages pinned for DMA in flight; retry the close later"),
+            Self::DeviceFailed => f.write_str(
+                "the driver could not bring its device up; its console line says why (check the \
+                 system file's PCI device and that QEMU/the machine has that NIC)",
+            ),
             Self::Manager(e) => write!(f, "dataspace manager refused: {e}"),
         }
+    }
+}
+
+/// An Ethernet station address as one message register: byte `i` of the address in bits
+/// `8 * i .. 8 * i + 8`, bits 48..64 zero.
+pub fn mac_to_word(mac: [u8; 6]) -> u64 {
+    let mut b = [0u8; 8];
+    b[..6].copy_from_slice(&mac);
+    u64::from_le_bytes(b)
+}
+
+/// The address in a word made by [`mac_to_word`]; `None` if bits 48..64 are not zero.
+pub fn mac_from_word(word: u64) -> Option<[u8; 6]> {
+    if word >> 48 != 0 {
+        return None;
+    }
+    let b = word.to_le_bytes();
+    Some([b[0], b[1], b[2], b[3], b[4], b[5]])
+}
+
+/// The driver's counters (the DRIVER_STATS reply, 8 MRs in field order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Interrupt events handled.
+    pub irqs: u64,
+    /// Frames delivered to the client.
+    pub rx_packets: u64,
+    /// Frames the device sent for the client.
+    pub tx_packets: u64,
+    /// Signals sent to the client.
+    pub notify_sent: u64,
+    /// Publications to the client that needed no signal.
+    pub notify_suppressed: u64,
+    /// Translation-cache lookups answered without the manager.
+    pub xlate_hits: u64,
+    /// Translation-cache misses (each a REFILL call to the manager).
+    pub xlate_misses: u64,
+    /// Descriptors of the client refused, plus frames the device or the driver dropped.
+    pub errors: u64,
+}
+
+impl DriverStats {
+    fn words(&self) -> [u64; 8] {
+        [
+            self.irqs,
+            self.rx_packets,
+            self.tx_packets,
+            self.notify_sent,
+            self.notify_suppressed,
+            self.xlate_hits,
+            self.xlate_misses,
+            self.errors,
+        ]
     }
 }
 
 /// A successful reply from the driver to a session request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionReply {
-    /// OPEN: the new session's id (MRs: session).
+    /// OPEN: the new session's id and the NIC's station address (MRs: session,
+    /// [`mac_to_word`] of the MAC).
     Opened {
         /// Name it in CLOSE.
         session: u32,
+        /// The NIC's MAC address (what the client's frames should carry as source).
+        mac: [u8; 6],
     },
     /// CLOSE: done (no MRs).
     Closed,
+    /// DRIVER_STATS: the counters.
+    Stats(DriverStats),
 }
 
 impl SessionReply {
@@ -848,26 +925,59 @@ impl SessionReply {
     pub fn encode(result: &Result<Self, SessionError>) -> Message {
         match result {
             Err(e) => Message::of(e.code(), []),
-            Ok(Self::Opened { session }) => Message::of(label::OK, [u64::from(*session)]),
+            Ok(Self::Opened { session, mac }) => {
+                Message::of(label::OK, [u64::from(*session), mac_to_word(*mac)])
+            }
             Ok(Self::Closed) => Message::of(label::OK, []),
+            Ok(Self::Stats(s)) => Message::of(label::OK, s.words()),
         }
     }
 
     /// Decodes the reply to an OPEN (`open == true`) or CLOSE.
     pub fn decode(open: bool, label: u64, mrs: &[u64]) -> Result<Result<Self, SessionError>, DecodeError> {
-        if label != label::OK {
-            let e = SessionError::from_code(label).ok_or(DecodeError::UnknownLabel(label))?;
-            expect_len(label, mrs, 0)?;
+        if let Some(e) = Self::error(label, mrs)? {
             return Ok(Err(e));
         }
         if open {
-            expect_len(label, mrs, 1)?;
+            expect_len(label, mrs, 2)?;
+            let mac = mac_from_word(mrs[1]).ok_or(DecodeError::BadValue {
+                field: "mac",
+                value: mrs[1],
+            })?;
             Ok(Ok(Self::Opened {
                 session: u32_field("session", mrs[0])?,
+                mac,
             }))
         } else {
             expect_len(label, mrs, 0)?;
             Ok(Ok(Self::Closed))
         }
+    }
+
+    /// Decodes the reply to a DRIVER_STATS.
+    pub fn decode_stats(label: u64, mrs: &[u64]) -> Result<Result<Self, SessionError>, DecodeError> {
+        if let Some(e) = Self::error(label, mrs)? {
+            return Ok(Err(e));
+        }
+        expect_len(label, mrs, 8)?;
+        Ok(Ok(Self::Stats(DriverStats {
+            irqs: mrs[0],
+            rx_packets: mrs[1],
+            tx_packets: mrs[2],
+            notify_sent: mrs[3],
+            notify_suppressed: mrs[4],
+            xlate_hits: mrs[5],
+            xlate_misses: mrs[6],
+            errors: mrs[7],
+        })))
+    }
+
+    fn error(label: u64, mrs: &[u64]) -> Result<Option<SessionError>, DecodeError> {
+        if label == label::OK {
+            return Ok(None);
+        }
+        let e = SessionError::from_code(label).ok_or(DecodeError::UnknownLabel(label))?;
+        expect_len(label, mrs, 0)?;
+        Ok(Some(e))
     }
 }

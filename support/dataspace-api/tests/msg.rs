@@ -158,7 +158,8 @@ fn session_messages_round_trip_and_validate() {
     assert!(SessionRequest::decode(label::OPEN, &[]).is_err());
 
     for r in [
-        Ok(SessionReply::Opened { session: 3 }),
+        Ok(SessionReply::Opened { session: 3, mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56] }),
+        Err(SessionError::DeviceFailed),
         Err(SessionError::Manager(MgrError::NotShared)),
     ] {
         let m = SessionReply::encode(&r);
@@ -166,6 +167,24 @@ fn session_messages_round_trip_and_validate() {
     }
     let m = SessionReply::encode(&Ok(SessionReply::Closed));
     assert_eq!(SessionReply::decode(false, m.label, m.mrs()), Ok(Ok(SessionReply::Closed)));
+
+    // The MAC travels as one word, byte 0 lowest; a word with bits above 48 is refused.
+    let m = SessionReply::encode(&Ok(SessionReply::Opened { session: 1, mac: [1, 2, 3, 4, 5, 6] }));
+    assert_eq!(m.mrs(), &[1, 0x0605_0403_0201]);
+    assert!(SessionReply::decode(true, 0, &[1, 1 << 48]).is_err());
+    assert!(SessionReply::decode(true, 0, &[1]).is_err(), "an OPEN reply without the MAC");
+
+    let stats = SessionRequest::Stats;
+    let m = stats.encode();
+    assert_eq!((m.label, m.mrs()), (label::DRIVER_STATS, &[][..]));
+    assert_eq!(SessionRequest::decode(m.label, m.mrs()), Ok(stats));
+    assert!(SessionRequest::decode(label::DRIVER_STATS, &[1]).is_err());
+    let s = dataspace_api::msg::DriverStats { irqs: 1, rx_packets: 2, tx_packets: 3, notify_sent: 4,
+        notify_suppressed: 5, xlate_hits: 6, xlate_misses: 7, errors: 8 };
+    let m = SessionReply::encode(&Ok(SessionReply::Stats(s)));
+    assert_eq!(m.mrs(), &[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(SessionReply::decode_stats(m.label, m.mrs()), Ok(Ok(SessionReply::Stats(s))));
+    assert!(SessionReply::decode_stats(0, &[1, 2]).is_err());
 }
 
 #[test]
