@@ -147,7 +147,7 @@ fn unmapped_write_and_panic_are_reported_by_name_and_the_others_go_on() {
     ok(q.expect("faulter: writing to unmapped address 0x10000000", WAIT));
     // Name, kind, address and ip, in the monitor's report.
     let m = ok(q.expect_regex(
-        r"PD 'faulter' faulted: VM fault \(write\) at address 0x10000000 ip 0x40[0-9a-f]+[^\n]*",
+        r"PD 'faulter' faulted: VM fault \(write\) at address 0x10000000 ip 0x40[0-9a-f]+[^\n]*\n",
         WAIT,
     ));
     assert!(
@@ -184,7 +184,7 @@ fn stack_overflow_is_reported_as_such() {
     let img = image("tests/systems/overflow.xml");
     let mut q = boot(&img);
     ok(q.expect("overflow: recursing until the stack runs out", WAIT));
-    let m = ok(q.expect_regex(r"PD 'overflow' faulted: VM fault \(write\)[^\n]*", WAIT));
+    let m = ok(q.expect_regex(r"PD 'overflow' faulted: VM fault \(write\)[^\n]*\n", WAIT));
     assert!(
         m.matched.contains("stack overflow"),
         "not reported as a stack overflow: {}",
