@@ -8,12 +8,13 @@
 //! file's line and column where one is to blame.
 
 pub mod elf;
+pub mod specwriter;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use sdf::{Backing, Diagnostic, IrqKind, Polarity, Pos, SetVarValue, System, Trigger};
-use spec::writer::SpecWriter;
+use specwriter::SpecWriter;
 use spec::PdInfo;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromZeros, IntoBytes};

@@ -5,8 +5,8 @@
 //!
 //! * the **system spec** — a header followed by fixed-size little-endian record tables (PDs,
 //!   memory regions, maps, ELF segments, channels, IRQs, I/O port ranges) and a byte blob
-//!   (names and segment contents). The image tool builds it with [`writer::SpecWriter`]
-//!   (feature `alloc`); the initialiser opens it with [`Spec::parse`], which checks every
+//!   (names and segment contents). The image tool builds it (`mkimage`'s `SpecWriter`);
+//!   the initialiser opens it with [`Spec::parse`], which checks every
 //!   offset, count and cross-reference so a corrupt image gives an error, never a panic;
 //! * the **PD info block** [`PdInfo`] the image tool patches into each PD's ELF at the symbol
 //!   [`PD_INFO_SYMBOL`]: the PD's name and which channels, IRQs and I/O ports the system file
@@ -19,12 +19,6 @@
 //! and can be viewed in place in any byte buffer.
 #![no_std]
 #![forbid(unsafe_code)]
-
-#[cfg(any(test, feature = "alloc"))]
-extern crate alloc;
-
-#[cfg(any(test, feature = "alloc"))]
-pub mod writer;
 
 use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
