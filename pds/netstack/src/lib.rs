@@ -29,6 +29,8 @@
 
 pub mod config;
 pub mod device;
+pub mod runner;
+pub mod session;
 pub mod stack;
 pub mod wire;
 
@@ -36,5 +38,10 @@ pub mod wire;
 pub mod testkit;
 
 pub use config::{Clock, Config, ConfigError, PoolConfig, SLOT};
+
+/// Entries per ring of the driver's receive and transmit queue pairs (`pds/driver/README.md`:
+/// one 0x4000 region holds exactly one pair of this capacity; both sides must agree).
+pub const DRIVER_QUEUE_CAPACITY: u32 = 256;
 pub use device::DeviceStats;
+pub use runner::{PdCounters, Platform, RateLimit, Runner};
 pub use stack::{Actions, Netstack, Stats, MAX_PORTS};
