@@ -172,16 +172,34 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
     /// Brings the device up and takes over the client's queues. Call [`Driver::poll`] once
     /// afterwards to post the client's first receive buffers.
     pub fn new(
-        mut backend: B,
+        backend: B,
         xlate: T,
         rx: ring::Sender<'q>,
         tx: ring::Receiver<'q>,
         session: Session,
         cfg: Config,
     ) -> Result<Self, InitError> {
-        crate::backend::check_ring_size("receive", cfg.rx_slots)?;
-        crate::backend::check_ring_size("transmit", cfg.tx_slots)?;
-        let mac = backend.init(cfg.rx_slots, cfg.tx_slots, cfg.holdoff_us)?;
+        Self::try_new(backend, xlate, rx, tx, session, cfg).map_err(|(e, _, _)| e)
+    }
+
+    /// As [`Driver::new`], but a failure hands the backend and the translation handle back
+    /// (the PD keeps them for a later session, and can give back what the handle holds).
+    #[allow(clippy::type_complexity)]
+    pub fn try_new(
+        mut backend: B,
+        xlate: T,
+        rx: ring::Sender<'q>,
+        tx: ring::Receiver<'q>,
+        session: Session,
+        cfg: Config,
+    ) -> Result<Self, (InitError, B, T)> {
+        let checked = crate::backend::check_ring_size("receive", cfg.rx_slots)
+            .and_then(|()| crate::backend::check_ring_size("transmit", cfg.tx_slots))
+            .and_then(|()| backend.init(cfg.rx_slots, cfg.tx_slots, cfg.holdoff_us));
+        let mac = match checked {
+            Ok(mac) => mac,
+            Err(e) => return Err((e, backend, xlate)),
+        };
         Ok(Self {
             backend,
             xlate,
@@ -234,6 +252,37 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
     /// The translation cache handle.
     pub fn xlate(&self) -> &T {
         &self.xlate
+    }
+    /// The translation cache handle, mutable (e.g. for the PD's lazy-unpin sweep).
+    pub fn xlate_mut(&mut self) -> &mut T {
+        &mut self.xlate
+    }
+
+    /// Ends the session: resets the device (re-running its bring-up, which leaves both rings
+    /// empty, so the device owns no client buffer and does no DMA any more), then unpins every
+    /// buffer it owned. Returns the backend and the translation handle for a later session and
+    /// the statistics of this one. The client owns all its buffers again; its queues are not
+    /// touched (a client that reopens zeroes them first).
+    pub fn shutdown(mut self) -> (B, T, Stats, Result<(), InitError>) {
+        self.backend.irq_mask();
+        let reset = self
+            .backend
+            .init(self.cfg.rx_slots, self.cfg.tx_slots, self.cfg.holdoff_us)
+            .map(|_| ());
+        // A device that did not come out of reset may still DMA: its pages stay pinned.
+        if reset.is_ok() {
+            while self.rxr.count > 0 {
+                if let Some(p) = self.rxr.pop() {
+                    self.unpin(&p);
+                }
+            }
+            while self.txr.count > 0 {
+                if let Some(p) = self.txr.pop() {
+                    self.unpin(&p);
+                }
+            }
+        }
+        (self.backend, self.xlate, self.stats, reset)
     }
 
     /// The device interrupt arrived (notification on the IRQ channel): read and clear the

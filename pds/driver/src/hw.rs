@@ -134,3 +134,73 @@ impl Regs for MmioRegs {
         }
     }
 }
+
+/// Descriptor memory reached through a mapping of a DMA region (the PD side of [`DmaMem`]):
+/// volatile, bounds-checked 32-bit accesses; the device sees it at `phys`.
+pub struct MmioDma {
+    base: *mut u32,
+    phys: u64,
+    len: usize,
+}
+
+impl MmioDma {
+    /// # Safety
+    /// `base..base+len` must be a writable mapping of physically contiguous memory starting at
+    /// physical `phys`, 4-byte aligned, valid for the lifetime of this value and used by
+    /// nothing else in this address space (the device may write it at any time).
+    pub unsafe fn new(base: *mut u32, phys: u64, len: usize) -> Self {
+        Self { base, phys, len }
+    }
+
+    /// Splits off the bytes from `at` on (rounded down to 4 bytes) as a second region, e.g.
+    /// one for each descriptor ring. `at` past the end gives an empty second region.
+    pub fn split(self, at: usize) -> (Self, Self) {
+        let at = at.min(self.len) & !3;
+        let tail = Self {
+            // In bounds (`at <= len`): `wrapping_add` only avoids an unsafe block.
+            base: self.base.wrapping_add(at / 4),
+            phys: self.phys + at as u64,
+            len: self.len - at,
+        };
+        (
+            Self {
+                len: at,
+                ..self
+            },
+            tail,
+        )
+    }
+
+    fn ptr(&self, offset: usize) -> Option<*mut u32> {
+        if offset & 3 != 0 || offset.checked_add(4)? > self.len {
+            return None;
+        }
+        Some(self.base.wrapping_add(offset / 4))
+    }
+}
+
+impl DmaMem for MmioDma {
+    fn phys_base(&self) -> u64 {
+        self.phys
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read32(&self, offset: usize) -> u32 {
+        match self.ptr(offset) {
+            // SAFETY: `ptr` checked alignment and bounds; `new`'s contract makes the range
+            // valid memory; volatile because the device writes it behind the compiler's back.
+            Some(p) => unsafe { p.read_volatile() },
+            None => 0,
+        }
+    }
+
+    fn write32(&mut self, offset: usize, value: u32) {
+        if let Some(p) = self.ptr(offset) {
+            // SAFETY: as in `read32`.
+            unsafe { p.write_volatile(value) }
+        }
+    }
+}

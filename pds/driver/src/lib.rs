@@ -28,6 +28,7 @@ pub mod e1000;
 pub mod engine;
 pub mod hw;
 pub mod session;
+pub mod xlate;
 
 #[cfg(any(test, feature = "model"))]
 pub mod model;
@@ -39,3 +40,4 @@ pub use backend::{Cause, InitError, MacAddr, NicBackend};
 pub use engine::{Actions, Config, Driver, Stats};
 pub use hw::{DmaMem, Regs, Translate, XlateError};
 pub use session::{BufError, Session, SessionError, SessionErrors};
+pub use xlate::{CacheXlate, LinkError, MgrLink, XlateStats};
