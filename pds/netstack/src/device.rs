@@ -194,7 +194,7 @@ impl<'a> RxSide<'a> {
 
     /// `Err(Some(slot))`: bad descriptor for a slot the driver did hold (take it back).
     fn check(&mut self, d: &Desc) -> Result<Frame, Option<u16>> {
-        if d.dataspace != self.ds || d.offset % SLOT != 0 || d.offset / SLOT >= self.slots {
+        if d.dataspace != self.ds || !d.offset.is_multiple_of(SLOT) || d.offset / SLOT >= self.slots {
             return Err(None);
         }
         let slot = (d.offset / SLOT) as u16;

@@ -128,7 +128,6 @@ impl<'a> Runner<'a> {
                 self.counters.to_client += 1;
             }
             if !a.more_work {
-                self.maybe_report(p);
                 return a;
             }
         }
@@ -140,12 +139,15 @@ impl<'a> Runner<'a> {
         self.ns.protected(label, words)
     }
 
-    /// Prints the statistics line if the interval passed and something happened since.
-    pub fn maybe_report(&mut self, p: &mut impl Platform) {
+    /// Prints the statistics line if the interval passed and something happened since; true
+    /// if it printed.
+    pub fn maybe_report(&mut self, p: &mut impl Platform) -> bool {
         let now = p.now_tsc();
-        if self.report.due(now, self.counters.wakeups + self.counters.ppcs) {
+        let due = self.report.due(now, self.counters.wakeups + self.counters.ppcs);
+        if due {
             self.print_stats(p);
         }
+        due
     }
 
     /// Prints the statistics line now.

@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use dataspace_api::msg::{DsList, SessionReply, SessionRequest};
+use dataspace_api::msg::{DriverStats, DsList, SessionReply, SessionRequest};
 use dataspace_api::DsId;
 
 use crate::ConfigError;
@@ -79,6 +79,8 @@ pub enum StartError {
     Queue(ring::LayoutError),
     /// The client's data region is too small.
     ClientRegion(socket_api::DataRegionTooSmall),
+    /// A hosted application's port is taken or out of range.
+    AppPort(u16),
 }
 
 impl fmt::Display for StartError {
@@ -105,6 +107,7 @@ impl fmt::Display for StartError {
             Self::Config(e) => write!(f, "bad configuration: {e}"),
             Self::Queue(e) => write!(f, "bad queue region: {e:?}"),
             Self::ClientRegion(e) => write!(f, "bad client data region: {e:?}"),
+            Self::AppPort(p) => write!(f, "cannot host an application on UDP port {p}: the port is taken"),
         }
     }
 }
@@ -136,5 +139,30 @@ impl fmt::Display for MacDisplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.0;
         write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    }
+}
+
+/// Asks the driver for its counters (DRIVER_STATS; the driver also prints them).
+pub fn driver_stats(mut call: impl FnMut(u64, &[u64]) -> Result<Reply, CallError>) -> Result<DriverStats, StartError> {
+    let req = SessionRequest::Stats.encode();
+    let r = call(req.label, req.mrs())?;
+    match SessionReply::decode_stats(r.label, r.words()).map_err(StartError::BadReply)? {
+        Ok(SessionReply::Stats(s)) => Ok(s),
+        Ok(_) => Err(StartError::UnexpectedReply { label: r.label, words: r.len }),
+        Err(e) => Err(StartError::Refused(e)),
+    }
+}
+
+/// The driver's counters as one `key=value` line (tests parse it).
+pub struct DriverStatsLine(pub DriverStats);
+
+impl fmt::Display for DriverStatsLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        write!(
+            f,
+            "driver stats irqs={} rx_packets={} tx_packets={} notify_sent={} notify_suppressed={} xlate_hits={} xlate_misses={} errors={}",
+            s.irqs, s.rx_packets, s.tx_packets, s.notify_sent, s.notify_suppressed, s.xlate_hits, s.xlate_misses, s.errors
+        )
     }
 }

@@ -224,7 +224,7 @@ impl DataLayout {
 
     /// The stack-half slot index of `offset`, if it is the start of one.
     pub fn stack_index(&self, offset: u32) -> Result<u32, RecordError> {
-        if offset % SLOT_SIZE != 0 || offset / SLOT_SIZE >= self.half() {
+        if !offset.is_multiple_of(SLOT_SIZE) || offset / SLOT_SIZE >= self.half() {
             return Err(RecordError::BadOffset { offset });
         }
         Ok(offset / SLOT_SIZE)
@@ -233,7 +233,7 @@ impl DataLayout {
     /// The client-half slot index of `offset`, if it is the start of one.
     pub fn client_index(&self, offset: u32) -> Result<u32, RecordError> {
         let slot = offset / SLOT_SIZE;
-        if offset % SLOT_SIZE != 0 || slot < self.half() || slot >= self.slots {
+        if !offset.is_multiple_of(SLOT_SIZE) || slot < self.half() || slot >= self.slots {
             return Err(RecordError::BadOffset { offset });
         }
         Ok(slot - self.half())
