@@ -68,4 +68,28 @@ if [ -n "$default_netdev" ] && ! python3 -c 'import socket,sys; socket.socket(so
 fi
 command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
 echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35, e1000 on $NETDEV). $how" >&2
+if [ -n "$default_netdev" ]; then
+    # Once the guest's UDP echo answers a probe through the forwarded port, say how to reach
+    # it. Gives up quietly after ~2 minutes (a system without the echo never answers) and
+    # when QEMU (this process, after the exec below) is gone.
+    qemu_pid=$$
+    (
+        for _ in $(seq 1 200); do
+            sleep 0.5
+            kill -0 "$qemu_pid" 2>/dev/null || exit 0
+            if python3 - "$ECHO_PORT" 2>/dev/null <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.sendto(b"run.sh: probe", ("127.0.0.1", int(sys.argv[1])))
+sys.exit(0 if s.recv(64) == b"run.sh: probe" else 1)
+PY
+            then
+                echo "run: the echo service answers on host UDP port $ECHO_PORT (guest 10.0.2.15 port 7). From another shell:" >&2
+                echo "run:     echo hi | nc -u -w1 127.0.0.1 $ECHO_PORT" >&2
+                exit 0
+            fi
+        done
+    ) &
+fi
 exec "$QEMU" "${args[@]}"
