@@ -131,13 +131,60 @@ pub struct RingHeader {
 }
 
 /// A descriptor slot in shared memory: the four words of a [`crate::Desc`], in field order.
+/// Accessed with relaxed atomics (ordering comes from `tail`/`head`), so a peer writing a slot
+/// while we read it gives us a torn value to validate, never undefined behaviour.
+#[cfg(not(feature = "loom"))]
 #[repr(C)]
-#[cfg_attr(
-    not(feature = "loom"),
-    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
-)]
+#[derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)]
 pub(crate) struct Slot {
-    pub(crate) words: [AtomicU32; 4],
+    words: [AtomicU32; 4],
+}
+
+#[cfg(not(feature = "loom"))]
+impl Slot {
+    pub(crate) fn store(&self, d: crate::Desc) {
+        use crate::sync::Ordering::Relaxed;
+        self.words[0].store(d.dataspace, Relaxed);
+        self.words[1].store(d.offset, Relaxed);
+        self.words[2].store(d.len, Relaxed);
+        self.words[3].store(d.cookie, Relaxed);
+    }
+
+    pub(crate) fn load(&self) -> crate::Desc {
+        use crate::sync::Ordering::Relaxed;
+        crate::Desc {
+            dataspace: self.words[0].load(Relaxed),
+            offset: self.words[1].load(Relaxed),
+            len: self.words[2].load(Relaxed),
+            cookie: self.words[3].load(Relaxed),
+        }
+    }
+}
+
+/// Under loom a slot is a checked cell instead: loom then proves that the index protocol alone
+/// keeps slot reads and writes apart (it fails the model on any concurrent access), and the
+/// model stays small enough to explore exhaustively.
+#[cfg(feature = "loom")]
+pub(crate) struct Slot {
+    cell: loom::cell::UnsafeCell<crate::Desc>,
+}
+
+#[cfg(feature = "loom")]
+impl Slot {
+    pub(crate) fn new() -> Self {
+        Self { cell: loom::cell::UnsafeCell::new(crate::Desc::default()) }
+    }
+
+    pub(crate) fn store(&self, d: crate::Desc) {
+        // SAFETY: loom checks that no other access to this cell is concurrent with this write
+        // (the model fails if one is); `Desc` is plain data.
+        self.cell.with_mut(|p| unsafe { p.write(d) });
+    }
+
+    pub(crate) fn load(&self) -> crate::Desc {
+        // SAFETY: as for `store`: loom checks that no write is concurrent with this read.
+        self.cell.with(|p| unsafe { p.read() })
+    }
 }
 
 #[cfg(feature = "loom")]
@@ -154,12 +201,6 @@ impl RingHeader {
     }
 }
 
-#[cfg(feature = "loom")]
-impl Slot {
-    pub(crate) fn new() -> Self {
-        Self { words: core::array::from_fn(|_| AtomicU32::new(0)) }
-    }
-}
 
 // The documented layout, checked at compile time (the loom build uses loom's bigger atomics).
 #[cfg(not(feature = "loom"))]

@@ -21,21 +21,11 @@ impl RingRef<'_> {
     }
 
     fn write(&self, index: u32, d: Desc) {
-        let w = &self.slot(index).words;
-        w[0].store(d.dataspace, Ordering::Relaxed);
-        w[1].store(d.offset, Ordering::Relaxed);
-        w[2].store(d.len, Ordering::Relaxed);
-        w[3].store(d.cookie, Ordering::Relaxed);
+        self.slot(index).store(d);
     }
 
     fn read(&self, index: u32) -> Desc {
-        let w = &self.slot(index).words;
-        Desc {
-            dataspace: w[0].load(Ordering::Relaxed),
-            offset: w[1].load(Ordering::Relaxed),
-            len: w[2].load(Ordering::Relaxed),
-            cookie: w[3].load(Ordering::Relaxed),
-        }
+        self.slot(index).load()
     }
 }
 
@@ -328,7 +318,11 @@ impl<'a> Consumer<'a> {
     /// Asks the producer to signal after its next publication. Prefer
     /// [`Consumer::prepare_to_block`], which also does the re-check that makes this safe.
     pub fn request_signal(&mut self) {
-        self.ring.header.signal.word.store(1, Ordering::Relaxed);
+        // A swap rather than a store: C11 would be satisfied with a store, but loom tracks the
+        // modification order only partially and needs the read half of an RMW to see that this
+        // request follows the producer's last clear (else it reports a false lost wake-up).
+        // One locked instruction on the way to a kernel call is free.
+        self.ring.header.signal.word.swap(1, Ordering::Relaxed);
         self.stats.signals_requested += 1;
     }
 
@@ -344,8 +338,8 @@ impl<'a> Consumer<'a> {
     /// `Ok(true)`: the ring is empty and the producer will signal on its next publication, so
     /// it is safe to block. `Ok(false)`: work is ready (any request is withdrawn): keep going.
     pub fn prepare_to_block(&mut self) -> Result<bool, PeerError> {
-        if self.available()? > 0 {
-            return Ok(false);
+        if self.tail != self.head {
+            return Ok(false); // entries already validated and waiting: no need to look
         }
         self.request_signal();
         // Orders our request before the re-read of the tail; pairs with the producer's fence.
