@@ -237,12 +237,14 @@ fn hostile_tail_moving_backwards_is_an_error() {
     assert_eq!(rx.active.available(), Err(PeerError::TailBackwards { seen: 3, now: 2 }));
     poke_tail(&tx, 0); // behind our head
     assert_eq!(rx.active.available(), Err(PeerError::TailBackwards { seen: 3, now: 0 }));
-    assert!(rx.active.prepare_to_block().is_err());
+    assert_eq!(rx.active.prepare_to_block(), Ok(false), "validated entries are still waiting");
     assert_eq!((rx.active.head, rx.active.tail), (1, 3));
     // Entries already validated stay readable without re-reading the bad tail.
     assert_eq!(rx.active.dequeue().unwrap(), Some(d(1)));
     assert_eq!(rx.active.dequeue().unwrap(), Some(d(2)));
     assert_eq!(rx.active.dequeue(), Err(PeerError::TailBackwards { seen: 3, now: 0 }));
+    assert_eq!(rx.active.prepare_to_block(), Err(PeerError::TailBackwards { seen: 3, now: 0 }));
+    assert_eq!((rx.active.head, rx.active.tail), (3, 3));
 }
 
 #[test]
