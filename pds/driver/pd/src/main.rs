@@ -316,11 +316,12 @@ impl DriverPd {
             Ok(mut engine) => {
                 let mac = engine.mac();
                 debug_println!(
-                    "{}: session {SESSION_ID} open for {}: {} dataspace(s), MAC {mac}, hold-off {} us",
+                    "{}: session {SESSION_ID} open for {}: {} dataspace(s), MAC {mac}, hold-off {} us (ITR {})",
                     pd::name(),
                     self.client,
                     ids.len(),
-                    self.cfg.holdoff_us
+                    self.cfg.holdoff_us,
+                    driver::hw::Regs::read32(engine.backend().regs(), driver::e1000::regs::ITR)
                 );
                 let a = engine.poll();
                 perform(&mut engine, a);
