@@ -43,7 +43,7 @@ initialiser:
 	$(CARGO) build -p initialiser --release
 
 bench:
-	$(CARGO) run --release -p ring --bin ring-bench
+	$(CARGO) run --release -p ring --features bench --bin ring-bench
 
 # Booting. Without SYSTEM= on the command line (or in the environment), image/run/iso boot
 # BOOT_DEFAULT: the example system until system.xml's PDs exist (issue 6). `check` keeps

@@ -29,20 +29,20 @@ fn poke_signal(rx: &Receiver<'_>, v: u32) {
 
 #[test]
 fn sizes_follow_the_documented_layout() {
-    assert_eq!(queue_pair_size(1), Ok(2 * 256)); // 192 + 16 -> 256
-    assert_eq!(queue_pair_size(8), Ok(2 * 320));
-    assert_eq!(queue_pair_size(256), Ok(2 * (192 + 4096)));
+    assert_eq!(queue_pair_size(1), Ok(2 * 448)); // 384 + 16 -> 448
+    assert_eq!(queue_pair_size(8), Ok(2 * 512));
+    assert_eq!(queue_pair_size(256), Ok(2 * (384 + 4096)));
     assert_eq!(queue_pair_size(0), Err(LayoutError::CapacityNotPowerOfTwo(0)));
     assert_eq!(queue_pair_size(48), Err(LayoutError::CapacityNotPowerOfTwo(48)));
     assert_eq!(queue_pair_size(MAX_CAPACITY * 2), Err(LayoutError::CapacityTooLarge(1 << 21)));
-    assert_eq!(CacheLine::lines_for(8), Ok(10));
+    assert_eq!(CacheLine::lines_for(8), Ok(16));
 }
 
 #[test]
 fn split_checks_the_region() {
     let mut small = vec![CacheLine::ZERO; 9];
     let err = split(&mut small, 8).err().unwrap();
-    assert_eq!(err, LayoutError::RegionTooSmall { need: 640, have: 576 });
+    assert_eq!(err, LayoutError::RegionTooSmall { need: 1024, have: 576 });
     assert!(std::format!("{err}").contains("queue_pair_size"));
     let mut m = mem(8);
     assert_eq!(split(&mut m, 6).err(), Some(LayoutError::CapacityNotPowerOfTwo(6)));
@@ -50,12 +50,12 @@ fn split_checks_the_region() {
 
 #[test]
 fn split_zeroes_stale_memory_and_places_rings_as_documented() {
-    let mut m = vec![CacheLine([0xa5; 64]); 10];
+    let mut m = vec![CacheLine([0xa5; 64]); 16];
     let base = m.as_ptr() as usize;
     let (tx, rx) = split(&mut m, 8).unwrap();
     assert_eq!(tx.active.ring.header as *const _ as usize, base);
     assert_eq!(tx.active.ring.slots.as_ptr() as usize, base + HEADER_SIZE);
-    assert_eq!(tx.free.ring.header as *const _ as usize, base + 320);
+    assert_eq!(tx.free.ring.header as *const _ as usize, base + 512);
     assert_eq!(rx.active.ring.header as *const _ as usize, base);
     drop((tx, rx));
     assert!(m.iter().all(|l| l.0 == [0; 64]));
