@@ -42,7 +42,7 @@ mod memory {
     use zerocopy::{FromBytes, IntoBytes};
 
     fn check(addr: usize, len: usize, cap: Capacity) -> Result<(), LayoutError> {
-        if addr % CACHE_LINE != 0 {
+        if addr & (CACHE_LINE - 1) != 0 {
             return Err(LayoutError::Misaligned { addr });
         }
         if len < cap.pair_bytes() {

@@ -52,12 +52,13 @@ fn split_checks_the_region() {
 fn split_zeroes_stale_memory_and_places_rings_as_documented() {
     let mut m = vec![CacheLine([0xa5; 64]); 16];
     let base = m.as_ptr() as usize;
-    let (tx, rx) = split(&mut m, 8).unwrap();
-    assert_eq!(tx.active.ring.header as *const _ as usize, base);
-    assert_eq!(tx.active.ring.slots.as_ptr() as usize, base + HEADER_SIZE);
-    assert_eq!(tx.free.ring.header as *const _ as usize, base + 512);
-    assert_eq!(rx.active.ring.header as *const _ as usize, base);
-    drop((tx, rx));
+    {
+        let (tx, rx) = split(&mut m, 8).unwrap();
+        assert_eq!(tx.active.ring.header as *const _ as usize, base);
+        assert_eq!(tx.active.ring.slots.as_ptr() as usize, base + HEADER_SIZE);
+        assert_eq!(tx.free.ring.header as *const _ as usize, base + 512);
+        assert_eq!(rx.active.ring.header as *const _ as usize, base);
+    }
     assert!(m.iter().all(|l| l.0 == [0; 64]));
 }
 
