@@ -1,5 +1,6 @@
 //! The NIC driver PD (`driver.elf` in `system.xml`): wires the host-tested `driver` library to
-//! the PD runtime. The e1000 backend works on the PCI BAR the system file maps (`nic_regs`),
+//! the PD runtime. The backend named by the `nic_model` setvar (82540 = e1000, the default and
+//! QEMU's NIC; 83820 = DP83820, 64-bit descriptors) works on the PCI BAR the system file maps (`nic_regs`),
 //! its descriptor rings live in `driver_dma` (`dma_vaddr`, physical `dma_paddr`), the IRQ is
 //! channel 0, the client (netstack or the loopback test PD) is channel 1 and the dataspace
 //! manager channel 2.
@@ -18,9 +19,10 @@
 
 use dataspace_api::msg::{DriverStats, MgrReply, MgrRequest, SessionError, SessionReply, SessionRequest};
 use dataspace_api::{DsId, PdId};
+use driver::dp83820::{Addressing, Dp83820};
 use driver::e1000::E1000;
-use driver::hw::{MmioDma, MmioRegs};
-use driver::{Actions, CacheXlate, Config, Driver, LinkError, MgrLink};
+use driver::hw::{MmioDma, MmioRegs, Regs};
+use driver::{Actions, CacheXlate, Config, Driver, LinkError, MgrLink, NicBackend};
 use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
 use static_cell::StaticCell;
 
@@ -43,6 +45,8 @@ pd::setvar!(holdoff_us: u64 = 100);
 pd::setvar!(client_pd: u64 = 2);
 // Print the statistics every this many interrupts (0 = only on DRIVER_STATS and CLOSE).
 pd::setvar!(stats_every_irqs: u64 = 0);
+// Which chip the BAR belongs to: 82540 = Intel e1000 (QEMU's NIC), 83820 = NatSemi DP83820.
+pd::setvar!(nic_model: u64 = 82540);
 
 const IRQ: Channel = Channel::new(0);
 const CLIENT: Channel = Channel::new(1);
@@ -55,9 +59,26 @@ const SESSION_ID: u32 = 1;
 /// Where the transmit ring starts in `driver_dma` (the receive ring is at 0).
 const TX_RING_OFFSET: usize = 0x8000;
 
-type Nic = E1000<MmioRegs, MmioDma>;
 type Xlate = CacheXlate<'static, PpcLink>;
-type Engine = Driver<'static, Nic, Xlate>;
+type Engine<B> = Driver<'static, B, Xlate>;
+
+/// A backend the PD can run: the device-neutral `NicBackend` plus its hold-off register, read
+/// back for the log.
+trait Nic: NicBackend {
+    fn holdoff_register(&self) -> (&'static str, u32);
+}
+
+impl Nic for E1000<MmioRegs, MmioDma> {
+    fn holdoff_register(&self) -> (&'static str, u32) {
+        ("ITR", self.regs().read32(driver::e1000::regs::ITR))
+    }
+}
+
+impl Nic for Dp83820<MmioRegs, MmioDma> {
+    fn holdoff_register(&self) -> (&'static str, u32) {
+        ("IHR", self.regs().read32(driver::dp83820::regs::IHR))
+    }
+}
 
 /// The manager, through the PPC channel.
 struct PpcLink;
@@ -78,17 +99,17 @@ impl MgrLink for PpcLink {
     }
 }
 
-enum State {
+enum State<B: Nic> {
     /// No session: the device is untouched (or reset) and holds no client buffer.
-    Idle(Nic, Xlate),
+    Idle(B, Xlate),
     /// A session is open.
-    Open(Engine),
+    Open(Engine<B>),
     /// Start-up failed or a transition lost the device (the reason was printed).
     Broken,
 }
 
-struct DriverPd {
-    state: &'static mut State,
+struct DriverPd<B: Nic + 'static> {
+    state: &'static mut State<B>,
     client: PdId,
     cfg: Config,
     shown_miss: bool,
@@ -96,7 +117,14 @@ struct DriverPd {
     next_stats_irq: u64,
 }
 
-static STATE: StaticCell<State> = StaticCell::new();
+static E1000_STATE: StaticCell<State<E1000<MmioRegs, MmioDma>>> = StaticCell::new();
+static DP83820_STATE: StaticCell<State<Dp83820<MmioRegs, MmioDma>>> = StaticCell::new();
+
+/// The PD, for the chip the system file names.
+enum AnyDriver {
+    E1000(DriverPd<E1000<MmioRegs, MmioDma>>),
+    Dp83820(DriverPd<Dp83820<MmioRegs, MmioDma>>),
+}
 
 fn region(name: &'static str, vaddr: u64, size: u64) -> Option<(usize, usize)> {
     if vaddr == 0 || size == 0 {
@@ -109,7 +137,17 @@ fn region(name: &'static str, vaddr: u64, size: u64) -> Option<(usize, usize)> {
     Some((vaddr as usize, size as usize))
 }
 
-fn start() -> Option<(State, PdId, Config)> {
+/// What every backend needs: registers, the two ring regions, the translation handle.
+struct Parts {
+    regs: MmioRegs,
+    rx_mem: MmioDma,
+    tx_mem: MmioDma,
+    xlate: Xlate,
+    client: PdId,
+    cfg: Config,
+}
+
+fn start() -> Option<Parts> {
     let regs = region("nic_regs", nic_regs.get(), nic_regs_size.get())?;
     let dma = region("driver_dma", dma_vaddr.get(), dma_size.get())?;
     let cache = region("translation_cache", translation_cache.get(), translation_cache_size.get())?;
@@ -150,7 +188,7 @@ fn start() -> Option<(State, PdId, Config)> {
         budget: 64,
         holdoff_us: holdoff,
     };
-    Some((State::Idle(E1000::new(regs, rx_mem, tx_mem), xlate), client, cfg))
+    Some(Parts { regs, rx_mem, tx_mem, xlate, client, cfg })
 }
 
 /// A placeholder client for a driver that could not start (it serves no session anyway).
@@ -159,28 +197,47 @@ const NO_CLIENT: PdId = match PdId::new(0) {
     None => panic!("PD index 0 is valid"),
 };
 
-fn init() -> DriverPd {
-    let (state, client, cfg) = match start() {
-        Some(s) => s,
-        None => {
-            debug_println!("{}: cannot start; refusing every session", pd::name());
-            (State::Broken, NO_CLIENT, Config::default())
-        }
-    };
-    debug_println!(
-        "{}: up: e1000 at {:#x}, rings at physical {:#x}, hold-off {} us, client {client}; waiting for a session",
-        pd::name(),
-        nic_regs.get(),
-        dma_paddr.get(),
-        cfg.holdoff_us
-    );
+fn pd_for<B: Nic>(cell: &'static StaticCell<State<B>>, state: State<B>, client: PdId, cfg: Config) -> DriverPd<B> {
     DriverPd {
-        state: STATE.init(state),
+        state: cell.init(state),
         client,
         cfg,
         shown_miss: false,
         shown_hit: false,
         next_stats_irq: stats_every_irqs.get(),
+    }
+}
+
+fn init() -> AnyDriver {
+    let model = nic_model.get();
+    let chip = match model {
+        82540 => "e1000 (82540EM)",
+        83820 => "DP83820",
+        _ => {
+            debug_println!("{}: setvar nic_model = {model}: use 82540 (e1000) or 83820 (DP83820)", pd::name());
+            "unknown NIC"
+        }
+    };
+    let parts = if chip == "unknown NIC" { None } else { start() };
+    let Some(p) = parts else {
+        debug_println!("{}: cannot start; refusing every session", pd::name());
+        return AnyDriver::E1000(pd_for(&E1000_STATE, State::Broken, NO_CLIENT, Config::default()));
+    };
+    debug_println!(
+        "{}: up: {chip} at {:#x}, rings at physical {:#x}, hold-off {} us, client {}; waiting for a session",
+        pd::name(),
+        nic_regs.get(),
+        dma_paddr.get(),
+        p.cfg.holdoff_us,
+        p.client
+    );
+    if model == 83820 {
+        // 64-bit descriptors: the rings and buffers may lie anywhere in physical memory.
+        let nic = Dp83820::new(p.regs, p.rx_mem, p.tx_mem, Addressing::Bits64);
+        AnyDriver::Dp83820(pd_for(&DP83820_STATE, State::Idle(nic, p.xlate), p.client, p.cfg))
+    } else {
+        let nic = E1000::new(p.regs, p.rx_mem, p.tx_mem);
+        AnyDriver::E1000(pd_for(&E1000_STATE, State::Idle(nic, p.xlate), p.client, p.cfg))
     }
 }
 
@@ -192,7 +249,7 @@ fn notify_client() {
 
 /// Carries out the engine's actions; while it reports a backlog, keeps polling (device
 /// interrupts stay masked meanwhile).
-fn perform(engine: &mut Engine, mut a: Actions) {
+fn perform<B: Nic>(engine: &mut Engine<B>, mut a: Actions) {
     loop {
         if a.notify_client {
             notify_client();
@@ -209,7 +266,7 @@ fn perform(engine: &mut Engine, mut a: Actions) {
     }
 }
 
-fn driver_stats(engine: &Engine) -> DriverStats {
+fn driver_stats<B: Nic>(engine: &Engine<B>) -> DriverStats {
     let s = engine.stats();
     let x = engine.xlate().stats();
     let e = engine.session().errors;
@@ -231,7 +288,7 @@ fn driver_stats(engine: &Engine) -> DriverStats {
     }
 }
 
-fn print_stats(engine: &Engine) {
+fn print_stats<B: Nic>(engine: &Engine<B>) {
     let s = engine.stats();
     let x = engine.xlate().stats();
     let d = driver_stats(engine);
@@ -263,7 +320,7 @@ fn print_stats(engine: &Engine) {
     );
 }
 
-impl DriverPd {
+impl<B: Nic> DriverPd<B> {
     fn open(&mut self, ids: &[DsId]) -> Result<SessionReply, SessionError> {
         let (nic, mut xlate) = match core::mem::replace(self.state, State::Broken) {
             State::Idle(nic, xlate) => (nic, xlate),
@@ -315,13 +372,13 @@ impl DriverPd {
         match Driver::try_new(nic, xlate, rx, tx, session, self.cfg) {
             Ok(mut engine) => {
                 let mac = engine.mac();
+                let (reg, value) = engine.backend().holdoff_register();
                 debug_println!(
-                    "{}: session {SESSION_ID} open for {}: {} dataspace(s), MAC {mac}, hold-off {} us (ITR {})",
+                    "{}: session {SESSION_ID} open for {}: {} dataspace(s), MAC {mac}, hold-off {} us ({reg} {value})",
                     pd::name(),
                     self.client,
                     ids.len(),
-                    self.cfg.holdoff_us,
-                    driver::hw::Regs::read32(engine.backend().regs(), driver::e1000::regs::ITR)
+                    self.cfg.holdoff_us
                 );
                 let a = engine.poll();
                 perform(&mut engine, a);
@@ -395,7 +452,7 @@ impl DriverPd {
     }
 }
 
-impl Handler for DriverPd {
+impl<B: Nic> Handler for DriverPd<B> {
     fn notified(&mut self, channels: ChannelSet) {
         match &mut *self.state {
             State::Open(engine) => {
@@ -449,6 +506,22 @@ impl Handler for DriverPd {
         self.show_witnesses();
         let m = SessionReply::encode(&reply);
         Message::new(m.label, m.mrs()).map_err(|_| Refusal::BAD_MESSAGE)
+    }
+}
+
+impl Handler for AnyDriver {
+    fn notified(&mut self, channels: ChannelSet) {
+        match self {
+            AnyDriver::E1000(d) => d.notified(channels),
+            AnyDriver::Dp83820(d) => d.notified(channels),
+        }
+    }
+
+    fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
+        match self {
+            AnyDriver::E1000(d) => d.protected(channel, msg),
+            AnyDriver::Dp83820(d) => d.protected(channel, msg),
+        }
     }
 }
 
