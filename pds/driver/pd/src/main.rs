@@ -99,6 +99,8 @@ impl MgrLink for PpcLink {
     }
 }
 
+// It lives in a static (the STATE cells); session transitions move it on the 256 KiB stack.
+#[allow(clippy::large_enum_variant)]
 enum State<B: Nic> {
     /// No session: the device is untouched (or reset) and holds no client buffer.
     Idle(B, Xlate),

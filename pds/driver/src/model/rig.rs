@@ -370,6 +370,13 @@ impl<F: Fixture> Rig<F> {
         self.more_work = a.more_work;
     }
 
+    /// Ends the session (`Driver::shutdown`): the backend, the fake translation and the
+    /// session's statistics.
+    #[allow(clippy::type_complexity)]
+    pub fn shutdown(self) -> (F::B, FakeXlate, crate::engine::Stats, Result<(), crate::backend::InitError>) {
+        self.driver.shutdown()
+    }
+
     /// Lets the client post receive buffers (signals the driver if it asked).
     pub fn client_post_rx(&mut self, first: u32, n: u32) {
         if self.client.post_rx(first, n) {

@@ -27,6 +27,22 @@ fn ready<F: Fixture>(c: Config) -> Rig<F> {
     r
 }
 
+/// Closing a session resets the device (it owns no client buffer any more) and unpins every
+/// page the driver had pinned; frames arriving afterwards reach no client memory.
+pub fn shutdown_resets_and_unpins<F: Fixture>() {
+    let mut r = ready::<F>(cfg(0));
+    for i in 0..4 {
+        assert!(r.client_send(&test_frame(PEER, MAC, 100, i)));
+    }
+    r.settle(10_000_000);
+    assert!(r.driver.xlate().pinned_now() > 0, "{}: buffers posted", F::NAME);
+    let delivered = r.driver.stats().rx_packets;
+    let (_backend, xlate, stats, reset) = r.shutdown();
+    assert_eq!(reset, Ok(()), "{}: the reset completes", F::NAME);
+    assert_eq!(xlate.pinned_now(), 0, "{}: every pin given back", F::NAME);
+    assert_eq!(stats.rx_packets, delivered);
+}
+
 pub fn init_reset_and_mac<F: Fixture>() {
     let r = rig::<F>(cfg(100));
     assert_eq!(
@@ -550,6 +566,10 @@ macro_rules! suite {
             #[test]
             fn translation_misses_and_pins() {
                 super::translation_misses_and_pins::<$fx>()
+            }
+            #[test]
+            fn shutdown_resets_and_unpins() {
+                super::shutdown_resets_and_unpins::<$fx>()
             }
         }
     };
