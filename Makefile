@@ -22,6 +22,7 @@ test-host:
 
 test-loom:
 	$(CARGO) test --release -p ring --features loom --test loom
+	$(CARGO) test --release -p dataspace-api --features loom --test loom
 
 check:
 	@$(CARGO) run -q -p sdf --bin sdf-check -- $(SYSTEM)
