@@ -47,9 +47,8 @@ bench:
 	$(CARGO) run --release -p ring --features bench --bin ring-bench
 
 # Booting. Without SYSTEM= on the command line (or in the environment), image/run/iso boot
-# BOOT_DEFAULT: the example system until system.xml's PDs exist (issue 6). `check` keeps
-# validating system.xml by default.
-BOOT_DEFAULT := examples/hello/hello.xml
+# BOOT_DEFAULT: the default system, system.xml (driver, dataspace manager, network stack, echo).
+BOOT_DEFAULT := system.xml
 BOOT_SYSTEM   = $(if $(filter command environment override,$(origin SYSTEM)),$(SYSTEM),$(BOOT_DEFAULT))
 BOOT_STEM     = $(basename $(notdir $(BOOT_SYSTEM)))
 IMAGE         = build/$(BOOT_STEM)/image.elf

@@ -68,7 +68,11 @@ if [ -n "$default_netdev" ] && ! python3 -c 'import socket,sys; socket.socket(so
 fi
 command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
 echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35, e1000 on $NETDEV). $how" >&2
-if [ -n "$default_netdev" ]; then
+forwards_echo=
+case ",$NETDEV," in
+    *,hostfwd=udp::"$ECHO_PORT"-:7,*|*,hostfwd=udp:127.0.0.1:"$ECHO_PORT"-:7,*) forwards_echo=1 ;;
+esac
+if [ -n "$forwards_echo" ]; then
     # Once the guest's UDP echo answers a probe through the forwarded port, say how to reach
     # it. Gives up quietly after ~2 minutes (a system without the echo never answers) and
     # when QEMU (this process, after the exec below) is gone.
