@@ -105,7 +105,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     }
 
     // Maps: the region exists, the address is aligned, inside user space, and no two maps
-    // of one PD overlap. Also resolve setvar_size and check region_paddr setvars.
+    // of one PD overlap. Also resolve setvar_size.
     let mut mapped = vec![false; system.regions.len()];
     for (pd, s) in system.pds.iter_mut().zip(&src.pds) {
         let mut ranges: Ranges<(&str, Pos)> = Ranges::new();
@@ -173,19 +173,50 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 }
             }
         }
-        for (_, node) in &s.paddr_setvars {
-            let name = node.attribute("region_paddr").unwrap_or("");
-            if !regions.contains_key(name) {
+    }
+
+    // Setvars that name a region or a PD: the name must exist; pd_index and region_sharers
+    // get their values now that every PD and map is known.
+    let pd_names: Vec<&str> = system.pds.iter().map(|p| p.name.as_str()).collect();
+    let mut resolved: Vec<(usize, usize, u64)> = Vec::new();
+    for (p, s) in src.pds.iter().enumerate() {
+        for &(k, node) in &s.ref_setvars {
+            let (form, known): (&str, Vec<&str>) = if node.has_attribute("pd_index") {
+                ("pd_index", pd_names.clone())
+            } else {
+                let form = if node.has_attribute("region_paddr") { "region_paddr" } else { "region_sharers" };
+                (form, system.regions.iter().map(|m| m.name.as_str()).collect())
+            };
+            let name = node.attribute(form).unwrap_or("");
+            let Some(target) = known.iter().position(|n| *n == name) else {
                 errs.push((
-                    attr(r, *node, "region_paddr"),
+                    attr(r, node, form),
                     format!(
-                        "<setvar> region_paddr={}: no memory region of that name{}",
+                        "<setvar> {form}={}: no {} of that name{}",
                         show(name),
-                        suggest(name, system.regions.iter().map(|m| m.name.as_str()))
+                        if form == "pd_index" { "protection domain" } else { "memory region" },
+                        suggest(name, known.iter().copied())
                     ),
                 ));
+                continue;
+            };
+            match form {
+                "pd_index" => resolved.push((p, k, target as u64)),
+                "region_sharers" => {
+                    let mask = system
+                        .pds
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, pd)| pd.maps.iter().any(|m| m.mr == name))
+                        .fold(0u64, |acc, (i, _)| acc | 1 << i);
+                    resolved.push((p, k, mask));
+                }
+                _ => {}
             }
         }
+    }
+    for (p, k, v) in resolved {
+        system.pds[p].setvars[k].value = SetVarValue::Number(v);
     }
 
     // Channels: ends name existing, distinct PDs; calls go to strictly higher priority.

@@ -248,6 +248,12 @@ pub enum SetVarSource {
     Value,
     /// `<setvar symbol region_paddr=..>`.
     RegionPaddr,
+    /// `<setvar symbol pd_index="pd">` (our extension): the PD's index in the file (its
+    /// position among the `protection_domain`s, from 0), so no index is written by hand.
+    PdIndex,
+    /// `<setvar symbol region_sharers="mr">` (our extension): a mask with bit `i` set for
+    /// every PD `i` that maps region `mr`.
+    RegionSharers,
     MapVaddr,
     MapSize,
     IrqId,

@@ -29,8 +29,9 @@ pub(crate) struct PdSources<'a, 'i> {
     pub maps: Vec<Node<'a, 'i>>,
     pub irqs: Vec<Node<'a, 'i>>,
     pub ioports: Vec<Node<'a, 'i>>,
-    /// `<setvar region_paddr>` elements with the index of their entry in the PD's setvars.
-    pub paddr_setvars: Vec<(usize, Node<'a, 'i>)>,
+    /// `<setvar>` elements naming a region or PD (`region_paddr`, `pd_index`,
+    /// `region_sharers`), with the index of their entry in the PD's setvars.
+    pub ref_setvars: Vec<(usize, Node<'a, 'i>)>,
 }
 
 pub(crate) struct Reader<'a, 'i> {
@@ -465,7 +466,7 @@ fn read_pd<'a, 'i>(
         maps: Vec::new(),
         irqs: Vec::new(),
         ioports: Vec::new(),
-        paddr_setvars: Vec::new(),
+        ref_setvars: Vec::new(),
     };
     let mut ok = true;
 
@@ -511,9 +512,9 @@ fn read_pd<'a, 'i>(
                 None => ok = false,
             },
             "setvar" => {
-                if let Some(is_paddr) = read_setvar(child, r, &mut setvars) {
-                    if is_paddr {
-                        src.paddr_setvars.push((setvars.len() - 1, child));
+                if let Some(is_ref) = read_setvar(child, r, &mut setvars) {
+                    if is_ref {
+                        src.ref_setvars.push((setvars.len() - 1, child));
                     }
                 } else {
                     ok = false;
@@ -793,9 +794,13 @@ fn read_ioport(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<
     })
 }
 
-/// Returns Some(true) for a region_paddr setvar, Some(false) for a value one.
+/// The attributes that give a `<setvar>` its value; exactly one must be present.
+const SETVAR_FORMS: [&str; 4] = ["value", "region_paddr", "pd_index", "region_sharers"];
+
+/// Returns Some(true) for a setvar whose value names another element (a region or a PD) and
+/// is resolved by the cross-element checks, Some(false) for a plain value.
 fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<bool> {
-    let attrs_ok = r.check_attrs(node, &["symbol", "value", "region_paddr"], &[]);
+    let attrs_ok = r.check_attrs(node, &["symbol", "value", "region_paddr", "pd_index", "region_sharers"], &[]);
     r.check_no_text(node);
     no_children(node, r);
     r.required(
@@ -803,43 +808,44 @@ fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<
         "symbol",
         "the name of the variable in the PD's program",
     )?;
-    let value_attr = r.attr(node, "value");
-    let paddr_attr = r.attr(node, "region_paddr");
-    let (value, source, is_paddr) = match (value_attr, paddr_attr) {
-        (Some(v), Some(p)) => {
-            let later = if v.range().start > p.range().start {
-                v
-            } else {
-                p
-            };
-            let pos = r.attr_pos(&later);
+    let mut given: Vec<roxmltree::Attribute> =
+        SETVAR_FORMS.iter().filter_map(|name| r.attr(node, name)).collect();
+    given.sort_by_key(|a| a.range().start);
+    let (value, source, is_ref) = match given.as_slice() {
+        [] => {
+            let pos = r.node_pos(node);
+            r.err(pos, "<setvar> needs value=\"..\" (a number or dotted IPv4 address), region_paddr=\"<memory region>\", pd_index=\"<protection domain>\" or region_sharers=\"<memory region>\"");
+            return None;
+        }
+        [first, second, ..] => {
+            let pos = r.attr_pos(second);
             r.err(
                 pos,
-                "<setvar> has both value= and region_paddr=: expected exactly one of them",
+                format!(
+                    "<setvar> has both {}= and {}=: expected exactly one of value=, region_paddr=, pd_index=, region_sharers=",
+                    first.name(),
+                    second.name()
+                ),
             );
             return None;
         }
-        (None, None) => {
-            let pos = r.node_pos(node);
-            r.err(pos, "<setvar> needs value=\"..\" (a number or dotted IPv4 address) or region_paddr=\"<memory region>\"");
-            return None;
-        }
-        (Some(v), None) => match value::parse_setvar_value(v.value()) {
-            Ok(n) => (SetVarValue::Number(n), SetVarSource::Value, false),
-            Err(why) => {
-                let pos = r.attr_pos(&v);
-                r.err(pos, format!("<setvar> value={}: {why}", show(v.value())));
-                return None;
-            }
+        [a] => match a.name() {
+            "value" => match value::parse_setvar_value(a.value()) {
+                Ok(n) => (SetVarValue::Number(n), SetVarSource::Value, false),
+                Err(why) => {
+                    let pos = r.attr_pos(a);
+                    r.err(pos, format!("<setvar> value={}: {why}", show(a.value())));
+                    return None;
+                }
+            },
+            "region_paddr" => (SetVarValue::RegionPaddr(a.value().to_string()), SetVarSource::RegionPaddr, true),
+            // Resolved by the cross-element checks, once every PD and map is known.
+            "pd_index" => (SetVarValue::Number(0), SetVarSource::PdIndex, true),
+            _ => (SetVarValue::Number(0), SetVarSource::RegionSharers, true),
         },
-        (None, Some(p)) => (
-            SetVarValue::RegionPaddr(p.value().to_string()),
-            SetVarSource::RegionPaddr,
-            true,
-        ),
     };
     r.symbol(node, "symbol", value, source, setvars)?;
-    attrs_ok.then_some(is_paddr)
+    attrs_ok.then_some(is_ref)
 }
 
 fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {

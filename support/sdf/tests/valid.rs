@@ -397,3 +397,33 @@ fn comments_whitespace_and_declaration_are_fine() {
     let e = parse("c.xml", "\u{feff}<sys/>".as_bytes()).unwrap_err();
     assert_eq!(e.to_string(), "c.xml:1:1: error: the root element is <sys>; expected <system>");
 }
+
+#[test]
+fn pd_index_and_region_sharers_resolve_from_the_file() {
+    let xml = br#"<system>
+      <memory_region name="bufs" size="0x1000"/>
+      <memory_region name="other" size="0x1000"/>
+      <protection_domain name="mgr" priority="30">
+        <program_image path="m.elf"/>
+        <map mr="bufs" vaddr="0x200000"/>
+        <setvar symbol="client" pd_index="stack"/>
+        <setvar symbol="sharers" region_sharers="bufs"/>
+        <setvar symbol="nobody" region_sharers="other"/>
+      </protection_domain>
+      <protection_domain name="drv" priority="20">
+        <program_image path="d.elf"/>
+        <map mr="other" vaddr="0x200000"/>
+      </protection_domain>
+      <protection_domain name="stack" priority="10">
+        <program_image path="s.elf"/>
+        <map mr="bufs" vaddr="0x300000"/>
+      </protection_domain>
+    </system>"#;
+    let s = sdf::parse("t.xml", xml).expect("valid");
+    let value = |sym: &str| {
+        s.pds[0].setvars.iter().find(|v| v.symbol == sym).map(|v| v.value.clone())
+    };
+    assert_eq!(value("client"), Some(sdf::SetVarValue::Number(2)));
+    assert_eq!(value("sharers"), Some(sdf::SetVarValue::Number(0b101)), "mgr (0) and stack (2) map bufs");
+    assert_eq!(value("nobody"), Some(sdf::SetVarValue::Number(0b010)), "only drv maps other");
+}
