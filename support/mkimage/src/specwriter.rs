@@ -18,6 +18,7 @@ pub struct SpecWriter {
     pub irqs: Vec<IrqRec>,
     pub ioports: Vec<IoPortRec>,
     pub patches: Vec<PatchRec>,
+    pub fault_notifies: Vec<FaultNotifyRec>,
     blob: Vec<u8>,
 }
 
@@ -76,6 +77,7 @@ impl SpecWriter {
         let ioports = put(&mut out, self.ioports.as_bytes(), self.ioports.len());
         let patches = put(&mut out, self.patches.as_bytes(), self.patches.len());
         let blob = put(&mut out, &self.blob, self.blob.len());
+        let fault_notifies = put(&mut out, self.fault_notifies.as_bytes(), self.fault_notifies.len());
         let header = Header {
             magic: MAGIC,
             version: U32::new(VERSION),
@@ -90,6 +92,7 @@ impl SpecWriter {
             ioports,
             patches,
             blob,
+            fault_notifies,
         };
         out[..core::mem::size_of::<Header>()].copy_from_slice(header.as_bytes());
         out
@@ -134,6 +137,12 @@ mod tests {
         ch.ends[1].pd = U32::new(1);
         ch.ends[1].id = 3;
         w.channels.push(ch);
+        let mut fnr = FaultNotifyRec::new_zeroed();
+        fnr.pd = U32::new(0);
+        fnr.target = U32::new(1);
+        fnr.id = 5;
+        w.fault_notifies.push(fnr);
+        w.pds[0].fault = FAULT_RESTART;
         w.finish()
     }
 
@@ -152,6 +161,33 @@ mod tests {
         assert_eq!(spec.pd_maps(&spec.pds[1]).len(), 0);
         assert_eq!(spec.str(&spec.regions[0].name), "buffers");
         assert_eq!(spec.channels[0].ends[1].id, 3);
+        assert_eq!(spec.pds[0].fault, FAULT_RESTART);
+        assert_eq!(spec.pds[1].fault, FAULT_STOP);
+        let told: Vec<(u32, u8)> = spec.pd_fault_notifies(0).map(|f| (f.target.get(), f.id)).collect();
+        assert_eq!(told, [(1, 5)]);
+        assert_eq!(spec.pd_fault_notifies(1).count(), 0);
+    }
+
+    #[test]
+    fn bad_fault_policies_and_notices_are_rejected() {
+        let bytes = sample();
+        let (pds_off, fn_off) = {
+            let (h, _) = Header::ref_from_prefix(&bytes[..]).unwrap();
+            (h.pds.offset.get() as usize, h.fault_notifies.offset.get() as usize)
+        };
+        // An unknown policy value.
+        let mut b = bytes.clone();
+        b[pds_off + core::mem::offset_of!(PdRec, fault)] = 2;
+        assert_eq!(Spec::parse(&b).unwrap_err(), SpecError::BadReference("pd fault policy"));
+        // A notice to a PD that does not exist, to the faulting PD itself, and with an id whose
+        // badge bit does not fit below the PPC bit.
+        let target = core::mem::offset_of!(FaultNotifyRec, target);
+        let id = core::mem::offset_of!(FaultNotifyRec, id);
+        for (at, v) in [(target, 9u8), (target, 0), (id, cspace::NOTIFY_ID_LIMIT)] {
+            let mut b = bytes.clone();
+            b[fn_off + at] = v;
+            assert_eq!(Spec::parse(&b).unwrap_err(), SpecError::BadReference("fault notice"), "byte {at} = {v}");
+        }
     }
 
     #[test]

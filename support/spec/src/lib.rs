@@ -4,7 +4,8 @@
 //! Two artefacts live here:
 //!
 //! * the **system spec** — a header followed by fixed-size little-endian record tables (PDs,
-//!   memory regions, maps, ELF segments, channels, IRQs, I/O port ranges) and a byte blob
+//!   memory regions, maps, ELF segments, channels, IRQs, I/O port ranges, fault notices) and
+//!   a byte blob
 //!   (names and segment contents). The image tool builds it (`mkimage`'s `SpecWriter`);
 //!   the initialiser opens it with [`Spec::parse`], which checks every
 //!   offset, count and cross-reference so a corrupt image gives an error, never a panic;
@@ -26,8 +27,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// First bytes of a system spec.
 pub const MAGIC: [u8; 8] = *b"ULDFSPEC";
-/// Bumped whenever a record layout changes.
-pub const VERSION: u32 = 1;
+/// Bumped whenever a record layout changes (2: fault policies and the fault-notice table).
+pub const VERSION: u32 = 2;
 /// Most PDs a system may have (channel badges and ids fit in 63 bits).
 pub const MAX_PDS: usize = 63;
 /// Channel, IRQ and I/O port ids are `0..MAX_IDS`.
@@ -117,10 +118,20 @@ pub struct Header {
     pub ioports: Table,
     pub patches: Table,
     pub blob: Table,
+    /// [`FaultNotifyRec`]s (added in version 2, after the blob's entry so the older fields
+    /// keep their offsets).
+    pub fault_notifies: Table,
 }
 
 /// `PdRec::flags`: the PD serves PPCs and so has an endpoint.
 pub const PD_HAS_ENDPOINT: u8 = 1;
+
+/// `PdRec::fault`: when the PD faults, the monitor reports it and suspends it (the default).
+pub const FAULT_STOP: u8 = 0;
+/// `PdRec::fault`: when the PD faults, the monitor reports it and restarts it from a clean copy
+/// of its program image (writable segments re-copied from the spec, `.bss` zeroed, registers
+/// reset to entry and stack top); caps and mappings stay as built. Restarts are bounded.
+pub const FAULT_RESTART: u8 = 1;
 
 /// One protection domain.
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, KnownLayout, Immutable)]
@@ -129,7 +140,9 @@ pub struct PdRec {
     pub name: StrRef,
     pub priority: u8,
     pub flags: u8,
-    pub _pad: [u8; 6],
+    /// Fault policy: [`FAULT_STOP`] or [`FAULT_RESTART`] (the system file's `fault=`).
+    pub fault: u8,
+    pub _pad: [u8; 5],
     /// ELF entry point.
     pub entry: U64,
     /// Lowest mapped stack address; the page below it is left unmapped as a guard.
@@ -232,6 +245,22 @@ pub struct ChannelRec {
     pub ends: [EndRec; 2],
 }
 
+/// "When PD `pd` faults, the monitor signals PD `target` on `target`'s channel id `id`" (the
+/// system file's `<fault_notify pd="target" id="id"/>` inside `pd`'s element). The monitor
+/// holds a notification cap to `target`'s notification badged `1 << id`, so the target's
+/// runtime hands it to `notified` like any channel; `id` is in the target's id space.
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct FaultNotifyRec {
+    /// The PD whose fault is announced.
+    pub pd: U32,
+    /// The PD that is told.
+    pub target: U32,
+    /// Channel id in `target`'s id space (below [`cspace::NOTIFY_ID_LIMIT`]).
+    pub id: u8,
+    pub _pad: [u8; 7],
+}
+
 /// `IrqRec::kind` values.
 pub const IRQ_IOAPIC: u8 = 0;
 pub const IRQ_PCI: u8 = 1;
@@ -320,6 +349,7 @@ pub struct Spec<'a> {
     pub ioports: &'a [IoPortRec],
     pub patches: &'a [PatchRec],
     pub blob: &'a [u8],
+    pub fault_notifies: &'a [FaultNotifyRec],
 }
 
 fn table<'a, T: FromBytes + KnownLayout + Immutable>(
@@ -358,6 +388,7 @@ impl<'a> Spec<'a> {
             ioports: table(bytes, &header.ioports, "ioports")?,
             patches: table(bytes, &header.patches, "patches")?,
             blob: table(bytes, &header.blob, "blob")?,
+            fault_notifies: table(bytes, &header.fault_notifies, "fault_notifies")?,
         };
         spec.check()?;
         Ok(spec)
@@ -369,6 +400,9 @@ impl<'a> Spec<'a> {
         }
         for pd in self.pds {
             self.try_str(&pd.name).ok_or(SpecError::BadReference("pd name"))?;
+            if pd.fault > FAULT_RESTART {
+                return Err(SpecError::BadReference("pd fault policy"));
+            }
             fits(&pd.maps, self.maps.len(), "pd maps")?;
             fits(&pd.segments, self.segments.len(), "pd segments")?;
             fits(&pd.irqs, self.irqs.len(), "pd irqs")?;
@@ -393,6 +427,12 @@ impl<'a> Spec<'a> {
             let region_ok = p.region.get() == PATCH_TSC_HZ || (p.region.get() as usize) < self.regions.len();
             if p.pd.get() as usize >= self.pds.len() || !region_ok {
                 return Err(SpecError::BadReference("patch"));
+            }
+        }
+        for f in self.fault_notifies {
+            let (pd, target) = (f.pd.get() as usize, f.target.get() as usize);
+            if pd >= self.pds.len() || target >= self.pds.len() || pd == target || f.id >= cspace::NOTIFY_ID_LIMIT {
+                return Err(SpecError::BadReference("fault notice"));
             }
         }
         for c in self.channels {
@@ -435,6 +475,11 @@ impl<'a> Spec<'a> {
     /// The IRQs of a PD.
     pub fn pd_irqs(&self, pd: &PdRec) -> &'a [IrqRec] {
         pd.irqs.span().and_then(|r| self.irqs.get(r)).unwrap_or(&[])
+    }
+
+    /// The fault notices of PD `index`: whom the monitor signals when it faults.
+    pub fn pd_fault_notifies(&self, index: usize) -> impl Iterator<Item = &'a FaultNotifyRec> + 'a {
+        self.fault_notifies.iter().filter(move |f| f.pd.get() as usize == index)
     }
 
     /// The I/O port ranges of a PD.
@@ -511,7 +556,8 @@ mod tests {
     #[test]
     fn record_sizes_are_stable() {
         // The layout is an ABI between two separately built programs: sizes must not drift.
-        assert_eq!(core::mem::size_of::<Header>(), 24 + 9 * 16);
+        assert_eq!(core::mem::size_of::<Header>(), 24 + 10 * 16);
+        assert_eq!(core::mem::size_of::<FaultNotifyRec>(), 16);
         assert_eq!(core::mem::size_of::<PatchRec>(), 16);
         assert_eq!(core::mem::size_of::<PdRec>(), 8 + 8 + 8 * 4 + 4 * 8);
         assert_eq!(core::mem::size_of::<RegionRec>(), 8 + 8 + 4 + 8 + 8);
