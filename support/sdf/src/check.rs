@@ -270,7 +270,43 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         }
     }
 
-    // Ids: per PD, irqs and channel ends share 0..62; I/O port ranges have their own.
+    // Fault notices: the PD told exists and is another PD, and is told once.
+    let mut notice_targets: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, (pd, s)) in system.pds.iter().zip(&src.pds).enumerate() {
+        let mut told: HashMap<usize, Pos> = HashMap::new();
+        for (k, (f, node)) in pd.fault_notifies.iter().zip(&s.fault_notifies).enumerate() {
+            let Some(&target) = pd_index.get(f.pd.as_str()) else {
+                errs.push((attr(r, *node, "pd"), format!(
+                    "<fault_notify> pd={}: no protection domain of that name{}",
+                    show(&f.pd), suggest(&f.pd, system.pds.iter().map(|p| p.name.as_str()))
+                )));
+                continue;
+            };
+            if target == i {
+                errs.push((attr(r, *node, "pd"), format!(
+                    "<fault_notify> pd={}: a protection domain cannot be told of its own fault (it is not running then); name another PD",
+                    show(&f.pd)
+                )));
+                continue;
+            }
+            if let Some(first) = told.get(&target) {
+                errs.push((attr(r, *node, "pd"), format!(
+                    "<fault_notify> pd={}: protection domain {} already tells it of its faults ({}); one notice per PD",
+                    show(&f.pd), show(&pd.name), at(*first)
+                )));
+                continue;
+            }
+            told.insert(target, f.pos);
+            notice_targets.push((i, k, target));
+        }
+    }
+    drop(pd_index);
+    for (i, k, target) in notice_targets {
+        system.pds[i].fault_notifies[k].pd_index = target;
+    }
+
+    // Ids: per PD, irqs, channel ends and the fault notices it receives share 0..62; I/O port
+    // ranges have their own.
     let mut ids: Vec<HashMap<u8, (&str, Pos)>> = vec![HashMap::new(); system.pds.len()];
     let mut id_claims: Vec<(Pos, usize, u8, &'static str, Pos)> = Vec::new();
     for (i, (pd, s)) in system.pds.iter().zip(&src.pds).enumerate() {
@@ -291,26 +327,32 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             }
         }
     }
+    for (pd, s) in system.pds.iter().zip(&src.pds) {
+        for (f, node) in pd.fault_notifies.iter().zip(&s.fault_notifies) {
+            if f.pd_index < system.pds.len() {
+                id_claims.push((attr(r, *node, "id"), f.pd_index, f.id, "fault notice", f.pos));
+            }
+        }
+    }
     id_claims.sort_by_key(|c| c.0);
     for (pos, pd_index, id, what, elem_pos) in id_claims {
+        let (element, article) = match what {
+            "irq" => ("irq", "an irq"),
+            "fault notice" => ("fault_notify", "a fault notice"),
+            _ => ("end", "a channel end"),
+        };
         if let Some((other, first)) = ids[pd_index].get(&id) {
+            let why = if what == "fault notice" || *other == "a fault notice" {
+                "a fault notice arrives on an id of the PD it is sent to, which its irqs and channels also use"
+            } else {
+                "irqs and channels share one id space per PD"
+            };
             errs.push((pos, format!(
-                "<{}> id={id} is already used in protection domain {} by {other} ({}); irqs and channels share one id space per PD",
-                if what == "irq" { "irq" } else { "end" },
+                "<{element}> id={id} is already used in protection domain {} by {other} ({}); {why}",
                 show(&system.pds[pd_index].name), at(*first)
             )));
         } else {
-            ids[pd_index].insert(
-                id,
-                (
-                    if what == "irq" {
-                        "an irq"
-                    } else {
-                        "a channel end"
-                    },
-                    elem_pos,
-                ),
-            );
+            ids[pd_index].insert(id, (article, elem_pos));
         }
     }
 
@@ -333,6 +375,17 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 errs.push((attr(r, nodes[1 - k], "id"), format!(
                     "<end> id={}: {} notifies {} on this channel, delivered as badge bit 1 << id, and seL4 5.0 badges are 28 bits (the top one marks PPCs): expected an id in 0..{MAX_NOTIFY_ID} for an end that receives notifications (or notify=\"false\" on the other end)",
                     receiver.id, show(&sender.pd), show(&receiver.pd)
+                )));
+            }
+        }
+    }
+
+    for (pd, s) in system.pds.iter().zip(&src.pds) {
+        for (f, node) in pd.fault_notifies.iter().zip(&s.fault_notifies) {
+            if u64::from(f.id) > MAX_NOTIFY_ID {
+                errs.push((attr(r, *node, "id"), format!(
+                    "<fault_notify> id={}: the monitor signals {} as notification badge bit 1 << id, and seL4 5.0 badges are 28 bits (the top one marks PPCs): expected an id in 0..{MAX_NOTIFY_ID}",
+                    f.id, show(&f.pd)
                 )));
             }
         }

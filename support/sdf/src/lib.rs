@@ -166,6 +166,11 @@ fn xml_error(file: &str, text: &str, lines: &diag::LineIndex, e: &roxmltree::Err
                 Some(i) if msg[i + 4..].chars().all(|c| c.is_ascii_digit() || c == ':') => msg[..i].to_string(),
                 _ => msg,
             };
+            // A quoted character may be a raw control character (roxmltree writes
+            // `not '\n'` with a real newline); escape it so a diagnostic stays one line.
+            let msg: String = msg.chars().flat_map(|c| -> Vec<char> {
+                if c.is_control() { c.escape_default().collect() } else { vec![c] }
+            }).collect();
             (pos, format!("malformed XML: {msg}"))
         }
     };

@@ -86,6 +86,37 @@ pub struct ProtectionDomain {
     /// Every symbol this PD's ELF gets patched with, from `setvar` elements and from the
     /// `setvar_*` attributes of `map`, `irq`, `ioport` and channel `end`s, in document order.
     pub setvars: Vec<SetVar>,
+    /// `fault="stop|restart"` (our extension; default stop): what the monitor does when this
+    /// PD faults.
+    pub fault: FaultPolicy,
+    /// `<fault_notify pd id/>` children (our extension): whom the monitor signals when this
+    /// PD faults.
+    pub fault_notifies: Vec<FaultNotify>,
+    pub pos: Pos,
+}
+
+/// What the monitor does with a PD that faults (`<protection_domain fault="..">`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FaultPolicy {
+    /// Report the fault and suspend the PD; the others keep running (the default).
+    #[default]
+    Stop,
+    /// Report the fault and restart the PD from a clean copy of its program image (writable
+    /// segments restored, registers reset; caps and maps stay). Restarts are bounded.
+    Restart,
+}
+
+/// `<fault_notify pd="target" id="N"/>` inside a PD's element: when that PD faults, the
+/// monitor signals `target` on `target`'s channel id `id` (which counts as a channel end of
+/// `target` for id clashes and the 0..26 notification badge limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultNotify {
+    /// The PD that is told.
+    pub pd: String,
+    /// Index of `pd` in [`System::pds`] (filled in by the cross-element checks).
+    pub pd_index: usize,
+    /// The id in `pd`'s id space on which the notice arrives.
+    pub id: u8,
     pub pos: Pos,
 }
 

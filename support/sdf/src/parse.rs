@@ -29,6 +29,8 @@ pub(crate) struct PdSources<'a, 'i> {
     pub maps: Vec<Node<'a, 'i>>,
     pub irqs: Vec<Node<'a, 'i>>,
     pub ioports: Vec<Node<'a, 'i>>,
+    /// `<fault_notify>` elements, in the order of the PD's `fault_notifies`.
+    pub fault_notifies: Vec<Node<'a, 'i>>,
     /// `<setvar>` elements naming a region or PD (`region_paddr`, `pd_index`,
     /// `region_sharers`), with the index of their entry in the PD's setvars.
     pub ref_setvars: Vec<(usize, Node<'a, 'i>)>,
@@ -406,6 +408,7 @@ pub(crate) fn read<'a, 'i>(
                 ("setvar", "it belongs inside a <protection_domain>"),
                 ("program_image", "it belongs inside a <protection_domain>"),
                 ("end", "it belongs inside a <channel>"),
+                ("fault_notify", "it belongs inside the <protection_domain> whose faults it announces"),
             ]),
         }
     }
@@ -425,7 +428,7 @@ fn read_pd<'a, 'i>(
 ) -> Option<(ProtectionDomain, PdSources<'a, 'i>)> {
     r.check_attrs(
         node,
-        &["name", "priority", "stack_size"],
+        &["name", "priority", "stack_size", "fault"],
         &[
             ("passive", NON_MCS),
             ("budget", NON_MCS),
@@ -456,7 +459,24 @@ fn read_pd<'a, 'i>(
         }
     }
 
+    let fault = match r.attr(node, "fault") {
+        None => Some(FaultPolicy::Stop),
+        Some(a) => match a.value() {
+            "stop" => Some(FaultPolicy::Stop),
+            "restart" => Some(FaultPolicy::Restart),
+            v => {
+                let pos = r.attr_pos(&a);
+                r.err(pos, format!(
+                    "<protection_domain> fault={}: expected \"stop\" (the monitor suspends the PD) or \"restart\" (it restarts the PD from a clean image)",
+                    show(v)
+                ));
+                None
+            }
+        },
+    };
+
     let mut program_image: Option<ProgramImage> = None;
+    let mut fault_notifies = Vec::new();
     let mut maps = Vec::new();
     let mut irqs = Vec::new();
     let mut ioports = Vec::new();
@@ -466,6 +486,7 @@ fn read_pd<'a, 'i>(
         maps: Vec::new(),
         irqs: Vec::new(),
         ioports: Vec::new(),
+        fault_notifies: Vec::new(),
         ref_setvars: Vec::new(),
     };
     let mut ok = true;
@@ -511,6 +532,13 @@ fn read_pd<'a, 'i>(
                 }
                 None => ok = false,
             },
+            "fault_notify" => match read_fault_notify(child, r) {
+                Some(f) => {
+                    fault_notifies.push(f);
+                    src.fault_notifies.push(child);
+                }
+                None => ok = false,
+            },
             "setvar" => {
                 if let Some(is_ref) = read_setvar(child, r, &mut setvars) {
                     if is_ref {
@@ -520,7 +548,7 @@ fn read_pd<'a, 'i>(
                     ok = false;
                 }
             }
-            _ => r.unknown_element(child, node, &["program_image", "map", "irq", "ioport", "setvar"], &[
+            _ => r.unknown_element(child, node, &["program_image", "map", "irq", "ioport", "setvar", "fault_notify"], &[
                 ("protection_domain", "nested (child) protection domains are not supported"),
                 ("virtual_machine", "virtual machines are not supported (there is no hypervisor in this kernel build)"),
                 ("memory_region", "memory regions are declared directly inside <system> and mapped with <map mr=\"..\">"),
@@ -545,9 +573,31 @@ fn read_pd<'a, 'i>(
         irqs,
         ioports,
         setvars,
+        fault: fault?,
+        fault_notifies,
         pos: r.node_pos(node),
     };
     ok.then_some((pd, src))
+}
+
+/// `<fault_notify pd="target" id="N"/>`: the target PD is resolved by the cross-element checks.
+fn read_fault_notify(node: Node, r: &mut Reader) -> Option<FaultNotify> {
+    let attrs_ok = r.check_attrs(node, &["pd", "id"], &[]);
+    r.check_no_text(node);
+    no_children(node, r);
+    let pd = r.required(node, "pd", "the protection domain the monitor signals when this one faults");
+    let id = r
+        .required(node, "id", "the channel id on which that PD is signalled, in its own id space")
+        .and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    if !attrs_ok {
+        return None;
+    }
+    Some(FaultNotify {
+        pd: pd?.value().to_string(),
+        pd_index: usize::MAX,
+        id: u8::try_from(id?).ok()?,
+        pos: r.node_pos(node),
+    })
 }
 
 fn read_map(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Map> {

@@ -173,6 +173,17 @@ fn full_fixture_parses_every_form_with_defaults() {
     assert_eq!(server.pos, Pos { line: 11, col: 5 });
     assert_eq!(server.program_image.pos, Pos { line: 12, col: 9 });
 
+    // Fault policies (default stop) and fault notices, resolved to the PD told (id 26: the
+    // highest id whose badge bit fits).
+    assert_eq!((server.fault, client.fault), (FaultPolicy::Stop, FaultPolicy::Restart));
+    assert!(server.fault_notifies.is_empty());
+    let told: Vec<(&str, usize, u8)> = client
+        .fault_notifies
+        .iter()
+        .map(|f| (f.pd.as_str(), f.pd_index, f.id))
+        .collect();
+    assert_eq!(told, [("server", 0, 26)]);
+
     // Regions and their backing.
     let backing: Vec<(&str, u64, PageSize, Backing)> = s
         .regions
