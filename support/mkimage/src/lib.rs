@@ -13,7 +13,7 @@ pub mod specwriter;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use sdf::{Backing, Diagnostic, IrqKind, Polarity, Pos, SetVarValue, System, Trigger};
+use sdf::{Backing, Diagnostic, FaultPolicy, IrqKind, Polarity, Pos, SetVarValue, System, Trigger};
 use specwriter::SpecWriter;
 use spec::PdInfo;
 use zerocopy::little_endian::{U16, U32, U64};
@@ -340,6 +340,17 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
         rec.name = w.string(&pd.name);
         rec.priority = pd.priority;
         rec.flags = if has_endpoint { spec::PD_HAS_ENDPOINT } else { 0 };
+        rec.fault = match pd.fault {
+            FaultPolicy::Stop => spec::FAULT_STOP,
+            FaultPolicy::Restart => spec::FAULT_RESTART,
+        };
+        for f in &pd.fault_notifies {
+            let mut r = spec::FaultNotifyRec::new_zeroed();
+            r.pd = U32::new(index as u32);
+            r.target = U32::new(f.pd_index as u32);
+            r.id = f.id;
+            w.fault_notifies.push(r);
+        }
         rec.entry = U64::new(img.entry);
         rec.stack_bottom = U64::new(stack_bottom);
         rec.stack_size = U64::new(pd.stack_size);
@@ -350,7 +361,7 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
         rec.ioports = SpecWriter::range_since(first_io, w.ioports.len());
         w.pds.push(rec);
         report.push(format!(
-            "{:<16} priority {:>3}  image {:>7} bytes  {} maps  {} channels  {} irqs  {} ioports{}",
+            "{:<16} priority {:>3}  image {:>7} bytes  {} maps  {} channels  {} irqs  {} ioports{}{}",
             pd.name,
             pd.priority,
             image_bytes,
@@ -358,7 +369,8 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
             channels,
             pd.irqs.len(),
             pd.ioports.len(),
-            if has_endpoint { "  (serves PPCs)" } else { "" }
+            if has_endpoint { "  (serves PPCs)" } else { "" },
+            if pd.fault == FaultPolicy::Restart { "  (restarted on a fault)" } else { "" }
         ));
     }
     let spec_bytes = w.finish();

@@ -54,13 +54,14 @@ void _start(void) { for (;;) { } }
 const SYSTEM: &str = r#"<system>
   <memory_region name="regs" size="0x20000" pci="8086:100e" bar="0"/>
   <memory_region name="dma" size="0x4000"/>
-  <protection_domain name="driver" priority="150">
+  <protection_domain name="driver" priority="150" fault="restart">
     <program_image path="pd"/>
     <map mr="regs" vaddr="0x20000000" perms="rw" cached="false" setvar_vaddr="nic_regs"/>
     <map mr="dma" vaddr="0x20100000" perms="rw"/>
     <setvar symbol="holdoff_us" value="100"/>
     <setvar symbol="dma_paddr" region_paddr="dma"/>
     <irq id="0" pci="8086:100e"/>
+    <fault_notify pd="client" id="5"/>
   </protection_domain>
   <protection_domain name="client" priority="100">
     <program_image path="pd"/>
@@ -134,6 +135,12 @@ fn image_carries_the_system() {
     assert_eq!(driver.priority, 150);
     assert_eq!(driver.flags & spec::PD_HAS_ENDPOINT, spec::PD_HAS_ENDPOINT, "client pp-calls driver");
     assert_eq!(spec.pds[1].flags & spec::PD_HAS_ENDPOINT, 0);
+    // Fault policies (default stop) and the fault notice: when the driver faults, the client
+    // is signalled on its id 5.
+    assert_eq!((driver.fault, spec.pds[1].fault), (spec::FAULT_RESTART, spec::FAULT_STOP));
+    let told: Vec<(u32, u32, u8)> = spec.fault_notifies.iter().map(|f| (f.pd.get(), f.target.get(), f.id)).collect();
+    assert_eq!(told, [(0, 1, 5)]);
+    assert!(image.report[0].contains("(restarted on a fault)"), "{}", image.report[0]);
     assert_eq!(driver.stack_bottom.get(), mkimage::STACK_TOP - 0x2000);
     assert_eq!(spec.pd_maps(driver).len(), 2);
     assert_eq!(spec.pd_maps(driver)[0].cached, 0);
