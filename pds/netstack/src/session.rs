@@ -105,8 +105,8 @@ impl fmt::Display for StartError {
                 write!(f, "the driver answered OPEN with an unexpected reply (label {label:#x}, {words} words)")
             }
             Self::Config(e) => write!(f, "bad configuration: {e}"),
-            Self::Queue(e) => write!(f, "bad queue region: {e:?}"),
-            Self::ClientRegion(e) => write!(f, "bad client data region: {e:?}"),
+            Self::Queue(e) => write!(f, "bad queue region: {e}"),
+            Self::ClientRegion(e) => write!(f, "bad client data region: {e}"),
             Self::AppPort(p) => write!(f, "cannot host an application on UDP port {p}: the port is taken"),
         }
     }
