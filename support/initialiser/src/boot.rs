@@ -27,6 +27,10 @@ use crate::PortIo;
 pub const SCRATCH: u64 = 0x80_0000_0000;
 /// Most memory regions a system may have.
 pub const MAX_REGIONS: usize = 128;
+/// Most program-image segments over all PDs (the monitor keeps their frames to restart PDs).
+pub const MAX_SEGMENTS: usize = 512;
+/// Most fault notices (`<fault_notify>`) a system may have.
+pub const MAX_FAULT_NOTICES: usize = 64;
 /// Most objects one `Untyped_Retype` creates (`CONFIG_RETYPE_FAN_OUT_LIMIT`).
 const FAN_OUT: u64 = sel4::RETYPE_FAN_OUT_LIMIT;
 const PAGE: u64 = 4096;
@@ -148,6 +152,18 @@ pub struct System<'a> {
     pub spec: Spec<'a>,
     pub pds: [PdObjs; spec::MAX_PDS],
     pub fault_ep: u64,
+    /// Per spec segment: the root slot of its first frame (its frames are in consecutive
+    /// slots), so the monitor can restore a PD's writable segments to restart it.
+    pub seg_frames: [u64; MAX_SEGMENTS],
+    /// Per fault notice (`spec.fault_notifies`): a root slot holding the target's notification,
+    /// badged `1 << id`.
+    pub notice_caps: [u64; MAX_FAULT_NOTICES],
+    /// An empty root slot the monitor uses for a temporary frame-cap copy.
+    pub scratch_slot: u64,
+    /// Physical address of each memory region (for `region_paddr` patches on a restart).
+    pub region_paddr: [u64; MAX_REGIONS],
+    /// TSC ticks per second.
+    pub tsc_hz: u64,
 }
 
 impl<'a> System<'a> {
@@ -175,6 +191,7 @@ struct Builder<'a, 'w, W: Write, P: PortIo> {
     pds: [PdObjs; spec::MAX_PDS],
     plan: PagingPlan,
     fault_ep: u64,
+    seg_frames: [u64; MAX_SEGMENTS],
     rule: Option<IntxRule>,
     host_bridge: Option<pci::Id>,
     stats: Stats,
@@ -188,6 +205,12 @@ const ROOT: CNode = init::CNODE;
 pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P, out: &mut W) -> R<'a, (System<'a>, Stats)> {
     if spec.regions.len() > MAX_REGIONS {
         return fail("reading the system spec", Cause::MsgNum("too many memory regions; the initialiser supports at most", MAX_REGIONS as u64));
+    }
+    if spec.segments.len() > MAX_SEGMENTS {
+        return fail("reading the system spec", Cause::MsgNum("too many program segments over all PDs; the initialiser supports at most", MAX_SEGMENTS as u64));
+    }
+    if spec.fault_notifies.len() > MAX_FAULT_NOTICES {
+        return fail("reading the system spec", Cause::MsgNum("too many <fault_notify> elements; the initialiser supports at most", MAX_FAULT_NOTICES as u64));
     }
     let mut uts = UntypedPool::new();
     for u in bi.untypeds() {
@@ -204,6 +227,7 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         pds: [PdObjs::default(); spec::MAX_PDS],
         plan: PagingPlan::new(),
         fault_ep: 0,
+        seg_frames: [0; MAX_SEGMENTS],
         rule: None,
         host_bridge: None,
         stats: Stats::default(),
@@ -225,13 +249,87 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         let name = spec.str(&spec.pds[i].name);
         b.pd_objects(i).map_err(|e| BootError { pd: Some(name), ..e })?;
     }
+    // The monitor's caps for fault notices: the target's notification, badged 1 << id.
+    let mut notice_caps = [0u64; MAX_FAULT_NOTICES];
+    for (k, f) in spec.fault_notifies.iter().enumerate() {
+        let name = spec.str(&spec.pds[f.pd.get() as usize].name);
+        let in_pd = |e: BootError<'a>| BootError { pd: Some(name), ..e };
+        let target = b.pds[f.target.get() as usize].notification;
+        let slot = b.slots.alloc(1).ctx("allocating a fault notice slot").map_err(in_pd)?;
+        let data = CapData::badge(1 << f.id).ctx_data("badging a fault notice").map_err(in_pd)?;
+        ROOT.mint(slot, 64, ROOT.slot(target), CapRights::WRITE, data).ctx("minting a fault notice cap").map_err(in_pd)?;
+        notice_caps[k] = slot;
+    }
+    let scratch_slot = b.slots.alloc(1).ctx("allocating the monitor's scratch slot")?;
     for i in 0..spec.pds.len() {
         let name = spec.str(&spec.pds[i].name);
         b.pd_start(i).map_err(|e| BootError { pd: Some(name), ..e })?;
     }
     b.stats.slots = b.slots.used_up_to() - empty.start;
     b.stats.free_ram = b.uts.free_ram();
-    Ok((System { spec, pds: b.pds, fault_ep: b.fault_ep }, b.stats))
+    let mut region_paddr = [0u64; MAX_REGIONS];
+    for (p, r) in region_paddr.iter_mut().zip(&b.regions) {
+        *p = r.paddr;
+    }
+    let system = System {
+        spec,
+        pds: b.pds,
+        fault_ep: b.fault_ep,
+        seg_frames: b.seg_frames,
+        notice_caps,
+        scratch_slot,
+        region_paddr,
+        tsc_hz: b.tsc_hz,
+    };
+    Ok((system, b.stats))
+}
+
+/// Fills the frame `page` (not mapped anywhere else in the root task) with one page of PD `pd`'s
+/// image: `data` (at most a page) at its start, zeros after it when `zero_rest` (a fresh frame
+/// is zero already; a reused one is not), and every boot-time patch of `pd` that falls in the
+/// page, valued by `patch_value(region)`. Maps it at [`SCRATCH`] meanwhile. Returns the number
+/// of patch bytes written.
+pub fn fill_page(
+    spec: &Spec<'_>,
+    pd: usize,
+    page: Page,
+    page_vaddr: u64,
+    data: &[u8],
+    zero_rest: bool,
+    patch_value: impl Fn(u32) -> u64,
+) -> Result<u64, InvocationError> {
+    page.map(init::VSPACE, SCRATCH, CapRights::READ_WRITE, VmAttributes::WriteBack)?;
+    let dst = SCRATCH as *mut u8;
+    let n = data.len().min(PAGE as usize);
+    // SAFETY: the frame was just mapped read-write at SCRATCH (4 KiB, nothing else lives
+    // there) and `n` is at most one page.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, n) };
+    if zero_rest {
+        // SAFETY: `n..PAGE` lies inside the scratch page mapped above.
+        unsafe { core::ptr::write_bytes(dst.add(n), 0, PAGE as usize - n) };
+    }
+    let mut patched = 0;
+    for p in spec.patches.iter().filter(|p| p.pd.get() as usize == pd) {
+        let value = patch_value(p.region.get()).to_le_bytes();
+        for (k, byte) in value.iter().enumerate() {
+            let a = p.vaddr.get().wrapping_add(k as u64);
+            if (page_vaddr..page_vaddr + PAGE).contains(&a) {
+                // SAFETY: `a - page_vaddr` < 4096, inside the scratch page mapped above.
+                unsafe { dst.add((a - page_vaddr) as usize).write_volatile(*byte) };
+                patched += 1;
+            }
+        }
+    }
+    page.unmap()?;
+    Ok(patched)
+}
+
+/// The value of a boot-time patch: the TSC frequency, or a region's physical address.
+pub fn patch_value(region: u32, tsc_hz: u64, region_paddr: &[u64]) -> u64 {
+    match region {
+        spec::PATCH_TSC_HZ => tsc_hz,
+        r => region_paddr.get(r as usize).copied().unwrap_or(0),
+    }
 }
 
 impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
@@ -505,30 +603,12 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     /// Copies one page of a segment (and any boot-time patches in it) into `frame` through the
     /// scratch window. Returns how many patch bytes landed in this page.
     fn fill(&mut self, i: usize, frame: u64, page_vaddr: u64, data: &[u8]) -> R<'a, u64> {
-        let page = Page(CPtr(frame));
-        page.map(init::VSPACE, SCRATCH, CapRights::READ_WRITE, VmAttributes::WriteBack).ctx("mapping the scratch page")?;
-        let dst = SCRATCH as *mut u8;
-        // SAFETY: the frame was just mapped read-write at SCRATCH (4 KiB, nothing else lives
-        // there) and `data` is at most one page (the caller slices it).
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len().min(PAGE as usize)) };
-        let mut patched = 0;
-        for p in self.spec.patches.iter().filter(|p| p.pd.get() as usize == i) {
-            let value = match p.region.get() {
-                spec::PATCH_TSC_HZ => self.tsc_hz,
-                r => self.regions.get(r as usize).map_or(0, |r| r.paddr),
-            }
-            .to_le_bytes();
-            for (k, byte) in value.iter().enumerate() {
-                let a = p.vaddr.get().wrapping_add(k as u64);
-                if (page_vaddr..page_vaddr + PAGE).contains(&a) {
-                    // SAFETY: `a - page_vaddr` < 4096, inside the scratch page mapped above.
-                    unsafe { dst.add((a - page_vaddr) as usize).write_volatile(*byte) };
-                    patched += 1;
-                }
-            }
-        }
-        page.unmap().ctx("unmapping the scratch page")?;
-        Ok(patched)
+        let (tsc_hz, regions) = (self.tsc_hz, &self.regions);
+        let value = |r: u32| match r {
+            spec::PATCH_TSC_HZ => tsc_hz,
+            r => regions.get(r as usize).map_or(0, |r| r.paddr),
+        };
+        fill_page(&self.spec, i, Page(CPtr(frame)), page_vaddr, data, false, value).ctx("filling a program image page through the scratch window")
     }
 
     /// Pass 2: address space, caps, TCB, start.
@@ -541,7 +621,7 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
 
         // ELF segments: fresh frames, filled through the scratch window, then mapped.
         let mut patched = 0;
-        for seg in spec.pd_segments(&pd) {
+        for (k, seg) in spec.pd_segments(&pd).iter().enumerate() {
             let vaddr = seg.vaddr.get();
             if vaddr % PAGE != 0 {
                 return fail("loading the program image", Cause::MsgNum("segment not page aligned at", vaddr));
@@ -549,6 +629,9 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             let pages = seg.mem_size.get().div_ceil(PAGE);
             let data = spec.segment_data(seg);
             let first = self.frames(pages).ctx("allocating program image frames")?;
+            if let Some(slot) = self.seg_frames.get_mut(pd.segments.first.get() as usize + k) {
+                *slot = first;
+            }
             for k in 0..pages {
                 let lo = (k * PAGE) as usize;
                 let chunk = data.get(lo..data.len().min(lo + PAGE as usize)).unwrap_or(&[]);

@@ -176,24 +176,84 @@ fn exception_name(n: u64) -> &'static str {
     }
 }
 
-/// What the monitor does with a faulting PD. Only `Stop` exists today; later issues add
-/// restarting a PD and telling another PD (e.g. the dataspace manager when the driver faults).
+/// What the system file asks the monitor to do with a faulting PD (`fault="stop|restart"`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Policy {
     /// Suspend the PD's thread; every other PD keeps running.
     Stop,
+    /// Restart the PD from a clean copy of its program image, within the [`Restarts`] bound.
+    Restart,
 }
 
 impl Policy {
-    /// The policy for a PD (the hook for per-PD policies from the system file).
-    pub const fn for_pd(_pd_index: usize) -> Policy {
-        Policy::Stop
-    }
-
-    pub const fn outcome(self) -> &'static str {
-        match self {
-            Policy::Stop => "PD stopped, others keep running",
+    /// The policy recorded in the spec (`spec::PdRec::fault`); unknown values stop the PD
+    /// (the spec parser rejects them anyway).
+    pub const fn from_spec(fault: u8) -> Policy {
+        match fault {
+            spec::FAULT_RESTART => Policy::Restart,
+            _ => Policy::Stop,
         }
+    }
+}
+
+/// Restarts in a row after which a PD that faults again within [`RESTART_WINDOW_MS`] of its
+/// last restart is stopped instead.
+pub const MAX_RESTARTS_IN_A_ROW: u32 = 5;
+/// A fault this soon after the previous restart continues a run of restarts.
+pub const RESTART_WINDOW_MS: u64 = 2000;
+
+/// What the monitor does with this fault.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Suspend the PD (its policy is `stop`).
+    Stop,
+    /// Restart the PD; this is restart number `n` (counted over the PD's life).
+    Restart { n: u32 },
+    /// The PD faulted again soon after [`MAX_RESTARTS_IN_A_ROW`] quick restarts: stop it.
+    RestartLimit,
+}
+
+impl Outcome {
+    /// The tail of the report line.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Outcome::Stop => "PD stopped, others keep running",
+            Outcome::Restart { .. } => "restarting it from a clean image, others keep running",
+            Outcome::RestartLimit => {
+                "restart limit reached (it faulted again within 2 s of each of its last 5 restarts): PD stopped, others keep running"
+            }
+        }
+    }
+}
+
+/// One PD's restart history, which bounds restarts: a fault within `window` ticks of the
+/// previous restart continues a run; a run longer than [`MAX_RESTARTS_IN_A_ROW`] stops the PD.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restarts {
+    /// Restarts over the PD's life.
+    pub total: u32,
+    /// Restarts in the current run.
+    pub in_a_row: u32,
+    /// When the last restart happened (TSC ticks).
+    pub last: u64,
+}
+
+impl Restarts {
+    /// Decides what to do with a fault of a PD whose policy is `policy`, at time `now`, with
+    /// the run window `window` (ticks), and records a restart when that is the decision.
+    pub fn on_fault(&mut self, policy: Policy, now: u64, window: u64) -> Outcome {
+        if policy == Policy::Stop {
+            return Outcome::Stop;
+        }
+        let soon = self.total > 0 && now.wrapping_sub(self.last) < window;
+        let run = if soon { self.in_a_row + 1 } else { 1 };
+        if run > MAX_RESTARTS_IN_A_ROW {
+            return Outcome::RestartLimit;
+        }
+        self.in_a_row = run;
+        self.total += 1;
+        self.last = now;
+        Outcome::Restart { n: self.total }
     }
 }
 
@@ -202,7 +262,7 @@ pub struct Report<'a> {
     pub pd: &'a str,
     pub fault: Fault,
     pub layout: PdLayout,
-    pub policy: Policy,
+    pub outcome: Outcome,
 }
 
 impl fmt::Display for Report<'_> {
@@ -216,7 +276,7 @@ impl fmt::Display for Report<'_> {
                 *addr |= high;
             }
         }
-        write!(f, "monitor: PD '{}' faulted: {}: {}; {}", self.pd, fault, self.fault.hint(&self.layout), self.policy.outcome())
+        write!(f, "monitor: PD '{}' faulted: {}: {}; {}", self.pd, fault, self.fault.hint(&self.layout), self.outcome.describe())
     }
 }
 
@@ -229,7 +289,7 @@ mod tests {
     const LAYOUT: PdLayout = PdLayout { stack_bottom: 0x7fff_efff_c000 };
 
     fn report(label: u64, mrs: &[u64]) -> std::string::String {
-        format!("{}", Report { pd: "crasher", fault: Fault::decode(label, mrs), layout: LAYOUT, policy: Policy::Stop })
+        format!("{}", Report { pd: "crasher", fault: Fault::decode(label, mrs), layout: LAYOUT, outcome: Outcome::Stop })
     }
 
     #[test]
@@ -283,5 +343,69 @@ mod tests {
         assert!(report(2, &[]).contains("unknown syscall 0"));
         assert_eq!(Fault::decode(5, &[]).ip(), 0);
         assert_eq!(Fault::length(LABEL_UNKNOWN_SYSCALL), MAX_FAULT_MRS);
+    }
+
+    #[test]
+    fn restart_outcomes_are_worded() {
+        let r = format!(
+            "{}",
+            Report { pd: "driver", fault: Fault::decode(3, &[0x40_1abc, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::Restart { n: 1 } }
+        );
+        assert!(r.starts_with("monitor: PD 'driver' faulted: user exception 6"), "{r}");
+        assert!(r.ends_with("; restarting it from a clean image, others keep running"), "{r}");
+        let r = format!(
+            "{}",
+            Report { pd: "driver", fault: Fault::decode(3, &[0, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::RestartLimit }
+        );
+        assert!(r.contains("restart limit reached") && r.ends_with("PD stopped, others keep running"), "{r}");
+        assert_eq!(Policy::from_spec(spec::FAULT_RESTART), Policy::Restart);
+        assert_eq!(Policy::from_spec(spec::FAULT_STOP), Policy::Stop);
+        assert_eq!(Policy::from_spec(7), Policy::Stop);
+    }
+
+    #[test]
+    fn stop_policy_never_restarts() {
+        let mut r = Restarts::default();
+        for t in 0..10 {
+            assert_eq!(r.on_fault(Policy::Stop, t, 100), Outcome::Stop);
+        }
+        assert_eq!(r, Restarts::default());
+    }
+
+    #[test]
+    fn quick_faults_stop_after_five_restarts_in_a_row() {
+        let window = 1000;
+        let mut r = Restarts::default();
+        for n in 1..=MAX_RESTARTS_IN_A_ROW {
+            assert_eq!(r.on_fault(Policy::Restart, u64::from(n) * 10, window), Outcome::Restart { n });
+        }
+        assert_eq!(r.in_a_row, MAX_RESTARTS_IN_A_ROW);
+        // The sixth quick fault: stopped, and the history is left as it was.
+        assert_eq!(r.on_fault(Policy::Restart, 70, window), Outcome::RestartLimit);
+        assert_eq!(r.total, MAX_RESTARTS_IN_A_ROW);
+    }
+
+    #[test]
+    fn a_quiet_spell_starts_a_new_run() {
+        let window = 1000;
+        let mut r = Restarts::default();
+        let mut t = 0;
+        // Many faults, each just outside the window: restarted every time, never a long run.
+        for n in 1..=20 {
+            t += window;
+            assert_eq!(r.on_fault(Policy::Restart, t, window), Outcome::Restart { n });
+            assert_eq!(r.in_a_row, 1);
+        }
+        // Four quick ones after a quiet spell are fine; the run counts from the spell's end.
+        for k in 2..=5 {
+            t += 1;
+            assert_eq!(r.on_fault(Policy::Restart, t, window), Outcome::Restart { n: 19 + k });
+            assert_eq!(r.in_a_row, k);
+        }
+        assert_eq!(r.on_fault(Policy::Restart, t + 1, window), Outcome::RestartLimit);
+        // The TSC is compared with wrapping arithmetic (no panic near u64::MAX).
+        let mut r = Restarts { total: 1, in_a_row: 1, last: u64::MAX - 5 };
+        assert_eq!(r.on_fault(Policy::Restart, 3, window), Outcome::Restart { n: 2 });
+        assert_eq!(r.in_a_row, 2);
     }
 }

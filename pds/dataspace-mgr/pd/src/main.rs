@@ -11,6 +11,14 @@
 //!
 //! Callers are known by channel: 1 = the driver (data-path requests), 2 = an admin PD (RECLAIM,
 //! STATS; test systems only). Time is the TSC (`pd::tsc`). A STATS request prints a summary.
+//!
+//! Driver faults: a notification on channel 3 comes from the monitor (the system file's
+//! `<fault_notify pd="dataspace_mgr" id="3"/>` inside the driver's element) and means the driver
+//! faulted: the manager marks it faulted (`DRIVER_FAULTED`, its pins stay: its device may still
+//! be doing DMA) and prints how many pages it holds pinned. The restarted driver resets its
+//! device and sends `DEVICE_RESET` for itself; the manager then recovers every pin and
+//! attachment and prints how many. A `DEVICE_RESET` from a driver that never faulted (its
+//! first start) changes nothing.
 #![no_std]
 #![no_main]
 
@@ -23,7 +31,7 @@ use dataspace_api::msg::{MgrReply, MgrRequest};
 use dataspace_api::{DsId, PdId, PdSet, MAX_PDS};
 use dataspace_mgr::{Caller, DataspaceSpec, DriverSpec, Manager};
 use linked_list_allocator::LockedHeap;
-use pd::{debug_println, Channel, Handler, Message, Refusal};
+use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
 
 pd::setvar!(translation_cache: u64 = 0);
 pd::setvar!(translation_cache_size: u64 = 0);
@@ -55,6 +63,8 @@ pd::setvar!(ds3_page_size: u64 = 4096);
 const MAX_DATASPACES: usize = 4;
 const DRIVER: Channel = Channel::new(1);
 const ADMIN: Channel = Channel::new(2);
+/// The monitor's fault notice: the driver faulted.
+const DRIVER_FAULT: Channel = Channel::new(3);
 
 /// The heap `Manager::new` allocates its tables from (requests never allocate).
 const HEAP_SIZE: usize = 256 * 1024;
@@ -159,6 +169,30 @@ fn init() -> MgrPd {
 }
 
 impl Handler for MgrPd {
+    fn notified(&mut self, channels: ChannelSet) {
+        if !channels.contains(DRIVER_FAULT) {
+            debug_println!("{}: notified on {channels:?}; only channel {DRIVER_FAULT} (driver faults) is expected", pd::name());
+            return;
+        }
+        let MgrPd::Up { mgr, driver, .. } = self else {
+            debug_println!("{}: told that the driver faulted, but this manager never started", pd::name());
+            return;
+        };
+        let now = pd::tsc();
+        // Pinned pages as the driver left them (lapsed timed pins swept first).
+        let held = match mgr.handle(Caller::Monitor, &MgrRequest::Stats, now) {
+            Ok(MgrReply::Stats(s)) => s.pinned_pages,
+            _ => 0,
+        };
+        match mgr.handle(Caller::Monitor, &MgrRequest::DriverFaulted { driver: *driver }, now) {
+            Ok(_) => debug_println!(
+                "{}: driver {driver} faulted (told by the monitor): {held} pins held; its pins stay and its requests are refused until it resets its device",
+                pd::name()
+            ),
+            Err(e) => debug_println!("{}: driver {driver} faulted, but DRIVER_FAULTED failed: {e}", pd::name()),
+        }
+    }
+
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
         let MgrPd::Up { mgr, driver, requests } = self else {
             return Err(Refusal::UNSUPPORTED);
@@ -191,6 +225,14 @@ impl Handler for MgrPd {
                 Ok(_) => debug_println!("{}: RECLAIM {ds} page {page}: done (page unpinned; its translations invalidated)", pd::name()),
                 Err(e) => debug_println!("{}: RECLAIM {ds} page {page}: refused: {e}", pd::name()),
             },
+            (MgrRequest::DeviceReset { driver }, Ok(MgrReply::Recovered { pins, attachments })) => debug_println!(
+                "{}: DEVICE_RESET from driver {driver}: recovered {pins} pins after device reset ({attachments} attachment(s) dropped, its cache invalidated); serving it again",
+                pd::name()
+            ),
+            (MgrRequest::DeviceReset { driver }, Err(dataspace_api::msg::MgrError::NotFaulted)) => debug_println!(
+                "{}: DEVICE_RESET from driver {driver}: it never faulted, nothing to recover",
+                pd::name()
+            ),
             (MgrRequest::Stats, Ok(MgrReply::Stats(s))) => debug_println!(
                 "{}: stats requests={} refills={} pins={} unpins={} expired={} quota_refusals={} \
                  reclaims={} reclaim_refusals={} pinned_pages={}",

@@ -14,6 +14,16 @@
 //!   masked) until the backlog is gone.
 //! * Translation: `driver::xlate::CacheXlate` over the shared cache (plain loads), REFILL and
 //!   lazy PIN/UNPIN calls to the manager; idle pins are given back after a second.
+//! * Start (also after the monitor restarts a faulted driver from a clean image): the device
+//!   is reset (interrupts masked, no receive buffer posted, so it can no longer DMA into client
+//!   memory), the IRQ is acked (a fault in the interrupt path leaves it masked), and then
+//!   `DEVICE_RESET` for this driver (`driver_pd`, its own PD index) tells the manager the
+//!   device is quiet: after a fault it recovers every pin the old instance held; on a first
+//!   start there is nothing to recover. Sessions are served after that.
+//! * Test hook (off by default): with `crash_on_ethertype` set and the client's buffers mapped
+//!   read-only (`crash_peek`, `crash_peek_size`, `crash_peek_paddr`), a received frame of that
+//!   EtherType makes the driver panic, i.e. fault, in its interrupt path
+//!   (tests/systems/loopback-restart.xml).
 #![no_std]
 #![no_main]
 
@@ -47,6 +57,16 @@ pd::setvar!(client_pd: u64 = 2);
 pd::setvar!(stats_every_irqs: u64 = 0);
 // Which chip the BAR belongs to: 82540 = Intel e1000 (QEMU's NIC), 83820 = NatSemi DP83820.
 pd::setvar!(nic_model: u64 = 82540);
+// This driver's own PD index (`<setvar symbol="driver_pd" pd_index="driver"/>`): named in the
+// DEVICE_RESET it sends at start. Unset (u64::MAX): no DEVICE_RESET is sent.
+pd::setvar!(driver_pd: u64 = u64::MAX);
+// Test hook: fault on purpose when a frame of this EtherType arrives (0 = never). Needs the
+// client's buffer region mapped read-only (setvar_vaddr/setvar_size `crash_peek`, region_paddr
+// `crash_peek_paddr`) to look at the frame.
+pd::setvar!(crash_on_ethertype: u64 = 0);
+pd::setvar!(crash_peek: u64 = 0);
+pd::setvar!(crash_peek_size: u64 = 0);
+pd::setvar!(crash_peek_paddr: u64 = 0);
 
 const IRQ: Channel = Channel::new(0);
 const CLIENT: Channel = Channel::new(1);
@@ -61,6 +81,8 @@ const TX_RING_OFFSET: usize = 0x8000;
 
 type Xlate = CacheXlate<'static, PpcLink>;
 type Engine<B> = Driver<'static, B, Xlate>;
+type E1000Nic = Hooked<E1000<MmioRegs, MmioDma>>;
+type Dp83820Nic = Hooked<Dp83820<MmioRegs, MmioDma>>;
 
 /// A backend the PD can run: the device-neutral `NicBackend` plus its hold-off register, read
 /// back for the log.
@@ -78,6 +100,130 @@ impl Nic for Dp83820<MmioRegs, MmioDma> {
     fn holdoff_register(&self) -> (&'static str, u32) {
         ("IHR", self.regs().read32(driver::dp83820::regs::IHR))
     }
+}
+
+/// The test hook's view of received frames: the client's buffer region (mapped read-only),
+/// its physical base, and the EtherType that makes the driver fault.
+struct Tripwire {
+    peek: pd::SharedRegion,
+    paddr: u64,
+    ethertype: u16,
+}
+
+/// A backend with the (optional, test-only) crash hook: it remembers the physical address of
+/// each posted receive buffer and, when the device completes one holding a frame of the
+/// tripwire's EtherType, panics, which faults the PD in the middle of its interrupt path as a
+/// driver bug would (pins held, IRQ not acked). Without a tripwire it only forwards.
+struct Hooked<B> {
+    nic: B,
+    tripwire: Option<Tripwire>,
+    rx_phys: [u64; QUEUE_CAPACITY as usize],
+}
+
+impl<B: Nic> Hooked<B> {
+    fn new(nic: B, tripwire: Option<Tripwire>) -> Self {
+        Self { nic, tripwire, rx_phys: [0; QUEUE_CAPACITY as usize] }
+    }
+
+    fn check(&self, slot: u16, len: u32) {
+        let Some(t) = &self.tripwire else { return };
+        let Some(&phys) = self.rx_phys.get(usize::from(slot)) else { return };
+        let mut ty = [0u8; 2];
+        let readable = phys
+            .checked_sub(t.paddr)
+            .and_then(|off| usize::try_from(off).ok())
+            .is_some_and(|off| len >= 14 && t.peek.read(off + 12, &mut ty).is_ok());
+        if readable && u16::from_be_bytes(ty) == t.ethertype {
+            panic!(
+                "crash_on_ethertype: received a frame with EtherType {:#06x} in receive slot {slot}; faulting on purpose (test hook)",
+                t.ethertype
+            );
+        }
+    }
+}
+
+impl<B: Nic> NicBackend for Hooked<B> {
+    const NAME: &'static str = B::NAME;
+
+    fn init(&mut self, rx_slots: u16, tx_slots: u16, holdoff: u32) -> Result<driver::MacAddr, driver::InitError> {
+        self.nic.init(rx_slots, tx_slots, holdoff)
+    }
+    fn irq_mask(&mut self) {
+        self.nic.irq_mask()
+    }
+    fn irq_unmask(&mut self) {
+        self.nic.irq_unmask()
+    }
+    fn read_cause(&mut self) -> driver::Cause {
+        self.nic.read_cause()
+    }
+    fn rx_post(&mut self, slot: u16, phys: u64, len: u32) {
+        if let Some(p) = self.rx_phys.get_mut(usize::from(slot)) {
+            *p = phys;
+        }
+        self.nic.rx_post(slot, phys, len)
+    }
+    fn rx_poll(&self, slot: u16) -> Option<driver::backend::RxDone> {
+        let done = self.nic.rx_poll(slot)?;
+        if done.ok {
+            self.check(slot, done.len);
+        }
+        Some(done)
+    }
+    fn rx_clear(&mut self, slot: u16) {
+        self.nic.rx_clear(slot)
+    }
+    fn rx_kick(&mut self, tail: u16) {
+        self.nic.rx_kick(tail)
+    }
+    fn tx_post(&mut self, slot: u16, phys: u64, len: u32, interrupt: bool) {
+        self.nic.tx_post(slot, phys, len, interrupt)
+    }
+    fn tx_poll(&self, slot: u16) -> Option<driver::backend::TxDone> {
+        self.nic.tx_poll(slot)
+    }
+    fn tx_kick(&mut self, tail: u16) {
+        self.nic.tx_kick(tail)
+    }
+    fn read_counters(&mut self) -> driver::backend::HwCounters {
+        self.nic.read_counters()
+    }
+    fn dma_limit(&self) -> u64 {
+        self.nic.dma_limit()
+    }
+}
+
+impl<B: Nic> Nic for Hooked<B> {
+    fn holdoff_register(&self) -> (&'static str, u32) {
+        self.nic.holdoff_register()
+    }
+}
+
+/// The crash hook's configuration, if the system file sets one.
+fn tripwire() -> Option<Tripwire> {
+    let ethertype = crash_on_ethertype.get();
+    if ethertype == 0 {
+        return None;
+    }
+    let Ok(ethertype) = u16::try_from(ethertype) else {
+        debug_println!("{}: crash_on_ethertype = {ethertype:#x} is not an EtherType; test hook off", pd::name());
+        return None;
+    };
+    if crash_peek.get() == 0 || crash_peek_size.get() == 0 || crash_peek_paddr.get() == 0 {
+        debug_println!(
+            "{}: crash_on_ethertype needs the client's buffers mapped read-only (setvar_vaddr/setvar_size crash_peek, region_paddr crash_peek_paddr); test hook off",
+            pd::name()
+        );
+        return None;
+    }
+    debug_println!(
+        "{}: TEST HOOK: a received frame with EtherType {ethertype:#06x} makes this driver fault",
+        pd::name()
+    );
+    // SAFETY: the system file maps the client's buffer region at `crash_peek` with this size
+    // for the PD's life (read-only is enough: the hook only reads it, with volatile loads).
+    let peek = unsafe { pd::SharedRegion::new(crash_peek.get() as usize, crash_peek_size.get() as usize) };
+    Some(Tripwire { peek, paddr: crash_peek_paddr.get(), ethertype })
 }
 
 /// The manager, through the PPC channel.
@@ -119,13 +265,13 @@ struct DriverPd<B: Nic + 'static> {
     next_stats_irq: u64,
 }
 
-static E1000_STATE: StaticCell<State<E1000<MmioRegs, MmioDma>>> = StaticCell::new();
-static DP83820_STATE: StaticCell<State<Dp83820<MmioRegs, MmioDma>>> = StaticCell::new();
+static E1000_STATE: StaticCell<State<E1000Nic>> = StaticCell::new();
+static DP83820_STATE: StaticCell<State<Dp83820Nic>> = StaticCell::new();
 
 /// The PD, for the chip the system file names.
 enum AnyDriver {
-    E1000(DriverPd<E1000<MmioRegs, MmioDma>>),
-    Dp83820(DriverPd<Dp83820<MmioRegs, MmioDma>>),
+    E1000(DriverPd<E1000Nic>),
+    Dp83820(DriverPd<Dp83820Nic>),
 }
 
 fn region(name: &'static str, vaddr: u64, size: u64) -> Option<(usize, usize)> {
@@ -235,12 +381,49 @@ fn init() -> AnyDriver {
     );
     if model == 83820 {
         // 64-bit descriptors: the rings and buffers may lie anywhere in physical memory.
-        let nic = Dp83820::new(p.regs, p.rx_mem, p.tx_mem, Addressing::Bits64);
-        AnyDriver::Dp83820(pd_for(&DP83820_STATE, State::Idle(nic, p.xlate), p.client, p.cfg))
+        let nic = Hooked::new(Dp83820::new(p.regs, p.rx_mem, p.tx_mem, Addressing::Bits64), tripwire());
+        let state = quiesce(nic, p.xlate, p.cfg);
+        AnyDriver::Dp83820(pd_for(&DP83820_STATE, state, p.client, p.cfg))
     } else {
-        let nic = E1000::new(p.regs, p.rx_mem, p.tx_mem);
-        AnyDriver::E1000(pd_for(&E1000_STATE, State::Idle(nic, p.xlate), p.client, p.cfg))
+        let nic = Hooked::new(E1000::new(p.regs, p.rx_mem, p.tx_mem), tripwire());
+        let state = quiesce(nic, p.xlate, p.cfg);
+        AnyDriver::E1000(pd_for(&E1000_STATE, state, p.client, p.cfg))
     }
+}
+
+/// Start-up after a possible fault of an earlier instance: reset the device so it stops any
+/// DMA (interrupts masked, no receive buffer posted), ack the IRQ in case the old instance
+/// died before acking it, then tell the manager the device is quiet (DEVICE_RESET) so it
+/// recovers the old instance's pins. A device that does not come out of reset serves nothing.
+fn quiesce<B: Nic>(mut nic: B, xlate: Xlate, cfg: Config) -> State<B> {
+    nic.irq_mask();
+    if let Err(e) = nic.init(cfg.rx_slots, cfg.tx_slots, cfg.holdoff_us) {
+        debug_println!("{}: device reset at start failed ({e}); refusing every session", pd::name());
+        return State::Broken;
+    }
+    nic.irq_mask();
+    if let Err(e) = IRQ.irq_ack() {
+        debug_println!("{}: cannot ack the IRQ: {e}", pd::name());
+    }
+    let Some(me) = PdId::new(driver_pd.get()) else {
+        debug_println!(
+            "{}: device reset; no DEVICE_RESET sent (setvar driver_pd, this driver's PD index, is not set: needed to recover pins after a restart)",
+            pd::name()
+        );
+        return State::Idle(nic, xlate);
+    };
+    match PpcLink.call(&MgrRequest::DeviceReset { driver: me }) {
+        Ok(Ok(MgrReply::Recovered { pins, attachments })) => debug_println!(
+            "{}: device reset; the dataspace manager recovered {pins} pins and {attachments} attachment(s) of the previous instance",
+            pd::name()
+        ),
+        Ok(Err(dataspace_api::msg::MgrError::NotFaulted)) => {
+            debug_println!("{}: device reset; first start, no pins to recover", pd::name())
+        }
+        Ok(other) => debug_println!("{}: device reset; DEVICE_RESET: unexpected answer {other:?}", pd::name()),
+        Err(e) => debug_println!("{}: device reset; DEVICE_RESET to the dataspace manager failed: {e}", pd::name()),
+    }
+    State::Idle(nic, xlate)
 }
 
 fn notify_client() {

@@ -10,6 +10,12 @@
 //! * `RECLAIM`: the dataspace manager's pin check (issue 4): RECLAIM of a page the driver has
 //!   pinned is refused; after CLOSE (the driver resets the device and unpins) the same
 //!   RECLAIM succeeds; then the session is reopened and looping goes on.
+//!
+//! A notification on channel 3 is the monitor's fault notice (tests/systems/loopback-restart.xml:
+//! `<fault_notify pd="loopback" id="3"/>` in the driver's element): the driver faulted and is
+//! being restarted, so the session is gone. The loopback forgets its queue ends and the
+//! buffers the old driver held, zeroes the queues and opens a new session (the OPEN call waits
+//! until the restarted driver serves it), posting every buffer again.
 #![no_std]
 #![no_main]
 
@@ -30,6 +36,8 @@ pd::setvar!(rx_buffers: u64 = 128);
 
 const DRIVER: Channel = Channel::new(1);
 const MANAGER: Channel = Channel::new(2);
+/// The monitor's notice that the driver faulted.
+const DRIVER_FAULT: Channel = Channel::new(3);
 const CAPACITY: u32 = 256;
 const BUF: u32 = 2048;
 const PAGE: u32 = 4096;
@@ -196,20 +204,26 @@ impl Loopback {
             Ok(()) => debug_println!("{}: RECLAIM page {page} after unpin: done", name()),
             Err(e) => debug_println!("{}: RECLAIM page {page} after unpin: refused ({e})", name()),
         }
-        // Reopen: drop our ends, zero the queues (the driver dropped its ends at CLOSE), open.
+        if self.reopen() {
+            debug_println!("{}: session reopened; looping again", name());
+        }
+    }
+
+    /// Drops our queue ends, zeroes the queues (the driver's ends are gone: closed, or lost
+    /// with a faulted driver) and opens a new session with every buffer posted again.
+    fn reopen(&mut self) -> bool {
         self.rx = None;
         self.tx = None;
         for (vaddr, size) in [(rx_queues.get(), rx_queues_size.get()), (tx_queues.get(), tx_queues_size.get())] {
-            // SAFETY: mapped read-write for the PD's life; no ring end of either side exists now.
+            // SAFETY: mapped read-write for the PD's life; no ring end of this PD exists now and
+            // the driver has none (session closed, or the driver restarted).
             let r = unsafe { SharedRegion::new(vaddr as usize, size as usize) };
             let zero = [0u8; 64];
             for off in (0..r.size()).step_by(64) {
                 let _ = r.write(off, &zero[..64.min(r.size() - off)]);
             }
         }
-        if self.open() {
-            debug_println!("{}: session reopened; looping again", name());
-        }
+        self.open()
     }
 
     /// Loops frames until both queues are empty and the driver has been asked to signal.
@@ -293,7 +307,18 @@ fn init() -> Loopback {
 
 impl Handler for Loopback {
     fn notified(&mut self, channels: ChannelSet) {
-        if channels.contains(DRIVER) {
+        if channels.contains(DRIVER_FAULT) {
+            debug_println!(
+                "{}: the driver faulted (monitor's notice; session {} lost after {} frames looped); reopening",
+                name(),
+                self.session,
+                self.looped
+            );
+            if self.reopen() {
+                debug_println!("{}: session reopened after the driver's restart; looping again", name());
+            }
+        }
+        if channels.contains(DRIVER) || channels.contains(DRIVER_FAULT) {
             self.run();
         }
     }
