@@ -70,7 +70,7 @@ fn boot() -> (Qemu, DgramLink) {
     let mut q = ok(Qemu::spawn(cfg));
     // First start: the manager has nothing to recover, and says so.
     ok(q.expect("driver: TEST HOOK: a received frame with EtherType 0x88b7 makes this driver fault", WAIT));
-    ok(q.expect("dataspace_mgr: DEVICE_RESET from driver PD #1: it never faulted, nothing to recover", WAIT));
+    ok(q.expect("dataspace_mgr: DEVICE_RESET from driver PD #1 at its first start: nothing to recover", WAIT));
     ok(q.expect("driver: device reset; first start, no pins to recover", WAIT));
     ok(q.expect(&format!("loopback: session 1 open, MAC {}", mac_str()), WAIT));
     ok(q.expect("loopback: 128 receive buffers of 2048 bytes posted", WAIT));

@@ -230,7 +230,7 @@ impl Handler for MgrPd {
                 pd::name()
             ),
             (MgrRequest::DeviceReset { driver }, Err(dataspace_api::msg::MgrError::NotFaulted)) => debug_println!(
-                "{}: DEVICE_RESET from driver {driver}: it never faulted, nothing to recover",
+                "{}: DEVICE_RESET from driver {driver} at its first start: nothing to recover",
                 pd::name()
             ),
             (MgrRequest::Stats, Ok(MgrReply::Stats(s))) => debug_println!(
