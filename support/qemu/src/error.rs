@@ -46,6 +46,12 @@ pub enum Error {
         status: String,
         output: String,
     },
+    /// `make image` failed (a bad system file, or a PD that does not build).
+    ImageBuild {
+        command: String,
+        status: String,
+        output: String,
+    },
     /// A host-side network operation failed (dgram link).
     Net { context: String, source: io::Error },
     /// A frame did not arrive in time on a dgram link.
@@ -113,6 +119,9 @@ impl fmt::Display for Error {
                 "building the seL4 kernel failed: `{command}` {status}\n{output}\n\
                  (run `make kernel` for the full message; support/kernel/deps.sh installs what it needs)"
             ),
+            Error::ImageBuild { command, status, output } => {
+                write!(f, "building the system image failed: `{command}` {status}\n{output}")
+            }
             Error::Net { context, source } => write!(f, "{context}: {source}"),
             Error::NoFrame { waited, seen } => write!(
                 f,

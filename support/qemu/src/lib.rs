@@ -23,12 +23,14 @@
 
 mod config;
 mod error;
+mod image;
 mod kernel;
 mod net;
 mod process;
 
 pub use config::{Netdev, Nic, QemuConfig, DEFAULT_QEMU, NETDEV_ID};
 pub use error::{Error, Result};
+pub use image::{build_image, build_lock};
 pub use kernel::{build_kernel, kernel_image, repo_root, KernelVariant};
 pub use net::{free_udp_port, DgramLink, MAX_FRAME};
 pub use process::{Qemu, RegexMatch};

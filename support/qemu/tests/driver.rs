@@ -13,14 +13,14 @@
 //! a hard limit and is killed on drop.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use qemu_harness::{build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
+use qemu_harness::{build_image, build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
 
 const WAIT: Duration = Duration::from_secs(60);
 const RUN_LIMIT: Duration = Duration::from_secs(240);
@@ -46,20 +46,7 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 
 /// `make image SYSTEM=<system>` -> build/<stem>/image.elf.
 fn image(system: &str) -> PathBuf {
-    let out = Command::new("make")
-        .args(["--no-print-directory", "image", &format!("SYSTEM={system}")])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("`make` must be installed (support/deps.sh installs it)");
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "make image SYSTEM={system} failed:\n{log}");
-    let stem = Path::new(system).file_stem().and_then(|s| s.to_str()).expect("named");
-    repo_root().join("build").join(stem).join("image.elf")
+    build_image(system).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn ok<T>(r: qemu_harness::Result<T>) -> T {

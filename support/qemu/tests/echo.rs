@@ -23,12 +23,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use netstack::testkit::{self, PEER_IP, PEER_MAC};
-use qemu_harness::{build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
+use qemu_harness::{build_image, build_lock, build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
 use smoltcp::wire::ArpOperation;
 use socket_api::Endpoint;
 
@@ -45,21 +45,9 @@ const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
 /// The PDs print statistics at most this often (their `stats_interval_ms` default).
 const STATS_INTERVAL: Duration = Duration::from_millis(1000);
 
-static BUILD: Mutex<()> = Mutex::new(());
-
 /// `make image SYSTEM=<system>` -> build/<stem>/image.elf.
 fn image(system: &str) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
-    let out = Command::new("make")
-        .args(["--no-print-directory", "image", &format!("SYSTEM={system}")])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("`make` must be installed (support/deps.sh installs it)");
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "make image SYSTEM={system} failed:\n{log}");
-    let stem = Path::new(system).file_stem().and_then(|s| s.to_str()).expect("system file has a name");
-    repo_root().join("build").join(stem).join("image.elf")
+    build_image(system).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A booted system on a dgram link.
@@ -442,7 +430,7 @@ fn echo_in_netstack_variant_answers_and_bursts() {
 #[test]
 fn make_run_answers_nc_and_socat_through_user_networking() {
     image("system.xml");
-    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let _guard = build_lock();
     let port = qemu_harness::free_udp_port().unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new("make")
         .args(["--no-print-directory", "run"])

@@ -13,12 +13,11 @@
 //! row. Frames travel over QEMU's `dgram` netdev; every QEMU run has a hard limit and is killed
 //! on drop; the tests run one at a time (a lock).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use qemu_harness::{build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
+use qemu_harness::{build_image, build_kernel, DgramLink, KernelVariant, Qemu, QemuConfig};
 
 const SYSTEM: &str = "tests/systems/loopback-restart.xml";
 const WAIT: Duration = Duration::from_secs(60);
@@ -45,16 +44,7 @@ fn ok<T>(r: qemu_harness::Result<T>) -> T {
 
 /// `make image SYSTEM=<system>` -> build/<stem>/image.elf.
 fn image(system: &str) -> PathBuf {
-    let out = Command::new("make")
-        .args(["--no-print-directory", "image", &format!("SYSTEM={system}")])
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .expect("`make` must be installed (support/deps.sh installs it)");
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "make image SYSTEM={system} failed:\n{log}");
-    let stem = Path::new(system).file_stem().and_then(|s| s.to_str()).expect("named");
-    repo_root().join("build").join(stem).join("image.elf")
+    build_image(system).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn mac_str() -> String {

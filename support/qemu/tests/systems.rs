@@ -19,22 +19,19 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use qemu_harness::{build_kernel, repo_root, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
+use qemu_harness::{build_image, build_lock, build_kernel, repo_root, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
 
 /// Per-wait limit (TCG boots the example in a few seconds; CI machines are slower).
 const WAIT: Duration = Duration::from_secs(60);
 /// Hard limit on one QEMU run.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
-static BUILD: Mutex<()> = Mutex::new(());
-
 /// Runs `make <target> SYSTEM=<system>` in the repository; returns (success, stdout+stderr).
 fn make(target: &str, system: &str) -> (bool, String) {
-    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let _guard = build_lock();
     let out = Command::new("make")
         .arg("--no-print-directory")
         .arg(target)
@@ -50,19 +47,7 @@ fn make(target: &str, system: &str) -> (bool, String) {
 
 /// `make image SYSTEM=<system>` -> build/<stem>/image.elf.
 fn image(system: &str) -> PathBuf {
-    let (ok, log) = make("image", system);
-    assert!(ok, "make image SYSTEM={system} failed:\n{log}");
-    let stem = Path::new(system)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .expect("system file has a name");
-    let path = repo_root().join("build").join(stem).join("image.elf");
-    assert!(
-        path.is_file(),
-        "make image succeeded but {} is missing:\n{log}",
-        path.display()
-    );
-    path
+    build_image(system).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Boots kernel + image on the same machine `make run` uses (q35, Haswell, e1000 on net0).
@@ -252,7 +237,7 @@ fn bad_system_file_is_rejected_before_qemu_starts() {
 fn make_run_boots_the_example_without_a_terminal_and_ends_with_qemu() {
     // Build first (serialised with the other tests); `make run` then only re-checks.
     image("examples/hello/hello.xml");
-    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let _guard = build_lock();
     // A free host port for the default user-networking forward, so parallel runs never clash.
     let port = qemu_harness::free_udp_port().unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new("make")
