@@ -1,11 +1,13 @@
 //! The freestanding runtime of the initialiser binary: the `_start` entry (the kernel enters
-//! with `rdi` = bootinfo and `rsp` = 0, so we install our own stack), the memory functions
-//! the compiler calls (`memcpy`, `memset`, `memmove`, `memcmp`, `bcmp`), the panic handler and
-//! the `rust_eh_personality` symbol the host target's libcore references.
+//! with `rdi` = bootinfo and `rsp` = 0, so we install our own stack) and the panic handler.
+//! The memory functions and `rust_eh_personality` come from `support/freestanding`, shared
+//! with the PD runtime.
 
-use core::arch::{asm, global_asm};
+use core::arch::global_asm;
 use core::fmt::Write;
 use sel4::DebugWriter;
+
+use freestanding as _;
 
 /// Size of the initial thread's stack (in .bss, zeroed by the kernel's ELF loader).
 const STACK_SIZE: usize = 256 * 1024;
@@ -55,77 +57,4 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         None => writeln!(out, "initialiser: PANIC: {}", info.message()),
     };
     stop()
-}
-
-/// Referenced by the host target's precompiled libcore; never called with `panic = "abort"`.
-#[no_mangle]
-pub extern "C" fn rust_eh_personality() {}
-
-/// # Safety
-/// The C contract: `n` bytes valid at both pointers, regions not overlapping.
-#[no_mangle]
-pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: `rep movsb` copies rcx bytes from rsi to rdi forwards (DF is clear per the ABI);
-    // the caller guarantees both ranges are valid.
-    unsafe {
-        asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _, inout("rsi") src => _,
-             options(nostack, preserves_flags));
-    }
-    dst
-}
-
-/// # Safety
-/// The C contract: `n` bytes valid at `dst`.
-#[no_mangle]
-pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
-    // SAFETY: `rep stosb` stores al rcx times at rdi forwards; the caller guarantees the range.
-    unsafe {
-        asm!("rep stosb", inout("rcx") n => _, inout("rdi") dst => _, in("al") c as u8,
-             options(nostack, preserves_flags));
-    }
-    dst
-}
-
-/// # Safety
-/// The C contract: `n` bytes valid at both pointers; the regions may overlap.
-#[no_mangle]
-pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    if (dst as usize).wrapping_sub(src as usize) >= n {
-        // dst is below src or past its end: a forward copy never overwrites unread bytes.
-        // SAFETY: as for memcpy; forward order is safe for this overlap.
-        unsafe { memcpy(dst, src, n) };
-    } else if n > 0 {
-        // SAFETY: copy backwards from the last byte (DF set for the copy, cleared after, as
-        // the ABI requires); the caller guarantees both ranges.
-        unsafe {
-            asm!("std", "rep movsb", "cld",
-                 inout("rcx") n => _, inout("rdi") dst.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
-                 options(nostack));
-        }
-    }
-    dst
-}
-
-/// # Safety
-/// The C contract: `n` bytes readable at both pointers.
-#[no_mangle]
-pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    let mut i = 0;
-    while i < n {
-        // SAFETY: i < n and the caller guarantees n readable bytes at both pointers.
-        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
-        if x != y {
-            return x as i32 - y as i32;
-        }
-        i += 1;
-    }
-    0
-}
-
-/// # Safety
-/// As `memcmp`.
-#[no_mangle]
-pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-    // SAFETY: same contract as memcmp.
-    unsafe { memcmp(a, b, n) }
 }
