@@ -8,6 +8,15 @@ command -v "$PY" >/dev/null || { echo "kernel deps: error: $PY not found (instal
 if ! "$PY" -c 'import ply, six, tempita' 2>/dev/null; then
     echo "kernel deps: installing Python modules ply, six, tempita for $PY" >&2
     "$PY" -m pip install --quiet ply==3.11 six tempita==0.6.0 2>/dev/null \
-        || "$PY" -m pip install --quiet --break-system-packages ply==3.11 six tempita==0.6.0 \
-        || { echo "kernel deps: error: could not install ply, six and tempita for $PY (pip)" >&2; exit 1; }
+        || "$PY" -m pip install --quiet --break-system-packages ply==3.11 six tempita==0.6.0 2>/dev/null \
+        || {
+            # No pip (a stock Debian python3): Debian packages them too, for /usr/bin/python3.
+            if [ "$(command -v "$PY")" = /usr/bin/python3 ] && command -v apt-get >/dev/null; then
+                SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+                $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+                    --no-install-recommends python3-ply python3-six python3-tempita >/dev/null
+            fi
+        }
+    "$PY" -c 'import ply, six, tempita' 2>/dev/null \
+        || { echo "kernel deps: error: could not install ply, six and tempita for $PY (pip, or apt's python3-ply python3-six python3-tempita)" >&2; exit 1; }
 fi
