@@ -22,14 +22,13 @@ use std::time::{Duration, Instant};
 
 use qemu_harness::{build_image, build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
 
+mod common;
+use common::{looped, seq_of, Macs, CONTROL_TYPE};
+
 const WAIT: Duration = Duration::from_secs(60);
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 /// The guest NIC's MAC (given to QEMU, and what the driver must report in the OPEN reply).
-const GUEST_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0xab, 0xcd, 0x01];
-const HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
-/// EtherType of test data frames (IEEE local experimental 2) and of commands (experimental 1).
-const DATA_TYPE: [u8; 2] = [0x88, 0xb6];
-const CONTROL_TYPE: [u8; 2] = [0x88, 0xb5];
+const MACS: Macs = Macs { guest: [0x52, 0x54, 0x00, 0xab, 0xcd, 0x01], host: [0x02, 0x00, 0x00, 0x00, 0x00, 0x01] };
 
 /// Spacing of the frames in the hold-off measurement: 10 000 frames/s, which the guest loops
 /// without loss under TCG (the flood test shows ~24 000/s is its ceiling).
@@ -58,7 +57,7 @@ fn boot(system: &str) -> (Qemu, DgramLink) {
     let img = image(system);
     let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
     let link = ok(DgramLink::new());
-    let mac = GUEST_MAC.map(|b| format!("{b:02x}")).join(":");
+    let mac = MACS.guest_str();
     let cfg = QemuConfig::new()
         .kernel(kernel)
         .initrd(img)
@@ -72,38 +71,11 @@ fn boot(system: &str) -> (Qemu, DgramLink) {
     (q, link)
 }
 
-/// A test frame of `len` bytes carrying `seq`, to the guest.
-fn frame(len: usize, seq: u32) -> Vec<u8> {
-    let mut f = Vec::with_capacity(len);
-    f.extend_from_slice(&GUEST_MAC);
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&DATA_TYPE);
-    f.extend_from_slice(&seq.to_be_bytes());
-    f.extend((f.len()..len).map(|i| (i as u32 * 7 + seq) as u8));
-    f.truncate(len);
-    f
-}
 
-fn seq_of(f: &[u8]) -> Option<u32> {
-    (f.len() >= 18 && f[12..14] == DATA_TYPE).then(|| u32::from_be_bytes([f[14], f[15], f[16], f[17]]))
-}
 
-/// What the loopback must send back for `sent`: the same bytes with the MACs swapped.
-fn looped(sent: &[u8]) -> Vec<u8> {
-    let mut r = sent.to_vec();
-    r[..6].copy_from_slice(&sent[6..12]);
-    r[6..12].copy_from_slice(&sent[..6]);
-    r
-}
 
 fn command(link: &DgramLink, cmd: &str) {
-    let mut f = Vec::new();
-    f.extend_from_slice(&GUEST_MAC);
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&CONTROL_TYPE);
-    f.extend_from_slice(cmd.as_bytes());
-    f.resize(60, 0);
-    ok(link.send_frame(&f));
+    ok(link.send_frame(&MACS.special(CONTROL_TYPE, cmd.as_bytes())));
 }
 
 /// The driver's counters, from the stats line a STATS command makes it print.
@@ -189,7 +161,7 @@ struct Figures {
 fn measure(q: &mut Qemu, link: &DgramLink, n: u32, gap: Duration) -> Figures {
     let before = driver_stats(q, link);
     let start = Instant::now();
-    let frames: Vec<Vec<u8>> = (10_000..10_000 + n).map(|s| frame(1024, s)).collect();
+    let frames: Vec<Vec<u8>> = (10_000..10_000 + n).map(|s| MACS.frame(1024, s)).collect();
     let got = paced(link, &frames, Duration::from_secs(2), gap, WINDOW);
     let mut back = 0;
     for f in &frames {
@@ -230,7 +202,7 @@ fn loopback_returns_frames_byte_exact_and_survives_a_flood() {
     // Sizes from the minimum Ethernet frame to the largest without FCS, one at a time.
     let sizes = [60, 61, 64, 65, 100, 128, 255, 256, 511, 512, 1000, 1023, 1024, 1500, 1513, 1514];
     for (i, &len) in sizes.iter().enumerate() {
-        let f = frame(len, i as u32);
+        let f = MACS.frame(len, i as u32);
         ok(link.send_frame(&f));
         let got = link
             .recv_frame_matching(Duration::from_secs(20), |g| seq_of(g) == Some(i as u32))
@@ -240,7 +212,7 @@ fn loopback_returns_frames_byte_exact_and_survives_a_flood() {
     }
 
     // A burst that fits the posted buffers comes back whole.
-    let frames: Vec<Vec<u8>> = (100..164).map(|s| frame(1024, s)).collect();
+    let frames: Vec<Vec<u8>> = (100..164).map(|s| MACS.frame(1024, s)).collect();
     let got = burst(&link, &frames, Duration::from_secs(2));
     assert_eq!(got.len(), frames.len(), "a 64-frame burst must come back whole");
     for f in &frames {
@@ -253,13 +225,13 @@ fn loopback_returns_frames_byte_exact_and_survives_a_flood() {
     let mut flooded = 0;
     while flood_start.elapsed() < Duration::from_secs(3) {
         for s in 0..256 {
-            let _ = link.send_frame(&frame(60, 1_000_000 + s));
+            let _ = link.send_frame(&MACS.frame(60, 1_000_000 + s));
             flooded += 1;
         }
     }
     thread::sleep(Duration::from_millis(500));
     let _ = link.drain();
-    let f = frame(200, 4242);
+    let f = MACS.frame(200, 4242);
     ok(link.send_frame(&f));
     let got = link
         .recv_frame_matching(Duration::from_secs(20), |g| seq_of(g) == Some(4242))
@@ -334,7 +306,7 @@ fn reclaim_of_a_pinned_page_is_refused_and_succeeds_after_unpin() {
     ok(q.expect("driver: translation miss: dataspace 0 page 0 not cached", WAIT));
     ok(q.expect("driver: translation hit: dataspace 0 page 0", WAIT));
     // Loop one frame first: the session works.
-    let f = frame(100, 1);
+    let f = MACS.frame(100, 1);
     ok(link.send_frame(&f));
     let got = ok(link.recv_frame_matching(Duration::from_secs(20), |g| seq_of(g) == Some(1)));
     assert_eq!(got, looped(&f));
@@ -354,7 +326,7 @@ fn reclaim_of_a_pinned_page_is_refused_and_succeeds_after_unpin() {
 
     // The reopened session loops frames again (the reclaimed page is refilled on demand).
     for s in 2..20 {
-        let f = frame(300 + s as usize, s);
+        let f = MACS.frame(300 + s as usize, s);
         ok(link.send_frame(&f));
         let got = link
             .recv_frame_matching(Duration::from_secs(20), |g| seq_of(g) == Some(s))

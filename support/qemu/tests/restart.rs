@@ -19,15 +19,14 @@ use std::time::{Duration, Instant};
 
 use qemu_harness::{build_image, build_kernel, DgramLink, KernelVariant, Qemu, QemuConfig};
 
+mod common;
+use common::{looped, seq_of, Macs, CONTROL_TYPE};
+
 const SYSTEM: &str = "tests/systems/loopback-restart.xml";
 const WAIT: Duration = Duration::from_secs(60);
 const RUN_LIMIT: Duration = Duration::from_secs(300);
-const GUEST_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0xab, 0xcd, 0x02];
-const HOST_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
-/// Test data frames (IEEE local experimental 2), commands to the loopback (experimental 1), and
-/// the EtherType the driver's test hook faults on (the system file's `crash_on_ethertype`).
-const DATA_TYPE: [u8; 2] = [0x88, 0xb6];
-const CONTROL_TYPE: [u8; 2] = [0x88, 0xb5];
+const MACS: Macs = Macs { guest: [0x52, 0x54, 0x00, 0xab, 0xcd, 0x02], host: [0x02, 0x00, 0x00, 0x00, 0x00, 0x02] };
+/// The EtherType the driver's test hook faults on (the system file's `crash_on_ethertype`).
 const CRASH_TYPE: [u8; 2] = [0x88, 0xb7];
 /// 128 receive buffers of 2 KiB: 64 pages, each pinned while the device owns its buffers.
 const PINNED_PAGES: u64 = 64;
@@ -47,62 +46,34 @@ fn image(system: &str) -> PathBuf {
     build_image(system).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn mac_str() -> String {
-    GUEST_MAC.map(|b| format!("{b:02x}")).join(":")
-}
 
 /// Boots the system; returns once the loopback has its session and buffers posted.
 fn boot() -> (Qemu, DgramLink) {
     let img = image(SYSTEM);
     let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
     let link = ok(DgramLink::new());
-    let cfg = QemuConfig::new().kernel(kernel).initrd(img).nic(link.e1000().mac(mac_str())).timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new().kernel(kernel).initrd(img).nic(link.e1000().mac(MACS.guest_str())).timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
     // First start: the manager has nothing to recover, and says so.
     ok(q.expect("driver: TEST HOOK: a received frame with EtherType 0x88b7 makes this driver fault", WAIT));
     ok(q.expect("dataspace_mgr: DEVICE_RESET from driver PD #1 at its first start: nothing to recover", WAIT));
     ok(q.expect("driver: device reset; first start, no pins to recover", WAIT));
-    ok(q.expect(&format!("loopback: session 1 open, MAC {}", mac_str()), WAIT));
+    ok(q.expect(&format!("loopback: session 1 open, MAC {}", MACS.guest_str()), WAIT));
     ok(q.expect("loopback: 128 receive buffers of 2048 bytes posted", WAIT));
     (q, link)
 }
 
-fn frame(len: usize, seq: u32) -> Vec<u8> {
-    let mut f = Vec::with_capacity(len);
-    f.extend_from_slice(&GUEST_MAC);
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&DATA_TYPE);
-    f.extend_from_slice(&seq.to_be_bytes());
-    f.extend((f.len()..len).map(|i| (i as u32 * 13 + seq) as u8));
-    f.truncate(len);
-    f
-}
 
-fn seq_of(f: &[u8]) -> Option<u32> {
-    (f.len() >= 18 && f[12..14] == DATA_TYPE).then(|| u32::from_be_bytes([f[14], f[15], f[16], f[17]]))
-}
 
-fn looped(sent: &[u8]) -> Vec<u8> {
-    let mut r = sent.to_vec();
-    r[..6].copy_from_slice(&sent[6..12]);
-    r[6..12].copy_from_slice(&sent[..6]);
-    r
-}
 
 fn special(link: &DgramLink, ethertype: [u8; 2], payload: &[u8]) {
-    let mut f = Vec::new();
-    f.extend_from_slice(&GUEST_MAC);
-    f.extend_from_slice(&HOST_MAC);
-    f.extend_from_slice(&ethertype);
-    f.extend_from_slice(payload);
-    f.resize(60, 0);
-    ok(link.send_frame(&f));
+    ok(link.send_frame(&MACS.special(ethertype, payload)));
 }
 
 /// Frames `seqs` of assorted sizes, one at a time, each back byte-exact with MACs swapped.
 fn loop_frames(q: &Qemu, link: &DgramLink, seqs: std::ops::Range<u32>) {
     for s in seqs {
-        let f = frame(60 + (s as usize * 97) % 1455, s);
+        let f = MACS.frame(60 + (s as usize * 97) % 1455, s);
         ok(link.send_frame(&f));
         let got = link
             .recv_frame_matching(Duration::from_secs(20), |g| seq_of(g) == Some(s))
@@ -145,7 +116,7 @@ fn crash_and_recover(q: &mut Qemu, link: &DgramLink, n: u32) -> u64 {
     let recovered: u64 = rec.groups[0].as_deref().and_then(|v| v.parse().ok()).expect("pin count");
     ok(q.expect(&format!("driver: device reset; the dataspace manager recovered {recovered} pins"), WAIT));
     ok(q.expect("loopback: the driver faulted (monitor's notice; session 1 lost", WAIT));
-    ok(q.expect(&format!("driver: session 1 open for PD #2: 1 dataspace(s), MAC {}", mac_str()), WAIT));
+    ok(q.expect(&format!("driver: session 1 open for PD #2: 1 dataspace(s), MAC {}", MACS.guest_str()), WAIT));
     ok(q.expect("loopback: 128 receive buffers of 2048 bytes posted", WAIT));
     ok(q.expect("loopback: session reopened after the driver's restart; looping again", WAIT));
     assert_eq!(held, recovered, "the manager must recover exactly the pins the driver held");
@@ -212,7 +183,7 @@ fn a_driver_that_keeps_faulting_is_stopped_after_five_quick_restarts() {
     let after = q.pending();
     assert!(!after.contains("restarted (restart #"), "restarted after the limit:\n{after}");
     // The driver is stopped: a frame no longer comes back.
-    let f = frame(100, 999);
+    let f = MACS.frame(100, 999);
     ok(link.send_frame(&f));
     assert!(
         link.recv_frame_matching(Duration::from_secs(3), |g| seq_of(g) == Some(999)).is_err(),

@@ -1,0 +1,60 @@
+//! What the loopback system tests (`driver.rs`, `restart.rs`) share: the Ethernet frames they
+//! send to the loopback client PD and how its replies look. A `mod common;` of each test file
+//! (cargo does not build `tests/common/` as a test of its own).
+
+#![allow(dead_code)] // each test file uses its own subset
+
+/// EtherType of test data frames (IEEE local experimental 2).
+pub const DATA_TYPE: [u8; 2] = [0x88, 0xb6];
+/// EtherType of commands to the loopback client (IEEE local experimental 1).
+pub const CONTROL_TYPE: [u8; 2] = [0x88, 0xb5];
+
+/// The guest and host ends of one test link.
+#[derive(Clone, Copy)]
+pub struct Macs {
+    pub guest: [u8; 6],
+    pub host: [u8; 6],
+}
+
+impl Macs {
+    /// The guest MAC as QEMU and the PDs print it (`52:54:00:...`).
+    pub fn guest_str(&self) -> String {
+        self.guest.map(|b| format!("{b:02x}")).join(":")
+    }
+
+    /// A data frame of `len` bytes to the guest carrying `seq` and a payload derived from it.
+    pub fn frame(&self, len: usize, seq: u32) -> Vec<u8> {
+        let mut f = Vec::with_capacity(len);
+        f.extend_from_slice(&self.guest);
+        f.extend_from_slice(&self.host);
+        f.extend_from_slice(&DATA_TYPE);
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend((f.len()..len).map(|i| (i as u32 * 7 + seq) as u8));
+        f.truncate(len);
+        f
+    }
+
+    /// A minimum-size frame to the guest with `ethertype` and `payload` (commands, test hooks).
+    pub fn special(&self, ethertype: [u8; 2], payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&self.guest);
+        f.extend_from_slice(&self.host);
+        f.extend_from_slice(&ethertype);
+        f.extend_from_slice(payload);
+        f.resize(f.len().max(60), 0);
+        f
+    }
+}
+
+/// The sequence number of a data frame, if `f` is one.
+pub fn seq_of(f: &[u8]) -> Option<u32> {
+    (f.len() >= 18 && f[12..14] == DATA_TYPE).then(|| u32::from_be_bytes([f[14], f[15], f[16], f[17]]))
+}
+
+/// What the loopback must send back for `sent`: the same bytes with the MACs swapped.
+pub fn looped(sent: &[u8]) -> Vec<u8> {
+    let mut r = sent.to_vec();
+    r[..6].copy_from_slice(&sent[6..12]);
+    r[6..12].copy_from_slice(&sent[..6]);
+    r
+}
