@@ -282,9 +282,10 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
         for map in &pd.maps {
             let mut m = spec::MapRec::new_zeroed();
             m.region = U32::new(sys.regions.iter().position(|r| r.name == map.mr).unwrap_or(0) as u32);
-            m.perms = (map.perms.read as u8) * spec::PERM_R
-                | (map.perms.write as u8) * spec::PERM_W
-                | (map.perms.execute as u8) * spec::PERM_X;
+            m.perms = [(map.perms.read, spec::PERM_R), (map.perms.write, spec::PERM_W), (map.perms.execute, spec::PERM_X)]
+                .iter()
+                .filter(|(on, _)| *on)
+                .fold(0, |acc, (_, bit)| acc | bit);
             m.cached = map.cached as u8;
             m.vaddr = U64::new(map.vaddr);
             w.maps.push(m);

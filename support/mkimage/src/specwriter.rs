@@ -42,7 +42,7 @@ impl SpecWriter {
 
     /// Stores bytes in the blob, 8-byte aligned; returns their offset.
     pub fn data(&mut self, bytes: &[u8]) -> u64 {
-        while self.blob.len() % 8 != 0 {
+        while !self.blob.len().is_multiple_of(8) {
             self.blob.push(0);
         }
         let offset = self.blob.len() as u64;
@@ -60,8 +60,7 @@ impl SpecWriter {
         fn align8(n: usize) -> usize {
             (n + 7) & !7
         }
-        let mut out: Vec<u8> = Vec::new();
-        out.resize(core::mem::size_of::<Header>(), 0);
+        let mut out: Vec<u8> = vec![0; core::mem::size_of::<Header>()];
         let put = |out: &mut Vec<u8>, bytes: &[u8], count: usize| -> Table {
             out.resize(align8(out.len()), 0);
             let t = Table { offset: U64::new(out.len() as u64), count: U64::new(count as u64) };

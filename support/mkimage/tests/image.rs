@@ -91,7 +91,7 @@ fn build(fx: &Fixture, xml: &str) -> Result<mkimage::Image, String> {
     mkimage::build(&mkimage::Inputs {
         system_file: "sys.xml",
         system: &system,
-        search: &[fx.dir.clone()],
+        search: std::slice::from_ref(&fx.dir),
         initialiser: &fx.init,
         initialiser_path: Path::new("init"),
     })

@@ -68,6 +68,16 @@ pub mod cspace {
     pub const NOTIFY_ID_LIMIT: u8 = (BADGE_BITS - 1) as u8;
 }
 
+// Every badge the initialiser mints must fit seL4 5.0's 28 badge bits, and a PPC badge
+// (PP_BADGE | id) must never look like a set of notification bits: checked at compile time.
+const _: () = {
+    use cspace::*;
+    assert!(PP_BADGE >> BADGE_BITS == 0);
+    assert!((PP_BADGE | (MAX_IDS as u64 - 1)) >> BADGE_BITS == 0);
+    assert!(1u64 << (NOTIFY_ID_LIMIT - 1) < PP_BADGE);
+    assert!(((1u64 << NOTIFY_ID_LIMIT) - 1) & PP_BADGE == 0);
+};
+
 /// A string in the blob.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
@@ -567,17 +577,6 @@ mod tests {
         assert_eq!(core::mem::size_of::<IrqRec>(), 16);
         assert_eq!(core::mem::size_of::<IoPortRec>(), 16);
         assert_eq!(core::mem::size_of::<PdInfo>() % 8, 0);
-    }
-
-    #[test]
-    fn badges_fit_sel4_5_badge_bits() {
-        use cspace::*;
-        // Every badge the initialiser mints must fit seL4 5.0's 28 badge bits, and a PPC badge
-        // (PP_BADGE | id) must never look like a set of notification bits.
-        assert!(PP_BADGE >> BADGE_BITS == 0);
-        assert!((PP_BADGE | (MAX_IDS as u64 - 1)) >> BADGE_BITS == 0);
-        assert!(1u64 << (NOTIFY_ID_LIMIT - 1) < PP_BADGE);
-        assert_eq!(((1u64 << NOTIFY_ID_LIMIT) - 1) & PP_BADGE, 0);
     }
 
     #[test]
