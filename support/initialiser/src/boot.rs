@@ -231,7 +231,7 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         rule: None,
         host_bridge: None,
         stats: Stats::default(),
-        tsc_hz: u64::from(bi.tsc_mhz()).saturating_mul(1_000_000),
+        tsc_hz: bi.tsc_mhz().saturating_mul(1_000_000),
     };
     b.device_regions()?;
     b.scratch()?;
