@@ -224,6 +224,23 @@ impl<'a, 'i> Reader<'a, 'i> {
         }
     }
 
+    /// An optional keyword attribute: `Some(default)` when absent, the value `choices` pairs
+    /// with its text, or `None` (reported: `expected <expected>`) for any other text.
+    fn keyword<T: Copy>(&mut self, node: Node, name: &str, default: T, choices: &[(&str, T)], expected: &str) -> Option<T> {
+        let Some(attr) = self.attr(node, name) else {
+            return Some(default);
+        };
+        if let Some(&(_, v)) = choices.iter().find(|(text, _)| *text == attr.value()) {
+            return Some(v);
+        }
+        let pos = self.attr_pos(&attr);
+        self.err(
+            pos,
+            format!("<{}> {}={}: expected {expected}", node.tag_name().name(), name, show(attr.value())),
+        );
+        None
+    }
+
     /// An optional boolean attribute: `Ok(default)` when absent, `Err(())` (reported) when
     /// not exactly "true" or "false".
     fn boolean(&mut self, node: Node, name: &str, default: bool) -> Result<bool, ()> {
@@ -459,21 +476,13 @@ fn read_pd<'a, 'i>(
         }
     }
 
-    let fault = match r.attr(node, "fault") {
-        None => Some(FaultPolicy::Stop),
-        Some(a) => match a.value() {
-            "stop" => Some(FaultPolicy::Stop),
-            "restart" => Some(FaultPolicy::Restart),
-            v => {
-                let pos = r.attr_pos(&a);
-                r.err(pos, format!(
-                    "<protection_domain> fault={}: expected \"stop\" (the monitor suspends the PD) or \"restart\" (it restarts the PD from a clean image)",
-                    show(v)
-                ));
-                None
-            }
-        },
-    };
+    let fault = r.keyword(
+        node,
+        "fault",
+        FaultPolicy::Stop,
+        &[("stop", FaultPolicy::Stop), ("restart", FaultPolicy::Restart)],
+        "\"stop\" (the monitor suspends the PD) or \"restart\" (it restarts the PD from a clean image)",
+    );
 
     let mut program_image: Option<ProgramImage> = None;
     let mut fault_notifies = Vec::new();
@@ -731,36 +740,20 @@ fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq
                 None => None,
             },
         };
-        let trigger = match r.attr(node, "trigger") {
-            None => Some(Trigger::Level),
-            Some(a) => match a.value() {
-                "level" => Some(Trigger::Level),
-                "edge" => Some(Trigger::Edge),
-                v => {
-                    let pos = r.attr_pos(&a);
-                    r.err(
-                        pos,
-                        format!("<irq> trigger={}: expected \"level\" or \"edge\"", show(v)),
-                    );
-                    None
-                }
-            },
-        };
-        let polarity = match r.attr(node, "polarity") {
-            None => Some(Polarity::High),
-            Some(a) => match a.value() {
-                "high" => Some(Polarity::High),
-                "low" => Some(Polarity::Low),
-                v => {
-                    let pos = r.attr_pos(&a);
-                    r.err(
-                        pos,
-                        format!("<irq> polarity={}: expected \"high\" or \"low\"", show(v)),
-                    );
-                    None
-                }
-            },
-        };
+        let trigger = r.keyword(
+            node,
+            "trigger",
+            Trigger::Level,
+            &[("level", Trigger::Level), ("edge", Trigger::Edge)],
+            "\"level\" or \"edge\"",
+        );
+        let polarity = r.keyword(
+            node,
+            "polarity",
+            Polarity::High,
+            &[("high", Polarity::High), ("low", Polarity::Low)],
+            "\"high\" or \"low\"",
+        );
         if !attrs_ok {
             return None;
         }
