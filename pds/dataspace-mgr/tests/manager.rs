@@ -5,8 +5,11 @@
 use dataspace_api::cache::{CacheEntry, CacheReader, Translation};
 use dataspace_api::msg::{MgrError, MgrReply, MgrRequest, Op};
 use dataspace_api::session::Attachment;
-use dataspace_api::{DsId, PdId, PdSet};
+use dataspace_api::DsId;
 use dataspace_mgr::{Caller, ConfigError, DataspaceSpec, DriverSpec, Manager};
+
+mod common;
+use common::{ds_spec, frame, pd};
 
 const DRIVER: u64 = 1;
 const CLIENT: u64 = 2;
@@ -14,24 +17,8 @@ const OTHER_CLIENT: u64 = 3;
 const DRIVER2: u64 = 4;
 const ADMIN_PD: u64 = 5;
 
-fn pd(i: u64) -> PdId {
-    PdId::new(i).unwrap()
-}
 
-/// A fake frame table: deliberately non-contiguous frames, distinct per dataspace.
-fn frame(ds: u32, page: u32) -> u64 {
-    0x4000_0000 + u64::from(ds) * 0x10_0000 + u64::from(page) * 0x3000
-}
 
-fn ds_spec(id: u32, pages: u32, sharers: &[u64]) -> DataspaceSpec {
-    DataspaceSpec {
-        id: DsId(id),
-        size: u64::from(pages) * 4096,
-        page_size: 4096,
-        sharers: PdSet::of(&sharers.iter().map(|&p| pd(p)).collect::<Vec<_>>()),
-        frames: (0..pages).map(|p| frame(id, p)).collect(),
-    }
-}
 
 fn caches() -> (Vec<CacheEntry>, Vec<CacheEntry>) {
     (

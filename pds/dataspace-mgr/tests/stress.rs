@@ -9,26 +9,14 @@ use std::thread;
 
 use dataspace_api::cache::{CacheEntry, CacheReader, Snapshot};
 use dataspace_api::msg::{MgrError, MgrRequest};
-use dataspace_api::{DsId, PdId, PdSet};
-use dataspace_mgr::{Caller, DataspaceSpec, DriverSpec, Manager};
+use dataspace_api::DsId;
+use dataspace_mgr::{Caller, DriverSpec, Manager};
 
-fn pd(i: u64) -> PdId {
-    PdId::new(i).unwrap()
-}
+mod common;
+use common::{ds_spec, frame, pd};
 
-fn frame(ds: u32, page: u32) -> u64 {
-    0x8000_0000 + u64::from(ds) * 0x100_0000 + u64::from(page) * 0x5000
-}
 
-fn spec(id: u32, pages: u32, sharers: &[u64]) -> DataspaceSpec {
-    DataspaceSpec {
-        id: DsId(id),
-        size: u64::from(pages) * 4096,
-        page_size: 4096,
-        sharers: PdSet::of(&sharers.iter().map(|&p| pd(p)).collect::<Vec<_>>()),
-        frames: (0..pages).map(|p| frame(id, p)).collect(),
-    }
-}
+
 
 struct Rng(u64);
 impl Rng {
@@ -48,7 +36,7 @@ fn driver_reads_while_manager_rewrites() {
     const ROUNDS: u64 = 100_000;
     let cache: Vec<CacheEntry> = (0..8).map(|_| CacheEntry::new()).collect();
     let mut m = Manager::new(
-        vec![spec(3, 8, &[2])],
+        vec![ds_spec(3, 8, &[2])],
         vec![DriverSpec { pd: pd(1), pin_quota: 4, cache: &cache }],
     )
     .unwrap();
@@ -95,7 +83,7 @@ fn random_requests_keep_invariants() {
     let quotas = [(pd(1), 3u32), (pd(4), 2u32)];
     let dataspaces = [(DsId(10), 4u32), (DsId(11), 6), (DsId(12), 2)];
     let mut m = Manager::new(
-        vec![spec(10, 4, &[2, 3]), spec(11, 6, &[3]), spec(12, 2, &[2])],
+        vec![ds_spec(10, 4, &[2, 3]), ds_spec(11, 6, &[3]), ds_spec(12, 2, &[2])],
         vec![
             DriverSpec { pd: pd(1), pin_quota: 3, cache: &c1 },
             DriverSpec { pd: pd(4), pin_quota: 2, cache: &c2 },
