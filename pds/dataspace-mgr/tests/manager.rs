@@ -17,9 +17,6 @@ const OTHER_CLIENT: u64 = 3;
 const DRIVER2: u64 = 4;
 const ADMIN_PD: u64 = 5;
 
-
-
-
 fn caches() -> (Vec<CacheEntry>, Vec<CacheEntry>) {
     (
         (0..16).map(|_| CacheEntry::new()).collect(),

@@ -15,9 +15,6 @@ use dataspace_mgr::{Caller, DriverSpec, Manager};
 mod common;
 use common::{ds_spec, frame, pd};
 
-
-
-
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {
