@@ -211,6 +211,18 @@ pub unsafe fn table_from_raw<'a>(base: *mut u8, len: usize) -> Result<&'a [Cache
     Ok(unsafe { core::slice::from_raw_parts(base.cast::<CacheEntry>(), len / ENTRY_BYTES) })
 }
 
+/// The table laid over a mapped translation-cache region (from the runtime's `region!`);
+/// the manager maps it read-write, the driver may map it read-only. The region is borrowed:
+/// the mapping outlives it, so the table is `'static`.
+#[cfg(not(feature = "loom"))]
+#[allow(unsafe_code)]
+pub fn table_from_region(region: &region::MappedRegion) -> Result<&'static [CacheEntry], CacheError> {
+    // SAFETY: `MappedRegion`'s invariant: the bytes stay mapped for the rest of the program
+    // and nothing in this PD reaches them except through views built from it, which for a
+    // cache region are `CacheEntry` atomics only (the writer and reader here).
+    unsafe { table_from_raw(region.as_ptr(), region.size()) }
+}
+
 /// The manager's side: the single writer of one table.
 ///
 /// There must be exactly one writer per table (the seqlock has no writer-writer exclusion);

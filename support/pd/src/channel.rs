@@ -48,8 +48,8 @@ impl Channel {
             let _ = sel4::ipc::set_mr(4 + k, *w);
         }
         let (tag, regs) =
-            sel4::syscall::call(CPtr(cspace::PP_BASE + self.0 as u64), msg.tag(), msg.regs());
-        let reply = Message::decode(tag, regs, |i| sel4::ipc::get_mr(i).unwrap_or(0))?;
+            sel4::syscall::call(CPtr(cspace::PP_BASE + self.0 as u64), crate::message::tag(msg), msg.regs());
+        let reply = crate::message::decode(tag, regs, |i| sel4::ipc::get_mr(i).unwrap_or(0))?;
         match reply.as_refusal() {
             Some(r) => Err(Error::Refused {
                 channel: self.0,

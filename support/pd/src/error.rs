@@ -70,12 +70,6 @@ pub enum Error {
     MessageTooLong { len: usize },
     /// A message label above [`crate::Message::MAX_LABEL`].
     LabelTooLarge { label: u64 },
-    /// An access of `len` bytes at `offset` past the end of a `size`-byte region.
-    OutsideRegion {
-        offset: usize,
-        len: usize,
-        size: usize,
-    },
 }
 
 impl fmt::Display for Error {
@@ -112,10 +106,6 @@ impl fmt::Display for Error {
                 f,
                 "message label {label:#x} is above the largest allowed, {:#x}",
                 crate::Message::MAX_LABEL
-            ),
-            Error::OutsideRegion { offset, len, size } => write!(
-                f,
-                "access of {len} bytes at offset {offset:#x} is outside the {size:#x}-byte memory region"
             ),
         }
     }

@@ -38,14 +38,14 @@ fn serve<H: Handler>(handler: &mut H) -> ! {
                     // Cannot fail: at most 16 words < 120 message registers.
                     let _ = sel4::ipc::set_mr(4 + k, *w);
                 }
-                sel4::syscall::reply_recv(ep, r.tag(), r.regs())
+                sel4::syscall::reply_recv(ep, crate::message::tag(&r), r.regs())
             }
             None => sel4::syscall::recv(ep),
         };
         match Event::classify(got.badge.0, true) {
             Event::Protected(ch) => {
                 let answer =
-                    match Message::decode(got.info, got.mrs, |i| sel4::ipc::get_mr(i).unwrap_or(0))
+                    match crate::message::decode(got.info, got.mrs, |i| sel4::ipc::get_mr(i).unwrap_or(0))
                     {
                         Ok(msg) => handler.protected(ch, msg).unwrap_or_else(Message::refusal),
                         Err(_) => Message::refusal(Refusal::BAD_MESSAGE),

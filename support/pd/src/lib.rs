@@ -53,9 +53,9 @@ pub use channel::{Channel, ChannelSet, Event};
 pub use error::{Error, GrantKind};
 pub use grants::Grants;
 pub use ioport::IoPort;
-pub use message::{Message, Refusal, REFUSED_LABEL};
+pub use message::{Message, MessageError, Refusal, REFUSED_LABEL};
 pub use print::_print;
-pub use region::SharedRegion;
+pub use region::{DmaRegion, MappedRegion, Mmio, RegionError};
 pub use setvar::SetVar;
 pub use state::{__pd_info, grants, name, tsc, tsc_hz, InfoBlock};
 

@@ -1,174 +1,29 @@
-//! Protected-procedure-call messages: a label and up to [`Message::MAX_WORDS`] words. The first
-//! four words travel in registers, the rest in the IPC buffer; the encoding and decoding here
-//! are pure functions (tested on the host), the runtime only moves the words.
-//!
-//! A server that refuses a call replies with the reserved label [`REFUSED_LABEL`] and the
-//! refusal code in word 0; the caller's `pp_call` turns that into `Error::Refused`.
-
-use core::fmt;
+//! How the runtime moves the one message type ([`message::Message`], re-exported here) through
+//! the kernel: the first four words travel in registers, the rest in the IPC buffer. The
+//! conversions to and from seL4's message tag are pure functions, tested on the host.
 
 use crate::error::Error;
 use sel4::MessageInfo;
 
-/// The reply label that carries a [`Refusal`] (the largest label seL4 can carry).
-pub const REFUSED_LABEL: u64 = 0xf_ffff;
+pub use message::{Message, MessageError, Refusal, REFUSED_LABEL};
 
-/// A PPC request or reply.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Message {
-    label: u64,
-    len: usize,
-    words: [u64; Message::MAX_WORDS],
+/// The message tag to send `msg` with.
+pub fn tag(msg: &Message) -> MessageInfo {
+    MessageInfo::new(msg.label(), 0, 0, msg.len() as u64)
 }
 
-impl Message {
-    /// Most words a message carries (4 in registers, the rest in the IPC buffer).
-    pub const MAX_WORDS: usize = 16;
-    /// Largest label a PD may use ([`REFUSED_LABEL`] is reserved).
-    pub const MAX_LABEL: u64 = REFUSED_LABEL - 1;
-
-    /// A message with `label` and no words.
-    pub const fn empty(label: u64) -> Result<Message, Error> {
-        if label > Self::MAX_LABEL {
-            return Err(Error::LabelTooLarge { label });
-        }
-        Ok(Message {
-            label,
-            len: 0,
-            words: [0; Self::MAX_WORDS],
-        })
-    }
-
-    /// A message with `label` and `words`.
-    pub fn new(label: u64, words: &[u64]) -> Result<Message, Error> {
-        let mut m = Message::empty(label)?;
-        if words.len() > Self::MAX_WORDS {
-            return Err(Error::MessageTooLong { len: words.len() });
-        }
-        m.words[..words.len()].copy_from_slice(words);
-        m.len = words.len();
-        Ok(m)
-    }
-
-    /// Appends a word.
-    pub fn push(&mut self, word: u64) -> Result<(), Error> {
-        if self.len == Self::MAX_WORDS {
-            return Err(Error::MessageTooLong { len: self.len + 1 });
-        }
-        self.words[self.len] = word;
-        self.len += 1;
-        Ok(())
-    }
-
-    pub fn label(&self) -> u64 {
-        self.label
-    }
-
-    pub fn words(&self) -> &[u64] {
-        &self.words[..self.len]
-    }
-
-    /// Word `i`, or `None` past the end (a short request is then easy to refuse).
-    pub fn word(&self, i: usize) -> Option<u64> {
-        self.words().get(i).copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The message tag to send.
-    pub fn tag(&self) -> MessageInfo {
-        MessageInfo::new(self.label, 0, 0, self.len as u64)
-    }
-
-    /// Words 0..4, as the syscall passes them in registers (zero-padded).
-    pub fn regs(&self) -> [u64; 4] {
-        [self.words[0], self.words[1], self.words[2], self.words[3]]
-    }
-
-    /// Words from 4 on, which go through the IPC buffer (MR4..).
-    pub fn overflow(&self) -> &[u64] {
-        self.words.get(4..self.len).unwrap_or(&[])
-    }
-
-    /// The reply that carries a refusal.
-    pub fn refusal(r: Refusal) -> Message {
-        let mut words = [0; Self::MAX_WORDS];
-        words[0] = r.0;
-        Message {
-            label: REFUSED_LABEL,
-            len: 1,
-            words,
-        }
-    }
-
-    /// Rebuilds a received message from its tag, register words and (for words 4 and up)
-    /// `mr(i)`, which reads message register `i` of the IPC buffer. A message longer than
-    /// [`Message::MAX_WORDS`] is an error (the runtime refuses it); `mr` is then not called.
-    pub fn decode(
-        tag: MessageInfo,
-        regs: [u64; 4],
-        mut mr: impl FnMut(usize) -> u64,
-    ) -> Result<Message, Error> {
-        let len = tag.length() as usize;
-        if len > Self::MAX_WORDS {
-            return Err(Error::MessageTooLong { len });
-        }
-        let mut words = [0; Self::MAX_WORDS];
-        for (i, w) in words.iter_mut().enumerate().take(len) {
-            *w = if i < 4 { regs[i] } else { mr(i) };
-        }
-        Ok(Message {
-            label: tag.label(),
-            len,
-            words,
-        })
-    }
-
-    /// The refusal this reply carries, if it is one.
-    pub fn as_refusal(&self) -> Option<Refusal> {
-        (self.label == REFUSED_LABEL).then(|| Refusal(self.word(0).unwrap_or(0)))
-    }
+/// Rebuilds a received message from its tag, register words and (for words 4 and up)
+/// `mr(i)`, which reads message register `i` of the IPC buffer. A message longer than
+/// [`Message::MAX_WORDS`] is an error (the runtime refuses it); `mr` is then not called.
+pub fn decode(tag: MessageInfo, regs: [u64; 4], mr: impl FnMut(usize) -> u64) -> Result<Message, Error> {
+    Ok(Message::received(tag.label(), tag.length() as usize, regs, mr)?)
 }
 
-impl fmt::Debug for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Message {{ label: {:#x}, words: {:x?} }}",
-            self.label,
-            self.words()
-        )
-    }
-}
-
-/// Why a server refused a PPC. Servers define their own codes; the runtime uses the two
-/// below (and codes from `0xffff_0000` up are kept for it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Refusal(pub u64);
-
-impl Refusal {
-    /// The server's handler does not serve PPCs (the default `Handler::protected`).
-    pub const UNSUPPORTED: Refusal = Refusal(0xffff_0001);
-    /// The request was malformed (too long for the runtime to receive).
-    pub const BAD_MESSAGE: Refusal = Refusal(0xffff_0002);
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Refusal::UNSUPPORTED => write!(
-                f,
-                "the server does not accept protected calls (code {:#x})",
-                self.0
-            ),
-            Refusal::BAD_MESSAGE => write!(f, "the request was malformed (code {:#x})", self.0),
-            Refusal(code) => write!(f, "refusal code {code:#x}"),
+impl From<MessageError> for Error {
+    fn from(e: MessageError) -> Error {
+        match e {
+            MessageError::TooLong { len } => Error::MessageTooLong { len },
+            MessageError::LabelTooLarge { label } => Error::LabelTooLarge { label },
         }
     }
 }
@@ -178,76 +33,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_messages_travel_in_registers_only() {
+    fn tags_carry_label_and_length() {
         let m = Message::new(7, &[1, 2, 3]).unwrap();
-        assert_eq!(m.tag().label(), 7);
-        assert_eq!(m.tag().length(), 3);
-        assert_eq!(m.regs(), [1, 2, 3, 0]);
-        assert!(m.overflow().is_empty());
-        let back = Message::decode(m.tag(), m.regs(), |_| {
-            panic!("no IPC-buffer read for 3 words")
-        })
-        .unwrap();
+        assert_eq!(tag(&m).label(), 7);
+        assert_eq!(tag(&m).length(), 3);
+        let back = decode(tag(&m), m.regs(), |_| panic!("no IPC-buffer read for 3 words")).unwrap();
         assert_eq!(back, m);
     }
 
     #[test]
-    fn long_messages_use_the_ipc_buffer_from_mr4() {
+    fn long_messages_read_the_ipc_buffer_from_mr4() {
         let words: Vec<u64> = (100..116).collect();
         let m = Message::new(1, &words).unwrap();
-        assert_eq!(m.regs(), [100, 101, 102, 103]);
-        assert_eq!(m.overflow(), &words[4..]);
-        // Simulate the IPC buffer: MR i holds what the sender put there.
         let mut ipc = [0u64; 120];
         for (k, w) in m.overflow().iter().enumerate() {
             ipc[4 + k] = *w;
         }
-        let back = Message::decode(m.tag(), m.regs(), |i| ipc[i]).unwrap();
-        assert_eq!(back.words(), &words[..]);
-        assert_eq!(back.label(), 1);
+        assert_eq!(decode(tag(&m), m.regs(), |i| ipc[i]).unwrap().words(), &words[..]);
     }
 
     #[test]
-    fn limits_are_errors() {
-        assert_eq!(
-            Message::new(1, &[0; 17]),
-            Err(Error::MessageTooLong { len: 17 })
-        );
-        assert_eq!(
-            Message::empty(REFUSED_LABEL),
-            Err(Error::LabelTooLarge {
-                label: REFUSED_LABEL
-            })
-        );
-        assert_eq!(
-            Message::empty(1 << 20).unwrap_err(),
-            Error::LabelTooLarge { label: 1 << 20 }
-        );
-        let mut m = Message::new(0, &[0; 16]).unwrap();
-        assert_eq!(m.push(1), Err(Error::MessageTooLong { len: 17 }));
-        // A received tag with more words than we keep is refused without reading the buffer.
-        let tag = MessageInfo::new(3, 0, 0, 40);
-        assert_eq!(
-            Message::decode(tag, [0; 4], |_| panic!("must not read")),
-            Err(Error::MessageTooLong { len: 40 })
-        );
+    fn oversized_tags_are_refused_without_reading_the_buffer() {
+        let t = MessageInfo::new(3, 0, 0, 40);
+        assert_eq!(decode(t, [0; 4], |_| panic!("must not read")), Err(Error::MessageTooLong { len: 40 }));
     }
 
     #[test]
-    fn refusals_round_trip() {
+    fn refusals_survive_the_trip() {
         let r = Message::refusal(Refusal(42));
-        assert_eq!(r.tag().label(), REFUSED_LABEL);
-        let back = Message::decode(r.tag(), r.regs(), |_| 0).unwrap();
-        assert_eq!(back.as_refusal(), Some(Refusal(42)));
-        assert_eq!(Message::new(5, &[42]).unwrap().as_refusal(), None);
-        assert!(format!("{}", Refusal::UNSUPPORTED).contains("does not accept"));
-    }
-
-    #[test]
-    fn word_access_is_bounds_checked() {
-        let m = Message::new(2, &[9]).unwrap();
-        assert_eq!(m.word(0), Some(9));
-        assert_eq!(m.word(1), None);
-        assert_eq!(m.len(), 1);
+        assert_eq!(tag(&r).label(), REFUSED_LABEL);
+        assert_eq!(decode(tag(&r), r.regs(), |_| 0).unwrap().as_refusal(), Some(Refusal(42)));
     }
 }

@@ -1,70 +1,93 @@
-//! Memory regions the system file maps into the PD (shared with peers, or device memory):
-//! bounds-checked, volatile byte access, since a peer may change the bytes at any time and
-//! the compiler must not cache or elide the accesses.
+//! Region views from setvars: [`region!`](crate::region) and
+//! [`dma_region!`](crate::dma_region) declare the `NAME` / `NAME_size` (and `NAME_paddr`)
+//! setvars that the image tool fills from the PD's `<map setvar_vaddr="NAME"
+//! setvar_size="NAME_size">`, and return the region as a [`MappedRegion`] (or an error naming
+//! the missing `<map>`). This is the only place a PD turns an address into memory; the views
+//! themselves (`MappedRegion`, `Mmio`, `DmaRegion`) live in `support/region`.
+//!
+//! ```ignore
+//! let queues = pd::region!(rx_queues)?;              // MappedRegion
+//! let regs = pd::Mmio::new(pd::region!(nic_regs)?);  // device registers
+//! let dma = pd::dma_region!(driver_dma)?;            // DmaRegion (needs `driver_dma_paddr`)
+//! ```
+//! Each region has one owner: a macro call site yields its region once (a second run of the
+//! same call is [`RegionError::AlreadyTaken`]), and two call sites for the same name would
+//! define the same symbol twice, which the linker refuses.
 
-use crate::error::Error;
+use core::sync::atomic::{AtomicBool, Ordering};
 
-/// A mapped memory region: `size` bytes at `base`.
-#[derive(Debug)]
-pub struct SharedRegion {
-    base: *mut u8,
-    size: usize,
+use crate::SetVar;
+pub use region::{DmaRegion, MappedRegion, Mmio, OutOfBounds, RegionError};
+
+/// What `region!` expands to; not for direct use.
+#[doc(hidden)]
+pub fn take(name: &'static str, vaddr: &SetVar<u64>, size: &SetVar<u64>, taken: &AtomicBool) -> Result<MappedRegion, RegionError> {
+    if taken.swap(true, Ordering::Relaxed) {
+        return Err(RegionError::AlreadyTaken { name });
+    }
+    // SAFETY: the image tool writes `vaddr` and `size` only from a `<map>` of this PD, which
+    // the initialiser maps before the PD starts and never unmaps while it runs; this is the
+    // only view of that mapping in the PD (`taken` admits one per `region!` call site, and the
+    // setvar symbols admit one call site per name). A setvar left at 0 is refused by `new`.
+    unsafe { MappedRegion::new(name, vaddr.get() as usize, size.get() as usize) }
 }
 
-impl SharedRegion {
-    /// The region mapped at `vaddr` (normally a `setvar_vaddr` setvar) of `size` bytes
-    /// (normally a `setvar_size` setvar).
-    ///
-    /// # Safety
-    /// `vaddr .. vaddr + size` must be mapped into this PD (readable, and writable if
-    /// [`SharedRegion::write`] is used) for as long as the value lives, and not be used
-    /// through Rust references elsewhere.
-    pub const unsafe fn new(vaddr: usize, size: usize) -> SharedRegion {
-        SharedRegion {
-            base: vaddr as *mut u8,
-            size,
-        }
+/// What `dma_region!` expands to; not for direct use.
+#[doc(hidden)]
+pub fn take_dma(
+    name: &'static str,
+    vaddr: &SetVar<u64>,
+    size: &SetVar<u64>,
+    paddr: &SetVar<u64>,
+    taken: &AtomicBool,
+) -> Result<DmaRegion, RegionError> {
+    let region = take(name, vaddr, size, taken)?;
+    if paddr.get() == 0 {
+        // A DMA region needs its bus address (`<setvar symbol="NAME_paddr" region_paddr=..>`).
+        return Err(RegionError::NotMapped { name });
     }
+    Ok(DmaRegion::new(region, paddr.get()))
+}
 
-    pub fn size(&self) -> usize {
-        self.size
-    }
+/// The region the system file maps at setvars `NAME` / `NAME_size`: `pd::region!(NAME)`
+/// gives `Result<MappedRegion, RegionError>`.
+#[macro_export]
+macro_rules! region {
+    ($name:ident) => {{
+        #[export_name = stringify!($name)]
+        #[used]
+        #[link_section = ".data.setvar"]
+        static VADDR: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        #[export_name = concat!(stringify!($name), "_size")]
+        #[used]
+        #[link_section = ".data.setvar"]
+        static SIZE: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        static TAKEN: ::core::sync::atomic::AtomicBool = ::core::sync::atomic::AtomicBool::new(false);
+        $crate::region::take(stringify!($name), &VADDR, &SIZE, &TAKEN)
+    }};
+}
 
-    pub fn vaddr(&self) -> usize {
-        self.base as usize
-    }
-
-    fn check(&self, offset: usize, len: usize) -> Result<(), Error> {
-        match offset.checked_add(len) {
-            Some(end) if end <= self.size => Ok(()),
-            _ => Err(Error::OutsideRegion {
-                offset,
-                len,
-                size: self.size,
-            }),
-        }
-    }
-
-    /// Copies `buf.len()` bytes from `offset` into `buf`.
-    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), Error> {
-        self.check(offset, buf.len())?;
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: offset + i < size (checked above) and the constructor's contract makes
-            // the whole range readable.
-            *b = unsafe { self.base.add(offset + i).read_volatile() };
-        }
-        Ok(())
-    }
-
-    /// Copies `data` to `offset`.
-    pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), Error> {
-        self.check(offset, data.len())?;
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: in bounds (checked above); writable by the constructor's contract.
-            unsafe { self.base.add(offset + i).write_volatile(*b) };
-        }
-        Ok(())
-    }
+/// Device-visible memory: like [`region!`](crate::region), plus the setvar `NAME_paddr`
+/// (`<setvar symbol="NAME_paddr" region_paddr="..."/>`); gives
+/// `Result<DmaRegion, RegionError>`.
+#[macro_export]
+macro_rules! dma_region {
+    ($name:ident) => {{
+        #[export_name = stringify!($name)]
+        #[used]
+        #[link_section = ".data.setvar"]
+        static VADDR: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        #[export_name = concat!(stringify!($name), "_size")]
+        #[used]
+        #[link_section = ".data.setvar"]
+        static SIZE: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        #[export_name = concat!(stringify!($name), "_paddr")]
+        #[used]
+        #[link_section = ".data.setvar"]
+        static PADDR: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        static TAKEN: ::core::sync::atomic::AtomicBool = ::core::sync::atomic::AtomicBool::new(false);
+        $crate::region::take_dma(stringify!($name), &VADDR, &SIZE, &PADDR, &TAKEN)
+    }};
 }
 
 #[cfg(test)]
@@ -72,28 +95,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_and_writes_inside_bounds_only() {
-        let mut backing = [0u8; 64];
-        // SAFETY: `backing` outlives `r` and is used only through it below.
-        let r = unsafe { SharedRegion::new(backing.as_mut_ptr() as usize, backing.len()) };
-        r.write(60, b"abcd").unwrap();
-        let mut out = [0u8; 4];
-        r.read(60, &mut out).unwrap();
-        assert_eq!(&out, b"abcd");
+    fn unset_setvars_name_the_missing_map() {
+        let r = crate::region!(test_missing_region);
+        assert_eq!(r.unwrap_err(), RegionError::NotMapped { name: "test_missing_region" });
+        let d = crate::dma_region!(test_missing_dma);
+        assert_eq!(d.unwrap_err(), RegionError::NotMapped { name: "test_missing_dma" });
+    }
+
+    #[test]
+    fn a_region_is_taken_once() {
+        let backing: &'static mut [u8] = Vec::leak(vec![0u8; 64]);
+        let vaddr = SetVar::new(backing.as_mut_ptr() as u64);
+        let size = SetVar::new(64u64);
+        let taken = AtomicBool::new(false);
+        let r = take("t", &vaddr, &size, &taken).unwrap();
+        assert_eq!((r.vaddr() as u64, r.size()), (vaddr.get(), 64));
+        assert_eq!(take("t", &vaddr, &size, &taken).unwrap_err(), RegionError::AlreadyTaken { name: "t" });
+        let no_paddr = SetVar::new(0u64);
         assert_eq!(
-            r.write(61, b"abcd"),
-            Err(Error::OutsideRegion {
-                offset: 61,
-                len: 4,
-                size: 64
-            })
+            take_dma("t", &vaddr, &size, &no_paddr, &AtomicBool::new(false)).unwrap_err(),
+            RegionError::NotMapped { name: "t" }
         );
-        assert!(
-            r.read(usize::MAX, &mut out).is_err(),
-            "overflowing offsets are errors"
-        );
-        assert_eq!(r.size(), 64);
-        drop(r);
-        assert_eq!(&backing[60..], b"abcd");
     }
 }

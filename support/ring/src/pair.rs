@@ -40,6 +40,7 @@ mod memory {
     use super::*;
     use crate::layout::{CacheLine, RingHeader, Slot, CACHE_LINE};
     use zerocopy::{FromBytes, IntoBytes};
+    use region::MappedRegion;
 
     fn check(addr: usize, len: usize, cap: Capacity) -> Result<(), LayoutError> {
         if addr & (CACHE_LINE - 1) != 0 {
@@ -65,7 +66,7 @@ mod memory {
 
     /// Lays a queue pair over an owned buffer (zeroing it) and returns both ends. Safe: the
     /// exclusive borrow guarantees nobody else touches the memory while the ends live. For host
-    /// tests and single-address-space use; PDs use [`Sender::from_raw`]/[`Receiver::from_raw`].
+    /// tests and single-address-space use; PDs use [`Sender::from_region`]/[`Receiver::from_region`].
     pub fn split(
         mem: &mut [CacheLine],
         capacity: u32,
@@ -127,6 +128,53 @@ mod memory {
             // SAFETY: forwarded from our caller.
             let (active, free, cap) = unsafe { rings_from_raw(ptr, len, capacity)? };
             Ok(Sender { active: Producer::new(active, cap), free: Consumer::new(free, cap) })
+        }
+    }
+
+    impl Sender<'static> {
+        /// The sender's end of the queue pair in a mapped region (how a PD gets it: the
+        /// region comes from the runtime's `region!`). `capacity` is the one the contract
+        /// fixes for this pair, never a value read from the region. The region is only
+        /// borrowed: the mapping outlives it, so the ends are `'static`; a second end of the
+        /// same kind over one region breaks the queue, not memory safety.
+        pub fn from_region(region: &MappedRegion, capacity: u32) -> Result<Self, LayoutError> {
+            Self::from_region_at(region, 0, region.size(), capacity)
+        }
+
+        /// The sender's end of a queue pair laid at `offset .. offset + len` inside a mapped
+        /// region (a region that holds several pairs); outside the region is
+        /// [`LayoutError::RegionTooSmall`].
+        pub fn from_region_at(region: &MappedRegion, offset: usize, len: usize, capacity: u32) -> Result<Self, LayoutError> {
+            let ptr = part(region, offset, len)?;
+            // SAFETY: `MappedRegion`'s invariant: its `size` bytes stay mapped for the rest of
+            // the program and nothing in this address space reaches them except through views
+            // built from it, which for a queue region are this crate's atomic handles only;
+            // `part` checked that `offset .. offset + len` lies inside it.
+            unsafe { Self::from_raw(ptr, len, capacity) }
+        }
+    }
+
+    impl Receiver<'static> {
+        /// The receiver's end of the queue pair in a mapped region; see
+        /// [`Sender::from_region`].
+        pub fn from_region(region: &MappedRegion, capacity: u32) -> Result<Self, LayoutError> {
+            Self::from_region_at(region, 0, region.size(), capacity)
+        }
+
+        /// The receiver's end of a queue pair inside a mapped region; see
+        /// [`Sender::from_region_at`].
+        pub fn from_region_at(region: &MappedRegion, offset: usize, len: usize, capacity: u32) -> Result<Self, LayoutError> {
+            let ptr = part(region, offset, len)?;
+            // SAFETY: as in `Sender::from_region_at`.
+            unsafe { Self::from_raw(ptr, len, capacity) }
+        }
+    }
+
+    /// The start of `offset .. offset + len` inside `region`, or the error a short region gets.
+    fn part(region: &MappedRegion, offset: usize, len: usize) -> Result<*mut u8, LayoutError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= region.size() => Ok(region.as_ptr().wrapping_add(offset)),
+            _ => Err(LayoutError::RegionTooSmall { need: offset.saturating_add(len), have: region.size() }),
         }
     }
 

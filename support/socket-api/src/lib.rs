@@ -42,7 +42,7 @@ mod session;
 use core::fmt;
 
 pub use region::Region;
-pub use session::{client_from_raw, server_from_raw, split_owned, ClientEnd, ServerEnd};
+pub use session::{client_from_region, server_from_region, split_owned, ClientEnd, ServerEnd};
 
 /// Largest UDP payload carried: an Ethernet MTU of 1500 minus 20 (IPv4) and 8 (UDP) bytes.
 pub const MAX_PAYLOAD: u32 = 1472;

@@ -27,6 +27,17 @@ impl<'a> Region<'a> {
         Self { ptr, len, _life: PhantomData }
     }
 
+    /// The view of a mapped region (from the runtime's `region!`): packet buffers or a
+    /// session's data region. Takes the region over, so there is one slice-making view per
+    /// mapping in this PD.
+    pub fn from_mapped(region: region::MappedRegion) -> Region<'static> {
+        // SAFETY: `MappedRegion`'s invariant makes the range valid for reads and writes for
+        // the rest of the program and reachable in this PD only through it; the region is
+        // consumed here, so this view is its only user. Peers and the device share the bytes
+        // under the queue protocol, as `from_raw` requires.
+        unsafe { Region::from_raw(region.as_ptr(), region.size()) }
+    }
+
     /// A view of memory this side owns outright (tests, or a single-PD configuration).
     pub fn from_mut(bytes: &'a mut [u8]) -> Self {
         Self { ptr: bytes.as_mut_ptr(), len: bytes.len(), _life: PhantomData }

@@ -2,6 +2,7 @@
 //! (`ClientEnd`), laid over shared memory (PDs) or owned memory (host tests).
 
 use crate::{FROM_CLIENT_OFFSET, QUEUE_CAPACITY, QUEUE_REGION_SIZE, TO_CLIENT_OFFSET};
+use region::MappedRegion;
 use ring::{CacheLine, LayoutError, Receiver, Sender};
 
 /// The network stack's end of a session.
@@ -27,45 +28,26 @@ fn check(len: usize) -> Result<(), LayoutError> {
     Ok(())
 }
 
-/// The stack's end over the queue region mapped at `ptr`.
-///
-/// # Safety
-/// As for `ring::Sender::from_raw`: `ptr..ptr+len` is valid shared memory for `'a`, accessed in
-/// this PD only through the returned end (one `ServerEnd` per region).
-pub unsafe fn server_from_raw<'a>(ptr: *mut u8, len: usize) -> Result<ServerEnd<'a>, LayoutError> {
-    check(len)?;
+/// The stack's end over a session's mapped queue region (from the runtime's `region!`).
+pub fn server_from_region(region: &MappedRegion) -> Result<ServerEnd<'static>, LayoutError> {
+    check(region.size())?;
     let half = FROM_CLIENT_OFFSET - TO_CLIENT_OFFSET;
-    // SAFETY: both halves lie inside the region (checked above); forwarded contract.
-    unsafe {
-        Ok(ServerEnd {
-            to_client: Sender::from_raw(ptr.add(TO_CLIENT_OFFSET), half, QUEUE_CAPACITY)?,
-            from_client: Receiver::from_raw(
-                ptr.add(FROM_CLIENT_OFFSET),
-                len - FROM_CLIENT_OFFSET,
-                QUEUE_CAPACITY,
-            )?,
-        })
-    }
+    let rest = region.size() - FROM_CLIENT_OFFSET;
+    Ok(ServerEnd {
+        to_client: Sender::from_region_at(region, TO_CLIENT_OFFSET, half, QUEUE_CAPACITY)?,
+        from_client: Receiver::from_region_at(region, FROM_CLIENT_OFFSET, rest, QUEUE_CAPACITY)?,
+    })
 }
 
-/// The client's end over the queue region mapped at `ptr`.
-///
-/// # Safety
-/// As for [`server_from_raw`] (one `ClientEnd` per region).
-pub unsafe fn client_from_raw<'a>(ptr: *mut u8, len: usize) -> Result<ClientEnd<'a>, LayoutError> {
-    check(len)?;
+/// The client's end over a session's mapped queue region (one `ClientEnd` per region).
+pub fn client_from_region(region: &MappedRegion) -> Result<ClientEnd<'static>, LayoutError> {
+    check(region.size())?;
     let half = FROM_CLIENT_OFFSET - TO_CLIENT_OFFSET;
-    // SAFETY: as in `server_from_raw`.
-    unsafe {
-        Ok(ClientEnd {
-            to_client: Receiver::from_raw(ptr.add(TO_CLIENT_OFFSET), half, QUEUE_CAPACITY)?,
-            from_client: Sender::from_raw(
-                ptr.add(FROM_CLIENT_OFFSET),
-                len - FROM_CLIENT_OFFSET,
-                QUEUE_CAPACITY,
-            )?,
-        })
-    }
+    let rest = region.size() - FROM_CLIENT_OFFSET;
+    Ok(ClientEnd {
+        to_client: Receiver::from_region_at(region, TO_CLIENT_OFFSET, half, QUEUE_CAPACITY)?,
+        from_client: Sender::from_region_at(region, FROM_CLIENT_OFFSET, rest, QUEUE_CAPACITY)?,
+    })
 }
 
 /// Both ends over owned memory (zeroed here), for host tests and single-address-space use.
