@@ -11,6 +11,7 @@
 pub mod abi_check;
 pub mod alloc;
 pub mod boot;
+pub mod console;
 pub mod fault;
 pub mod monitor;
 pub mod pci;
