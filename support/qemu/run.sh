@@ -2,7 +2,7 @@
 # `make run` / `make run-iso`: boots an image under QEMU (TCG: q35, Haswell, 512 MiB,
 # serial on stdio, -no-reboot, an Intel e1000 on netdev net0). The one place the interactive
 # command line lives; the Rust harness (src/config.rs) builds the same machine for tests, and
-# tests/systems.rs runs this script through `make run` too.
+# tests/systems/tests/systems.rs runs this script through `make run` too.
 #
 # usage: run.sh --kernel KERNEL32.ELF --image IMAGE.ELF      (multiboot: kernel + root task)
 #        run.sh --cdrom IMAGE.ISO                            (GRUB ISO from `make iso`)

@@ -25,7 +25,7 @@
 //! ```
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
-#![deny(unsafe_code)] // only the host testkit lays two views over one buffer
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod device;

@@ -8,7 +8,8 @@ use std::fmt;
 use dataspace_api::msg::{label, DriverStats, SessionError, SessionReply, SessionRequest};
 use netstack::runner::{Platform, RateLimit, Runner};
 use netstack::session::{self, CallError, Reply, StartError};
-use netstack::testkit::{self, MAC};
+use net_testkit::MAC;
+use netstack::testkit;
 use socket_api::{Endpoint, UdpApp};
 
 #[derive(Default)]
@@ -87,13 +88,13 @@ fn runner_polls_until_idle_and_signals_only_when_asked() {
     let mut echoed = 0;
     for round in 0..3u8 {
         for i in 0..100u8 {
-            assert!(wire.inject(&testkit::peer_udp(40000, 7, &[round, i, 1, 2, 3])));
+            assert!(wire.inject(&net_testkit::peer_udp(40000, 7, &[round, i, 1, 2, 3])));
         }
         wire.kick();
         let _ = runner.wakeup(&mut k, true, false);
         wire.collect();
         for f in wire.take_sent() {
-            let u = testkit::parse_udp(&f).expect("only UDP replies");
+            let u = net_testkit::parse_udp(&f).expect("only UDP replies");
             assert_eq!(u.payload.len(), 5);
             echoed += 1;
         }

@@ -2,7 +2,8 @@
 //! ARP, ICMP echo, port unreachable, a hosted UDP echo app for payload sizes 1..=1472, the
 //! bad-traffic cases (each followed by a working echo), a hostile driver, and the config.
 
-use netstack::testkit::{self, Wire, IP, MAC, PEER_IP, PEER_MAC};
+use net_testkit::{Wire, IP, MAC, PEER_IP, PEER_MAC};
+use netstack::testkit;
 use netstack::{Clock, Config, ConfigError, Netstack};
 use smoltcp::wire::ArpOperation;
 use socket_api::{Endpoint, UdpApp};
@@ -47,11 +48,11 @@ fn pump(wire: &mut Wire, ns: &mut Netstack<'_>, t: &mut u64) {
 }
 
 fn echo_ok(wire: &mut Wire, ns: &mut Netstack<'_>, t: &mut u64, len: usize, seed: u8) {
-    let p = testkit::payload(len, seed);
-    assert!(wire.inject(&testkit::peer_udp(40000, 7, &p)));
+    let p = net_testkit::payload(len, seed);
+    assert!(wire.inject(&net_testkit::peer_udp(40000, 7, &p)));
     pump(wire, ns, t);
     let sent = wire.take_sent();
-    let replies: Vec<_> = sent.iter().filter_map(|f| testkit::parse_udp(f)).collect();
+    let replies: Vec<_> = sent.iter().filter_map(|f| net_testkit::parse_udp(f)).collect();
     assert_eq!(replies.len(), 1, "one echo reply expected, got frames {sent:?}");
     let r = &replies[0];
     assert_eq!(r.payload, p, "payload of {len} bytes echoed byte-exact");
@@ -76,15 +77,15 @@ fn posts_receive_buffers_and_signals_the_driver_once() {
 fn arp_request_gets_a_reply() {
     let (mut wire, mut ns) = testkit::setup(testkit::config());
     let mut t = 0;
-    assert!(wire.inject(&testkit::arp_request(PEER_MAC, PEER_IP, IP)));
+    assert!(wire.inject(&net_testkit::arp_request(PEER_MAC, PEER_IP, IP)));
     pump(&mut wire, &mut ns, &mut t);
     let sent = wire.take_sent();
     assert_eq!(sent.len(), 1);
-    let (op, sha, spa, tha, tpa) = testkit::parse_arp(&sent[0]).expect("an ARP frame");
+    let (op, sha, spa, tha, tpa) = net_testkit::parse_arp(&sent[0]).expect("an ARP frame");
     assert_eq!(op, ArpOperation::Reply);
     assert_eq!((sha, spa, tha, tpa), (MAC, IP, PEER_MAC, PEER_IP));
     // A request for someone else is not answered.
-    assert!(wire.inject(&testkit::arp_request(PEER_MAC, PEER_IP, [10, 0, 2, 99])));
+    assert!(wire.inject(&net_testkit::arp_request(PEER_MAC, PEER_IP, [10, 0, 2, 99])));
     pump(&mut wire, &mut ns, &mut t);
     assert!(wire.take_sent().is_empty());
     assert_eq!(ns.device_stats().frames_in, 2);
@@ -95,16 +96,16 @@ fn icmp_echo_request_gets_a_reply_with_the_same_payload() {
     let (mut wire, mut ns) = testkit::setup(testkit::config());
     let mut t = 0;
     // Like a real peer: it resolves our MAC first (smoltcp learns its MAC from the request).
-    assert!(wire.inject(&testkit::arp_request(PEER_MAC, PEER_IP, IP)));
+    assert!(wire.inject(&net_testkit::arp_request(PEER_MAC, PEER_IP, IP)));
     pump(&mut wire, &mut ns, &mut t);
     wire.take_sent();
     for (seq, len) in [(1u16, 0usize), (2, 56), (3, 1472)] {
-        let data = testkit::payload(len, seq as u8);
-        assert!(wire.inject(&testkit::icmp_echo_request(0x1234, seq, &data)));
+        let data = net_testkit::payload(len, seq as u8);
+        assert!(wire.inject(&net_testkit::icmp_echo_request(0x1234, seq, &data)));
         pump(&mut wire, &mut ns, &mut t);
         let sent = wire.take_sent();
         assert_eq!(sent.len(), 1, "one reply to ping {seq}");
-        let (ident, seq_no, got, dst) = testkit::parse_echo_reply(&sent[0]).expect("an echo reply");
+        let (ident, seq_no, got, dst) = net_testkit::parse_echo_reply(&sent[0]).expect("an echo reply");
         assert_eq!((ident, seq_no, dst), (0x1234, seq, PEER_MAC));
         assert_eq!(got, data);
     }
@@ -114,14 +115,14 @@ fn icmp_echo_request_gets_a_reply_with_the_same_payload() {
 fn udp_to_an_unbound_port_gets_port_unreachable() {
     let (mut wire, mut ns) = stack_with_mirror();
     let mut t = 0;
-    assert!(wire.inject(&testkit::arp_request(PEER_MAC, PEER_IP, IP)));
+    assert!(wire.inject(&net_testkit::arp_request(PEER_MAC, PEER_IP, IP)));
     pump(&mut wire, &mut ns, &mut t);
     wire.take_sent();
-    assert!(wire.inject(&testkit::peer_udp(40000, 9999, b"anyone?")));
+    assert!(wire.inject(&net_testkit::peer_udp(40000, 9999, b"anyone?")));
     pump(&mut wire, &mut ns, &mut t);
     let sent = wire.take_sent();
     assert_eq!(sent.len(), 1);
-    assert!(testkit::parse_udp(&sent[0]).is_none());
+    assert!(net_testkit::parse_udp(&sent[0]).is_none());
     // ICMP type 3 (destination unreachable), code 3 (port): bytes 34 and 35 of the frame.
     assert_eq!((sent[0][23], sent[0][34], sent[0][35]), (1, 3, 3));
     assert_eq!(ns.stats().to_smoltcp, 2);
@@ -133,15 +134,15 @@ fn ping_from_an_unknown_peer_resolves_it_by_arp() {
     // waits, as smoltcp does not queue), the peer answers, and the next ping is answered.
     let (mut wire, mut ns) = testkit::setup(testkit::config());
     let mut t = 0;
-    assert!(wire.inject(&testkit::icmp_echo_request(1, 1, b"abc")));
+    assert!(wire.inject(&net_testkit::icmp_echo_request(1, 1, b"abc")));
     pump(&mut wire, &mut ns, &mut t);
     let sent = wire.take_sent();
-    assert!(sent.iter().any(|f| matches!(testkit::parse_arp(f), Some((ArpOperation::Request, _, _, _, PEER_IP)))));
-    assert!(wire.inject(&testkit::icmp_echo_request(1, 2, b"abc")));
+    assert!(sent.iter().any(|f| matches!(net_testkit::parse_arp(f), Some((ArpOperation::Request, _, _, _, PEER_IP)))));
+    assert!(wire.inject(&net_testkit::icmp_echo_request(1, 2, b"abc")));
     pump(&mut wire, &mut ns, &mut t);
     let sent = wire.take_sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!(testkit::parse_echo_reply(&sent[0]).map(|r| r.1), Some(2));
+    assert_eq!(net_testkit::parse_echo_reply(&sent[0]).map(|r| r.1), Some(2));
 }
 
 #[test]
@@ -168,8 +169,8 @@ fn a_1473_byte_payload_needs_fragmentation_and_is_not_echoed() {
     // it as oversized (a driver could deliver one; the buffer holds 1536).
     let (mut wire, mut ns) = stack_with_mirror();
     let mut t = 0;
-    let p = testkit::payload(1473, 1);
-    assert!(wire.inject(&testkit::peer_udp(40000, 7, &p)));
+    let p = net_testkit::payload(1473, 1);
+    assert!(wire.inject(&net_testkit::peer_udp(40000, 7, &p)));
     pump(&mut wire, &mut ns, &mut t);
     assert!(wire.take_sent().is_empty(), "no reply to a payload above 1472 bytes");
     assert_eq!(ns.stats().drop_malformed, 1, "a 1515-byte frame is oversized");
@@ -185,7 +186,7 @@ fn corrupt(mut f: Vec<u8>, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 fn bad_traffic_is_dropped_counted_and_echo_still_answers() {
     let (mut wire, mut ns) = stack_with_mirror();
     let mut t = 0;
-    let good = testkit::peer_udp(40000, 7, &testkit::payload(100, 9));
+    let good = net_testkit::peer_udp(40000, 7, &net_testkit::payload(100, 9));
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty frame", vec![]),
         ("runt (10 bytes)", good[..10].to_vec()),
@@ -201,15 +202,15 @@ fn bad_traffic_is_dropped_counted_and_echo_still_answers() {
         ("IP version 6 in an IPv4 ethertype", corrupt(good.clone(), |f| f[14] = 0x65)),
         ("unknown ethertype", corrupt(good.clone(), |f| { f[12] = 0x88; f[13] = 0xb5; })),
         ("frame for another MAC", corrupt(good.clone(), |f| f[..6].copy_from_slice(&[0x52, 0x54, 0, 1, 2, 3]))),
-        ("datagram for another IP", testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: PEER_IP, port: 1 }, Endpoint { addr: [10, 0, 2, 16], port: 7 }, b"x")),
-        ("source port 0", testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: PEER_IP, port: 0 }, Endpoint { addr: IP, port: 7 }, b"x")),
-        ("broadcast source", testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: [255; 4], port: 5 }, Endpoint { addr: IP, port: 7 }, b"x")),
+        ("datagram for another IP", net_testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: PEER_IP, port: 1 }, Endpoint { addr: [10, 0, 2, 16], port: 7 }, b"x")),
+        ("source port 0", net_testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: PEER_IP, port: 0 }, Endpoint { addr: IP, port: 7 }, b"x")),
+        ("broadcast source", net_testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: [255; 4], port: 5 }, Endpoint { addr: IP, port: 7 }, b"x")),
         ("garbage", (0..1514).map(|i| (i * 7) as u8).collect()),
     ];
     for (i, (name, frame)) in cases.iter().enumerate() {
         assert!(wire.inject(frame), "{name}: the fake NIC takes it");
         pump(&mut wire, &mut ns, &mut t);
-        let replies: Vec<_> = wire.take_sent().iter().filter_map(|f| testkit::parse_udp(f)).collect();
+        let replies: Vec<_> = wire.take_sent().iter().filter_map(|f| net_testkit::parse_udp(f)).collect();
         assert!(replies.is_empty(), "{name}: must not be echoed");
         echo_ok(&mut wire, &mut ns, &mut t, 64 + i, i as u8);
     }
@@ -230,9 +231,9 @@ fn broadcast_storm_and_floods_never_wedge() {
     for round in 0..10u8 {
         for i in 0..200u8 {
             let f = if i % 2 == 0 {
-                testkit::arp_request([0x52, 0x54, 0, 9, round, i], [10, 0, 2, 100 + (i % 50)], [10, 0, 2, 200])
+                net_testkit::arp_request([0x52, 0x54, 0, 9, round, i], [10, 0, 2, 100 + (i % 50)], [10, 0, 2, 200])
             } else {
-                testkit::udp_frame([0x52, 0x54, 0, 9, round, i], [0xff; 6], Endpoint { addr: [10, 0, 2, 100], port: 68 }, Endpoint { addr: [255; 4], port: 67 }, &[i; 300])
+                net_testkit::udp_frame([0x52, 0x54, 0, 9, round, i], [0xff; 6], Endpoint { addr: [10, 0, 2, 100], port: 68 }, Endpoint { addr: [255; 4], port: 67 }, &[i; 300])
             };
             wire.inject(&f);
         }
@@ -245,7 +246,7 @@ fn broadcast_storm_and_floods_never_wedge() {
     // has 256 buffers, so 744 are dropped there; the stack answers the rest.
     let mut accepted = 0;
     for i in 0..1000u32 {
-        accepted += u32::from(wire.inject(&testkit::peer_udp(40000, 7, &testkit::payload(1024, i as u8))));
+        accepted += u32::from(wire.inject(&net_testkit::peer_udp(40000, 7, &net_testkit::payload(1024, i as u8))));
     }
     assert_eq!(accepted, 256);
     assert_eq!(wire.stats.dropped_no_buffer, 744);
@@ -257,7 +258,7 @@ fn broadcast_storm_and_floods_never_wedge() {
     let before = ns.stats().drop_no_tx_buffer;
     for round in 0..3 {
         for i in 0..200u32 {
-            wire.inject(&testkit::peer_udp(40000, 7, &testkit::payload(64, (round * 200 + i) as u8)));
+            wire.inject(&net_testkit::peer_udp(40000, 7, &net_testkit::payload(64, (round * 200 + i) as u8)));
         }
         for _ in 0..4 {
             t += 1000;
@@ -276,7 +277,7 @@ fn broadcast_storm_and_floods_never_wedge() {
 fn hostile_driver_descriptors_cost_packets_not_state() {
     let (mut wire, mut ns) = stack_with_mirror();
     let mut t = 0;
-    let frame = testkit::peer_udp(40000, 7, b"hello");
+    let frame = net_testkit::peer_udp(40000, 7, b"hello");
     // Wrong dataspace, misaligned offset, out-of-range slot, a transmit slot, zero and
     // oversized lengths: each is refused.
     assert!(wire.inject_desc_with(&frame, |d| ring::Desc { dataspace: 99, ..d }));
@@ -330,4 +331,19 @@ fn tsc_clock_converts_both_ways() {
     assert_eq!(c.instant(2_400).total_micros(), 1);
     assert_eq!(c.tsc(c.instant(4_800_000_000)), 4_800_000_000);
     assert_eq!(c.instant(u64::MAX).total_micros(), (u64::MAX as u128 * 1_000_000 / 2_400_000_000) as i64);
+}
+
+#[test]
+fn fast_path_headers_are_the_reference_frames() {
+    // The fast path writes UDP and ARP headers itself; they must be byte-identical to the frames
+    // net-testkit builds with smoltcp's `Repr`s (which the tests above send).
+    let p = net_testkit::payload(100, 3);
+    let (from, to) = (Endpoint { addr: IP, port: 7 }, Endpoint { addr: PEER_IP, port: 40000 });
+    let mut buf = vec![0u8; 42 + p.len()];
+    buf[42..].copy_from_slice(&p);
+    let n = netstack::wire::write_udp_headers(&mut buf, MAC, PEER_MAC, from, to, p.len());
+    assert_eq!(buf[..n], net_testkit::udp_frame(MAC, PEER_MAC, from, to, &p)[..]);
+    let mut arp = [0u8; 64];
+    let n = netstack::wire::write_arp_request(&mut arp, MAC, IP, PEER_IP);
+    assert_eq!(arp[..n], net_testkit::arp_request(MAC, IP, PEER_IP)[..]);
 }

@@ -18,7 +18,7 @@
 //! the restarted PD runs again.
 //!
 //! Runs only on seL4 (it makes system calls); the decoding, wording and restart bound are
-//! host-tested in `fault.rs`, the behaviour by the QEMU tests (support/qemu/tests/restart.rs).
+//! host-tested in `fault.rs`, the behaviour by the QEMU tests (tests/systems/tests/restart.rs).
 
 use core::fmt::Write;
 

@@ -4,7 +4,7 @@
 //! - frames of 60..=1514 bytes sent into the guest's e1000 come back byte-exact with the MAC
 //!   addresses swapped; a burst comes back whole; a flood does not wedge the driver;
 //! - interrupts and notifications per packet at hold-off 0 and 100 us, from the driver's own
-//!   counters (printed as a table: `cargo test -p qemu-harness --test driver -- --nocapture`);
+//!   counters (printed as a table: `cargo test -p system-tests --test driver -- --nocapture`);
 //! - the translation cache: a miss then a hit in the boot log, RECLAIM of a page the driver
 //!   has pinned is refused and, after the session is closed (the driver unpins), succeeds.
 //!

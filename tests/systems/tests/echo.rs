@@ -1,6 +1,6 @@
 //! System tests of the whole data path (issue 6): driver, dataspace manager, network stack and
 //! echo booted under QEMU (TCG) with the guest's e1000 on a `dgram` link, so the test speaks
-//! raw Ethernet to it (frames built and parsed with smoltcp's wire types, `netstack::testkit`):
+//! raw Ethernet to it (frames built and parsed with smoltcp's wire types, `net_testkit`):
 //!
 //! - `system.xml` (echo as its own PD): ARP reply, ICMP echo reply, UDP echo byte-exact for
 //!   payloads 1..=1472 bytes, every bad-traffic case of the issue followed by a working echo, a
@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netstack::testkit::{self, PEER_IP, PEER_MAC};
+use net_testkit::{PEER_IP, PEER_MAC};
 use qemu_harness::{build_image, build_lock, build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
 use smoltcp::wire::ArpOperation;
 use socket_api::Endpoint;
@@ -97,7 +97,7 @@ impl Guest {
 
     /// A datagram from the peer (10.0.2.2) port `sport` to the guest's port `dport`.
     fn udp(&self, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-        testkit::udp_frame(
+        net_testkit::udp_frame(
             PEER_MAC,
             GUEST_MAC,
             Endpoint { addr: PEER_IP, port: sport },
@@ -113,7 +113,7 @@ impl Guest {
         let sport = self.port();
         self.send(&self.udp(sport, 7, payload));
         let mut bad = None;
-        let reply = self.link.recv_frame_matching(REPLY, |f| match testkit::parse_udp(f) {
+        let reply = self.link.recv_frame_matching(REPLY, |f| match net_testkit::parse_udp(f) {
             Some(u) if u.to.port == sport => true,
             Some(u) if forbidden.contains(&u.to.port) => {
                 bad = Some(u.to.port);
@@ -123,7 +123,7 @@ impl Guest {
         });
         assert_eq!(bad, None, "a bad frame (source port {bad:?}) was answered");
         let f = reply.unwrap_or_else(|e| panic!("no echo of {} bytes: {e}\n{}", payload.len(), self.q.output()));
-        let u = testkit::parse_udp(&f).expect("matched above");
+        let u = net_testkit::parse_udp(&f).expect("matched above");
         assert_eq!(u.payload.len(), payload.len(), "echo length");
         assert!(u.payload == payload, "echo of {} bytes differs", payload.len());
         assert_eq!(u.from, Endpoint { addr: GUEST_IP, port: 7 });
@@ -140,7 +140,7 @@ impl Guest {
             let sport = self.port();
             self.send(&self.udp(sport, 7, payload));
             let mut bad = None;
-            let reply = self.link.recv_frame_matching(Duration::from_secs(2), |f| match testkit::parse_udp(f) {
+            let reply = self.link.recv_frame_matching(Duration::from_secs(2), |f| match net_testkit::parse_udp(f) {
                 Some(u) if u.to.port == sport => true,
                 Some(u) if forbidden.contains(&u.to.port) => {
                     bad = Some(u.to.port);
@@ -150,7 +150,7 @@ impl Guest {
             });
             assert_eq!(bad, None, "a bad frame (source port {bad:?}) was answered");
             if let Ok(f) = reply {
-                let u = testkit::parse_udp(&f).expect("matched above");
+                let u = net_testkit::parse_udp(&f).expect("matched above");
                 assert!(u.payload == payload, "echo of {} bytes differs", payload.len());
                 return attempt;
             }
@@ -161,29 +161,29 @@ impl Guest {
     /// ARP, ping, and UDP echo for a spread of sizes 1..=1472.
     fn basics(&mut self, sizes: &[usize]) {
         // ARP: who has 10.0.2.15?
-        self.send(&testkit::arp_request(PEER_MAC, PEER_IP, GUEST_IP));
+        self.send(&net_testkit::arp_request(PEER_MAC, PEER_IP, GUEST_IP));
         let f = ok(self.link.recv_frame_matching(REPLY, |f| {
-            matches!(testkit::parse_arp(f), Some((ArpOperation::Reply, ..)))
+            matches!(net_testkit::parse_arp(f), Some((ArpOperation::Reply, ..)))
         }));
-        let (_, sha, spa, tha, tpa) = testkit::parse_arp(&f).expect("matched above");
+        let (_, sha, spa, tha, tpa) = net_testkit::parse_arp(&f).expect("matched above");
         assert_eq!((sha, spa, tha, tpa), (GUEST_MAC, GUEST_IP, PEER_MAC, PEER_IP), "ARP reply fields");
 
         // ICMP echo (ping), two sizes.
         for (seq, len) in [(1u16, 56usize), (2, 1000)] {
-            let data = testkit::payload(len, seq as u8);
-            let mut req = testkit::icmp_echo_request(0x1234, seq, &data);
+            let data = net_testkit::payload(len, seq as u8);
+            let mut req = net_testkit::icmp_echo_request(0x1234, seq, &data);
             req[..6].copy_from_slice(&GUEST_MAC);
             self.send(&req);
             let f = ok(self.link.recv_frame_matching(REPLY, |f| {
-                matches!(testkit::parse_echo_reply(f), Some((0x1234, s, ..)) if s == seq)
+                matches!(net_testkit::parse_echo_reply(f), Some((0x1234, s, ..)) if s == seq)
             }));
-            let (_, _, got, dst) = testkit::parse_echo_reply(&f).expect("matched above");
+            let (_, _, got, dst) = net_testkit::parse_echo_reply(&f).expect("matched above");
             assert!(got == data, "ping data of {len} bytes echoed byte-exact");
             assert_eq!(dst, PEER_MAC);
         }
 
         for (i, &len) in sizes.iter().enumerate() {
-            self.echo(&testkit::payload(len, i as u8), &[]);
+            self.echo(&net_testkit::payload(len, i as u8), &[]);
         }
     }
 
@@ -239,19 +239,19 @@ impl Guest {
         let mut last_progress = Instant::now();
         while echoed < n {
             while sent < n && outstanding < window {
-                let mut p = testkit::payload(len, sent as u8);
+                let mut p = net_testkit::payload(len, sent as u8);
                 p[..4].copy_from_slice(&(sent as u32).to_be_bytes());
                 self.send(&self.udp(sport, 7, &p));
                 sent += 1;
                 outstanding += 1;
             }
             match self.link.recv_frame_matching(Duration::from_millis(500), |f| {
-                testkit::parse_udp(f).is_some_and(|u| u.to.port == sport)
+                net_testkit::parse_udp(f).is_some_and(|u| u.to.port == sport)
             }) {
                 Ok(f) => {
-                    let u = testkit::parse_udp(&f).expect("matched above");
+                    let u = net_testkit::parse_udp(&f).expect("matched above");
                     let seq = u32::from_be_bytes(u.payload[..4].try_into().expect("4 bytes")) as usize;
-                    let mut want = testkit::payload(len, seq as u8);
+                    let mut want = net_testkit::payload(len, seq as u8);
                     want[..4].copy_from_slice(&(seq as u32).to_be_bytes());
                     assert!(u.payload == want, "burst datagram {seq} echoed wrongly");
                     echoed += 1;
@@ -310,7 +310,7 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
     g.basics(SIZES);
 
     // Bad traffic: each case, then a working echo (and the bad frame must not be answered).
-    let good = g.udp(g.next_port + 1000, 7, &testkit::payload(1024, 9));
+    let good = g.udp(g.next_port + 1000, 7, &net_testkit::payload(1024, 9));
     let bad_port = good_port(&good);
     let mut cases: Vec<(&str, Vec<Vec<u8>>)> = Vec::new();
     let with = |mutate: &dyn Fn(&mut Vec<u8>)| {
@@ -344,14 +344,14 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
     let storm: Vec<Vec<u8>> = (0..2000u32)
         .map(|i| {
             if i % 2 == 0 {
-                testkit::arp_request(PEER_MAC, PEER_IP, [10, 0, 2, 100 + (i % 100) as u8])
+                net_testkit::arp_request(PEER_MAC, PEER_IP, [10, 0, 2, 100 + (i % 100) as u8])
             } else {
-                let mut f = testkit::udp_frame(
+                let mut f = net_testkit::udp_frame(
                     PEER_MAC,
                     [0xff; 6],
                     Endpoint { addr: PEER_IP, port: 5353 },
                     Endpoint { addr: [10, 0, 2, 255], port: 9 },
-                    &testkit::payload(200, i as u8),
+                    &net_testkit::payload(200, i as u8),
                 );
                 f[..6].copy_from_slice(&[0xff; 6]);
                 f
@@ -364,7 +364,7 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
         for f in frames {
             g.send(f);
         }
-        let tries = g.echo_eventually(&testkit::payload(333, 1), &[bad_port]);
+        let tries = g.echo_eventually(&net_testkit::payload(333, 1), &[bad_port]);
         eprintln!("bad traffic: {name}: ignored, echo still answers (request {tries})");
     }
 
@@ -383,10 +383,10 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
     let sport = g.port();
     let n = 3000u64;
     for i in 0..n {
-        g.send(&g.udp(sport, 7, &testkit::payload(512, i as u8)));
+        g.send(&g.udp(sport, 7, &net_testkit::payload(512, i as u8)));
     }
     let mut back = 0;
-    while g.link.recv_frame_matching(Duration::from_millis(1500), |f| testkit::parse_udp(f).is_some_and(|u| u.to.port == sport)).is_ok() {
+    while g.link.recv_frame_matching(Duration::from_millis(1500), |f| net_testkit::parse_udp(f).is_some_and(|u| u.to.port == sport)).is_ok() {
         back += 1;
     }
     g.echo_eventually(b"after the flood", &[]);

@@ -7,7 +7,8 @@
 //! and notifications per datagram.
 
 use echo::{Echo, EchoApp, EchoCounters, EchoStats, ECHO_PORT};
-use netstack::testkit::{self, Wire, IP, PEER_IP};
+use net_testkit::{Wire, IP, PEER_IP};
+use netstack::testkit;
 use netstack::Netstack;
 use socket_api::{ClientEnd, Datagram, DataLayout, Endpoint, Region, QUEUE_REGION_SIZE};
 
@@ -136,7 +137,7 @@ impl Sys {
         self.wire
             .take_sent()
             .iter()
-            .filter_map(|f| testkit::parse_udp(f))
+            .filter_map(|f| net_testkit::parse_udp(f))
             .map(|u| {
                 assert_eq!(u.from, Endpoint { addr: IP, port: 7 });
                 assert_eq!(u.to.addr, PEER_IP);
@@ -146,8 +147,8 @@ impl Sys {
     }
 
     fn echo_once(&mut self, len: usize, seed: u8) {
-        let p = testkit::payload(len, seed);
-        assert!(self.wire.inject(&testkit::peer_udp(40000 + u16::from(seed), 7, &p)));
+        let p = net_testkit::payload(len, seed);
+        assert!(self.wire.inject(&net_testkit::peer_udp(40000 + u16::from(seed), 7, &p)));
         self.run();
         assert_eq!(self.replies(), vec![p], "echo of {len} bytes");
     }
@@ -202,10 +203,10 @@ fn burst(mut s: Sys, label: &str) {
     let mut expect = Vec::new();
     for round in 0..4u32 {
         for i in 0..256u32 {
-            let p = testkit::payload(1024, (round * 256 + i) as u8);
+            let p = net_testkit::payload(1024, (round * 256 + i) as u8);
             let mut p = p;
             p[..4].copy_from_slice(&(round * 256 + i).to_be_bytes());
-            assert!(s.wire.inject(&testkit::peer_udp(40000, 7, &p)));
+            assert!(s.wire.inject(&net_testkit::peer_udp(40000, 7, &p)));
             expect.push(p);
         }
         s.run();
@@ -248,7 +249,7 @@ fn burst_of_1024_byte_datagrams_echo_in_stack() {
 #[test]
 fn bad_traffic_then_echo_still_answers_through_the_session() {
     let mut s = Sys::separate();
-    let good = testkit::peer_udp(40000, 7, &testkit::payload(200, 1));
+    let good = net_testkit::peer_udp(40000, 7, &net_testkit::payload(200, 1));
     let mut bad: Vec<Vec<u8>> = vec![good[..30].to_vec(), good[..50].to_vec()];
     let mut f = good.clone();
     f[40] ^= 0xff; // UDP checksum
@@ -278,7 +279,7 @@ fn a_stalled_echo_back_pressures_and_recovers() {
     // the driver's ring fills, then the NIC drops (and counts) the rest. Nothing wedges.
     for round in 0..3u8 {
         for i in 0..256u32 {
-            s.wire.inject(&testkit::peer_udp(40000, 7, &testkit::payload(1024, round.wrapping_add(i as u8))));
+            s.wire.inject(&net_testkit::peer_udp(40000, 7, &net_testkit::payload(1024, round.wrapping_add(i as u8))));
         }
         s.run();
     }
@@ -314,7 +315,7 @@ fn the_stack_refuses_a_hostile_clients_records() {
     let mut s = Sys::new(wire, ns);
     s.run();
     // Teach the stack the peer's MAC with one datagram in (delivered to the raw client).
-    assert!(s.wire.inject(&testkit::peer_udp(40000, 7, b"hi")));
+    assert!(s.wire.inject(&net_testkit::peer_udp(40000, 7, b"hi")));
     s.run();
     let d = client.to_client.active.dequeue().unwrap().expect("delivered");
     let layout = DataLayout::new(ECHO_DATA).unwrap();
