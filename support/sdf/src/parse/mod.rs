@@ -6,15 +6,18 @@
 //! The shared reader is in `reader` and `attrs`.
 
 mod attrs;
+mod map;
+mod memory_region;
 mod protection_domain;
 mod reader;
+mod setvar;
 mod system;
 
 use roxmltree::Node;
 
 use crate::model::*;
 use crate::value;
-use crate::{MAX_CHANNEL_ID, MAX_IOAPICS, MAX_IOAPIC_PIN, MAX_IRQ_VECTOR, PHYS_ADDR_LIMIT};
+use crate::{MAX_CHANNEL_ID, MAX_IOAPICS, MAX_IOAPIC_PIN, MAX_IRQ_VECTOR};
 
 pub(crate) use reader::{show, show_char, Reader};
 pub(crate) use system::read;
@@ -41,67 +44,6 @@ pub(crate) struct PdSources<'a, 'i> {
     /// `<setvar>` elements naming a region or PD (`region_paddr`, `pd_index`,
     /// `region_sharers`), with the index of their entry in the PD's setvars.
     pub ref_setvars: Vec<(usize, Node<'a, 'i>)>,
-}
-
-fn read_map(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Map> {
-    let attrs_ok = r.check_attrs(
-        node,
-        &[
-            "mr",
-            "vaddr",
-            "perms",
-            "cached",
-            "setvar_vaddr",
-            "setvar_size",
-        ],
-        &[],
-    );
-    r.check_no_text(node);
-    no_children(node, r);
-    let mr = r.required(node, "mr", "the name of the memory region to map");
-    let vaddr = r
-        .required(node, "vaddr", "the virtual address to map it at")
-        .and_then(|a| r.number(node, &a, 0, u64::MAX));
-    let perms = match r.attr(node, "perms") {
-        None => Some(Perms::RW),
-        Some(a) => match value::parse_perms(a.value()) {
-            Ok(p) => Some(p),
-            Err(why) => {
-                let pos = r.attr_pos(&a);
-                r.err(pos, format!("<map> perms={}: {why}", show(a.value())));
-                None
-            }
-        },
-    };
-    let cached = r.boolean(node, "cached", true);
-    let vaddr_value = vaddr.unwrap_or(0);
-    let setvar_vaddr = r.symbol(
-        node,
-        "setvar_vaddr",
-        SetVarValue::Number(vaddr_value),
-        SetVarSource::MapVaddr,
-        setvars,
-    );
-    // The size is known once regions are resolved (phase 2 fills it in).
-    let setvar_size = r.symbol(
-        node,
-        "setvar_size",
-        SetVarValue::Number(0),
-        SetVarSource::MapSize,
-        setvars,
-    );
-    if !attrs_ok {
-        return None;
-    }
-    Some(Map {
-        mr: mr?.value().to_string(),
-        vaddr: vaddr?,
-        perms: perms?,
-        cached: cached.ok()?,
-        setvar_vaddr,
-        setvar_size,
-        pos: r.node_pos(node),
-    })
 }
 
 fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<Irq> {
@@ -267,205 +209,6 @@ fn read_ioport(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<
         size,
         setvar_id,
         setvar_addr,
-        pos: r.node_pos(node),
-    })
-}
-
-/// The attributes that give a `<setvar>` its value; exactly one must be present.
-const SETVAR_FORMS: [&str; 4] = ["value", "region_paddr", "pd_index", "region_sharers"];
-
-/// Returns Some(true) for a setvar whose value names another element (a region or a PD) and
-/// is resolved by the cross-element checks, Some(false) for a plain value.
-fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) -> Option<bool> {
-    let attrs_ok = r.check_attrs(node, &["symbol", "value", "region_paddr", "pd_index", "region_sharers"], &[]);
-    r.check_no_text(node);
-    no_children(node, r);
-    r.required(
-        node,
-        "symbol",
-        "the name of the variable in the PD's program",
-    )?;
-    let mut given: Vec<roxmltree::Attribute> =
-        SETVAR_FORMS.iter().filter_map(|name| r.attr(node, name)).collect();
-    given.sort_by_key(|a| a.range().start);
-    let (value, source, is_ref) = match given.as_slice() {
-        [] => {
-            let pos = r.node_pos(node);
-            r.err(pos, "<setvar> needs value=\"..\" (a number or dotted IPv4 address), region_paddr=\"<memory region>\", pd_index=\"<protection domain>\" or region_sharers=\"<memory region>\"");
-            return None;
-        }
-        [first, second, ..] => {
-            let pos = r.attr_pos(second);
-            r.err(
-                pos,
-                format!(
-                    "<setvar> has both {}= and {}=: expected exactly one of value=, region_paddr=, pd_index=, region_sharers=",
-                    first.name(),
-                    second.name()
-                ),
-            );
-            return None;
-        }
-        [a] => match a.name() {
-            "value" => match value::parse_setvar_value(a.value()) {
-                Ok(n) => (SetVarValue::Number(n), SetVarSource::Value, false),
-                Err(why) => {
-                    let pos = r.attr_pos(a);
-                    r.err(pos, format!("<setvar> value={}: {why}", show(a.value())));
-                    return None;
-                }
-            },
-            "region_paddr" => (SetVarValue::RegionPaddr(a.value().to_string()), SetVarSource::RegionPaddr, true),
-            // Resolved by the cross-element checks, once every PD and map is known.
-            "pd_index" => (SetVarValue::Number(0), SetVarSource::PdIndex, true),
-            _ => (SetVarValue::Number(0), SetVarSource::RegionSharers, true),
-        },
-    };
-    r.symbol(node, "symbol", value, source, setvars)?;
-    attrs_ok.then_some(is_ref)
-}
-
-fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
-    let attrs_ok = r.check_attrs(
-        node,
-        &["name", "size", "page_size", "phys_addr", "pci", "bar"],
-        &[],
-    );
-    r.check_no_text(node);
-    no_children(node, r);
-    let name = r.name(node, "the region's name, used by maps");
-    let size = r
-        .required(node, "size", "the region's size in bytes")
-        .and_then(|a| r.number(node, &a, 1, u64::MAX));
-    let page_size = match r.attr(node, "page_size") {
-        None => Some(PageSize::Small),
-        Some(a) => match value::parse_u64(a.value()) {
-            Ok(0x1000) => Some(PageSize::Small),
-            Ok(0x20_0000) => Some(PageSize::Large),
-            Ok(_) => {
-                let pos = r.attr_pos(&a);
-                r.err(pos, format!("<memory_region> page_size={} is not supported: expected 0x1000 (4 KiB) or 0x200000 (2 MiB)", show(a.value())));
-                None
-            }
-            Err(e) => {
-                let pos = r.attr_pos(&a);
-                r.err(
-                    pos,
-                    format!(
-                        "<memory_region> page_size={}: {}; expected 0x1000 or 0x200000",
-                        show(a.value()),
-                        e.describe()
-                    ),
-                );
-                None
-            }
-        },
-    };
-    if let (Some(size), Some(ps)) = (size, page_size) {
-        if size % ps.bytes() != 0 {
-            let pos = r.attr_pos_of(node, "size");
-            r.err(
-                pos,
-                format!(
-                    "<memory_region> size=0x{size:x} is not a multiple of its page size 0x{:x}",
-                    ps.bytes()
-                ),
-            );
-        }
-    }
-    let phys = r.attr(node, "phys_addr");
-    let pci = r.attr(node, "pci");
-    let bar = r.attr(node, "bar");
-    let backing = match (phys, pci, bar) {
-        (Some(p), Some(c), _) => {
-            let later = if p.range().start > c.range().start {
-                p
-            } else {
-                c
-            };
-            let pos = r.attr_pos(&later);
-            r.err(pos, "<memory_region> has both phys_addr= and pci=: a region is either fixed physical memory or a PCI BAR, not both");
-            None
-        }
-        (Some(_), None, Some(b)) => {
-            let pos = r.attr_pos(&b);
-            r.err(
-                pos,
-                "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=",
-            );
-            None
-        }
-        (Some(p), None, None) => {
-            let addr = r.number(node, &p, 0, u64::MAX);
-            match (addr, size, page_size) {
-                (Some(addr), Some(size), Some(ps)) => {
-                    let pos = r.attr_pos(&p);
-                    if addr % ps.bytes() != 0 {
-                        r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} is not aligned to the region's page size 0x{:x}", ps.bytes()));
-                        None
-                    } else if addr
-                        .checked_add(size)
-                        .is_none_or(|end| end > PHYS_ADDR_LIMIT)
-                    {
-                        r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} with size 0x{size:x} ends beyond the 52-bit physical address space"));
-                        None
-                    } else {
-                        Some(Backing::Fixed { phys_addr: addr })
-                    }
-                }
-                _ => None,
-            }
-        }
-        (None, Some(c), b) => {
-            let device = match value::parse_pci(c.value()) {
-                Ok(d) => Some(d),
-                Err(why) => {
-                    let pos = r.attr_pos(&c);
-                    r.err(
-                        pos,
-                        format!("<memory_region> pci={}: {why}", show(c.value())),
-                    );
-                    None
-                }
-            };
-            let bar = match b {
-                Some(b) => r.number(node, &b, 0, 5),
-                None => {
-                    let pos = r.node_pos(node);
-                    r.err(pos, "<memory_region> with pci= is missing the required attribute 'bar' (the BAR number, 0..5)");
-                    None
-                }
-            };
-            match (device, bar) {
-                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar {
-                    device,
-                    bar: u8::try_from(bar).ok()?,
-                })),
-                _ => None,
-            }
-        }
-        (None, None, Some(b)) => {
-            let pos = r.attr_pos(&b);
-            r.err(
-                pos,
-                "<memory_region> bar= needs pci=\"vvvv:dddd\" to say whose BAR it is",
-            );
-            None
-        }
-        (None, None, None) => Some(Backing::Allocated),
-    };
-    if !attrs_ok {
-        return None;
-    }
-    let (size, page_size) = (size?, page_size?);
-    if size % page_size.bytes() != 0 {
-        return None;
-    }
-    Some(MemoryRegion {
-        name: name?,
-        size,
-        page_size,
-        backing: backing?,
         pos: r.node_pos(node),
     })
 }
