@@ -7,9 +7,11 @@ use roxmltree::Node;
 use crate::model::*;
 use crate::{DEFAULT_STACK_SIZE, MAX_CHANNEL_ID, MAX_PRIORITY, MAX_STACK_SIZE, MIN_STACK_SIZE};
 
+use super::ioport::read_ioport;
+use super::irq::read_irq;
 use super::map::read_map;
 use super::setvar::read_setvar;
-use super::{no_children, read_ioport, read_irq, show, PdSources, Reader};
+use super::{no_children, show, PdSources, Reader};
 
 const NON_MCS: &str = "this kernel build is non-MCS: it has no passive PDs, budgets or periods (scheduling is by priority only)";
 

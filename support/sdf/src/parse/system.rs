@@ -6,9 +6,10 @@ use roxmltree::Document;
 use crate::model::*;
 use crate::MAX_PDS;
 
+use super::channel::read_channel;
 use super::memory_region::read_region;
 use super::protection_domain::read_pd;
-use super::{read_channel, Reader, Sources};
+use super::{Reader, Sources};
 
 /// Reads the document: the model plus the errors of phase 1.
 pub(crate) fn read<'a, 'i>(
