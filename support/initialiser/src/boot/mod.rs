@@ -15,7 +15,7 @@ use sel4::{
     init, BootInfo, CNode, CPtr, CapData, CapRights, InvocationError, IrqHandler, Notification,
     ObjectType, Page, PageDirectory, PageTable, Pdpt, Pml4, PrioProps, Tcb, Untyped, UserContext, VmAttributes,
 };
-use spec::{cspace, PdRec, Spec, SpecError};
+use spec::{cspace, MapRec, PdRec, Spec, SpecError};
 
 use crate::alloc::{fillers, AllocError, SlotAlloc, UntypedPool};
 use crate::fault::PdLayout;
@@ -619,7 +619,47 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         let objs = self.pds[i];
         self.plan.clear();
 
-        // ELF segments: fresh frames, filled through the scratch window, then mapped.
+        self.load_image(i, pd)?;
+        self.map_stack_and_ipc_buffer(i, pd, objs)?;
+        let maps = spec.pd_maps(&pd);
+        self.map_regions(i, maps)?;
+
+        // The PD's CSpace: only what its entries grant.
+        let cn = CNode(CPtr(objs.cnode));
+        self.install_own_caps(i, cn, objs)?;
+        let channels = self.install_channels(i, cn)?;
+        self.install_irqs(name, pd, cn, objs)?;
+        self.install_ioports(pd, cn)?;
+
+        // The thread.
+        let tcb = Tcb(CPtr(objs.tcb));
+        let guard = CapData::guard(0, 64 - cspace::CNODE_BITS as u32).ctx_data("encoding the CNode guard")?;
+        tcb.configure(
+            CPtr(cspace::FAULT_EP),
+            PrioProps::new(pd.priority, pd.priority),
+            cn,
+            guard,
+            Pml4(CPtr(objs.vspace)),
+            CapData::NONE,
+            pd.ipc_buffer.get(),
+            Page(CPtr(objs.ipc_frame)),
+        )
+        .ctx("configuring the TCB")?;
+        let regs = UserContext { rip: pd.entry.get(), rsp: pd.stack_bottom.get() + pd.stack_size.get(), ..UserContext::default() };
+        tcb.write_registers(false, 2, &regs).ctx("setting the entry point and stack")?;
+        tcb.resume().ctx("starting the thread")?;
+        self.say(format_args!(
+            "initialiser: started PD '{name}' (priority {}, {} maps, {} channels)\n",
+            pd.priority,
+            maps.len(),
+            channels
+        ));
+        Ok(())
+    }
+
+    /// ELF segments: fresh frames, filled through the scratch window, then mapped.
+    fn load_image(&mut self, i: usize, pd: PdRec) -> R<'a> {
+        let spec = self.spec;
         let mut patched = 0;
         for (k, seg) in spec.pd_segments(&pd).iter().enumerate() {
             let vaddr = seg.vaddr.get();
@@ -643,17 +683,23 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         if patched != want {
             return fail("applying boot-time setvars", Cause::Msg("a setvar symbol (region_paddr, or the info block's tsc_hz) lies outside the loaded segments"));
         }
+        Ok(())
+    }
 
-        // Stack (the page below stack_bottom stays unmapped: the guard) and IPC buffer.
+    /// Stack (the page below stack_bottom stays unmapped: the guard) and IPC buffer.
+    fn map_stack_and_ipc_buffer(&mut self, i: usize, pd: PdRec, objs: PdObjs) -> R<'a> {
         let stack_pages = pd.stack_size.get() / PAGE;
         let stack = self.frames(stack_pages).ctx("allocating the stack")?;
         for k in 0..stack_pages {
             self.map(i, stack + k, pd.stack_bottom.get() + k * PAGE, 12, true, true)?;
         }
         self.map(i, objs.ipc_frame, pd.ipc_buffer.get(), 12, true, true)?;
+        Ok(())
+    }
 
-        // Memory regions: a copy of each frame cap per mapping (a cap maps once).
-        let maps = spec.pd_maps(&pd);
+    /// Memory regions: a copy of each frame cap per mapping (a cap maps once).
+    fn map_regions(&mut self, i: usize, maps: &[MapRec]) -> R<'a> {
+        let spec = self.spec;
         for m in maps {
             let ri = m.region.get() as usize;
             let r = self.regions[ri];
@@ -666,9 +712,12 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                 self.map(i, copies + k, va, r.page_bits, m.perms & spec::PERM_W != 0, m.cached != 0).map_err(in_region)?;
             }
         }
+        Ok(())
+    }
 
-        // The PD's CSpace: only what its entries grant.
-        let cn = CNode(CPtr(objs.cnode));
+    /// Its own caps: its notification, its endpoint (if it has one) and the fault endpoint,
+    /// badged with its index.
+    fn install_own_caps(&self, i: usize, cn: CNode, objs: PdObjs) -> R<'a> {
         let depth = cspace::CNODE_BITS;
         cn.copy(cspace::NOTIFICATION, depth, ROOT.slot(objs.notification), CapRights::ALL).ctx("installing its notification")?;
         if objs.endpoint != 0 {
@@ -677,7 +726,14 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         let badge = CapData::badge(i as u64).ctx_data("badging the fault endpoint")?;
         cn.mint(cspace::FAULT_EP, depth, ROOT.slot(self.fault_ep), CapRights::new(true, false, true), badge)
             .ctx("installing the fault endpoint")?;
+        Ok(())
+    }
 
+    /// Channels: per end of the PD's, a notify cap (the peer's notification, badged with the
+    /// peer's id) and a pp cap (the peer's endpoint). Returns how many channel ends it has.
+    fn install_channels(&self, i: usize, cn: CNode) -> R<'a, usize> {
+        let spec = self.spec;
+        let depth = cspace::CNODE_BITS;
         let mut channels = 0;
         for ch in spec.channels {
             for (me, other) in [(&ch.ends[0], &ch.ends[1]), (&ch.ends[1], &ch.ends[0])] {
@@ -704,8 +760,13 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                 }
             }
         }
+        Ok(channels)
+    }
 
-        // IRQs, delivered to the PD's notification with badge 1 << id, unmasked.
+    /// IRQs, delivered to the PD's notification with badge 1 << id, unmasked.
+    fn install_irqs(&mut self, name: &str, pd: PdRec, cn: CNode, objs: PdObjs) -> R<'a> {
+        let spec = self.spec;
+        let depth = cspace::CNODE_BITS;
         for irq in spec.pd_irqs(&pd) {
             let (ioapic, pin, level, low) = match irq.kind {
                 spec::IRQ_IOAPIC => (irq.ioapic as u64, irq.pin as u64, irq.level as u64, irq.active_low as u64),
@@ -741,8 +802,13 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             h.ack().ctx("unmasking the irq")?;
             cn.copy(cspace::IRQ_BASE + irq.id as u64, depth, ROOT.slot(handler), CapRights::ALL).ctx("installing the irq handler")?;
         }
+        Ok(())
+    }
 
-        // I/O port ranges.
+    /// I/O port ranges.
+    fn install_ioports(&self, pd: PdRec, cn: CNode) -> R<'a> {
+        let spec = self.spec;
+        let depth = cspace::CNODE_BITS;
         for io in spec.pd_ioports(&pd) {
             let first = io.addr.get();
             let last = first as u64 + io.size.get() as u64 - 1;
@@ -753,30 +819,6 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             cn.mint(cspace::IOPORT_BASE + io.id as u64, depth, ROOT.slot(init::IO_PORT.0 .0), CapRights::ALL, data)
                 .ctx("installing an I/O port range")?;
         }
-
-        // The thread.
-        let tcb = Tcb(CPtr(objs.tcb));
-        let guard = CapData::guard(0, 64 - cspace::CNODE_BITS as u32).ctx_data("encoding the CNode guard")?;
-        tcb.configure(
-            CPtr(cspace::FAULT_EP),
-            PrioProps::new(pd.priority, pd.priority),
-            cn,
-            guard,
-            Pml4(CPtr(objs.vspace)),
-            CapData::NONE,
-            pd.ipc_buffer.get(),
-            Page(CPtr(objs.ipc_frame)),
-        )
-        .ctx("configuring the TCB")?;
-        let regs = UserContext { rip: pd.entry.get(), rsp: pd.stack_bottom.get() + pd.stack_size.get(), ..UserContext::default() };
-        tcb.write_registers(false, 2, &regs).ctx("setting the entry point and stack")?;
-        tcb.resume().ctx("starting the thread")?;
-        self.say(format_args!(
-            "initialiser: started PD '{name}' (priority {}, {} maps, {} channels)\n",
-            pd.priority,
-            maps.len(),
-            channels
-        ));
         Ok(())
     }
 }
