@@ -9,19 +9,24 @@
 //! makes system calls, so it runs only on seL4; its pure parts are in `alloc`, `vspace`,
 //! `pci` and `fault`, which are host-tested.
 
+mod error;
+
 use core::fmt::{self, Write};
 
 use sel4::{
     init, BootInfo, CNode, CPtr, CapData, CapRights, InvocationError, IrqHandler, Notification,
     ObjectType, Page, PageDirectory, PageTable, Pdpt, Pml4, PrioProps, Tcb, Untyped, UserContext, VmAttributes,
 };
-use spec::{cspace, MapRec, PdRec, Spec, SpecError};
+use spec::{cspace, MapRec, PdRec, Spec};
 
-use crate::alloc::{fillers, AllocError, SlotAlloc, UntypedPool};
+use crate::alloc::{fillers, SlotAlloc, UntypedPool};
 use crate::fault::PdLayout;
 use crate::pci::{self, Bar, IntxRule};
-use crate::vspace::{Level, PagingPlan, PlanError};
+use crate::vspace::{Level, PagingPlan};
 use crate::PortIo;
+
+pub use error::{BootError, Cause};
+use error::{fail, Ctx, CtxData, R};
 
 /// Where the initialiser maps a frame to fill it: PML4 slot 1 (512 GiB), far from its image.
 pub const SCRATCH: u64 = 0x80_0000_0000;
@@ -34,96 +39,6 @@ pub const MAX_FAULT_NOTICES: usize = 64;
 /// Most objects one `Untyped_Retype` creates (`CONFIG_RETYPE_FAN_OUT_LIMIT`).
 const FAN_OUT: u64 = sel4::RETYPE_FAN_OUT_LIMIT;
 const PAGE: u64 = 4096;
-
-/// What failed, in terms a system-file author can act on.
-#[derive(Debug)]
-pub enum Cause {
-    Spec(SpecError),
-    Kernel(InvocationError),
-    Alloc(AllocError),
-    Plan(PlanError),
-    /// A `pci=` device that the scan did not find.
-    PciAbsent { vendor: u16, device: u16, index: u16 },
-    /// A BAR that cannot back the region.
-    BadBar { bar: u8, what: &'static str, addr: u64, size: u64 },
-    /// Something else, explained.
-    Msg(&'static str),
-    /// Something else, with a number.
-    MsgNum(&'static str, u64),
-}
-
-impl fmt::Display for Cause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Cause::Spec(e) => write!(f, "{e}"),
-            Cause::Kernel(e) => write!(f, "{e}"),
-            Cause::Alloc(e) => write!(f, "{e}"),
-            Cause::Plan(e) => write!(f, "{e}"),
-            Cause::PciAbsent { vendor, device, index } => write!(
-                f,
-                "no PCI device {vendor:04x}:{device:04x} (index {index}) in PCI configuration space \
-                 (attach it, e.g. QEMU -device e1000, or fix the pci= attribute)"
-            ),
-            Cause::BadBar { bar, what, addr, size } => write!(f, "BAR {bar} (at {addr:#x}, {size:#x} bytes) {what}"),
-            Cause::Msg(m) => write!(f, "{m}"),
-            Cause::MsgNum(m, n) => write!(f, "{m} {n:#x}"),
-        }
-    }
-}
-
-impl From<InvocationError> for Cause {
-    fn from(e: InvocationError) -> Self {
-        Cause::Kernel(e)
-    }
-}
-impl From<AllocError> for Cause {
-    fn from(e: AllocError) -> Self {
-        Cause::Alloc(e)
-    }
-}
-impl From<PlanError> for Cause {
-    fn from(e: PlanError) -> Self {
-        Cause::Plan(e)
-    }
-}
-
-/// A boot failure: the PD or region concerned, the step and the cause.
-#[derive(Debug)]
-pub struct BootError<'a> {
-    pub pd: Option<&'a str>,
-    pub region: Option<&'a str>,
-    pub step: &'static str,
-    pub cause: Cause,
-}
-
-impl fmt::Display for BootError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(pd) = self.pd {
-            write!(f, "protection_domain '{pd}': ")?;
-        }
-        if let Some(r) = self.region {
-            write!(f, "memory_region '{r}': ")?;
-        }
-        write!(f, "{}: {}", self.step, self.cause)
-    }
-}
-
-type R<'a, T = ()> = Result<T, BootError<'a>>;
-
-/// Attaches a step name to any error that converts into a [`Cause`].
-trait Ctx<T> {
-    fn ctx<'a>(self, step: &'static str) -> R<'a, T>;
-}
-
-impl<T, E: Into<Cause>> Ctx<T> for Result<T, E> {
-    fn ctx<'a>(self, step: &'static str) -> R<'a, T> {
-        self.map_err(|e| BootError { pd: None, region: None, step, cause: e.into() })
-    }
-}
-
-fn fail<'a, T>(step: &'static str, cause: Cause) -> R<'a, T> {
-    Err(BootError { pd: None, region: None, step, cause })
-}
 
 /// A region's frames: caps in root slots `first..first + count`, physically contiguous from
 /// `paddr`.
@@ -823,17 +738,6 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     }
 }
 
-/// `CapDataError` into a step error.
-trait CtxData<T> {
-    fn ctx_data<'a>(self, step: &'static str) -> R<'a, T>;
-}
-
-impl<T> CtxData<T> for Result<T, sel4::CapDataError> {
-    fn ctx_data<'a>(self, step: &'static str) -> R<'a, T> {
-        self.map_err(|_| BootError { pd: None, region: None, step, cause: Cause::Msg("value does not fit the seL4 cap data encoding") })
-    }
-}
-
 /// The CNode guard that makes a PD's 2^CNODE_BITS-slot CNode resolve a whole 64-bit cptr.
 pub fn pd_cnode_guard() -> Result<CapData, sel4::CapDataError> {
     CapData::guard(0, 64 - cspace::CNODE_BITS as u32)
@@ -843,7 +747,6 @@ pub fn pd_cnode_guard() -> Result<CapData, sel4::CapDataError> {
 mod tests {
     extern crate std;
     use super::*;
-
     #[test]
     fn cnode_guard_covers_the_rest_of_the_word() {
         let g = pd_cnode_guard().unwrap();
@@ -853,17 +756,5 @@ mod tests {
         for top in [cspace::IOPORT_BASE + spec::MAX_IDS as u64 - 1, cspace::IRQ_BASE + 62, cspace::PP_BASE + 62] {
             assert!(top < 1 << cspace::CNODE_BITS, "slot {top}");
         }
-    }
-
-    #[test]
-    fn errors_name_pd_region_step_and_cause() {
-        let e = BootError {
-            pd: Some("driver"),
-            region: Some("e1000_regs"),
-            step: "finding the PCI device",
-            cause: Cause::PciAbsent { vendor: 0x8086, device: 0x100e, index: 0 },
-        };
-        let s = std::format!("{e}");
-        assert!(s.starts_with("protection_domain 'driver': memory_region 'e1000_regs': finding the PCI device: no PCI device 8086:100e (index 0)"), "{s}");
     }
 }
