@@ -10,18 +10,21 @@
 //! `pci` and `fault`, which are host-tested.
 
 mod error;
+mod objects;
+mod pci_devices;
+mod regions;
 
 use core::fmt::{self, Write};
 
 use sel4::{
     init, BootInfo, CNode, CPtr, CapData, CapRights, InvocationError, IrqHandler, Notification,
-    ObjectType, Page, PageDirectory, PageTable, Pdpt, Pml4, PrioProps, Tcb, Untyped, UserContext, VmAttributes,
+    ObjectType, Page, PageDirectory, PageTable, Pdpt, Pml4, PrioProps, Tcb, UserContext, VmAttributes,
 };
 use spec::{cspace, MapRec, PdRec, Spec};
 
-use crate::alloc::{fillers, SlotAlloc, UntypedPool};
+use crate::alloc::{SlotAlloc, UntypedPool};
 use crate::fault::PdLayout;
-use crate::pci::{self, Bar, IntxRule};
+use crate::pci::{self, IntxRule};
 use crate::vspace::{Level, PagingPlan};
 use crate::PortIo;
 
@@ -250,198 +253,6 @@ pub fn patch_value(region: u32, tsc_hz: u64, region_paddr: &[u64]) -> u64 {
 impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     fn say(&mut self, args: fmt::Arguments<'_>) {
         let _ = self.out.write_fmt(args);
-    }
-
-    /// Retypes `count` objects from the chosen untyped into fresh root slots (in calls of at
-    /// most 256); returns the first slot.
-    fn retype_from(&mut self, ut: u64, ty: ObjectType, size_arg: u64, count: u64) -> Result<u64, Cause> {
-        let first = self.slots.alloc(count)?;
-        let mut done = 0;
-        while done < count {
-            let n = (count - done).min(FAN_OUT);
-            Untyped(CPtr(ut)).retype(ty, size_arg, ROOT, 0, 0, first + done, n)?;
-            done += n;
-        }
-        Ok(first)
-    }
-
-    /// `count` contiguous RAM objects of 2^`bits` bytes.
-    fn objects(&mut self, ty: ObjectType, size_arg: u64, bits: u32, count: u64) -> Result<(u64, u64), Cause> {
-        let carve = self.uts.alloc_ram(bits, count)?;
-        let first = self.retype_from(carve.cap, ty, size_arg, count)?;
-        Ok((first, carve.paddr))
-    }
-
-    fn object(&mut self, ty: ObjectType, size_arg: u64, bits: u32) -> Result<u64, Cause> {
-        Ok(self.objects(ty, size_arg, bits, 1)?.0)
-    }
-
-    /// `count` 4 KiB frames, not necessarily contiguous (chunks of up to 256), in consecutive
-    /// root slots.
-    fn frames(&mut self, count: u64) -> Result<u64, Cause> {
-        let first = self.slots.alloc(count)?;
-        let mut done = 0;
-        while done < count {
-            let n = (count - done).min(FAN_OUT);
-            let carve = self.uts.alloc_ram(12, n)?;
-            Untyped(CPtr(carve.cap)).retype(ObjectType::Page4K, 0, ROOT, 0, 0, first + done, n)?;
-            done += n;
-        }
-        self.stats.frames += count;
-        Ok(first)
-    }
-
-    /// Frames (or any objects) at exactly physical `paddr`, from the untyped covering it:
-    /// untyped fillers move its watermark there first.
-    fn objects_at(&mut self, paddr: u64, ty: ObjectType, bits: u32, count: u64) -> Result<u64, Cause> {
-        let bytes = count << bits;
-        let i = self.uts.covering(paddr, bytes)?;
-        let ut = self.uts.get(i).cap;
-        let mut at = self.uts.watermark(i);
-        for fb in fillers(at, paddr) {
-            let slot = self.slots.alloc(1)?;
-            Untyped(CPtr(ut)).retype(ObjectType::Untyped, fb as u64, ROOT, 0, 0, slot, 1)?;
-            at += 1 << fb;
-            self.uts.commit(i, at);
-        }
-        let first = self.retype_from(ut, ty, 0, count)?;
-        self.uts.commit(i, paddr + bytes);
-        Ok(first)
-    }
-
-    /// The PCI configuration-space rule for INTx lines, from the host bridge.
-    fn pci_rule(&mut self) -> R<'a, IntxRule> {
-        if let Some(r) = self.rule {
-            return Ok(r);
-        }
-        let id = pci::read_id(self.io, pci::Bdf { bus: 0, dev: 0, func: 0 }).ctx("reading the PCI host bridge")?;
-        self.host_bridge = id;
-        let rule = id.and_then(IntxRule::for_host_bridge);
-        match rule {
-            Some(r) => {
-                self.rule = Some(r);
-                Ok(r)
-            }
-            None => fail(
-                "routing a PCI interrupt",
-                Cause::MsgNum(
-                    "unknown chipset, cannot map PCI INTx to an IOAPIC pin (known: Q35 8086:29c0, 440FX 8086:1237); \
-                     use <irq pin=..> with the IOAPIC pin instead. Host bridge vendor:device",
-                    id.map_or(0xffff_ffff, |i| (i.vendor as u64) << 16 | i.device as u64),
-                ),
-            ),
-        }
-    }
-
-    fn find_pci(&mut self, id: &spec::PciId, step: &'static str) -> R<'a, pci::Found> {
-        let (vendor, device, index) = (id.vendor.get(), id.device.get(), id.index.get());
-        match pci::find(self.io, vendor, device, index).ctx(step)? {
-            Some(f) => Ok(f),
-            None => fail(step, Cause::PciAbsent { vendor, device, index }),
-        }
-    }
-
-    /// `REGION_PHYS` and `REGION_PCI` regions: frames at their physical address, taken in
-    /// address order (an untyped's watermark only moves up).
-    fn device_regions(&mut self) -> R<'a> {
-        let spec = self.spec;
-        let mut order = [(u64::MAX, 0usize); MAX_REGIONS];
-        let mut n = 0;
-        for (i, r) in spec.regions.iter().enumerate() {
-            let name = spec.str(&r.name);
-            let in_region = |e: BootError<'a>| BootError { region: Some(name), ..e };
-            let size = r.size.get();
-            let bits = r.page_bits as u32;
-            if !(bits == 12 || bits == 21) || size == 0 || size % (1 << bits) != 0 {
-                return fail("checking the region", Cause::MsgNum("size must be a non-zero multiple of the page size; size is", size)).map_err(in_region);
-            }
-            let paddr = match r.kind {
-                spec::REGION_RAM => continue,
-                spec::REGION_PHYS => r.phys_addr.get(),
-                spec::REGION_PCI => {
-                    let f = self.find_pci(&r.pci, "finding the PCI device").map_err(in_region)?;
-                    let bar = pci::probe_bar(self.io, f.bdf, r.bar).ctx("reading the BAR").map_err(in_region)?;
-                    let (addr, bar_size) = match bar {
-                        Bar::Memory { addr, size, .. } => (addr, size),
-                        Bar::Io { port, size } => {
-                            return fail("reading the BAR", Cause::BadBar { bar: r.bar, what: "is an I/O BAR: grant its ports with <ioport> instead", addr: port as u64, size: size as u64 }).map_err(in_region)
-                        }
-                        Bar::Absent => return fail("reading the BAR", Cause::BadBar { bar: r.bar, what: "is not implemented by the device", addr: 0, size: 0 }).map_err(in_region),
-                    };
-                    if size > bar_size {
-                        return fail("checking the BAR", Cause::BadBar { bar: r.bar, what: "is smaller than the region", addr, size: bar_size }).map_err(in_region);
-                    }
-                    if addr == 0 {
-                        return fail("checking the BAR", Cause::BadBar { bar: r.bar, what: "was never assigned an address by the firmware", addr, size: bar_size }).map_err(in_region);
-                    }
-                    pci::enable(self.io, f.bdf, pci::CMD_MEMORY | pci::CMD_BUS_MASTER).ctx("enabling the PCI device").map_err(in_region)?;
-                    self.say(format_args!(
-                        "initialiser: region '{name}': PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) BAR {} at {addr:#x} ({bar_size:#x} bytes)\n",
-                        f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device, r.bar
-                    ));
-                    addr
-                }
-                _ => return fail("reading the system spec", Cause::MsgNum("unknown region kind", r.kind as u64)).map_err(in_region),
-            };
-            if paddr % (1 << bits) != 0 {
-                return fail("checking the region", Cause::MsgNum("physical address is not aligned to the page size:", paddr)).map_err(in_region);
-            }
-            self.regions[i] = RegionObjs { first: 0, count: size >> bits, page_bits: bits as u8, paddr };
-            order[n] = (paddr, i);
-            n += 1;
-        }
-        order[..n].sort_unstable();
-        for w in order[..n].windows(2) {
-            let (a, ia) = w[0];
-            if a + spec.regions[ia].size.get() > w[1].0 {
-                let name = spec.str(&spec.regions[w[1].1].name);
-                return fail("placing device memory", Cause::MsgNum("overlaps another region's physical memory at", w[1].0))
-                    .map_err(|e| BootError { region: Some(name), ..e });
-            }
-        }
-        for &(paddr, i) in &order[..n] {
-            let r = self.regions[i];
-            let ty = if r.page_bits == 21 { ObjectType::LargePage } else { ObjectType::Page4K };
-            let name = spec.str(&spec.regions[i].name);
-            let first = self.objects_at(paddr, ty, r.page_bits as u32, r.count).ctx("taking its frames from device memory")
-                .map_err(|e| BootError { region: Some(name), ..e })?;
-            self.regions[i].first = first;
-            self.check_paddr(i)?;
-        }
-        Ok(())
-    }
-
-    /// Verifies our untyped model against the kernel: the region's first frame must be where
-    /// we expected it.
-    fn check_paddr(&mut self, i: usize) -> R<'a> {
-        let r = self.regions[i];
-        let got = Page(CPtr(r.first)).get_address().ctx("reading the frame address")?;
-        if got != r.paddr {
-            let name = self.spec.str(&self.spec.regions[i].name);
-            return fail("checking the frame address", Cause::MsgNum("the kernel placed the frames elsewhere (untyped model bug); got", got))
-                .map_err(|e| BootError { region: Some(name), ..e });
-        }
-        Ok(())
-    }
-
-    /// RAM regions: physically contiguous, zeroed by the kernel (fresh untyped memory).
-    fn ram_regions(&mut self) -> R<'a> {
-        let spec = self.spec;
-        for (i, r) in spec.regions.iter().enumerate() {
-            if r.kind != spec::REGION_RAM {
-                continue;
-            }
-            let name = spec.str(&r.name);
-            let bits = r.page_bits as u32;
-            let count = r.size.get() >> bits;
-            let ty = if bits == 21 { ObjectType::LargePage } else { ObjectType::Page4K };
-            let (first, paddr) = self.objects(ty, 0, bits, count).ctx("allocating its frames")
-                .map_err(|e| BootError { region: Some(name), ..e })?;
-            self.stats.frames += count;
-            self.regions[i] = RegionObjs { first, count, page_bits: bits as u8, paddr };
-            self.check_paddr(i)?;
-        }
-        Ok(())
     }
 
     /// Paging structures for the scratch page in our own address space.
