@@ -9,7 +9,9 @@
 //! makes system calls, so it runs only on seL4; its pure parts are in `alloc`, `vspace`,
 //! `pci` and `fault`, which are host-tested.
 
+mod address_space;
 mod error;
+mod image;
 mod objects;
 mod pci_devices;
 mod regions;
@@ -17,18 +19,19 @@ mod regions;
 use core::fmt::{self, Write};
 
 use sel4::{
-    init, BootInfo, CNode, CPtr, CapData, CapRights, InvocationError, IrqHandler, Notification,
-    ObjectType, Page, PageDirectory, PageTable, Pdpt, Pml4, PrioProps, Tcb, UserContext, VmAttributes,
+    init, BootInfo, CNode, CPtr, CapData, CapRights, IrqHandler, Notification, ObjectType, Page,
+    Pml4, PrioProps, Tcb, UserContext,
 };
-use spec::{cspace, MapRec, PdRec, Spec};
+use spec::{cspace, PdRec, Spec};
 
 use crate::alloc::{SlotAlloc, UntypedPool};
 use crate::fault::PdLayout;
 use crate::pci::{self, IntxRule};
-use crate::vspace::{Level, PagingPlan};
+use crate::vspace::PagingPlan;
 use crate::PortIo;
 
 pub use error::{BootError, Cause};
+pub use image::{fill_page, patch_value};
 use error::{fail, Ctx, CtxData, R};
 
 /// Where the initialiser maps a frame to fill it: PML4 slot 1 (512 GiB), far from its image.
@@ -202,69 +205,9 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
     Ok((system, b.stats))
 }
 
-/// Fills the frame `page` (not mapped anywhere else in the root task) with one page of PD `pd`'s
-/// image: `data` (at most a page) at its start, zeros after it when `zero_rest` (a fresh frame
-/// is zero already; a reused one is not), and every boot-time patch of `pd` that falls in the
-/// page, valued by `patch_value(region)`. Maps it at [`SCRATCH`] meanwhile. Returns the number
-/// of patch bytes written.
-pub fn fill_page(
-    spec: &Spec<'_>,
-    pd: usize,
-    page: Page,
-    page_vaddr: u64,
-    data: &[u8],
-    zero_rest: bool,
-    patch_value: impl Fn(u32) -> u64,
-) -> Result<u64, InvocationError> {
-    page.map(init::VSPACE, SCRATCH, CapRights::READ_WRITE, VmAttributes::WriteBack)?;
-    let dst = SCRATCH as *mut u8;
-    let n = data.len().min(PAGE as usize);
-    // SAFETY: the frame was just mapped read-write at SCRATCH (4 KiB, nothing else lives
-    // there) and `n` is at most one page.
-    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, n) };
-    if zero_rest {
-        // SAFETY: `n..PAGE` lies inside the scratch page mapped above.
-        unsafe { core::ptr::write_bytes(dst.add(n), 0, PAGE as usize - n) };
-    }
-    let mut patched = 0;
-    for p in spec.patches.iter().filter(|p| p.pd.get() as usize == pd) {
-        let value = patch_value(p.region.get()).to_le_bytes();
-        for (k, byte) in value.iter().enumerate() {
-            let a = p.vaddr.get().wrapping_add(k as u64);
-            if (page_vaddr..page_vaddr + PAGE).contains(&a) {
-                // SAFETY: `a - page_vaddr` < 4096, inside the scratch page mapped above.
-                unsafe { dst.add((a - page_vaddr) as usize).write_volatile(*byte) };
-                patched += 1;
-            }
-        }
-    }
-    page.unmap()?;
-    Ok(patched)
-}
-
-/// The value of a boot-time patch: the TSC frequency, or a region's physical address.
-pub fn patch_value(region: u32, tsc_hz: u64, region_paddr: &[u64]) -> u64 {
-    match region {
-        spec::PATCH_TSC_HZ => tsc_hz,
-        r => region_paddr.get(r as usize).copied().unwrap_or(0),
-    }
-}
-
 impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     fn say(&mut self, args: fmt::Arguments<'_>) {
         let _ = self.out.write_fmt(args);
-    }
-
-    /// Paging structures for the scratch page in our own address space.
-    fn scratch(&mut self) -> R<'a> {
-        let vs = init::VSPACE;
-        let pdpt = self.object(ObjectType::Pdpt, 0, 12).ctx("creating the scratch window")?;
-        Pdpt(CPtr(pdpt)).map(vs, SCRATCH, VmAttributes::WriteBack).ctx("mapping the scratch PDPT")?;
-        let pd = self.object(ObjectType::PageDirectory, 0, 12).ctx("creating the scratch window")?;
-        PageDirectory(CPtr(pd)).map(vs, SCRATCH, VmAttributes::WriteBack).ctx("mapping the scratch page directory")?;
-        let pt = self.object(ObjectType::PageTable, 0, 12).ctx("creating the scratch window")?;
-        PageTable(CPtr(pt)).map(vs, SCRATCH, VmAttributes::WriteBack).ctx("mapping the scratch page table")?;
-        Ok(())
     }
 
     /// Pass 1: the objects peers' caps refer to (TCB, CNode, VSpace, notification, endpoint).
@@ -294,47 +237,6 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             layout: PdLayout { stack_bottom: pd.stack_bottom.get() },
         };
         Ok(())
-    }
-
-    /// Creates the paging structures a page at `vaddr` needs in PD `i`'s address space.
-    fn paging(&mut self, i: usize, vaddr: u64, page_bits: u8) -> R<'a> {
-        let vs = Pml4(CPtr(self.pds[i].vspace));
-        let (need, k) = self.plan.plan(vaddr, page_bits).ctx("planning page tables")?;
-        for n in need.iter().take(k).flatten() {
-            let (ty, step) = match n.level {
-                Level::Pdpt => (ObjectType::Pdpt, "creating a PDPT"),
-                Level::Pd => (ObjectType::PageDirectory, "creating a page directory"),
-                Level::Pt => (ObjectType::PageTable, "creating a page table"),
-            };
-            let slot = self.object(ty, 0, 12).ctx(step)?;
-            let a = VmAttributes::WriteBack;
-            match n.level {
-                Level::Pdpt => Pdpt(CPtr(slot)).map(vs, n.vaddr, a),
-                Level::Pd => PageDirectory(CPtr(slot)).map(vs, n.vaddr, a),
-                Level::Pt => PageTable(CPtr(slot)).map(vs, n.vaddr, a),
-            }
-            .ctx("mapping a paging structure")?;
-            self.stats.paging += 1;
-        }
-        Ok(())
-    }
-
-    fn map(&mut self, i: usize, frame: u64, vaddr: u64, page_bits: u8, write: bool, cached: bool) -> R<'a> {
-        self.paging(i, vaddr, page_bits)?;
-        let rights = if write { CapRights::READ_WRITE } else { CapRights::READ };
-        let attr = if cached { VmAttributes::WriteBack } else { VmAttributes::CacheDisabled };
-        Page(CPtr(frame)).map(Pml4(CPtr(self.pds[i].vspace)), vaddr, rights, attr).ctx("mapping a frame")
-    }
-
-    /// Copies one page of a segment (and any boot-time patches in it) into `frame` through the
-    /// scratch window. Returns how many patch bytes landed in this page.
-    fn fill(&mut self, i: usize, frame: u64, page_vaddr: u64, data: &[u8]) -> R<'a, u64> {
-        let (tsc_hz, regions) = (self.tsc_hz, &self.regions);
-        let value = |r: u32| match r {
-            spec::PATCH_TSC_HZ => tsc_hz,
-            r => regions.get(r as usize).map_or(0, |r| r.paddr),
-        };
-        fill_page(&self.spec, i, Page(CPtr(frame)), page_vaddr, data, false, value).ctx("filling a program image page through the scratch window")
     }
 
     /// Pass 2: address space, caps, TCB, start.
@@ -380,64 +282,6 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             maps.len(),
             channels
         ));
-        Ok(())
-    }
-
-    /// ELF segments: fresh frames, filled through the scratch window, then mapped.
-    fn load_image(&mut self, i: usize, pd: PdRec) -> R<'a> {
-        let spec = self.spec;
-        let mut patched = 0;
-        for (k, seg) in spec.pd_segments(&pd).iter().enumerate() {
-            let vaddr = seg.vaddr.get();
-            if vaddr % PAGE != 0 {
-                return fail("loading the program image", Cause::MsgNum("segment not page aligned at", vaddr));
-            }
-            let pages = seg.mem_size.get().div_ceil(PAGE);
-            let data = spec.segment_data(seg);
-            let first = self.frames(pages).ctx("allocating program image frames")?;
-            if let Some(slot) = self.seg_frames.get_mut(pd.segments.first.get() as usize + k) {
-                *slot = first;
-            }
-            for k in 0..pages {
-                let lo = (k * PAGE) as usize;
-                let chunk = data.get(lo..data.len().min(lo + PAGE as usize)).unwrap_or(&[]);
-                patched += self.fill(i, first + k, vaddr + k * PAGE, chunk)?;
-                self.map(i, first + k, vaddr + k * PAGE, 12, seg.perms & spec::PERM_W != 0, true)?;
-            }
-        }
-        let want = spec.patches.iter().filter(|p| p.pd.get() as usize == i).count() as u64 * 8;
-        if patched != want {
-            return fail("applying boot-time setvars", Cause::Msg("a setvar symbol (region_paddr, or the info block's tsc_hz) lies outside the loaded segments"));
-        }
-        Ok(())
-    }
-
-    /// Stack (the page below stack_bottom stays unmapped: the guard) and IPC buffer.
-    fn map_stack_and_ipc_buffer(&mut self, i: usize, pd: PdRec, objs: PdObjs) -> R<'a> {
-        let stack_pages = pd.stack_size.get() / PAGE;
-        let stack = self.frames(stack_pages).ctx("allocating the stack")?;
-        for k in 0..stack_pages {
-            self.map(i, stack + k, pd.stack_bottom.get() + k * PAGE, 12, true, true)?;
-        }
-        self.map(i, objs.ipc_frame, pd.ipc_buffer.get(), 12, true, true)?;
-        Ok(())
-    }
-
-    /// Memory regions: a copy of each frame cap per mapping (a cap maps once).
-    fn map_regions(&mut self, i: usize, maps: &[MapRec]) -> R<'a> {
-        let spec = self.spec;
-        for m in maps {
-            let ri = m.region.get() as usize;
-            let r = self.regions[ri];
-            let rname = spec.str(&spec.regions[ri].name);
-            let in_region = |e: BootError<'a>| BootError { region: Some(rname), ..e };
-            let copies = self.slots.alloc(r.count).ctx("copying frame caps").map_err(in_region)?;
-            for k in 0..r.count {
-                ROOT.copy(copies + k, 64, ROOT.slot(r.first + k), CapRights::ALL).ctx("copying a frame cap").map_err(in_region)?;
-                let va = m.vaddr.get() + (k << r.page_bits);
-                self.map(i, copies + k, va, r.page_bits, m.perms & spec::PERM_W != 0, m.cached != 0).map_err(in_region)?;
-            }
-        }
         Ok(())
     }
 
