@@ -115,6 +115,7 @@ impl<T> CtxData<T> for Result<T, sel4::CapDataError> {
 mod tests {
     extern crate std;
     use super::*;
+
     #[test]
     fn errors_name_pd_region_step_and_cause() {
         let e = BootError {

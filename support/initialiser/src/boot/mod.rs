@@ -8,21 +8,28 @@
 //! [`SlotAlloc`]); a PD's CNode receives only what its system-file entries grant. This module
 //! makes system calls, so it runs only on seL4; its pure parts are in `alloc`, `vspace`,
 //! `pci` and `fault`, which are host-tested.
+//!
+//! The order is in [`build`]: device regions, the scratch window, RAM regions, the fault
+//! endpoint, every PD's objects (pass 1), the monitor's fault-notice caps, then every PD's
+//! start (pass 2). Each step has its file: `regions` (with `pci_devices`), `objects`
+//! (untyped retypes), `pd` (both passes), `image`, `address_space`, `caps`, `irq` and
+//! `ioport`; boot errors are in `error`.
 
 mod address_space;
+mod caps;
 mod error;
 mod image;
+mod ioport;
+mod irq;
 mod objects;
 mod pci_devices;
+mod pd;
 mod regions;
 
 use core::fmt::{self, Write};
 
-use sel4::{
-    init, BootInfo, CNode, CPtr, CapData, CapRights, IrqHandler, Notification, ObjectType, Page,
-    Pml4, PrioProps, Tcb, UserContext,
-};
-use spec::{cspace, PdRec, Spec};
+use sel4::{init, BootInfo, CNode, CapData, CapRights, ObjectType};
+use spec::{cspace, Spec};
 
 use crate::alloc::{SlotAlloc, UntypedPool};
 use crate::fault::PdLayout;
@@ -209,188 +216,6 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     fn say(&mut self, args: fmt::Arguments<'_>) {
         let _ = self.out.write_fmt(args);
     }
-
-    /// Pass 1: the objects peers' caps refer to (TCB, CNode, VSpace, notification, endpoint).
-    fn pd_objects(&mut self, i: usize) -> R<'a> {
-        let pd = self.spec.pds[i];
-        let tcb = self.object(ObjectType::Tcb, 0, 11).ctx("creating the TCB")?;
-        let cnode = self
-            .object(ObjectType::CapTable, cspace::CNODE_BITS as u64, cspace::CNODE_BITS as u32 + sel4::SLOT_BITS)
-            .ctx("creating the CNode")?;
-        let vspace = self.object(ObjectType::Pml4, 0, 12).ctx("creating the address space")?;
-        init::ASID_POOL.assign(Pml4(CPtr(vspace))).ctx("assigning an ASID")?;
-        let notification = self.object(ObjectType::Notification, 0, 5).ctx("creating the notification")?;
-        let endpoint = if pd.flags & spec::PD_HAS_ENDPOINT != 0 {
-            self.object(ObjectType::Endpoint, 0, 4).ctx("creating the endpoint")?
-        } else {
-            0
-        };
-        let ipc_frame = self.frames(1).ctx("creating the IPC buffer")?;
-        Tcb(CPtr(tcb)).bind_notification(Notification(CPtr(notification))).ctx("binding the notification")?;
-        self.pds[i] = PdObjs {
-            tcb,
-            cnode,
-            vspace,
-            notification,
-            endpoint,
-            ipc_frame,
-            layout: PdLayout { stack_bottom: pd.stack_bottom.get() },
-        };
-        Ok(())
-    }
-
-    /// Pass 2: address space, caps, TCB, start.
-    fn pd_start(&mut self, i: usize) -> R<'a> {
-        let spec = self.spec;
-        let pd: PdRec = spec.pds[i];
-        let name = spec.str(&pd.name);
-        let objs = self.pds[i];
-        self.plan.clear();
-
-        self.load_image(i, pd)?;
-        self.map_stack_and_ipc_buffer(i, pd, objs)?;
-        let maps = spec.pd_maps(&pd);
-        self.map_regions(i, maps)?;
-
-        // The PD's CSpace: only what its entries grant.
-        let cn = CNode(CPtr(objs.cnode));
-        self.install_own_caps(i, cn, objs)?;
-        let channels = self.install_channels(i, cn)?;
-        self.install_irqs(name, pd, cn, objs)?;
-        self.install_ioports(pd, cn)?;
-
-        // The thread.
-        let tcb = Tcb(CPtr(objs.tcb));
-        let guard = CapData::guard(0, 64 - cspace::CNODE_BITS as u32).ctx_data("encoding the CNode guard")?;
-        tcb.configure(
-            CPtr(cspace::FAULT_EP),
-            PrioProps::new(pd.priority, pd.priority),
-            cn,
-            guard,
-            Pml4(CPtr(objs.vspace)),
-            CapData::NONE,
-            pd.ipc_buffer.get(),
-            Page(CPtr(objs.ipc_frame)),
-        )
-        .ctx("configuring the TCB")?;
-        let regs = UserContext { rip: pd.entry.get(), rsp: pd.stack_bottom.get() + pd.stack_size.get(), ..UserContext::default() };
-        tcb.write_registers(false, 2, &regs).ctx("setting the entry point and stack")?;
-        tcb.resume().ctx("starting the thread")?;
-        self.say(format_args!(
-            "initialiser: started PD '{name}' (priority {}, {} maps, {} channels)\n",
-            pd.priority,
-            maps.len(),
-            channels
-        ));
-        Ok(())
-    }
-
-    /// Its own caps: its notification, its endpoint (if it has one) and the fault endpoint,
-    /// badged with its index.
-    fn install_own_caps(&self, i: usize, cn: CNode, objs: PdObjs) -> R<'a> {
-        let depth = cspace::CNODE_BITS;
-        cn.copy(cspace::NOTIFICATION, depth, ROOT.slot(objs.notification), CapRights::ALL).ctx("installing its notification")?;
-        if objs.endpoint != 0 {
-            cn.copy(cspace::ENDPOINT, depth, ROOT.slot(objs.endpoint), CapRights::ALL).ctx("installing its endpoint")?;
-        }
-        let badge = CapData::badge(i as u64).ctx_data("badging the fault endpoint")?;
-        cn.mint(cspace::FAULT_EP, depth, ROOT.slot(self.fault_ep), CapRights::new(true, false, true), badge)
-            .ctx("installing the fault endpoint")?;
-        Ok(())
-    }
-
-    /// Channels: per end of the PD's, a notify cap (the peer's notification, badged with the
-    /// peer's id) and a pp cap (the peer's endpoint). Returns how many channel ends it has.
-    fn install_channels(&self, i: usize, cn: CNode) -> R<'a, usize> {
-        let spec = self.spec;
-        let depth = cspace::CNODE_BITS;
-        let mut channels = 0;
-        for ch in spec.channels {
-            for (me, other) in [(&ch.ends[0], &ch.ends[1]), (&ch.ends[1], &ch.ends[0])] {
-                if me.pd.get() as usize != i {
-                    continue;
-                }
-                channels += 1;
-                let peer = self.pds[other.pd.get() as usize];
-                if me.notify != 0 {
-                    if other.id >= cspace::NOTIFY_ID_LIMIT {
-                        return fail("installing a channel", Cause::MsgNum("notification badges need the peer's channel id below 27; id", other.id as u64));
-                    }
-                    let data = CapData::badge(1 << other.id).ctx_data("badging a channel")?;
-                    cn.mint(cspace::NOTIFY_BASE + me.id as u64, depth, ROOT.slot(peer.notification), CapRights::WRITE, data)
-                        .ctx("installing a channel's notify cap")?;
-                }
-                if me.pp != 0 {
-                    if peer.endpoint == 0 {
-                        return fail("installing a channel", Cause::Msg("pp to a PD without an endpoint (spec inconsistent)"));
-                    }
-                    let data = CapData::badge(cspace::PP_BADGE | other.id as u64).ctx_data("badging a channel")?;
-                    cn.mint(cspace::PP_BASE + me.id as u64, depth, ROOT.slot(peer.endpoint), CapRights::new(true, false, true), data)
-                        .ctx("installing a channel's pp cap")?;
-                }
-            }
-        }
-        Ok(channels)
-    }
-
-    /// IRQs, delivered to the PD's notification with badge 1 << id, unmasked.
-    fn install_irqs(&mut self, name: &str, pd: PdRec, cn: CNode, objs: PdObjs) -> R<'a> {
-        let spec = self.spec;
-        let depth = cspace::CNODE_BITS;
-        for irq in spec.pd_irqs(&pd) {
-            let (ioapic, pin, level, low) = match irq.kind {
-                spec::IRQ_IOAPIC => (irq.ioapic as u64, irq.pin as u64, irq.level as u64, irq.active_low as u64),
-                spec::IRQ_PCI => {
-                    let rule = self.pci_rule()?;
-                    let f = self.find_pci(&irq.pci, "finding the PCI device of an irq")?;
-                    let pin = pci::interrupt_pin(self.io, f.bdf).ctx("reading the Interrupt Pin register")?;
-                    let line = pci::interrupt_line(self.io, f.bdf).ctx("reading the Interrupt Line register")?;
-                    let Some(gsi) = rule.gsi(&f, pin, line) else {
-                        return fail("routing a PCI interrupt", Cause::MsgNum("the device has no usable INTx line; Interrupt Pin register", pin as u64));
-                    };
-                    pci::enable(self.io, f.bdf, pci::CMD_BUS_MASTER | pci::CMD_MEMORY).ctx("enabling the PCI device")?;
-                    self.say(format_args!(
-                        "initialiser: PD '{name}' irq {}: PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) INT{} -> IOAPIC pin {gsi} ({:?} rule), vector {}\n",
-                        irq.id, f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device,
-                        (b'A' + pin - 1) as char, rule, irq.vector
-                    ));
-                    (0, gsi as u64, irq.level as u64, irq.active_low as u64)
-                }
-                k => return fail("reading the system spec", Cause::MsgNum("unknown irq kind", k as u64)),
-            };
-            if irq.id >= cspace::NOTIFY_ID_LIMIT {
-                return fail("installing an irq", Cause::MsgNum("irq ids must be below 27; id", irq.id as u64));
-            }
-            let handler = self.slots.alloc(2).ctx("allocating slots")?;
-            init::IRQ_CONTROL
-                .get_ioapic(ROOT.slot(handler), ioapic, pin, level, low, irq.vector as u64)
-                .ctx("claiming the IOAPIC pin (IRQControl_GetIOAPIC)")?;
-            let data = CapData::badge(1 << irq.id).ctx_data("badging an irq")?;
-            ROOT.mint(handler + 1, 64, ROOT.slot(objs.notification), CapRights::WRITE, data).ctx("badging the notification")?;
-            let h = IrqHandler(CPtr(handler));
-            h.set_notification(Notification(CPtr(handler + 1))).ctx("IRQHandler_SetNotification")?;
-            h.ack().ctx("unmasking the irq")?;
-            cn.copy(cspace::IRQ_BASE + irq.id as u64, depth, ROOT.slot(handler), CapRights::ALL).ctx("installing the irq handler")?;
-        }
-        Ok(())
-    }
-
-    /// I/O port ranges.
-    fn install_ioports(&self, pd: PdRec, cn: CNode) -> R<'a> {
-        let spec = self.spec;
-        let depth = cspace::CNODE_BITS;
-        for io in spec.pd_ioports(&pd) {
-            let first = io.addr.get();
-            let last = first as u64 + io.size.get() as u64 - 1;
-            if io.size.get() == 0 || last > 0xffff {
-                return fail("installing an ioport", Cause::MsgNum("port range leaves 0..=0xffff; size", io.size.get() as u64));
-            }
-            let data = CapData::io_ports(first, last as u16).ctx_data("encoding a port range")?;
-            cn.mint(cspace::IOPORT_BASE + io.id as u64, depth, ROOT.slot(init::IO_PORT.0 .0), CapRights::ALL, data)
-                .ctx("installing an I/O port range")?;
-        }
-        Ok(())
-    }
 }
 
 /// The CNode guard that makes a PD's 2^CNODE_BITS-slot CNode resolve a whole 64-bit cptr.
@@ -402,6 +227,7 @@ pub fn pd_cnode_guard() -> Result<CapData, sel4::CapDataError> {
 mod tests {
     extern crate std;
     use super::*;
+
     #[test]
     fn cnode_guard_covers_the_rest_of_the_word() {
         let g = pd_cnode_guard().unwrap();
