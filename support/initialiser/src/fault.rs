@@ -263,6 +263,8 @@ pub struct Report<'a> {
     pub fault: Fault,
     pub layout: PdLayout,
     pub outcome: Outcome,
+    /// The fault was injected from the console (`inject <pd>`): said instead of a guess.
+    pub injected: bool,
 }
 
 impl fmt::Display for Report<'_> {
@@ -276,7 +278,8 @@ impl fmt::Display for Report<'_> {
                 *addr |= high;
             }
         }
-        write!(f, "monitor: PD '{}' faulted: {}: {}; {}", self.pd, fault, self.fault.hint(&self.layout), self.outcome.describe())
+        let hint = if self.injected { "injected from the console (inject)" } else { self.fault.hint(&self.layout) };
+        write!(f, "monitor: PD '{}' faulted: {}: {}; {}", self.pd, fault, hint, self.outcome.describe())
     }
 }
 
@@ -289,7 +292,15 @@ mod tests {
     const LAYOUT: PdLayout = PdLayout { stack_bottom: 0x7fff_efff_c000 };
 
     fn report(label: u64, mrs: &[u64]) -> std::string::String {
-        format!("{}", Report { pd: "crasher", fault: Fault::decode(label, mrs), layout: LAYOUT, outcome: Outcome::Stop })
+        format!("{}", Report { pd: "crasher", fault: Fault::decode(label, mrs), layout: LAYOUT, outcome: Outcome::Stop, injected: false })
+    }
+
+    #[test]
+    fn injected_faults_say_so_instead_of_guessing() {
+        let fault = Fault::decode(5, &[0xdead000, 0xdead000, 1, PF_FETCH | 4]);
+        let r = format!("{}", Report { pd: "echo", fault, layout: LAYOUT, outcome: Outcome::Restart { n: 1 }, injected: true });
+        assert!(r.starts_with("monitor: PD 'echo' faulted: VM fault (instruction fetch) at address 0xdead000"), "{r}");
+        assert!(r.contains(": injected from the console (inject); restarting it"), "{r}");
     }
 
     #[test]
@@ -349,13 +360,13 @@ mod tests {
     fn restart_outcomes_are_worded() {
         let r = format!(
             "{}",
-            Report { pd: "driver", fault: Fault::decode(3, &[0x40_1abc, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::Restart { n: 1 } }
+            Report { pd: "driver", fault: Fault::decode(3, &[0x40_1abc, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::Restart { n: 1 }, injected: false }
         );
         assert!(r.starts_with("monitor: PD 'driver' faulted: user exception 6"), "{r}");
         assert!(r.ends_with("; restarting it from a clean image, others keep running"), "{r}");
         let r = format!(
             "{}",
-            Report { pd: "driver", fault: Fault::decode(3, &[0, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::RestartLimit }
+            Report { pd: "driver", fault: Fault::decode(3, &[0, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::RestartLimit, injected: false }
         );
         assert!(r.contains("restart limit reached") && r.ends_with("PD stopped, others keep running"), "{r}");
         assert_eq!(Policy::from_spec(spec::FAULT_RESTART), Policy::Restart);

@@ -12,6 +12,13 @@
 //!    caps, maps, endpoint and notification stay as built. Restarts are bounded
 //!    ([`crate::fault::Restarts`]): a PD that keeps faulting right after its restarts is stopped.
 //!
+//! It also serves the serial console (`console.rs`: `help`, `status`, `inject <pd>`): COM1's
+//! receive interrupt arrives on the notification bound to the monitor's TCB, so the same
+//! `Recv` wakes for it (badge `CONSOLE_BADGE`); each wake-up takes at most a FIFO's worth of
+//! bytes, so typing never keeps a fault waiting. `inject` moves the PD's program counter to an
+//! unmapped address and restarts it there: its next instruction faults, and that fault is
+//! handled like any other (reported as injected).
+//!
 //! Every other PD keeps running throughout. The signals go out before the restart, and the
 //! monitor runs at the highest priority, so a target of higher priority than the restarted PD
 //! (the dataspace manager is above the driver: the driver calls it) handles the notice before
@@ -22,9 +29,10 @@
 
 use core::fmt::Write;
 
-use sel4::{init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, Notification, Page, Tcb, UserContext};
+use sel4::{init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, IrqHandler, Notification, Page, Tcb, UserContext};
 
-use crate::boot::{fill_page, patch_value, System};
+use crate::boot::{fill_page, patch_value, System, COM1, CONSOLE_BADGE};
+use crate::console::{self, Command, Input, LineBuffer, PdHealth, StatusLine};
 use crate::fault::{Fault, Outcome, Policy, Report, Restarts, MAX_FAULT_MRS, RESTART_WINDOW_MS};
 
 const ROOT: CNode = init::CNODE;
@@ -37,12 +45,34 @@ fn now() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// Serves faults forever.
+/// Milliseconds since boot, for the lines that time injections and restarts.
+fn ms(sys: &System<'_>) -> u64 {
+    now() / (sys.tsc_hz / 1000).max(1)
+}
+
+/// What the monitor keeps between events.
+struct Monitor {
+    restarts: [Restarts; spec::MAX_PDS],
+    health: [PdHealth; spec::MAX_PDS],
+    line: LineBuffer,
+}
+
+/// Serves faults and console input forever.
 pub fn run<W: Write>(sys: &System<'_>, out: &mut W) -> ! {
-    let mut restarts = [Restarts::default(); spec::MAX_PDS];
-    let window = sys.tsc_hz.saturating_mul(RESTART_WINDOW_MS) / 1000;
+    let mut m = Monitor {
+        restarts: [Restarts::default(); spec::MAX_PDS],
+        health: [PdHealth::default(); spec::MAX_PDS],
+        line: LineBuffer::new(),
+    };
+    if sys.console.is_some() {
+        let _ = writeln!(out, "monitor: console ready on COM1 (type help)");
+    }
     loop {
         let msg = syscall::recv(CPtr(sys.fault_ep));
+        if msg.badge.0 & CONSOLE_BADGE != 0 {
+            m.console(sys, out);
+            continue;
+        }
         let label = msg.info.label();
         let len = (msg.info.length() as usize).min(MAX_FAULT_MRS);
         let mut mrs = [0u64; MAX_FAULT_MRS];
@@ -55,28 +85,133 @@ pub fn run<W: Write>(sys: &System<'_>, out: &mut W) -> ! {
             let _ = writeln!(out, "monitor: message with unknown badge {:#x} (label {label}) ignored", msg.badge.0);
             continue;
         }
-        let fault = Fault::decode(label, &mrs[..len]);
+        m.fault(sys, index, Fault::decode(label, &mrs[..len]), out);
+    }
+}
+
+impl Monitor {
+    /// Reports and handles a fault of PD `index` by its policy.
+    fn fault<W: Write>(&mut self, sys: &System<'_>, index: usize, fault: Fault, out: &mut W) {
         let rec = sys.spec.pds[index];
         let name = sys.pd_name(index);
-        let outcome = restarts[index].on_fault(Policy::from_spec(rec.fault), now(), window);
-        let _ = writeln!(out, "{}", Report { pd: name, fault, layout: sys.pds[index].layout, outcome });
+        let window = sys.tsc_hz.saturating_mul(RESTART_WINDOW_MS) / 1000;
+        let outcome = self.restarts[index].on_fault(Policy::from_spec(rec.fault), now(), window);
+        let health = &mut self.health[index];
+        let injected = core::mem::take(&mut health.injected);
+        health.faults += 1;
+        let _ = writeln!(out, "{}", Report { pd: name, fault, layout: sys.pds[index].layout, outcome, injected });
         tell(sys, index, out);
         let tcb = Tcb(CPtr(sys.pds[index].tcb));
         match outcome {
             Outcome::Stop | Outcome::RestartLimit => {
+                health.stopped = true;
                 if let Err(e) = tcb.suspend() {
                     let _ = writeln!(out, "monitor: could not stop PD '{name}': {e}");
                 }
             }
             Outcome::Restart { n } => match restart(sys, index) {
                 Ok(()) => {
-                    let _ = writeln!(out, "monitor: PD '{name}' restarted (restart #{n})");
+                    health.restarts = n;
+                    let _ = writeln!(out, "monitor: PD '{name}' restarted (restart #{n}) at t={} ms", ms(sys));
                 }
                 Err((step, e)) => {
+                    health.stopped = true;
                     let _ = writeln!(out, "monitor: could not restart PD '{name}' ({step}: {e}); PD stopped");
                     let _ = tcb.suspend();
                 }
             },
+        }
+    }
+
+    /// Takes what COM1 has received (the receive interrupt fired) and carries out complete
+    /// lines; then re-arms the interrupt.
+    fn console<W: Write>(&mut self, sys: &System<'_>, out: &mut W) {
+        let port = init::IO_PORT;
+        // At most a FIFO's worth and a little more per wake-up, so faults are never kept waiting.
+        for _ in 0..64 {
+            match port.in8(COM1 + 5) {
+                Ok(lsr) if lsr & 1 != 0 => {}
+                _ => break,
+            }
+            let Ok(byte) = port.in8(COM1) else { break };
+            match self.line.push(byte) {
+                Input::Pending => {}
+                Input::Line(l) => {
+                    // Copy out: the command may print, and the buffer is reused.
+                    let mut text = [0u8; console::MAX_LINE];
+                    let n = l.len();
+                    text[..n].copy_from_slice(l.as_bytes());
+                    let line = core::str::from_utf8(&text[..n]).unwrap_or("");
+                    self.command(sys, line, out);
+                }
+                Input::TooLong => {
+                    let _ = writeln!(out, "monitor: error: line longer than {} bytes ignored", console::MAX_LINE);
+                }
+                Input::NotText => {
+                    let _ = writeln!(out, "monitor: error: line is not text (UTF-8); ignored");
+                }
+            }
+        }
+        if let Some(c) = sys.console {
+            let _ = IrqHandler(CPtr(c.irq)).ack();
+        }
+    }
+
+    fn command<W: Write>(&mut self, sys: &System<'_>, line: &str, out: &mut W) {
+        match console::parse(line) {
+            Err(e) => {
+                let _ = writeln!(out, "monitor: error: {e}");
+            }
+            Ok(Command::Help) => {
+                let _ = writeln!(out, "monitor: {}", console::HELP);
+            }
+            Ok(Command::Status) => {
+                for i in 0..sys.spec.pds.len() {
+                    let _ = writeln!(out, "{}", StatusLine { pd: sys.pd_name(i), health: self.health[i] });
+                }
+            }
+            Ok(Command::Inject(name)) => self.inject(sys, name, out),
+        }
+    }
+
+    /// Makes PD `name` fault at its next instruction: its program counter moves to an
+    /// unmapped address and it is restarted there, so the fault arrives like any other.
+    fn inject<W: Write>(&mut self, sys: &System<'_>, name: &str, out: &mut W) {
+        if sys.spec.flags & spec::SYS_NO_FAULT_INJECTION != 0 {
+            let _ = writeln!(out, "monitor: error: fault injection is off in this system (<system fault_injection=\"false\">)");
+            return;
+        }
+        let Some(index) = (0..sys.spec.pds.len()).find(|&i| sys.pd_name(i) == name) else {
+            let _ = write!(out, "monitor: error: no PD named '{name}'; PDs:");
+            for i in 0..sys.spec.pds.len() {
+                let _ = write!(out, " {}", sys.pd_name(i));
+            }
+            let _ = writeln!(out);
+            return;
+        };
+        if self.health[index].stopped {
+            let _ = writeln!(out, "monitor: error: PD '{name}' is stopped; nothing to inject into");
+            return;
+        }
+        let tcb = Tcb(CPtr(sys.pds[index].tcb));
+        let injected = tcb.read_registers(true, UserContext::WORDS as u64).and_then(|mut regs| {
+            regs.rip = console::INJECT_IP;
+            tcb.write_registers(true, UserContext::WORDS as u64, &regs)
+        });
+        match injected {
+            Ok(()) => {
+                self.health[index].injected = true;
+                let _ = writeln!(
+                    out,
+                    "monitor: injected a fault into PD '{name}' at t={} ms (its next instruction is at {:#x})",
+                    ms(sys),
+                    console::INJECT_IP
+                );
+            }
+            Err(e) => {
+                let _ = tcb.resume();
+                let _ = writeln!(out, "monitor: error: could not inject a fault into PD '{name}': {e}");
+            }
         }
     }
 }

@@ -94,6 +94,9 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
     let file = inp.system_file;
     let mut w = SpecWriter::new();
     let mut report = Vec::new();
+    if !sys.fault_injection {
+        w.flags |= spec::SYS_NO_FAULT_INJECTION;
+    }
 
     for mr in &sys.regions {
         let mut r = spec::RegionRec::new_zeroed();

@@ -19,6 +19,8 @@ pub struct SpecWriter {
     pub ioports: Vec<IoPortRec>,
     pub patches: Vec<PatchRec>,
     pub fault_notifies: Vec<FaultNotifyRec>,
+    /// System-wide flags (`spec::SYS_*`).
+    pub flags: u32,
     blob: Vec<u8>,
 }
 
@@ -80,7 +82,7 @@ impl SpecWriter {
         let header = Header {
             magic: MAGIC,
             version: U32::new(VERSION),
-            _reserved: U32::new(0),
+            flags: U32::new(self.flags),
             total_len: U64::new(out.len() as u64),
             pds,
             regions,

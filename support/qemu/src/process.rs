@@ -66,10 +66,13 @@ pub struct Qemu {
     command: String,
     pid: u32,
     stop_watchdog: Option<mpsc::Sender<()>>,
+    /// QEMU's stdin: what is written here arrives on the guest's serial console (COM1).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Qemu {
-    /// Starts QEMU as configured, with stdin from /dev/null and the serial console on a pipe.
+    /// Starts QEMU as configured, with the serial console on pipes: QEMU's stdout is what the
+    /// guest prints, its stdin what [`Qemu::type_line`] types.
     ///
     /// Besides kill-on-drop, QEMU is killed by a watchdog when `config.timeout` passes, and by
     /// the kernel when the test process dies (`PR_SET_PDEATHSIG`, e.g. a test run killed by a
@@ -90,7 +93,7 @@ impl Qemu {
 
         let mut cmd = Command::new(&config.program);
         cmd.args(&args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let parent = std::process::id();
@@ -124,6 +127,7 @@ impl Qemu {
         let pid = child.id();
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
+        let stdin = child.stdin.take();
 
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -144,6 +148,7 @@ impl Qemu {
             command,
             pid,
             stop_watchdog: None,
+            stdin,
         };
         // From here on, an early return drops `qemu`, which kills QEMU.
         if let Some(out) = stdout {
@@ -171,6 +176,19 @@ impl Qemu {
         })?;
         qemu.stop_watchdog = Some(tx);
         Ok(qemu)
+    }
+
+    /// Types `line` and a newline on the guest's serial console (its COM1 input).
+    pub fn type_line(&mut self, line: &str) -> Result<()> {
+        use std::io::Write as _;
+        let stdin = self.stdin.as_mut().ok_or_else(|| Error::Io {
+            context: "QEMU's stdin is closed".into(),
+            source: io::Error::from(io::ErrorKind::BrokenPipe),
+        })?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|source| Error::Io { context: format!("could not type {line:?} on the serial console"), source })
     }
 
     /// QEMU's process id.

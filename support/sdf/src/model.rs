@@ -24,6 +24,9 @@ pub struct System {
     pub pds: Vec<ProtectionDomain>,
     pub regions: Vec<MemoryRegion>,
     pub channels: Vec<Channel>,
+    /// `<system fault_injection=..>` (default true): whether the monitor's console may inject
+    /// faults (`inject <pd>`).
+    pub fault_injection: bool,
     /// Things that are legal but probably not meant (e.g. a region nobody maps).
     pub warnings: Vec<crate::Diagnostic>,
 }

@@ -31,6 +31,7 @@ const RULES: &[(&str, u32, u32, &str)] = &[
     ("fault_notify_self", 7, 23, "a protection domain cannot be told of its own fault"),
     ("fault_notify_twice", 8, 23, "protection domain \"driver\" already tells it of its faults (line 7)"),
     ("fault_notify_unknown_pd", 7, 23, "<fault_notify> pd=\"manger\": no protection domain of that name (did you mean \"manager\"?)"),
+    ("fault_injection_bad", 2, 9, "<system> fault_injection=\"off\": expected \"true\" or \"false\""),
     ("fault_policy_bad", 4, 47, "<protection_domain> fault=\"reboot\": expected \"stop\""),
     ("id_duplicate_channel", 19, 21, "id=1 is already used in protection domain \"a\""),
     ("id_duplicate_irq_channel", 13, 21, "irqs and channels share one id space per PD"),

@@ -116,7 +116,8 @@ pub struct Table {
 pub struct Header {
     pub magic: [u8; 8],
     pub version: U32,
-    pub _reserved: U32,
+    /// System-wide flags (`SYS_*`).
+    pub flags: U32,
     /// Length of the whole spec (header, tables and blob) in bytes.
     pub total_len: U64,
     pub pds: Table,
@@ -132,6 +133,9 @@ pub struct Header {
     /// keep their offsets).
     pub fault_notifies: Table,
 }
+
+/// `Header::flags`: the monitor's console refuses `inject` (`<system fault_injection="false">`).
+pub const SYS_NO_FAULT_INJECTION: u32 = 1;
 
 /// `PdRec::flags`: the PD serves PPCs and so has an endpoint.
 pub const PD_HAS_ENDPOINT: u8 = 1;
@@ -360,6 +364,8 @@ pub struct Spec<'a> {
     pub patches: &'a [PatchRec],
     pub blob: &'a [u8],
     pub fault_notifies: &'a [FaultNotifyRec],
+    /// System-wide flags (`SYS_*`).
+    pub flags: u32,
 }
 
 fn table<'a, T: FromBytes + KnownLayout + Immutable>(
@@ -399,6 +405,7 @@ impl<'a> Spec<'a> {
             patches: table(bytes, &header.patches, "patches")?,
             blob: table(bytes, &header.blob, "blob")?,
             fault_notifies: table(bytes, &header.fault_notifies, "fault_notifies")?,
+            flags: header.flags.get(),
         };
         spec.check()?;
         Ok(spec)

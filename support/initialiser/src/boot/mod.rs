@@ -17,6 +17,7 @@
 
 mod address_space;
 mod caps;
+mod console;
 mod error;
 mod image;
 mod ioport;
@@ -37,6 +38,7 @@ use crate::pci::{self, IntxRule};
 use crate::vspace::PagingPlan;
 use crate::PortIo;
 
+pub use console::{ConsoleCaps, COM1, CONSOLE_BADGE};
 pub use error::{BootError, Cause};
 pub use image::{fill_page, patch_value};
 use error::{fail, Ctx, CtxData, R};
@@ -92,6 +94,8 @@ pub struct System<'a> {
     pub region_paddr: [u64; MAX_REGIONS],
     /// TSC ticks per second.
     pub tsc_hz: u64,
+    /// Console input (COM1), if it could be set up.
+    pub console: Option<ConsoleCaps>,
 }
 
 impl<'a> System<'a> {
@@ -193,6 +197,13 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         let name = spec.str(&spec.pds[i].name);
         b.pd_start(i).map_err(|e| BootError { pd: Some(name), ..e })?;
     }
+    let console = match b.console() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            b.say(format_args!("initialiser: console input unavailable ({e}); the monitor still reports faults\n"));
+            None
+        }
+    };
     b.stats.slots = b.slots.used_up_to() - empty.start;
     b.stats.free_ram = b.uts.free_ram();
     let mut region_paddr = [0u64; MAX_REGIONS];
@@ -208,6 +219,7 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         scratch_slot,
         region_paddr,
         tsc_hz: b.tsc_hz,
+        console,
     };
     Ok((system, b.stats))
 }

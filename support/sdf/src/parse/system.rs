@@ -20,6 +20,7 @@ pub(crate) fn read<'a, 'i>(
         pds: Vec::new(),
         regions: Vec::new(),
         channels: Vec::new(),
+        fault_injection: true,
         warnings: Vec::new(),
     };
     let mut sources = Sources {
@@ -39,7 +40,8 @@ pub(crate) fn read<'a, 'i>(
         );
         return (system, sources);
     }
-    r.check_attrs(root, &[], &[]);
+    r.check_attrs(root, &["fault_injection"], &[]);
+    system.fault_injection = r.boolean(root, "fault_injection", true).unwrap_or(true);
     r.check_no_text(root);
 
     let mut pd_count = 0usize;
