@@ -105,9 +105,7 @@ impl Monitor {
         match outcome {
             Outcome::Stop | Outcome::RestartLimit => {
                 health.stopped = true;
-                if let Err(e) = tcb.suspend() {
-                    let _ = writeln!(out, "monitor: could not stop PD '{name}': {e}");
-                }
+                stop(sys, index, name, out);
             }
             Outcome::Restart { n } => match restart(sys, index) {
                 Ok(()) => {
@@ -216,6 +214,38 @@ impl Monitor {
     }
 }
 
+/// Stops PD `index`. A server is not just suspended: its callers would wait for ever (the
+/// reply capability of a call it was serving lives in its TCB). Instead it restarts in the
+/// runtime's stopped mode, which answers that call and every later one with a refusal and
+/// runs none of the PD's own code.
+fn stop<W: Write>(sys: &System<'_>, index: usize, name: &str, out: &mut W) {
+    let rec = sys.spec.pds[index];
+    let tcb = Tcb(CPtr(sys.pds[index].tcb));
+    if rec.flags & spec::PD_HAS_ENDPOINT == 0 {
+        if let Err(e) = tcb.suspend() {
+            let _ = writeln!(out, "monitor: could not stop PD '{name}': {e}");
+        }
+        return;
+    }
+    let regs = UserContext {
+        rip: rec.entry.get(),
+        rsp: rec.stack_bottom.get() + rec.stack_size.get(),
+        rflags: RFLAGS_USER_DEFAULT,
+        rdi: spec::START_STOPPED,
+        ..UserContext::default()
+    };
+    let stopped = tcb.suspend().and_then(|()| tcb.write_registers(true, UserContext::WORDS as u64, &regs));
+    match stopped {
+        Ok(()) => {
+            let _ = writeln!(out, "monitor: PD '{name}' stopped: it refuses every protected call from now on (its callers get an error, none waits for ever)");
+        }
+        Err(e) => {
+            let _ = tcb.suspend();
+            let _ = writeln!(out, "monitor: could not put PD '{name}' in its stopped mode ({e}); suspended (a caller it was serving keeps waiting)");
+        }
+    }
+}
+
 /// Signals every PD that `<fault_notify>` names for PD `index`.
 fn tell<W: Write>(sys: &System<'_>, index: usize, out: &mut W) {
     for (k, f) in sys.spec.fault_notifies.iter().enumerate() {
@@ -267,6 +297,7 @@ fn restart(sys: &System<'_>, index: usize) -> Result<(), (&'static str, Invocati
         rip: rec.entry.get(),
         rsp: rec.stack_bottom.get() + rec.stack_size.get(),
         rflags: RFLAGS_USER_DEFAULT,
+        rdi: spec::START_RESTARTED,
         ..UserContext::default()
     };
     tcb.write_registers(false, UserContext::WORDS as u64, &regs).map_err(|e| ("resetting its registers", e))?;

@@ -189,6 +189,11 @@ impl Refusal {
     /// The request was malformed (too long for the runtime to receive, or not a request of
     /// the server's protocol).
     pub const BAD_MESSAGE: Refusal = Refusal(0xffff_0002);
+    /// The server faulted while serving the call and was restarted; the call did not
+    /// complete (the new instance may be called again).
+    pub const RESTARTED: Refusal = Refusal(0xffff_0003);
+    /// The server faulted and is stopped; it refuses every call.
+    pub const STOPPED: Refusal = Refusal(0xffff_0004);
 }
 
 impl fmt::Display for Refusal {
@@ -198,6 +203,12 @@ impl fmt::Display for Refusal {
                 write!(f, "the server does not accept protected calls (code {:#x})", self.0)
             }
             Refusal::BAD_MESSAGE => write!(f, "the request was malformed (code {:#x})", self.0),
+            Refusal::RESTARTED => write!(
+                f,
+                "the server faulted during the call and was restarted; the call did not complete (code {:#x})",
+                self.0
+            ),
+            Refusal::STOPPED => write!(f, "the server faulted and is stopped (code {:#x})", self.0),
             Refusal(code) => write!(f, "refusal code {code:#x}"),
         }
     }

@@ -28,9 +28,27 @@ pub fn run<H: Handler>(mut handler: H) -> ! {
     }
 }
 
+/// What a stopped server does: refuses every protected call (the first reply goes to the
+/// call its faulted instance was serving, if any), ignores notifications. Uses only the stack.
+pub(crate) fn refuse_forever() -> ! {
+    let ep = CPtr(cspace::ENDPOINT);
+    let r = Message::refusal(Refusal::STOPPED);
+    let mut caller_waits = true;
+    loop {
+        let got = if caller_waits {
+            sel4::syscall::reply_recv(ep, crate::message::tag(&r), r.regs())
+        } else {
+            sel4::syscall::recv(ep)
+        };
+        caller_waits = matches!(Event::classify(got.badge.0, true), Event::Protected(_));
+    }
+}
+
 fn serve<H: Handler>(handler: &mut H) -> ! {
     let ep = CPtr(cspace::ENDPOINT);
-    let mut reply: Option<Message> = None;
+    // A restarted server may have been serving a call when it faulted: that caller still waits
+    // for a reply, so the first receive replies to it with a refusal (no caller hangs).
+    let mut reply: Option<Message> = crate::restarted().then(|| Message::refusal(Refusal::RESTARTED));
     loop {
         let got = match reply.take() {
             Some(r) => {

@@ -57,7 +57,7 @@ pub use message::{Message, MessageError, Refusal, REFUSED_LABEL};
 pub use print::_print;
 pub use region::{DmaRegion, MappedRegion, Mmio, RegionError};
 pub use setvar::SetVar;
-pub use state::{__pd_info, grants, name, tsc, tsc_hz, InfoBlock};
+pub use state::{__pd_info, grants, name, restarted, tsc, tsc_hz, InfoBlock};
 
 /// What a PD does after `init`: react to notifications and (servers) protected calls.
 pub trait Handler {

@@ -82,6 +82,20 @@ pub(crate) fn init() {
     }
 }
 
+/// Whether this instance was restarted by the monitor (set once by the entry code).
+static RESTARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+#[cfg_attr(test, allow(dead_code))]
+pub(crate) fn set_restarted(restarted: bool) {
+    RESTARTED.store(restarted, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this PD instance was restarted by the monitor after a fault (false on the first
+/// start after boot). A restarted PD rebuilds what its peers share with it.
+pub fn restarted() -> bool {
+    RESTARTED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 fn state() -> &'static State {
     // SAFETY: after `init` nothing writes STATE; before it, it holds its (valid) initial value.
     unsafe { &*STATE.0.get() }

@@ -134,6 +134,16 @@ pub struct Header {
     pub fault_notifies: Table,
 }
 
+/// How a PD's entry is started, in `rdi` at `_start` (the initialiser sets it; a fresh thread
+/// has every register zero): the first start after boot.
+pub const START_FIRST: u64 = 0;
+/// Restarted by the monitor from a clean image after a fault: the runtime first answers any
+/// protected call the old instance was serving with a refusal, so that caller never hangs.
+pub const START_RESTARTED: u64 = 1;
+/// Stopped by the monitor after a fault (a server): the runtime refuses every protected call
+/// from then on and runs none of the PD's code, so no caller of a dead server hangs.
+pub const START_STOPPED: u64 = 2;
+
 /// `Header::flags`: the monitor's console refuses `inject` (`<system fault_injection="false">`).
 pub const SYS_NO_FAULT_INJECTION: u32 = 1;
 
