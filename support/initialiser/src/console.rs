@@ -12,6 +12,8 @@
 
 use core::fmt;
 
+use spec::pools::Read;
+
 /// Where an injected fault sends the PD: a canonical address that no PD maps (images start at
 /// the bottom of the address space, regions at 0x2000_0000), so the next instruction fetch is a
 /// VM fault the report can name.
@@ -150,12 +152,15 @@ pub struct PdHealth {
     pub injected: bool,
 }
 
-/// One `status` line: `monitor: status <pd> running|stopped faults=N restarts=N`.
+/// One `status` line: `monitor: status <pd> running|stopped faults=N restarts=N`, then for
+/// each buffer pool the PD reports ` <pool>.size=N <pool>.free=N <pool>.posted=N`.
 pub struct StatusLine<'a> {
     /// PD name.
     pub pd: &'a str,
     /// What the monitor knows.
     pub health: PdHealth,
+    /// The PD's pool reports (`spec::pools` area), if they could be read.
+    pub pools: Option<&'a [u8]>,
 }
 
 impl fmt::Display for StatusLine<'_> {
@@ -168,7 +173,17 @@ impl fmt::Display for StatusLine<'_> {
             if h.stopped { "stopped" } else { "running" },
             h.faults,
             h.restarts
-        )
+        )?;
+        let Some(area) = self.pools else { return write!(f, " pools=unreadable") };
+        for i in 0..spec::pools::MAX_POOLS {
+            match spec::pools::decode(area, i) {
+                Read::Unused => {}
+                Read::Busy => write!(f, " pool{i}=updating")?,
+                Read::Bad => write!(f, " pool{i}=malformed")?,
+                Read::Pool(p) => write!(f, " {0}.size={1} {0}.free={2} {0}.posted={3}", p.name, p.size, p.free, p.posted)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -221,9 +236,21 @@ mod tests {
     #[test]
     fn status_lines_have_one_format() {
         let h = PdHealth { faults: 2, restarts: 1, stopped: false, injected: false };
-        assert_eq!(format!("{}", StatusLine { pd: "driver", health: h }), "monitor: status driver running faults=2 restarts=1");
+        let none = [0u8; spec::pools::AREA];
+        assert_eq!(
+            format!("{}", StatusLine { pd: "driver", health: h, pools: Some(&none) }),
+            "monitor: status driver running faults=2 restarts=1"
+        );
         let s = PdHealth { stopped: true, ..h };
-        assert!(format!("{}", StatusLine { pd: "echo", health: s }).contains(" stopped "));
+        assert!(format!("{}", StatusLine { pd: "echo", health: s, pools: None }).ends_with(" stopped faults=2 restarts=1 pools=unreadable"));
+        let mut area = [0u8; spec::pools::AREA];
+        area[..4].copy_from_slice(&spec::pools::MAGIC.to_le_bytes());
+        let rx = spec::pools::encode(&spec::pools::Pool { name: "rx", size: 256, free: 6, posted: 250 }, 2);
+        area[4..4 + spec::pools::RECORD].copy_from_slice(&rx);
+        assert_eq!(
+            format!("{}", StatusLine { pd: "netstack", health: PdHealth::default(), pools: Some(&area) }),
+            "monitor: status netstack running faults=0 restarts=0 rx.size=256 rx.free=6 rx.posted=250"
+        );
     }
 
     #[test]

@@ -29,9 +29,9 @@
 
 use core::fmt::Write;
 
-use sel4::{init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, IrqHandler, Notification, Page, Tcb, UserContext};
+use sel4::{init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, IrqHandler, Notification, Page, Tcb, UserContext, VmAttributes};
 
-use crate::boot::{fill_page, patch_value, System, COM1, CONSOLE_BADGE};
+use crate::boot::{fill_page, patch_value, System, COM1, CONSOLE_BADGE, SCRATCH};
 use crate::console::{self, Command, Input, LineBuffer, PdHealth, StatusLine};
 use crate::fault::{Fault, Outcome, Policy, Report, Restarts, MAX_FAULT_MRS, RESTART_WINDOW_MS};
 
@@ -122,10 +122,25 @@ impl Monitor {
     }
 
     /// Takes what COM1 has received (the receive interrupt fired) and carries out complete
-    /// lines; then re-arms the interrupt.
+    /// lines, re-arming the interrupt. COM1's interrupt is edge-triggered: bytes that arrive
+    /// while it is masked raise no new edge, so after the ack the UART is checked once more
+    /// and drained again if it holds data (a byte after that check raises a fresh edge).
     fn console<W: Write>(&mut self, sys: &System<'_>, out: &mut W) {
+        // A bounded number of rounds per wake-up, so faults are never kept waiting long.
+        for _ in 0..8 {
+            self.drain(sys, out);
+            if let Some(c) = sys.console {
+                let _ = IrqHandler(CPtr(c.irq)).ack();
+            }
+            if !matches!(init::IO_PORT.in8(COM1 + 5), Ok(lsr) if lsr & 1 != 0) {
+                return;
+            }
+        }
+    }
+
+    /// Reads at most a FIFO's worth and a little more from COM1, carrying out complete lines.
+    fn drain<W: Write>(&mut self, sys: &System<'_>, out: &mut W) {
         let port = init::IO_PORT;
-        // At most a FIFO's worth and a little more per wake-up, so faults are never kept waiting.
         for _ in 0..64 {
             match port.in8(COM1 + 5) {
                 Ok(lsr) if lsr & 1 != 0 => {}
@@ -150,9 +165,6 @@ impl Monitor {
                 }
             }
         }
-        if let Some(c) = sys.console {
-            let _ = IrqHandler(CPtr(c.irq)).ack();
-        }
     }
 
     fn command<W: Write>(&mut self, sys: &System<'_>, line: &str, out: &mut W) {
@@ -165,7 +177,9 @@ impl Monitor {
             }
             Ok(Command::Status) => {
                 for i in 0..sys.spec.pds.len() {
-                    let _ = writeln!(out, "{}", StatusLine { pd: sys.pd_name(i), health: self.health[i] });
+                    let mut area = [0u8; spec::pools::AREA];
+                    let pools = read_pools(sys, i, &mut area).ok().map(|()| &area[..]);
+                    let _ = writeln!(out, "{}", StatusLine { pd: sys.pd_name(i), health: self.health[i], pools });
                 }
             }
             Ok(Command::Inject(name)) => self.inject(sys, name, out),
@@ -244,6 +258,25 @@ fn stop<W: Write>(sys: &System<'_>, index: usize, name: &str, out: &mut W) {
             let _ = writeln!(out, "monitor: could not put PD '{name}' in its stopped mode ({e}); suspended (a caller it was serving keeps waiting)");
         }
     }
+}
+
+/// Copies PD `index`'s buffer-pool reports (the `spec::pools` area of its IPC buffer page)
+/// into `area`, through a second mapping of that page in the scratch window.
+fn read_pools(sys: &System<'_>, index: usize, area: &mut [u8; spec::pools::AREA]) -> Result<(), InvocationError> {
+    ROOT.copy(sys.scratch_slot, 64, ROOT.slot(sys.pds[index].ipc_frame), CapRights::READ)?;
+    let page = Page(CPtr(sys.scratch_slot));
+    let mapped = page.map(init::VSPACE, SCRATCH, CapRights::READ, VmAttributes::WriteBack);
+    if mapped.is_ok() {
+        for (k, b) in area.iter_mut().enumerate() {
+            // SAFETY: the PD's IPC buffer frame is mapped read-only at SCRATCH (one page) just
+            // above; `spec::pools::OFFSET + AREA` lies inside that page (checked in spec), and
+            // the bytes are plain data read with volatile loads.
+            *b = unsafe { ((SCRATCH as usize + spec::pools::OFFSET + k) as *const u8).read_volatile() };
+        }
+        let _ = page.unmap();
+    }
+    let deleted = ROOT.delete(sys.scratch_slot, 64);
+    mapped.and(deleted)
 }
 
 /// Signals every PD that `<fault_notify>` names for PD `index`.

@@ -43,6 +43,7 @@ pub mod grants;
 pub mod ioport;
 pub mod message;
 mod print;
+pub mod pools;
 pub mod region;
 #[cfg(not(test))]
 mod rt;
@@ -55,6 +56,7 @@ pub use grants::Grants;
 pub use ioport::IoPort;
 pub use message::{Message, MessageError, Refusal, REFUSED_LABEL};
 pub use print::_print;
+pub use pools::Pool;
 pub use region::{DmaRegion, MappedRegion, Mmio, RegionError};
 pub use setvar::SetVar;
 pub use state::{__pd_info, grants, name, restarted, tsc, tsc_hz, InfoBlock};

@@ -47,6 +47,7 @@ const UNNAMED: &str = "unnamed-pd";
 struct State {
     grants: Grants,
     tsc_hz: u64,
+    ipc_buffer: u64,
     name: [u8; PD_NAME_MAX],
     name_len: usize,
 }
@@ -60,6 +61,7 @@ unsafe impl Sync for StateCell {}
 static STATE: StateCell = StateCell(UnsafeCell::new(State {
     grants: Grants::NONE,
     tsc_hz: 0,
+    ipc_buffer: 0,
     name: [0; PD_NAME_MAX],
     name_len: 0,
 }));
@@ -75,6 +77,7 @@ pub(crate) fn init() {
     let state = unsafe { &mut *STATE.0.get() };
     state.grants = Grants::from_info(&info);
     state.tsc_hz = info.tsc_hz.get();
+    state.ipc_buffer = if info.is_filled() { info.ipc_buffer.get() } else { 0 };
     if info.is_filled() {
         let name = info.name();
         state.name[..name.len()].copy_from_slice(name.as_bytes());
@@ -121,6 +124,11 @@ pub fn tsc() -> u64 {
     unsafe {
         core::arch::x86_64::_rdtsc()
     }
+}
+
+/// Vaddr of this PD's IPC buffer page (0 when not booted by the initialiser).
+pub(crate) fn ipc_buffer() -> u64 {
+    state().ipc_buffer
 }
 
 /// This PD's name as the system file gives it.

@@ -36,6 +36,8 @@ pub const MAX_IDS: usize = 63;
 
 /// Where each kind of capability sits in a PD's CSpace. The PD's CNode has
 /// `2^CNODE_BITS` slots and a guard that makes it resolve a whole 64-bit cptr.
+pub mod pools;
+
 pub mod cspace {
     /// Size of every PD's CNode, in bits.
     pub const CNODE_BITS: u8 = 9;

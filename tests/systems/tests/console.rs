@@ -27,11 +27,13 @@ fn boot(system: &str) -> Qemu {
 #[test]
 fn console_answers_and_inject_faults_the_pd_which_its_policy_restarts() {
     let mut q = boot("tests/systems/console.xml");
+    // The PDs print while they start (slowly, on the serial line): let them finish first.
+    ok(q.expect("ungranted: done; idle", WAIT));
     ok(q.type_line("help"));
     ok(q.expect("monitor: commands: help | status | inject <pd>", WAIT));
     ok(q.type_line("status"));
-    ok(q.expect("monitor: status witness running faults=0 restarts=0", WAIT));
-    ok(q.expect("monitor: status ungranted running faults=0 restarts=0", WAIT));
+    ok(q.expect("monitor: status witness running faults=0 restarts=0 demo.size=8 demo.free=5 demo.posted=3\n", WAIT));
+    ok(q.expect("monitor: status ungranted running faults=0 restarts=0\n", WAIT));
     ok(q.type_line("reboot now"));
     ok(q.expect("monitor: error: unknown command 'reboot' (try: help)", WAIT));
     ok(q.type_line("inject"));
@@ -50,7 +52,7 @@ fn console_answers_and_inject_faults_the_pd_which_its_policy_restarts() {
     ok(q.expect("witness: up", WAIT));
     // The restarted witness serves again, and the monitor counted it.
     ok(q.type_line("status"));
-    ok(q.expect("monitor: status witness running faults=1 restarts=1", WAIT));
+    ok(q.expect("monitor: status witness running faults=1 restarts=1 demo.size=8 demo.free=5 demo.posted=3\n", WAIT));
     // A second injection works the same way.
     ok(q.type_line("inject witness"));
     ok(q.expect_regex(r"monitor: PD 'witness' restarted \(restart #2\)", WAIT));

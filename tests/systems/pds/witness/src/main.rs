@@ -9,6 +9,8 @@ use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
 struct Witness;
 
 fn init() -> Witness {
+    // A pool report for the monitor's `status` (tests/systems/tests/console.rs reads it).
+    pd::Pool::register("demo").report(8, 5, 3);
     debug_println!("{}: up", pd::name());
     Witness
 }
