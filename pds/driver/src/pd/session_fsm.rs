@@ -150,7 +150,10 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         match self.bring_up(nic, xlate, ids) {
             Ok(engine) => {
                 *self.state = State::Open(engine);
-                Ok(SessionReply::Opened { session: SESSION_ID, mac: self.mac() })
+                Ok(SessionReply::Opened {
+                    session: SESSION_ID,
+                    mac: self.mac(),
+                })
             }
             Err((e, nic, mut xlate)) => {
                 // Roll back: nothing stays attached for a session that did not open.
@@ -173,7 +176,12 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
     // The error hands the backend and the adapter back by value, as `Driver::try_new` does:
     // there is no allocator to box them, and this runs once per OPEN.
     #[allow(clippy::type_complexity, clippy::result_large_err)]
-    fn bring_up(&mut self, nic: B, mut xlate: Xlate<P>, ids: &[DsId]) -> Result<Engine<B, P>, (SessionError, B, Xlate<P>)> {
+    fn bring_up(
+        &mut self,
+        nic: B,
+        mut xlate: Xlate<P>,
+        ids: &[DsId],
+    ) -> Result<Engine<B, P>, (SessionError, B, Xlate<P>)> {
         let mut spaces = [(0u32, 0u64); MAX_SESSION_DATASPACES];
         for (i, &ds) in ids.iter().enumerate() {
             match xlate.attach(self.client, ds) {
@@ -184,9 +192,13 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
                 }
             }
         }
-        let session = Session::new(&spaces[..ids.len()]).map_err(|e| say!(self.platform, "OPEN refused: {e}"));
+        let session = Session::new(&spaces[..ids.len()])
+            .map_err(|e| say!(self.platform, "OPEN refused: {e}"));
         let queues = self.queues.as_ref().map(|(rx, tx)| {
-            (ring::Sender::from_region(rx, QUEUE_CAPACITY), ring::Receiver::from_region(tx, QUEUE_CAPACITY))
+            (
+                ring::Sender::from_region(rx, QUEUE_CAPACITY),
+                ring::Receiver::from_region(tx, QUEUE_CAPACITY),
+            )
         });
         let (session, rx, tx) = match (session, queues) {
             (Ok(s), Some((Ok(rx), Ok(tx)))) => (s, rx, tx),
@@ -232,7 +244,10 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         say!(p, "{}", StatsLine(&engine));
         let (nic, mut xlate, _, reset) = engine.shutdown();
         if let Err(e) = reset {
-            say!(p, "device reset at close failed ({e}); its pages stay pinned");
+            say!(
+                p,
+                "device reset at close failed ({e}); its pages stay pinned"
+            );
         }
         let detached = xlate.detach_all(self.client);
         say!(
