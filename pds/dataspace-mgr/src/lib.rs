@@ -42,7 +42,7 @@ use alloc::vec::Vec;
 
 use dataspace_api::cache::{CacheWriter, Translation};
 use dataspace_api::msg::{MgrError, MgrReply, MgrRequest, MgrStats};
-use dataspace_api::session::Attachment;
+use dataspace_api::Attachment;
 use dataspace_api::{DsId, PdId, PdSet};
 
 pub use config::{ConfigError, DataspaceSpec, DriverSpec};

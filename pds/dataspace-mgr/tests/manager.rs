@@ -4,7 +4,7 @@
 //! and hostile arguments. Requests go through the real message encode/decode where it matters.
 use dataspace_api::cache::{CacheEntry, CacheReader, Translation};
 use dataspace_api::msg::{MgrError, MgrReply, MgrRequest, Op};
-use dataspace_api::session::Attachment;
+use dataspace_api::Attachment;
 use dataspace_api::DsId;
 use dataspace_mgr::{Caller, ConfigError, DataspaceSpec, DriverSpec, Manager};
 

@@ -7,27 +7,8 @@
 
 use core::fmt;
 
-/// An Ethernet MAC address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// All-zero and multicast addresses are not valid station addresses.
-    pub fn is_valid_station(&self) -> bool {
-        self.0 != [0; 6] && self.0[0] & 1 == 0
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
-    }
-}
+/// The NIC's station address (the driver contract's type, with its one printed form).
+pub use nic_api::MacAddr;
 
 /// The decoded interrupt cause (the raw register was read, and thereby cleared, once).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -147,6 +128,12 @@ impl fmt::Display for InitError {
 pub trait NicBackend {
     /// Chip name for messages.
     const NAME: &'static str;
+
+    /// The chip this value drives (for a backend that picks its chip at run time, e.g.
+    /// `pd::AnyNic`, the one it picked).
+    fn chip(&self) -> &'static str {
+        Self::NAME
+    }
 
     /// Resets the chip, reads its MAC address, programs both rings (`rx_slots`, `tx_slots`
     /// descriptors in the backend's DMA memory), the receive filter, hold-off and interrupt

@@ -1,7 +1,7 @@
 //! The hardware the driver touches, behind traits a test can fake (Tock style): device
 //! registers, the driver's own descriptor memory, and the translation/pinning of client
-//! buffers. The PD wires real implementations (MMIO mapping, DMA region, the dataspace
-//! manager's translation cache); the host tests wire the behavioural models in `model`.
+//! buffers. The PD wires real implementations (`region::Mmio`, `region::DmaRegion`, the
+//! dataspace manager's translation cache); the host tests wire the behavioural models in `model`.
 
 /// Page size of the translation cache (x86 small pages).
 pub const PAGE_SIZE: u64 = 4096;
@@ -93,114 +93,34 @@ pub trait Translate {
     fn unpin(&mut self, dataspace: u32, page: u64);
 }
 
-/// Device registers reached through a volatile MMIO mapping (the PD side of [`Regs`]).
-pub struct MmioRegs {
-    base: *mut u32,
-    len: usize,
-}
-
-impl MmioRegs {
-    /// # Safety
-    /// `base..base+len` must be a mapping of the device's register BAR (uncached) that stays
-    /// valid for the lifetime of this value, and nothing else may assume it is ordinary memory.
-    pub unsafe fn new(base: *mut u32, len: usize) -> Self {
-        Self { base, len }
-    }
-
-    fn ptr(&self, offset: usize) -> Option<*mut u32> {
-        if offset & 3 != 0 || offset.checked_add(4)? > self.len {
-            return None;
-        }
-        // `wrapping_add` is fine: the bounds were checked above.
-        Some(self.base.wrapping_add(offset / 4))
-    }
-}
-
-impl Regs for MmioRegs {
+/// Device registers through the runtime's MMIO view (the PD side of [`Regs`]): a register
+/// outside the BAR reads as all-ones, as a PCI master abort would, and writes there are dropped.
+impl Regs for region::Mmio {
     fn read32(&self, offset: usize) -> u32 {
-        match self.ptr(offset) {
-            // SAFETY: `ptr` checked alignment and bounds; `new`'s contract makes the mapping
-            // valid device memory for volatile access.
-            Some(p) => unsafe { p.read_volatile() },
-            // A register outside the BAR reads as all-ones, as a PCI master abort would.
-            None => u32::MAX,
-        }
+        region::Mmio::read32(self, offset)
     }
 
     fn write32(&self, offset: usize, value: u32) {
-        if let Some(p) = self.ptr(offset) {
-            // SAFETY: as in `read32`.
-            unsafe { p.write_volatile(value) }
-        }
+        region::Mmio::write32(self, offset, value)
     }
 }
 
-/// Descriptor memory reached through a mapping of a DMA region (the PD side of [`DmaMem`]):
-/// volatile, bounds-checked 32-bit accesses; the device sees it at `phys`.
-pub struct MmioDma {
-    base: *mut u32,
-    phys: u64,
-    len: usize,
-}
-
-impl MmioDma {
-    /// # Safety
-    /// `base..base+len` must be a writable mapping of physically contiguous memory starting at
-    /// physical `phys`, 4-byte aligned, valid for the lifetime of this value and used by
-    /// nothing else in this address space (the device may write it at any time).
-    pub unsafe fn new(base: *mut u32, phys: u64, len: usize) -> Self {
-        Self { base, phys, len }
-    }
-
-    /// Splits off the bytes from `at` on (rounded down to 4 bytes) as a second region, e.g.
-    /// one for each descriptor ring. `at` past the end gives an empty second region.
-    pub fn split(self, at: usize) -> (Self, Self) {
-        let at = at.min(self.len) & !3;
-        let tail = Self {
-            // In bounds (`at <= len`): `wrapping_add` only avoids an unsafe block.
-            base: self.base.wrapping_add(at / 4),
-            phys: self.phys + at as u64,
-            len: self.len - at,
-        };
-        (
-            Self {
-                len: at,
-                ..self
-            },
-            tail,
-        )
-    }
-
-    fn ptr(&self, offset: usize) -> Option<*mut u32> {
-        if offset & 3 != 0 || offset.checked_add(4)? > self.len {
-            return None;
-        }
-        Some(self.base.wrapping_add(offset / 4))
-    }
-}
-
-impl DmaMem for MmioDma {
+/// Descriptor memory through the runtime's DMA view (the PD side of [`DmaMem`]): volatile,
+/// bounds-checked 32-bit accesses; the device sees it at `phys_base()`.
+impl DmaMem for region::DmaRegion {
     fn phys_base(&self) -> u64 {
-        self.phys
+        region::DmaRegion::phys_base(self)
     }
 
     fn len(&self) -> usize {
-        self.len
+        region::DmaRegion::len(self)
     }
 
     fn read32(&self, offset: usize) -> u32 {
-        match self.ptr(offset) {
-            // SAFETY: `ptr` checked alignment and bounds; `new`'s contract makes the range
-            // valid memory; volatile because the device writes it behind the compiler's back.
-            Some(p) => unsafe { p.read_volatile() },
-            None => 0,
-        }
+        region::DmaRegion::read32(self, offset)
     }
 
     fn write32(&mut self, offset: usize, value: u32) {
-        if let Some(p) = self.ptr(offset) {
-            // SAFETY: as in `read32`.
-            unsafe { p.write_volatile(value) }
-        }
+        region::DmaRegion::write32(self, offset, value)
     }
 }

@@ -3,8 +3,9 @@
 //! backends behind [`backend::NicBackend`]: [`e1000`] (Intel 82540EM, what QEMU emulates) and
 //! [`dp83820`] (NatSemi DP83820, the paper's NIC). Hardware sits behind the traits in [`hw`]
 //! so that tests run the same code against the behavioural models in `model` (feature
-//! `model`). The PD binary only wires these to the runtime and performs the returned
-//! [`engine::Actions`]; this crate makes no kernel calls.
+//! `model`). [`pd`] holds the PD's own logic (sessions, start-up quiesce, statistics) behind
+//! a small platform trait, so the PD binary only wires it to the runtime; this crate makes
+//! no kernel calls.
 //!
 //! PD main loop, in outline:
 //! ```text
@@ -20,13 +21,14 @@
 //! }
 //! ```
 #![no_std]
-#![deny(unsafe_op_in_unsafe_fn)]
+#![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod dp83820;
 pub mod e1000;
 pub mod engine;
 pub mod hw;
+pub mod pd;
 pub mod session;
 pub mod xlate;
 

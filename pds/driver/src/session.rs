@@ -5,16 +5,10 @@
 use core::fmt;
 use ring::{Dataspaces, Desc, DescError};
 
-/// Most dataspaces one session may name.
-pub const MAX_DATASPACES: usize = 8;
-/// Largest Ethernet frame the driver transmits or expects, without FCS (no jumbo frames).
-pub const MAX_FRAME: u32 = 1514;
-/// Smallest frame a client may hand in for transmission: an Ethernet header.
-pub const MIN_TX_FRAME: u32 = 14;
-/// Bytes of each receive buffer the device may write: a maximal frame (1518 with a VLAN tag,
-/// FCS stripped) rounded up. Receive buffers must be at least this long; longer ones are used
-/// only up to this length.
-pub const RX_BUF_LEN: u32 = 1536;
+/// Most dataspaces one session may name (the contract's limit on an OPEN).
+pub const MAX_DATASPACES: usize = nic_api::MAX_SESSION_DATASPACES;
+/// The frame and buffer limits are the driver contract's (`nic-api`).
+pub use nic_api::{MAX_FRAME, MIN_TX_FRAME, RX_BUF_LEN};
 
 /// Why a session could not be opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

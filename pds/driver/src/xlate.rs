@@ -14,9 +14,9 @@ use core::cell::RefCell;
 use core::fmt;
 
 use dataspace_api::cache::{CacheEntry, CacheReader, ReaderStats};
-use dataspace_api::msg::{DecodeError, MgrError, MgrReply, MgrRequest, SessionError};
-use dataspace_api::session::{Attachment, MAX_SESSION_DATASPACES};
-use dataspace_api::{DsId, PdId};
+use dataspace_api::msg::{DecodeError, MgrError, MgrReply, MgrRequest};
+use dataspace_api::{Attachment, DsId, PdId};
+use nic_api::{SessionError, MAX_SESSION_DATASPACES};
 
 use crate::hw::{Translate, XlateError, PAGE_SIZE};
 

@@ -6,12 +6,13 @@ use core::fmt;
 use smoltcp::time::Instant;
 
 /// Bytes per packet buffer slot: 2 KiB-aligned slots never cross a 4 KiB page, so each is
-/// physically contiguous, and hold the driver's 1536-byte receive minimum.
+/// physically contiguous, and hold the driver's receive minimum (`nic_api::RX_BUF_LEN`).
 pub const SLOT: u32 = 2048;
+const _: () = assert!(SLOT >= nic_api::RX_BUF_LEN);
 /// Most slots the pool tracks (a 2 MiB dataspace).
 pub const MAX_SLOTS: usize = 1024;
-/// Largest Ethernet frame without FCS.
-pub const MAX_FRAME: usize = 1514;
+/// Largest Ethernet frame without FCS (the driver contract's limit).
+pub const MAX_FRAME: usize = nic_api::MAX_FRAME as usize;
 
 /// How the packet-buffer dataspace (`net_buffers`) is divided: receive slots first (posted to
 /// the driver), then transmit slots (the stack's pool).

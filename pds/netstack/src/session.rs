@@ -1,12 +1,16 @@
-//! The stack's side of its session with the NIC driver (`dataspace-api` session messages): open
-//! a session naming the packet-buffer dataspace; its reply names the NIC's MAC. The kernel call is a
-//! closure, so this is tested on the host; every way start-up can fail is a [`StartError`]
-//! with a message that says what to fix.
+//! The stack's side of its session with the NIC driver (`nic-api`'s client helper): open a
+//! session naming the packet-buffer dataspace; its reply names the NIC's MAC. The kernel call
+//! is a closure, so this is tested on the host; every way start-up can fail is a
+//! [`StartError`] with a message that says what to fix.
 
 use core::fmt;
 
-use dataspace_api::msg::{DriverStats, DsList, SessionReply, SessionRequest};
-use dataspace_api::DsId;
+use message::Message;
+use nic_api::client::{self, ClientError};
+pub use nic_api::client::CallError;
+use nic_api::{DriverStats, DsId};
+/// Formats a MAC as `aa:bb:cc:dd:ee:ff` (nic-api's one form).
+pub use nic_api::MacAddr as MacDisplay;
 
 use crate::ConfigError;
 
@@ -17,39 +21,6 @@ pub struct DriverSession {
     pub session: u32,
     /// The NIC's station address.
     pub mac: [u8; 6],
-}
-
-/// A reply as the runtime received it: label and up to 16 words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reply {
-    label: u64,
-    len: usize,
-    words: [u64; 16],
-}
-
-impl Reply {
-    /// A reply with `label` and `words` (at most 16 are kept).
-    pub fn new(label: u64, words: &[u64]) -> Self {
-        let len = words.len().min(16);
-        let mut w = [0; 16];
-        w[..len].copy_from_slice(&words[..len]);
-        Self { label, len, words: w }
-    }
-
-    fn words(&self) -> &[u64] {
-        &self.words[..self.len]
-    }
-}
-
-/// Why a protected call failed in the kernel or runtime.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallError {
-    /// The request did not fit a message.
-    TooLong,
-    /// The server refused the call (runtime-level refusal code).
-    Refused(u64),
-    /// The kernel call itself failed (e.g. the channel is not granted).
-    Kernel,
 }
 
 /// Why the stack could not start.
@@ -63,16 +34,9 @@ pub enum StartError {
     /// The call to the driver failed.
     Call(CallError),
     /// The driver refused the session.
-    Refused(dataspace_api::msg::SessionError),
+    Refused(nic_api::SessionError),
     /// The driver's reply was not a valid OPEN reply.
-    BadReply(dataspace_api::msg::DecodeError),
-    /// The driver answered OPEN with another operation's reply.
-    UnexpectedReply {
-        /// The reply's label.
-        label: u64,
-        /// Its word count.
-        words: usize,
-    },
+    BadReply(nic_api::DecodeError),
     /// The configuration (setvars, MAC, TSC) is unusable.
     Config(ConfigError),
     /// A queue region is too small or misaligned.
@@ -101,9 +65,6 @@ impl fmt::Display for StartError {
             }
             Self::Refused(e) => write!(f, "the driver refused the session: {e}"),
             Self::BadReply(e) => write!(f, "the driver's reply to OPEN is malformed: {e}"),
-            Self::UnexpectedReply { label, words } => {
-                write!(f, "the driver answered OPEN with an unexpected reply (label {label:#x}, {words} words)")
-            }
             Self::Config(e) => write!(f, "bad configuration: {e}"),
             Self::Queue(e) => write!(f, "bad queue region: {e}"),
             Self::ClientRegion(e) => write!(f, "bad client data region: {e}"),
@@ -118,51 +79,33 @@ impl From<CallError> for StartError {
     }
 }
 
-/// Opens the session over `call` (label, words -> reply): OPEN naming dataspace `ds`; the reply
-/// carries the session id and the NIC's MAC.
-pub fn open(ds: u32, mut call: impl FnMut(u64, &[u64]) -> Result<Reply, CallError>) -> Result<DriverSession, StartError> {
-    // One dataspace: DsList::new cannot fail.
-    let list = DsList::new(&[DsId(ds)]).map_err(StartError::Refused)?;
-    let req = SessionRequest::Open(list).encode();
-    let r = call(req.label, req.mrs())?;
-    match SessionReply::decode(true, r.label, r.words()).map_err(StartError::BadReply)? {
-        Ok(SessionReply::Opened { session, mac }) => Ok(DriverSession { session, mac }),
-        Ok(_) => Err(StartError::UnexpectedReply { label: r.label, words: r.len }),
-        Err(e) => Err(StartError::Refused(e)),
+impl From<ClientError> for StartError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Call(e) => Self::Call(e),
+            ClientError::Refused(e) => Self::Refused(e),
+            ClientError::BadReply(e) => Self::BadReply(e),
+        }
     }
 }
 
-/// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
-pub struct MacDisplay(pub [u8; 6]);
-
-impl fmt::Display for MacDisplay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
-    }
+/// Opens the session over `call` (a PPC to the driver): OPEN naming dataspace `ds`; the reply
+/// carries the session id and the NIC's MAC.
+pub fn open(ds: u32, call: impl FnMut(&Message) -> Result<Message, CallError>) -> Result<DriverSession, StartError> {
+    let opened = client::open(&[DsId(ds)], call)?;
+    Ok(DriverSession { session: opened.session, mac: opened.mac.0 })
 }
 
 /// Asks the driver for its counters (DRIVER_STATS; the driver also prints them).
-pub fn driver_stats(mut call: impl FnMut(u64, &[u64]) -> Result<Reply, CallError>) -> Result<DriverStats, StartError> {
-    let req = SessionRequest::Stats.encode();
-    let r = call(req.label, req.mrs())?;
-    match SessionReply::decode_stats(r.label, r.words()).map_err(StartError::BadReply)? {
-        Ok(SessionReply::Stats(s)) => Ok(s),
-        Ok(_) => Err(StartError::UnexpectedReply { label: r.label, words: r.len }),
-        Err(e) => Err(StartError::Refused(e)),
-    }
+pub fn driver_stats(call: impl FnMut(&Message) -> Result<Message, CallError>) -> Result<DriverStats, StartError> {
+    Ok(client::driver_stats(call)?)
 }
 
-/// The driver's counters as one `key=value` line (tests parse it).
+/// The driver's counters as the stack prints them: `driver stats ` and nic-api's one form.
 pub struct DriverStatsLine(pub DriverStats);
 
 impl fmt::Display for DriverStatsLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.0;
-        write!(
-            f,
-            "driver stats irqs={} rx_packets={} tx_packets={} notify_sent={} notify_suppressed={} xlate_hits={} xlate_misses={} errors={}",
-            s.irqs, s.rx_packets, s.tx_packets, s.notify_sent, s.notify_suppressed, s.xlate_hits, s.xlate_misses, s.errors
-        )
+        write!(f, "driver stats {}", self.0)
     }
 }

@@ -5,9 +5,11 @@
 
 use std::fmt;
 
-use dataspace_api::msg::{label, DriverStats, SessionError, SessionReply, SessionRequest};
+use message::Message;
 use netstack::runner::{Platform, RateLimit, Runner};
-use netstack::session::{self, CallError, Reply, StartError};
+use netstack::session::{self, CallError, StartError};
+use nic_api::msg::label;
+use nic_api::{DriverStats, MacAddr, Op, SessionError, SessionReply, SessionRequest};
 use net_testkit::MAC;
 use netstack::testkit;
 use socket_api::{Endpoint, UdpApp};
@@ -119,48 +121,47 @@ fn runner_polls_until_idle_and_signals_only_when_asked() {
     assert!(!runner.maybe_report(&mut k), "nothing new since");
 }
 
-fn open_reply(session: u32, mac: [u8; 6]) -> Result<Reply, CallError> {
-    let m = SessionReply::encode(&Ok(SessionReply::Opened { session, mac }));
-    Ok(Reply::new(m.label, m.mrs()))
+fn open_reply(session: u32, mac: [u8; 6]) -> Result<Message, CallError> {
+    Ok(SessionReply::encode(&Ok(SessionReply::Opened { session, mac: MacAddr(mac) })))
+}
+
+fn reply(label: u64, words: &[u64]) -> Result<Message, CallError> {
+    Ok(Message::new(label, words).unwrap())
 }
 
 #[test]
 fn session_open_names_the_dataspace_and_learns_the_mac() {
     let mut seen = Vec::new();
-    let s = session::open(3, |l, w| {
-        seen.push(SessionRequest::decode(l, w).unwrap());
+    let s = session::open(3, |m| {
+        seen.push(SessionRequest::decode(m).unwrap());
         open_reply(9, MAC)
     })
     .unwrap();
     assert_eq!((s.session, s.mac), (9, MAC));
     match seen.as_slice() {
-        [SessionRequest::Open(list)] => assert_eq!(list.ids(), &[dataspace_api::DsId(3)]),
+        [SessionRequest::Open(list)] => assert_eq!(list.ids(), &[nic_api::DsId(3)]),
         other => panic!("expected one OPEN, got {other:?}"),
     }
 }
 
 #[test]
 fn session_failures_are_errors_with_messages() {
-    let refused = session::open(3, |_, _| {
-        let m = SessionReply::encode(&Err(SessionError::NoFreeSession));
-        Ok(Reply::new(m.label, m.mrs()))
-    })
-    .unwrap_err();
+    let refused = session::open(3, |_| Ok(SessionReply::encode(&Err(SessionError::NoFreeSession)))).unwrap_err();
     assert_eq!(refused, StartError::Refused(SessionError::NoFreeSession));
     assert!(refused.to_string().contains("refused the session"), "{refused}");
 
-    let garbage = session::open(3, |_, _| Ok(Reply::new(label::OK, &[1]))).unwrap_err();
+    let garbage = session::open(3, |_| reply(label::OK, &[1])).unwrap_err();
     assert!(matches!(garbage, StartError::BadReply(_)), "{garbage:?}");
     assert!(garbage.to_string().contains("malformed"));
 
     // A MAC word with bits above 48 is not a MAC.
-    let bad_mac = session::open(3, |_, _| Ok(Reply::new(label::OK, &[1, u64::MAX]))).unwrap_err();
+    let bad_mac = session::open(3, |_| reply(label::OK, &[1, u64::MAX])).unwrap_err();
     assert!(matches!(bad_mac, StartError::BadReply(_)));
 
-    let no_channel = session::open(3, |_, _| Err(CallError::Kernel)).unwrap_err();
+    let no_channel = session::open(3, |_| Err(CallError::Kernel)).unwrap_err();
     assert!(no_channel.to_string().contains("pp channel (id 1)"), "{no_channel}");
 
-    let runtime_refusal = session::open(3, |_, _| Err(CallError::Refused(0xffff_0001))).unwrap_err();
+    let runtime_refusal = session::open(3, |_| Err(CallError::Refused(0xffff_0001))).unwrap_err();
     assert!(runtime_refusal.to_string().contains("serving channel 1"), "{runtime_refusal}");
 
     assert!(StartError::MissingRegion("rx_queues").to_string().contains("setvar_size=\"rx_queues_size\""));
@@ -178,10 +179,10 @@ fn driver_stats_round_trip_and_print_as_one_line() {
         xlate_misses: 7,
         errors: 8,
     };
-    let got = session::driver_stats(|l, w| {
-        assert_eq!(SessionRequest::decode(l, w).unwrap(), SessionRequest::Stats);
-        let m = SessionReply::encode(&Ok(SessionReply::Stats(want)));
-        Ok(Reply::new(m.label, m.mrs()))
+    let got = session::driver_stats(|m| {
+        assert_eq!(SessionRequest::decode(m).unwrap(), SessionRequest::Stats);
+        assert_eq!(SessionRequest::Stats.op(), Op::Stats);
+        Ok(SessionReply::encode(&Ok(SessionReply::Stats(want))))
     })
     .unwrap();
     assert_eq!(got, want);
@@ -189,5 +190,6 @@ fn driver_stats_round_trip_and_print_as_one_line() {
     assert_eq!(field(&line, "irqs"), 1);
     assert_eq!(field(&line, "notify_sent"), 4);
     assert_eq!(field(&line, "errors"), 8);
-    assert!(session::driver_stats(|_, _| Ok(Reply::new(label::OK, &[]))).is_err());
+    assert_eq!(line, format!("driver stats {want}"), "nic-api's one printed form");
+    assert!(session::driver_stats(|_| reply(label::OK, &[])).is_err());
 }

@@ -1,6 +1,6 @@
-//! What the dataspace manager, the NIC driver and the driver's clients agree on: one definition
-//! for every side, so either can be replaced without touching the other (DESIGN.md section 6,
-//! issue 4; the paper's sections 4.2-4.4).
+//! What the dataspace manager and the NIC driver agree on: one definition for both sides, so
+//! either can be replaced without touching the other (DESIGN.md section 6, issue 4; the
+//! paper's sections 4.2-4.4). The driver <-> client contract is `nic-api`'s.
 //!
 //! * [`cache`]: the **translation cache**, a shared region of `repr(C)` entries mapping
 //!   (dataspace, page) to a physical frame with a pin bit and an optional expiry. The manager
@@ -9,24 +9,25 @@
 //!   never accepts a torn entry. Indexing is dense: each attached dataspace owns the entries
 //!   `base .. base + pages`, with `base` taken from the attach reply.
 //! * [`msg`]: the **PPC message formats** (labels and fixed message-register layouts) of the
-//!   driver -> manager protocol (attach, detach, refill, pin, unpin), the admin/monitor
-//!   operations (reclaim, stats, driver fault, device reset) and the client -> driver session
-//!   protocol (open, close), each with encode/decode; decode rejects bad labels and values.
-//! * [`session`]: the driver's view of an open session and the bounds check every buffer
-//!   descriptor `(dataspace, offset, len)` from a client goes through.
+//!   driver -> manager protocol (attach, detach, refill, pin, unpin) and the admin/monitor
+//!   operations (reclaim, stats, driver fault, device reset), each with encode/decode; decode
+//!   rejects bad labels and values.
+//! * [`Attachment`]: where an attached dataspace's entries lie in the cache.
 //!
 //! Identifiers ([`PdId`], [`DsId`]) and the error enums ([`msg::MgrError`],
-//! [`msg::SessionError`], [`msg::DecodeError`], [`session::BufferError`],
-//! [`cache::CacheError`]) live here too; every error has a `Display` a user can act on.
+//! [`msg::DecodeError`], [`cache::CacheError`]) live here too; every error has a `Display` a
+//! user can act on.
 #![no_std]
 // The only `unsafe` is `cache::table_from_raw`, the constructor over raw shared memory.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attachment;
 pub mod cache;
 pub mod msg;
-pub mod session;
 mod sync;
+
+pub use attachment::Attachment;
 
 use core::fmt;
 

@@ -123,7 +123,7 @@ fn project_system_xml_has_the_designed_topology() {
     // Tunables.
     assert_eq!(setvar(driver, "holdoff_us"), SetVarValue::Number(100));
     assert_eq!(
-        setvar(driver, "dma_paddr"),
+        setvar(driver, "driver_dma_paddr"),
         SetVarValue::RegionPaddr("driver_dma".into())
     );
     let net = s.pd("netstack").expect("netstack");

@@ -178,8 +178,8 @@ fn measure(q: &mut Qemu, link: &DgramLink, n: u32, gap: Duration) -> Figures {
         back,
         // Includes the first STATS command frame (one frame, at most one interrupt).
         irqs: d("irqs"),
-        rx: d("rx"),
-        tx: d("tx"),
+        rx: d("rx_packets"),
+        tx: d("tx_packets"),
         notify_sent: d("notify_sent"),
         client_wakeups: d("client_wakeups"),
         suppressed: d("notify_suppressed"),
@@ -240,14 +240,14 @@ fn loopback_returns_frames_byte_exact_and_survives_a_flood() {
     let s = driver_stats(&mut q, &link);
     eprintln!(
         "flood: {flooded} frames sent in 3 s; driver looped rx={} tx={} irqs={} dropped(no buffer)={} dropped(client full)={} errors={}",
-        s["rx"], s["tx"], s["irqs"], s["rx_dropped_no_buffer"], s["rx_dropped_client_full"], s["errors"]
+        s["rx_packets"], s["tx_packets"], s["irqs"], s["rx_dropped_no_buffer"], s["rx_dropped_client_full"], s["errors"]
     );
-    assert!(s["rx"] > 80, "the driver received too little: {s:?}");
+    assert!(s["rx_packets"] > 80, "the driver received too little: {s:?}");
     assert!(s["max_work"] <= 64 + 256, "work per event must stay bounded: {s:?}");
     // The steady state makes no translation or pin call: 128 buffers in 64 pages cost 64
     // misses (REFILL) and 64 PINs at the start, and every later use is a cache hit.
     assert_eq!((s["refills"], s["pin_calls"], s["unpin_calls"]), (64, 64, 0), "{s:?}");
-    assert!(s["xlate_hits"] > s["rx"], "{s:?}");
+    assert!(s["xlate_hits"] > s["rx_packets"], "{s:?}");
     let text = q.output();
     assert!(!text.contains("faulted") && !text.contains("panicked"), "{text}");
 }

@@ -95,13 +95,11 @@ pub enum NetstackPd {
 static RUNNER: StaticCell<Runner<'static>> = StaticCell::new();
 
 /// A protected call to the driver (channel 1).
-fn call_driver(label: u64, words: &[u64]) -> Result<session::Reply, session::CallError> {
-    let msg = Message::new(label, words).map_err(|_| session::CallError::TooLong)?;
-    let reply = DRIVER.pp_call(&msg).map_err(|e| match e {
+fn call_driver(msg: &Message) -> Result<Message, session::CallError> {
+    DRIVER.pp_call(msg).map_err(|e| match e {
         pd::Error::Refused { code, .. } => session::CallError::Refused(code),
         _ => session::CallError::Kernel,
-    })?;
-    Ok(session::Reply::new(reply.label(), reply.words()))
+    })
 }
 
 /// The region a pair of setvars names, or an error naming the setvar.

@@ -1,0 +1,94 @@
+//! The driver PD's logic, host-tested: everything the PD binary does besides declaring its
+//! setvars and regions and forwarding kernel events. The binary supplies a [`Platform`] (notify
+//! the client, ack the IRQ, call the dataspace manager, the clock, the console) and calls
+//! [`DriverPd::notified`] and [`DriverPd::protected`].
+//!
+//! * [`start`]: region checks, chip selection ([`AnyNic`]), and the start-up quiesce: reset the
+//!   device, ack the IRQ, `DEVICE_RESET` to the manager (it recovers a faulted predecessor's
+//!   pins).
+//! * [`session_fsm`]: the session state machine: OPEN (attach each dataspace, rolling back on
+//!   failure), CLOSE (reset, unpin, detach), DRIVER_STATS.
+//! * [`stats`]: the statistics line, the translation witnesses and the periodic-stats rate.
+//! * [`nic`]: [`AnyNic`], the one backend type the PD runs (e1000 or DP83820, chosen at start).
+//! * `hooks` (feature `test-hooks`, never in the production image): the crash-on-EtherType
+//!   tripwire a test PD wraps around the backend.
+
+use core::fmt;
+
+use dataspace_api::msg::{MgrError, MgrReply, MgrRequest};
+use dataspace_api::PdId;
+use message::Message;
+
+use crate::xlate::{CacheXlate, LinkError, MgrLink};
+
+#[cfg(feature = "test-hooks")]
+pub mod hooks;
+pub mod nic;
+pub mod session_fsm;
+pub mod start;
+pub mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use nic::{AnyNic, Nic};
+pub use session_fsm::{DriverPd, State};
+pub use start::{Parts, Regions, Settings};
+
+/// The one session this driver serves.
+pub const SESSION_ID: u32 = 1;
+/// Where the transmit ring starts in `driver_dma` (the receive ring is at 0); `driver_dma` must
+/// hold both rings, i.e. at least twice this.
+pub const TX_RING_OFFSET: usize = 0x8000;
+/// Engine work per event before it polls again (bounded so the client is not starved).
+pub const BUDGET: u32 = 64;
+
+/// What the PD binary provides: the kernel and console, as a test can fake them.
+pub trait Platform: Clone {
+    /// Why a call to the manager failed (the runtime's error).
+    type CallError: fmt::Display;
+    /// Signals the client (channel 1); prints a failure itself.
+    fn notify_client(&mut self);
+    /// Acks (unmasks) the NIC's IRQ (channel 0); prints a failure itself.
+    fn irq_ack(&mut self);
+    /// One PPC to the dataspace manager (channel 2).
+    fn call_manager(&mut self, request: &Message) -> Result<Message, Self::CallError>;
+    /// Now, in TSC ticks.
+    fn now(&self) -> u64;
+    /// Prints one console line, prefixed with the PD's name.
+    fn print(&self, line: fmt::Arguments<'_>);
+}
+
+/// Prints a line through a [`Platform`].
+macro_rules! say {
+    ($p:expr, $($arg:tt)*) => { ($p).print(format_args!($($arg)*)) };
+}
+pub(crate) use say;
+
+/// The manager, reached through the platform (what [`CacheXlate`] calls).
+#[derive(Clone)]
+pub struct Manager<P>(pub P);
+
+impl<P: Platform> MgrLink for Manager<P> {
+    fn call(&mut self, req: &MgrRequest) -> Result<Result<MgrReply, MgrError>, LinkError> {
+        let m = req.encode();
+        let msg = Message::new(m.label, m.mrs()).map_err(|_| LinkError::Call)?;
+        let reply = self.0.call_manager(&msg).map_err(|e| {
+            say!(self.0, "call to the dataspace manager failed: {e}");
+            LinkError::Call
+        })?;
+        MgrReply::decode(req.op(), reply.label(), reply.words()).map_err(LinkError::Decode)
+    }
+
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+}
+
+/// The translation adapter the PD runs.
+pub type Xlate<P> = CacheXlate<'static, Manager<P>>;
+
+/// A placeholder client for a driver that could not start (it serves no session anyway).
+pub(crate) const NO_CLIENT: PdId = match PdId::new(0) {
+    Some(pd) => pd,
+    None => panic!("PD index 0 is valid"),
+};

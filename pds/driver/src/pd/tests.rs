@@ -1,0 +1,293 @@
+//! The PD logic against the e1000 model and a fake platform (manager, console, channels): the
+//! start-up quiesce, OPEN (and its rollback), DRIVER_STATS, CLOSE, and malformed requests.
+
+extern crate std;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use dataspace_api::cache::{table_from_region, CacheWriter, Translation};
+use dataspace_api::msg::{MgrError, MgrReply, MgrRequest};
+use dataspace_api::{Attachment, DsId, PdId};
+use message::{Message, Refusal};
+use nic_api::{DsList, MacAddr, Op, SessionError, SessionReply, SessionRequest};
+use region::MappedRegion;
+
+use super::start::{config, Parts, Settings};
+use super::{DriverPd, Manager, Platform, State, Xlate};
+use crate::model::rig::{E1000Fx, Fixture, MAC, PHYS_BASE};
+use crate::model::{Clock, PhysMem};
+use crate::xlate::CacheXlate;
+
+const DS: u32 = 1;
+const DS_PHYS: u64 = PHYS_BASE + 0x10_0000;
+const PAGES: u32 = 64;
+
+struct Fake {
+    lines: Vec<String>,
+    requests: Vec<MgrRequest>,
+    writer: CacheWriter<'static>,
+    notified: u64,
+    acks: u64,
+}
+
+#[derive(Clone)]
+struct FakePlatform(Rc<RefCell<Fake>>);
+
+impl FakePlatform {
+    fn lines(&self) -> Vec<String> {
+        self.0.borrow().lines.clone()
+    }
+    fn requests(&self) -> Vec<MgrRequest> {
+        self.0.borrow().requests.clone()
+    }
+}
+
+impl Platform for FakePlatform {
+    type CallError = &'static str;
+    fn notify_client(&mut self) {
+        self.0.borrow_mut().notified += 1;
+    }
+    fn irq_ack(&mut self) {
+        self.0.borrow_mut().acks += 1;
+    }
+    fn call_manager(&mut self, m: &Message) -> Result<Message, &'static str> {
+        let req = MgrRequest::decode(m.label(), m.words()).map_err(|_| "bad request")?;
+        let mut f = self.0.borrow_mut();
+        f.requests.push(req);
+        let publish = |f: &mut Fake, page: u32, pinned| {
+            let t = Translation {
+                ds: DsId(DS),
+                page,
+                frame: DS_PHYS + u64::from(page) * 4096,
+                pinned,
+                expiry: 0,
+            };
+            f.writer.write(page as usize, &t).unwrap();
+            t
+        };
+        let r = match req {
+            MgrRequest::Attach { ds, .. } if ds.0 == DS => Ok(MgrReply::Attached(
+                Attachment::new(ds, 0, PAGES, 4096).unwrap(),
+            )),
+            MgrRequest::Attach { .. } => Err(MgrError::UnknownDataspace),
+            MgrRequest::Detach { .. } => Ok(MgrReply::Done),
+            MgrRequest::Refill { page, .. } => {
+                Ok(MgrReply::Translated(publish(&mut f, page, false)))
+            }
+            MgrRequest::Pin { first, .. } => {
+                publish(&mut f, first, true);
+                Ok(MgrReply::PinCount {
+                    held: 1,
+                    quota: 1000,
+                })
+            }
+            MgrRequest::Unpin { first, .. } => {
+                publish(&mut f, first, false);
+                Ok(MgrReply::PinCount {
+                    held: 0,
+                    quota: 1000,
+                })
+            }
+            MgrRequest::DeviceReset { .. } => Err(MgrError::NotFaulted),
+            _ => Err(MgrError::NotAuthorized),
+        };
+        let m = MgrReply::encode(&r);
+        Ok(Message::new(m.label, m.mrs()).unwrap())
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+    fn print(&self, line: core::fmt::Arguments<'_>) {
+        self.0.borrow_mut().lines.push(line.to_string());
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        nic_model: 82540,
+        holdoff_us: 0,
+        client_pd: 2,
+        driver_pd: 1,
+        stats_every_irqs: 0,
+        tsc_hz: 1_000_000,
+    }
+}
+
+type Nic = <E1000Fx as Fixture>::B;
+
+fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
+    let phys = PhysMem::new(PHYS_BASE, 0x10_0000 + PAGES as usize * 4096);
+    let (_model, nic) = E1000Fx::build(&phys, &Clock::default());
+    let cache = MappedRegion::zeroed("translation_cache", 0x4000);
+    let writer = CacheWriter::new(table_from_region(&cache).unwrap());
+    let p = FakePlatform(Rc::new(RefCell::new(Fake {
+        lines: Vec::new(),
+        requests: Vec::new(),
+        writer,
+        notified: 0,
+        acks: 0,
+    })));
+    let xlate: Xlate<FakePlatform> = CacheXlate::new(
+        table_from_region(&cache).unwrap(),
+        Manager(p.clone()),
+        1 << 20,
+    );
+    let queue = |name| MappedRegion::zeroed(name, nic_api::QUEUE_REGION_SIZE);
+    let parts = Parts {
+        nic,
+        xlate,
+        rx_queues: queue("rx_queues"),
+        tx_queues: queue("tx_queues"),
+        client: PdId::new(2).unwrap(),
+        cfg: config(0),
+    };
+    let d = DriverPd::new(Some(parts), &settings(), p.clone(), |s| {
+        std::boxed::Box::leak(std::boxed::Box::new(s))
+    });
+    (d, p)
+}
+
+fn open(d: &mut DriverPd<Nic, FakePlatform>, ids: &[u32]) -> Result<SessionReply, SessionError> {
+    let ids: Vec<DsId> = ids.iter().map(|&i| DsId(i)).collect();
+    let reply = d
+        .protected(&SessionRequest::Open(DsList::new(&ids).unwrap()).encode())
+        .unwrap();
+    SessionReply::decode(Op::Open, &reply).unwrap()
+}
+
+#[test]
+fn start_quiesces_the_device_and_reports_device_reset() {
+    let (d, p) = driver();
+    assert!(matches!(d.state(), State::Idle(..)));
+    assert_eq!(
+        p.requests(),
+        [MgrRequest::DeviceReset {
+            driver: PdId::new(1).unwrap()
+        }]
+    );
+    assert!(
+        p.lines()
+            .iter()
+            .any(|l| l == "device reset; first start, no pins to recover"),
+        "{:?}",
+        p.lines()
+    );
+    assert_eq!(p.0.borrow().acks, 1, "a stale IRQ is acked at start");
+}
+
+#[test]
+fn open_stats_close_and_reopen() {
+    let (mut d, p) = driver();
+    let opened = open(&mut d, &[DS]).unwrap();
+    assert_eq!(
+        opened,
+        SessionReply::Opened {
+            session: 1,
+            mac: MacAddr(MAC)
+        }
+    );
+    assert!(p
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("session 1 open for PD #2: 1 dataspace(s), MAC 52:54:00:12:34:56")));
+    assert_eq!(open(&mut d, &[DS]), Err(SessionError::NoFreeSession));
+
+    let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
+    assert!(matches!(
+        SessionReply::decode(Op::Stats, &reply),
+        Ok(Ok(SessionReply::Stats(_)))
+    ));
+    let line = p
+        .lines()
+        .into_iter()
+        .rfind(|l| l.starts_with("stats "))
+        .expect("a stats line");
+    for key in [
+        "irqs",
+        "rx_packets",
+        "tx_packets",
+        "notify_sent",
+        "notify_suppressed",
+        "xlate_misses",
+        "refills",
+        "pin_calls",
+        "max_work",
+    ] {
+        assert!(line.contains(&std::format!(" {key}=")), "{key} in {line}");
+    }
+
+    let close = SessionRequest::Close { session: 1 }.encode();
+    let reply = d.protected(&close).unwrap();
+    assert_eq!(
+        SessionReply::decode(Op::Close, &reply),
+        Ok(Ok(SessionReply::Closed))
+    );
+    assert!(p
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("session 1 closed: device reset")));
+    assert!(p.requests().contains(&MgrRequest::Detach {
+        client: PdId::new(2).unwrap(),
+        ds: DsId(DS)
+    }));
+    let reply = d.protected(&close).unwrap();
+    assert_eq!(
+        SessionReply::decode(Op::Close, &reply),
+        Ok(Err(SessionError::UnknownSession))
+    );
+    assert!(
+        open(&mut d, &[DS]).is_ok(),
+        "a closed session can be reopened"
+    );
+}
+
+#[test]
+fn a_failed_open_detaches_what_it_attached() {
+    let (mut d, p) = driver();
+    assert_eq!(
+        open(&mut d, &[DS, 7]),
+        Err(SessionError::Manager(MgrError::UnknownDataspace))
+    );
+    assert!(matches!(d.state(), State::Idle(..)));
+    assert!(
+        p.requests().contains(&MgrRequest::Detach {
+            client: PdId::new(2).unwrap(),
+            ds: DsId(DS)
+        }),
+        "rollback"
+    );
+    assert!(
+        open(&mut d, &[DS]).is_ok(),
+        "the driver still serves a good OPEN"
+    );
+}
+
+#[test]
+fn malformed_requests_and_stats_without_a_session_are_refused() {
+    let (mut d, p) = driver();
+    assert_eq!(
+        d.protected(&Message::new(0x20, &[]).unwrap()),
+        Err(Refusal::BAD_MESSAGE)
+    );
+    assert!(p
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("bad session request")));
+    let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
+    assert_eq!(
+        SessionReply::decode(Op::Stats, &reply),
+        Ok(Err(SessionError::UnknownSession))
+    );
+}
+
+#[test]
+fn a_driver_that_could_not_start_refuses_every_session() {
+    let p = driver().1;
+    let mut d: DriverPd<Nic, FakePlatform> = DriverPd::new(None, &settings(), p, |s| {
+        std::boxed::Box::leak(std::boxed::Box::new(s))
+    });
+    assert_eq!(open(&mut d, &[DS]), Err(SessionError::DeviceFailed));
+}

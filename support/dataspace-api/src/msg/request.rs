@@ -1,0 +1,176 @@
+//! Requests to the dataspace manager (ATTACH .. DEVICE_RESET): encode to and decode from a
+//! [`Message`], with every field range-checked on decode.
+
+use super::{count_field, expect_len, label, pd_field, u32_field, DecodeError, Message, Op};
+use crate::{DsId, PdId};
+
+/// A request to the dataspace manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MgrRequest {
+    /// Confirm `client` shares `ds` and attach `ds` to the calling driver's cache.
+    Attach {
+        /// The client that opened the session.
+        client: PdId,
+        /// The dataspace it named.
+        ds: DsId,
+    },
+    /// `client` no longer uses `ds` (session closed); refused while a page is pinned.
+    Detach {
+        /// The client whose session closed.
+        client: PdId,
+        /// The dataspace.
+        ds: DsId,
+    },
+    /// Fill the cache entry of `page` of `ds` (reply carries the translation too).
+    Refill {
+        /// The dataspace.
+        ds: DsId,
+        /// The page.
+        page: u32,
+    },
+    /// Pin `count` pages from `first` (and fill their entries) until unpinned, or until
+    /// `expiry` (TSC ticks, absolute) if it is non-zero.
+    Pin {
+        /// The dataspace.
+        ds: DsId,
+        /// First page.
+        first: u32,
+        /// Pages (at least 1).
+        count: u32,
+        /// Deadline in TSC ticks, or 0 for none.
+        expiry: u64,
+    },
+    /// Drop one pin of each of `count` pages from `first`.
+    Unpin {
+        /// The dataspace.
+        ds: DsId,
+        /// First page.
+        first: u32,
+        /// Pages (at least 1).
+        count: u32,
+    },
+    /// Take page `page` of `ds` back: invalidates every cached translation of it; refused
+    /// while any driver's pin on it holds.
+    Reclaim {
+        /// The dataspace.
+        ds: DsId,
+        /// The page.
+        page: u32,
+    },
+    /// The manager's counters.
+    Stats,
+    /// `driver` faulted: refuse its requests, keep its pins (its device may still DMA).
+    DriverFaulted {
+        /// The faulted driver.
+        driver: PdId,
+    },
+    /// `driver`'s device has been reset: drop all its pins and attachments.
+    DeviceReset {
+        /// The driver.
+        driver: PdId,
+    },
+}
+
+impl MgrRequest {
+    /// The operation.
+    pub const fn op(&self) -> Op {
+        match self {
+            Self::Attach { .. } => Op::Attach,
+            Self::Detach { .. } => Op::Detach,
+            Self::Refill { .. } => Op::Refill,
+            Self::Pin { .. } => Op::Pin,
+            Self::Unpin { .. } => Op::Unpin,
+            Self::Reclaim { .. } => Op::Reclaim,
+            Self::Stats => Op::Stats,
+            Self::DriverFaulted { .. } => Op::DriverFaulted,
+            Self::DeviceReset { .. } => Op::DeviceReset,
+        }
+    }
+
+    /// The message for this request.
+    pub fn encode(&self) -> Message {
+        let l = self.op().label();
+        match *self {
+            Self::Attach { client, ds } | Self::Detach { client, ds } => {
+                Message::of(l, [u64::from(client.index()), u64::from(ds.0)])
+            }
+            Self::Refill { ds, page } | Self::Reclaim { ds, page } => {
+                Message::of(l, [u64::from(ds.0), u64::from(page)])
+            }
+            Self::Pin {
+                ds,
+                first,
+                count,
+                expiry,
+            } => Message::of(
+                l,
+                [u64::from(ds.0), u64::from(first), u64::from(count), expiry],
+            ),
+            Self::Unpin { ds, first, count } => {
+                Message::of(l, [u64::from(ds.0), u64::from(first), u64::from(count)])
+            }
+            Self::Stats => Message::of(l, []),
+            Self::DriverFaulted { driver } | Self::DeviceReset { driver } => {
+                Message::of(l, [u64::from(driver.index())])
+            }
+        }
+    }
+
+    /// The request in a message.
+    pub fn decode(label: u64, mrs: &[u64]) -> Result<Self, DecodeError> {
+        let ds = |v| u32_field("dataspace", v).map(DsId);
+        Ok(match label {
+            label::ATTACH | label::DETACH => {
+                expect_len(label, mrs, 2)?;
+                let client = pd_field("client", mrs[0])?;
+                let ds = ds(mrs[1])?;
+                if label == label::ATTACH {
+                    Self::Attach { client, ds }
+                } else {
+                    Self::Detach { client, ds }
+                }
+            }
+            label::REFILL | label::RECLAIM => {
+                expect_len(label, mrs, 2)?;
+                let ds = ds(mrs[0])?;
+                let page = u32_field("page", mrs[1])?;
+                if label == label::REFILL {
+                    Self::Refill { ds, page }
+                } else {
+                    Self::Reclaim { ds, page }
+                }
+            }
+            label::PIN => {
+                expect_len(label, mrs, 4)?;
+                Self::Pin {
+                    ds: ds(mrs[0])?,
+                    first: u32_field("first page", mrs[1])?,
+                    count: count_field(mrs[2])?,
+                    expiry: mrs[3],
+                }
+            }
+            label::UNPIN => {
+                expect_len(label, mrs, 3)?;
+                Self::Unpin {
+                    ds: ds(mrs[0])?,
+                    first: u32_field("first page", mrs[1])?,
+                    count: count_field(mrs[2])?,
+                }
+            }
+            label::STATS => {
+                expect_len(label, mrs, 0)?;
+                Self::Stats
+            }
+            label::DRIVER_FAULTED | label::DEVICE_RESET => {
+                expect_len(label, mrs, 1)?;
+                let driver = pd_field("driver", mrs[0])?;
+                if label == label::DRIVER_FAULTED {
+                    Self::DriverFaulted { driver }
+                } else {
+                    Self::DeviceReset { driver }
+                }
+            }
+            other => return Err(DecodeError::UnknownLabel(other)),
+        })
+    }
+}
