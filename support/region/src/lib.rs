@@ -169,7 +169,7 @@ impl MappedRegion {
 
     /// [`RegionError::Misaligned`] unless the region starts on an `align` boundary.
     pub fn require_aligned(&self, align: usize) -> Result<(), RegionError> {
-        if align == 0 || self.vaddr() % align != 0 {
+        if align == 0 || !self.vaddr().is_multiple_of(align) {
             return Err(RegionError::Misaligned { name: self.name, vaddr: self.vaddr(), align });
         }
         Ok(())
