@@ -65,11 +65,7 @@ fn init() -> Client {
         rounds: rounds.get(),
     };
     if client.rounds > 0 {
-        debug_println!(
-            "{}: round 1 of {}: notifying the ticker",
-            pd::name(),
-            client.rounds
-        );
+        debug_println!("{}: round 1 of {}: notifying the ticker", pd::name(), client.rounds);
         if let Err(e) = TICKER.notify() {
             report("notifying the ticker", e);
         }
@@ -86,21 +82,12 @@ impl Handler for Client {
         debug_println!("{}: the ticker answered round {}", pd::name(), self.round);
         if self.round < self.rounds {
             self.round += 1;
-            debug_println!(
-                "{}: round {} of {}: notifying the ticker",
-                pd::name(),
-                self.round,
-                self.rounds
-            );
+            debug_println!("{}: round {} of {}: notifying the ticker", pd::name(), self.round, self.rounds);
             if let Err(e) = TICKER.notify() {
                 report("notifying the ticker", e);
             }
         } else {
-            debug_println!(
-                "{}: all {} notification round trips done; idle",
-                pd::name(),
-                self.rounds
-            );
+            debug_println!("{}: all {} notification round trips done; idle", pd::name(), self.rounds);
         }
     }
 }

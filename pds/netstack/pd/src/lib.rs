@@ -13,13 +13,12 @@ use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
 use socket_api::UdpApp;
 use static_cell::StaticCell;
 
-// IPv4 settings: dotted addresses in the system file, packed by the image tool.
+// IPv4 settings (dotted in the system file, packed by the image tool), the packet buffers'
+// dataspace id (named in the driver session), at most one stats line per this many ms.
 pd::setvar!(ip_addr: u64 = 0x0a00_020f);
 pd::setvar!(prefix_len: u64 = 24);
 pd::setvar!(gateway: u64 = 0x0a00_0202);
-// The packet buffers' dataspace id (what the session with the driver names them).
 pd::setvar!(net_buffers_ds: u64 = 0);
-// At most one statistics line per this many milliseconds (only after activity).
 pd::setvar!(stats_interval_ms: u64 = 1000);
 
 const DRIVER: Channel = Channel::new(1);
@@ -67,14 +66,8 @@ static RUNNER: StaticCell<Runner<'static>> = StaticCell::new();
 
 fn start(mode: Mode) -> Result<NetstackPd<'static>, startup::StartError> {
     let regions = Regions { rx_queues: pd::region!(rx_queues)?, tx_queues: pd::region!(tx_queues)?, net_buffers: pd::region!(net_buffers)? };
-    let settings = Settings {
-        ip_addr: ip_addr.get(),
-        prefix_len: prefix_len.get(),
-        gateway: gateway.get(),
-        net_buffers_ds: net_buffers_ds.get(),
-        stats_interval_ms: stats_interval_ms.get(),
-        tsc_hz: pd::tsc_hz(),
-    };
+    let (ip, prefix, gw, ds, interval) = (ip_addr.get(), prefix_len.get(), gateway.get(), net_buffers_ds.get(), stats_interval_ms.get());
+    let settings = Settings { ip_addr: ip, prefix_len: prefix, gateway: gw, net_buffers_ds: ds, stats_interval_ms: interval, tsc_hz: pd::tsc_hz() };
     let (mode, report) = match mode {
         Mode::Client => (startup::Mode::Client { queues: pd::region!(echo_queues)?, data: pd::region!(echo_data)? }, None),
         Mode::Hosted { app, report } => (startup::Mode::Hosted { app, report }, Some(report)),
