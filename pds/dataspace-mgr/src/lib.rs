@@ -1,7 +1,8 @@
 //! The dataspace manager's state machine (issue 4, DESIGN.md section 6): pure logic with no
-//! kernel calls, so it is tested on the host; the PD's thin `main` decodes each PPC with
-//! [`dataspace_api::msg`], calls [`Manager::handle`] with the caller's role (known from the
-//! channel it came in on) and the current TSC, and replies.
+//! kernel calls, so it is tested on the host. [`service`] is the PD around it: configuration
+//! from setvars, request dispatch (decode each PPC with [`dataspace_api::msg`], call
+//! [`Manager::handle`] with the caller's role, known from the channel it came in on, log,
+//! reply) and driver-fault notices; the PD's thin `main` (`pd/`) only wires it to the runtime.
 //!
 //! What it keeps:
 //!
@@ -36,6 +37,7 @@
 extern crate alloc;
 
 mod config;
+pub mod service;
 
 use alloc::vec;
 use alloc::vec::Vec;

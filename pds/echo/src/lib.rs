@@ -8,23 +8,21 @@
 //! * [`EchoApp`]: the same service as a `socket_api::UdpApp` the network stack hosts in its own
 //!   PD (the paper's configuration): the reply is written straight into the transmit frame.
 //!
-//! PD main for [`Echo`], in outline (no kernel calls in this crate):
-//! ```text
-//! let mut echo = Echo::new(socket_api::client_from_raw(echo_queues, len)?, echo_data, ECHO_PORT)?;
-//! let m = echo.bind_request();
-//! let r = netstack_channel.pp_call(m.label, m.mrs());  echo.bind_reply(r.label, r.words)?;
-//! loop {
-//!     let a = echo.poll();
-//!     if a.notify_netstack { netstack_channel.notify() }
-//!     if !a.more_work { wait() }
-//! }
-//! ```
+//! * [`service`]: the echo PD around [`Echo`]: [`service::start`] (session views, the BIND
+//!   call), [`service::EchoPd`] (poll until idle on every wake-up, the rate-limited statistics
+//!   line), behind a small [`service::Platform`] trait the PD binary (`pd/`) implements with
+//!   the runtime and the host tests fake.
+//!
+//! No kernel calls in this crate; the binary in `pd/` only wires it to the PD runtime.
 #![no_std]
-#![deny(unsafe_code, missing_docs)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use core::cell::Cell;
 use core::fmt;
 use socket_api::msg::{self, BindError, DecodeError, Request};
+
+pub mod service;
 use socket_api::{
     free_desc, ClientEnd, DataLayout, DataRegionTooSmall, Datagram, Endpoint, Region, UdpApp,
     QUEUE_CAPACITY,
@@ -132,8 +130,8 @@ impl<'a> Echo<'a> {
     }
 
     /// Checks the stack's reply to [`Echo::bind_request`].
-    pub fn bind_reply(&self, label: u64, mrs: &[u64]) -> Result<(), EchoError> {
-        msg::decode_reply(&Request::Bind { port: self.port }, label, mrs)
+    pub fn bind_reply(&self, reply: &msg::Message) -> Result<(), EchoError> {
+        msg::decode_reply(&Request::Bind { port: self.port }, reply)
             .map_err(EchoError::BadReply)?
             .map_err(EchoError::Refused)
     }
@@ -289,6 +287,22 @@ impl EchoCounters {
         let mut s = self.0.get();
         f(&mut s);
         self.0.set(s);
+    }
+}
+
+/// The hosted echo's statistics line (the stack PD prints it after its own):
+/// `echo stats received=.. echoed=.. drop_no_buffer=.. bytes_copied=..`.
+#[derive(Clone, Copy, Debug)]
+pub struct HostedStatsLine<'s>(pub &'s EchoCounters);
+
+impl fmt::Display for HostedStatsLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.get();
+        write!(
+            f,
+            "echo stats received={} echoed={} drop_no_buffer={} bytes_copied={}",
+            s.received, s.echoed, s.drop_no_buffer, s.bytes_copied
+        )
     }
 }
 

@@ -8,21 +8,15 @@
 //! * [`stack`]: [`Netstack`]: smoltcp's interface (ARP, IPv4, ICMP echo, UDP port
 //!   unreachable), the client session and hosted apps, counters, and `poll -> Actions`.
 //! * [`config`]: configuration from setvars, and TSC -> smoltcp time.
+//! * [`runner`]: poll until idle on every wake-up, PD counters, the rate-limited stats line.
+//! * [`session`]: the stack's side of its session with the driver (OPEN, DRIVER_STATS).
+//! * [`startup`]: the PD's start-up sequence ([`startup::start`]: driver session, stack over
+//!   the regions, client session or hosted application) and what its `Handler` forwards to
+//!   ([`startup::NetstackPd`]), behind the [`startup::Kernel`] trait.
 //!
-//! The crate makes no kernel calls. PD main, in outline:
-//! ```text
-//! let cfg = Config::from_setvars(mac, ip_addr.get(), prefix_len.get(), gateway.get(), tsc_hz)?;
-//! let mut ns = Netstack::new(cfg, net_buffers_region, rx_receiver, tx_sender, rdtsc())?;
-//! ns.attach_client(socket_api::server_from_raw(echo_queues, len)?, echo_data_region)?;
-//! loop {
-//!     let a = ns.poll(rdtsc());
-//!     if a.notify_driver() { driver_channel.notify() }
-//!     if a.notify_client { client_channel.notify() }
-//!     if a.more_work { continue }
-//!     wait();   // any notification (driver or client) -> poll again
-//! }
-//! // protected(client channel, msg) => ns.protected(msg.label, msg.words)
-//! ```
+//! The crate makes no kernel calls: the PD binary (`pd/`) declares the setvars and region
+//! views, implements [`startup::Kernel`] with the runtime, and forwards its `Handler` to
+//! [`startup::NetstackPd`].
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![forbid(unsafe_code)]
@@ -32,6 +26,7 @@ pub mod device;
 pub mod runner;
 pub mod session;
 pub mod stack;
+pub mod startup;
 pub mod wire;
 
 #[cfg(feature = "testkit")]

@@ -133,10 +133,10 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Serves the client's protected call (label + words); returns the reply's label and words.
-    pub fn protected(&mut self, label: u64, words: &[u64]) -> socket_api::msg::Message {
+    /// Serves the client's protected call (BIND/UNBIND) and returns the reply.
+    pub fn protected(&mut self, request: &socket_api::msg::Message) -> socket_api::msg::Message {
         self.counters.ppcs += 1;
-        self.ns.protected(label, words)
+        self.ns.protected(request)
     }
 
     /// Prints the statistics line if the interval passed and something happened since; true

@@ -323,10 +323,10 @@ impl<'a> Netstack<'a> {
         Ok(())
     }
 
-    /// Serves a protected call from the client (label + message registers) and returns the
-    /// reply. Garbage gets a `BadRequest` reply, never a panic.
-    pub fn protected(&mut self, label: u64, mrs: &[u64]) -> msg::Message {
-        let req = match Request::decode(label, mrs) {
+    /// Serves a protected call from the client and returns the reply. Garbage gets a
+    /// `BadRequest` reply, never a panic.
+    pub fn protected(&mut self, request: &msg::Message) -> msg::Message {
+        let req = match Request::decode(request) {
             Ok(r) => r,
             Err(_) => {
                 return msg::encode_reply(&Request::Bind { port: 1 }, Err(BindError::BadRequest));

@@ -30,6 +30,7 @@ pub fn run<H: Handler>(mut handler: H) -> ! {
 
 /// What a stopped server does: refuses every protected call (the first reply goes to the
 /// call its faulted instance was serving, if any), ignores notifications. Uses only the stack.
+#[cfg_attr(test, allow(dead_code))]
 pub(crate) fn refuse_forever() -> ! {
     let ep = CPtr(cspace::ENDPOINT);
     let r = Message::refusal(Refusal::STOPPED);

@@ -2,7 +2,7 @@
 //! the image tool wrote into a setvar becomes a value safe code can use.
 //!
 //! * [`MappedRegion`]: `size` bytes at a virtual address, mapped for the PD's whole life. It
-//!   is made once per `<map>` (the PD runtime's `region!` macro, or [`MappedRegion::zeroed`]
+//!   is made once per `<map>` (the PD runtime's `region!` macro, or `region_host::zeroed`
 //!   in host tests) and owned: not `Clone`, so at most one owner per mapping, and it can be
 //!   split into disjoint parts. Its own accessors are bounds-checked and volatile (a peer PD or
 //!   a device may change the bytes at any time, so the compiler must not cache them); crates
@@ -121,19 +121,6 @@ impl MappedRegion {
             return Err(RegionError::Wraps { name, vaddr, size });
         }
         Ok(MappedRegion { name, base: vaddr as *mut u8, size })
-    }
-
-    /// A fresh zeroed, page-aligned region of `size` bytes that lives for the rest of the
-    /// program (host tests standing in for a mapping). `size` 0 gives a 1-page region.
-    #[cfg(feature = "host")]
-    pub fn zeroed(name: &'static str, size: usize) -> MappedRegion {
-        extern crate std;
-        let layout = std::alloc::Layout::from_size_align(size.max(1), 4096).expect("a test region size fits a layout");
-        // SAFETY: the layout has a non-zero size.
-        let base = unsafe { std::alloc::alloc_zeroed(layout) };
-        assert!(!base.is_null(), "out of memory for a {size}-byte test region");
-        // Leaked on purpose: the region is 'static, as a mapping is.
-        MappedRegion { name, base, size: size.max(1) }
     }
 
     /// The region's name (its setvar), for messages.
@@ -335,11 +322,21 @@ impl DmaRegion {
     }
 }
 
-#[cfg(all(test, feature = "host"))]
+#[cfg(test)]
 mod tests {
     extern crate std;
     use super::*;
     use std::format;
+
+    /// A leaked, zeroed allocation standing in for a mapping (what `region-host` gives other
+    /// crates' tests).
+    impl MappedRegion {
+        fn zeroed(name: &'static str, size: usize) -> MappedRegion {
+            let mem: &'static mut [u8] = std::vec![0u8; size].leak();
+            // SAFETY: leaked, so valid for the rest of the test process, and used only here.
+            unsafe { MappedRegion::new(name, mem.as_mut_ptr() as usize, size) }.unwrap()
+        }
+    }
 
     #[test]
     fn bytes_inside_bounds_only() {
@@ -352,7 +349,8 @@ mod tests {
         assert!(r.read(usize::MAX, &mut out).is_err(), "overflowing offsets are errors");
         assert!(r.require(65).is_err());
         r.require(64).unwrap();
-        r.require_aligned(4096).unwrap();
+        r.require_aligned(1).unwrap();
+        assert!(r.require_aligned(0).is_err());
     }
 
     #[test]

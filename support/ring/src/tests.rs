@@ -364,12 +364,12 @@ fn from_raw_checks_and_shares_one_region() {
 #[test]
 fn from_region_lays_both_ends_over_a_mapped_region() {
     let len = crate::queue_pair_size(8).unwrap();
-    let region = region::MappedRegion::zeroed("rx_queues", len);
+    let region = region_host::zeroed("rx_queues", len);
     let mut tx = Sender::from_region(&region, 8).unwrap();
     let mut rx = Receiver::from_region(&region, 8).unwrap();
     tx.active.enqueue(d(9)).unwrap();
     assert_eq!(rx.active.dequeue().unwrap(), Some(d(9)));
-    let (small, _) = region::MappedRegion::zeroed("small", len).split_at(len - 64);
+    let (small, _) = region_host::zeroed("small", len).split_at(len - 64);
     assert_eq!(
         Sender::from_region(&small, 8).err(),
         Some(LayoutError::RegionTooSmall { need: len, have: len - 64 })

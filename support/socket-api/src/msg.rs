@@ -8,9 +8,12 @@
 //! | 0x31  | UNBIND  | port | (none)                  |
 //!
 //! A reply with a nonzero label is an error ([`BindError::code`]) with no MRs. The client's
-//! identity comes from the channel the call arrived on, never from the message.
+//! identity comes from the channel the call arrived on, never from the message. Requests and
+//! replies are the PD runtime's one message type, [`message::Message`] (re-exported here).
 
 use core::fmt;
+
+pub use message::Message;
 
 /// Labels.
 pub mod label {
@@ -22,25 +25,12 @@ pub mod label {
     pub const UNBIND: u64 = 0x31;
 }
 
-/// A message: label and up to one word (all these messages need).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// The label.
-    pub label: u64,
-    len: usize,
-    mrs: [u64; 1],
-}
-
-impl Message {
-    fn of(label: u64, mrs: &[u64]) -> Self {
-        let mut m = Self { label, len: mrs.len().min(1), mrs: [0] };
-        m.mrs[..m.len].copy_from_slice(&mrs[..m.len]);
-        m
-    }
-
-    /// The message registers.
-    pub fn mrs(&self) -> &[u64] {
-        &self.mrs[..self.len]
+/// A message of `N` words with one of this protocol's labels (all far below
+/// [`Message::MAX_LABEL`], and `N <= 1`, so building it cannot fail).
+fn msg<const N: usize>(label: u64, words: [u64; N]) -> Message {
+    match Message::of(label, words) {
+        Ok(m) => m,
+        Err(_) => unreachable!("socket-api labels and lengths fit every message"),
     }
 }
 
@@ -103,13 +93,14 @@ impl Request {
     /// The message for this request.
     pub fn encode(&self) -> Message {
         match *self {
-            Self::Bind { port } => Message::of(label::BIND, &[u64::from(port)]),
-            Self::Unbind { port } => Message::of(label::UNBIND, &[u64::from(port)]),
+            Self::Bind { port } => msg(label::BIND, [u64::from(port)]),
+            Self::Unbind { port } => msg(label::UNBIND, [u64::from(port)]),
         }
     }
 
     /// The request in a message.
-    pub fn decode(label: u64, mrs: &[u64]) -> Result<Self, DecodeError> {
+    pub fn decode(m: &Message) -> Result<Self, DecodeError> {
+        let (label, mrs) = (m.label(), m.words());
         match label {
             label::BIND => Ok(Self::Bind { port: port_of(label, mrs)? }),
             label::UNBIND => Ok(Self::Unbind { port: port_of(label, mrs)? }),
@@ -170,14 +161,15 @@ impl core::error::Error for BindError {}
 /// The reply message for a result (`Ok` carries the port for BIND; UNBIND replies with none).
 pub fn encode_reply(req: &Request, result: Result<(), BindError>) -> Message {
     match (result, req) {
-        (Err(e), _) => Message::of(e.code(), &[]),
-        (Ok(()), Request::Bind { port }) => Message::of(label::OK, &[u64::from(*port)]),
-        (Ok(()), Request::Unbind { .. }) => Message::of(label::OK, &[]),
+        (Err(e), _) => msg(e.code(), []),
+        (Ok(()), Request::Bind { port }) => msg(label::OK, [u64::from(*port)]),
+        (Ok(()), Request::Unbind { .. }) => msg(label::OK, []),
     }
 }
 
 /// Decodes the stack's reply to `req`.
-pub fn decode_reply(req: &Request, label: u64, mrs: &[u64]) -> Result<Result<(), BindError>, DecodeError> {
+pub fn decode_reply(req: &Request, reply: &Message) -> Result<Result<(), BindError>, DecodeError> {
+    let (label, mrs) = (reply.label(), reply.words());
     if label != label::OK {
         let e = BindError::from_code(label).ok_or(DecodeError::UnknownLabel(label))?;
         if !mrs.is_empty() {

@@ -6,6 +6,11 @@ use super::msg::*;
 use super::*;
 use std::vec;
 
+/// A raw message, as a hostile or confused peer might send it.
+fn m(label: u64, words: &[u64]) -> Message {
+    Message::new(label, words).unwrap()
+}
+
 const PEER: Endpoint = Endpoint { addr: [10, 0, 2, 2], port: 40000 };
 
 #[test]
@@ -70,26 +75,26 @@ fn hostile_client_records_are_refused() {
 fn ppc_messages_round_trip_and_reject_garbage() {
     for req in [Request::Bind { port: 7 }, Request::Unbind { port: 65535 }] {
         let m = req.encode();
-        assert_eq!(Request::decode(m.label, m.mrs()), Ok(req));
+        assert_eq!(Request::decode(&m), Ok(req));
         let ok = encode_reply(&req, Ok(()));
-        assert_eq!(decode_reply(&req, ok.label, ok.mrs()), Ok(Ok(())));
+        assert_eq!(decode_reply(&req, &ok), Ok(Ok(())));
         for e in [BindError::InUse, BindError::TooManyPorts, BindError::NotBound, BindError::BadRequest] {
             let r = encode_reply(&req, Err(e));
-            assert_eq!(decode_reply(&req, r.label, r.mrs()), Ok(Err(e)));
+            assert_eq!(decode_reply(&req, &r), Ok(Err(e)));
         }
     }
-    assert_eq!(Request::decode(0x99, &[7]), Err(DecodeError::UnknownLabel(0x99)));
-    assert_eq!(Request::decode(label::BIND, &[0]), Err(DecodeError::BadPort(0)));
-    assert_eq!(Request::decode(label::BIND, &[65536]), Err(DecodeError::BadPort(65536)));
+    assert_eq!(Request::decode(&m(0x99, &[7])), Err(DecodeError::UnknownLabel(0x99)));
+    assert_eq!(Request::decode(&m(label::BIND, &[0])), Err(DecodeError::BadPort(0)));
+    assert_eq!(Request::decode(&m(label::BIND, &[65536])), Err(DecodeError::BadPort(65536)));
     assert_eq!(
-        Request::decode(label::BIND, &[7, 8]),
+        Request::decode(&m(label::BIND, &[7, 8])),
         Err(DecodeError::BadLength { label: label::BIND, expected: 1, got: 2 })
     );
-    assert!(Request::decode(label::UNBIND, &[]).is_err());
+    assert!(Request::decode(&m(label::UNBIND, &[])).is_err());
     let bind = Request::Bind { port: 7 };
-    assert!(decode_reply(&bind, 77, &[]).is_err());
-    assert!(decode_reply(&bind, label::OK, &[8]).is_err(), "reply for a different port");
-    assert!(decode_reply(&bind, 1, &[1]).is_err(), "error replies carry no MRs");
+    assert!(decode_reply(&bind, &m(77, &[])).is_err());
+    assert!(decode_reply(&bind, &m(label::OK, &[8])).is_err(), "reply for a different port");
+    assert!(decode_reply(&bind, &m(1, &[1])).is_err(), "error replies carry no MRs");
 }
 
 #[test]

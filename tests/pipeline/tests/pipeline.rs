@@ -11,6 +11,7 @@ use net_testkit::{Wire, IP, PEER_IP};
 use netstack::testkit;
 use netstack::Netstack;
 use socket_api::{ClientEnd, Datagram, DataLayout, Endpoint, Region, QUEUE_REGION_SIZE};
+use socket_api::msg::Message;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Signals {
@@ -59,8 +60,8 @@ impl Sys {
         ns.attach_client(server, stack_view).unwrap();
         let echo = Echo::new(client, echo_view, ECHO_PORT).unwrap();
         let m = echo.bind_request();
-        let r = ns.protected(m.label, m.mrs());
-        echo.bind_reply(r.label, r.mrs()).expect("bind port 7");
+        let r = ns.protected(&m);
+        echo.bind_reply(&r).expect("bind port 7");
         let mut s = Self::new(wire, ns);
         s.echo = Some(echo);
         s.run();
@@ -307,11 +308,11 @@ fn the_stack_refuses_a_hostile_clients_records() {
     let (stack_view, mut client_view) = data_views();
     ns.attach_client(server, stack_view).unwrap();
     let bind = socket_api::msg::Request::Bind { port: 7 }.encode();
-    let r = ns.protected(bind.label, bind.mrs());
-    assert_eq!(r.label, 0);
+    let r = ns.protected(&bind);
+    assert_eq!(r.label(), 0);
     // A second bind of another port by garbage: refused as a bad request.
-    assert_eq!(ns.protected(0x30, &[0]).label, socket_api::msg::BindError::BadRequest.code());
-    assert_eq!(ns.protected(0x77, &[]).label, socket_api::msg::BindError::BadRequest.code());
+    assert_eq!(ns.protected(&Message::new(0x30, &[0]).unwrap()).label(), socket_api::msg::BindError::BadRequest.code());
+    assert_eq!(ns.protected(&Message::new(0x77, &[]).unwrap()).label(), socket_api::msg::BindError::BadRequest.code());
     let mut s = Sys::new(wire, ns);
     s.run();
     // Teach the stack the peer's MAC with one datagram in (delivered to the raw client).
@@ -352,7 +353,7 @@ fn the_stack_refuses_a_hostile_clients_records() {
     assert_eq!(returned, 4);
     // Unbinding a port it does not hold is refused; unbinding 7 works and 7 then gets ICMP.
     let m = socket_api::msg::Request::Unbind { port: 8 }.encode();
-    assert_eq!(s.ns.protected(m.label, m.mrs()).label, socket_api::msg::BindError::NotBound.code());
+    assert_eq!(s.ns.protected(&m).label(), socket_api::msg::BindError::NotBound.code());
     let m = socket_api::msg::Request::Unbind { port: 7 }.encode();
-    assert_eq!(s.ns.protected(m.label, m.mrs()).label, 0);
+    assert_eq!(s.ns.protected(&m).label(), 0);
 }

@@ -1,44 +1,52 @@
-//! The hello example's server PD: serves one PPC. On [`SHOUT`] it reads the client's text from
+//! The hello example's server PD: serves one PPC. On SHOUT it reads the client's text from
 //! the region both map, upper-cases it in place and replies with the length and a checksum of
 //! what it read, so the client can see the data crossed the shared region intact.
 #![no_std]
 #![no_main]
 
-use hello_protocol::{checksum, shout, SHOUT, TOO_LONG};
-use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal, SharedRegion};
-
-pd::setvar!(shared_vaddr: u64 = 0);
-pd::setvar!(shared_size: u64 = 0);
+use hello_protocol::{checksum, shout, Reply, Request, MAX_LEN, TOO_LONG};
+use pd::{debug_println, Channel, ChannelSet, Handler, MappedRegion, Message, NullHandler, Refusal};
 
 const CLIENT: Channel = Channel::new(1);
 
 struct Server {
-    shared: SharedRegion,
+    shared: MappedRegion,
 }
 
-fn init() -> Server {
-    // SAFETY: hello.xml maps the `shared` region (rw) at `shared_vaddr`, `shared_size` bytes;
-    // the image tool patched both setvars, and nothing else in this PD touches the region.
-    let shared =
-        unsafe { SharedRegion::new(shared_vaddr.get() as usize, shared_size.get() as usize) };
-    debug_println!(
-        "{}: up; serving PPCs on {CLIENT}; shared region of {:#x} bytes at {:#x}",
-        pd::name(),
-        shared.size(),
-        shared.vaddr()
-    );
-    Server { shared }
+/// Serving, or idle if the shared region is missing (the reason was printed).
+enum ServerPd {
+    Up(Server),
+    Down(NullHandler),
 }
 
-impl Handler for Server {
+fn init() -> ServerPd {
+    match pd::region!(shared) {
+        Ok(shared) => {
+            debug_println!(
+                "{}: up; serving PPCs on {CLIENT}; shared region of {:#x} bytes at {:#x}",
+                pd::name(),
+                shared.size(),
+                shared.vaddr()
+            );
+            ServerPd::Up(Server { shared })
+        }
+        Err(e) => {
+            debug_println!("{}: cannot start: {e}", pd::name());
+            ServerPd::Down(NullHandler)
+        }
+    }
+}
+
+impl Handler for ServerPd {
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
-        if channel != CLIENT || msg.label() != SHOUT {
+        let ServerPd::Up(s) = self else { return Err(Refusal::UNSUPPORTED) };
+        if channel != CLIENT {
             return Err(Refusal::UNSUPPORTED);
         }
-        let len = msg.word(0).ok_or(Refusal::BAD_MESSAGE)? as usize;
-        let mut buf = [0u8; 256];
-        let text = buf.get_mut(..len).ok_or(Refusal(TOO_LONG))?;
-        self.shared.read(0, text).map_err(|_| Refusal(TOO_LONG))?;
+        let Request { len } = Request::decode(&msg)?;
+        let mut buf = [0u8; MAX_LEN];
+        let text = &mut buf[..len];
+        s.shared.read(0, text).map_err(|_| Refusal(TOO_LONG))?;
         let sum = checksum(text);
         debug_println!(
             "{}: PPC on {channel}: read {len} bytes from the shared region: \"{}\"",
@@ -46,8 +54,8 @@ impl Handler for Server {
             core::str::from_utf8(text).unwrap_or("<not UTF-8>")
         );
         shout(text);
-        self.shared.write(0, text).map_err(|_| Refusal(TOO_LONG))?;
-        Message::new(0, &[len as u64, sum]).map_err(|_| Refusal::BAD_MESSAGE)
+        s.shared.write(0, text).map_err(|_| Refusal(TOO_LONG))?;
+        Ok(Reply { len: len as u64, sum }.encode())
     }
 
     fn notified(&mut self, channels: ChannelSet) {

@@ -13,7 +13,6 @@ use dataspace_api::msg::{MgrError, MgrReply, MgrRequest};
 use dataspace_api::{Attachment, DsId, PdId};
 use message::{Message, Refusal};
 use nic_api::{DsList, MacAddr, Op, SessionError, SessionReply, SessionRequest};
-use region::MappedRegion;
 
 use super::start::{config, Parts, Settings};
 use super::{DriverPd, Manager, Platform, State, Xlate};
@@ -121,7 +120,7 @@ type Nic = <E1000Fx as Fixture>::B;
 fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
     let phys = PhysMem::new(PHYS_BASE, 0x10_0000 + PAGES as usize * 4096);
     let (_model, nic) = E1000Fx::build(&phys, &Clock::default());
-    let cache = MappedRegion::zeroed("translation_cache", 0x4000);
+    let cache = region_host::zeroed("translation_cache", 0x4000);
     let writer = CacheWriter::new(table_from_region(&cache).unwrap());
     let p = FakePlatform(Rc::new(RefCell::new(Fake {
         lines: Vec::new(),
@@ -135,7 +134,7 @@ fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
         Manager(p.clone()),
         1 << 20,
     );
-    let queue = |name| MappedRegion::zeroed(name, nic_api::QUEUE_REGION_SIZE);
+    let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
     let parts = Parts {
         nic,
         xlate,
