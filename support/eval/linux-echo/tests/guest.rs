@@ -1,6 +1,6 @@
 //! The Linux baseline guest end to end: builds it (support/eval/linux/build.sh, cached under
 //! build/linux), boots it with support/eval/linux/run.sh on a dgram netdev, offers a 2-second
-//! level of 1024-byte echo probes at 20 Mb/s as raw Ethernet frames (loadgen, byte-exact
+//! level of 1024-byte echo probes at 10 Mb/s as raw Ethernet frames (loadgen, byte-exact
 //! checks) and speaks the console protocol (cpu, net, an unknown command) on QEMU's stdin.
 //! Not skipped when Debian packages cannot be fetched: it fails with build.sh's message.
 
@@ -20,6 +20,8 @@ use loadgen::{Generator, Link};
 const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 /// Limit from QEMU's start to `linux-guest: up` (about 12 s under TCG on an idle host).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+/// Offered load of the check, Mb/s of 1024-byte probes.
+const RATE_MBPS: f64 = 10.0;
 /// Limit on the answer to one console command.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -180,24 +182,25 @@ fn linux_guest_boots_echoes_and_reports_cpu() {
         .unwrap_or_else(|e| panic!("{e}\nconsole:\n{}", guest.log()));
     let mut gen = Generator::new(link, 1024).expect("a 1024-byte generator");
 
-    // 0% loss at 20 Mb/s is well inside the guest's capacity (~80 Mb/s) on an idle host; a
-    // host busy with other builds can starve QEMU's vCPU thread for a moment, so a level with
-    // losses is retried (twice at most). Corrupt or duplicate echoes fail at once.
+    // 10 Mb/s is well inside the guest's capacity (it saturated at 20-35 Mb/s on a quiet
+    // 2-core host, near 13 with other builds running); a host busy with other work can still
+    // starve QEMU's vCPU thread for a moment, so a level with losses is retried (twice at most).
+    // Corrupt or duplicate echoes fail at once.
     let mut attempts = Vec::new();
     let (before, level, after) = loop {
         let before = guest.cpu();
-        let level = gen.level(20.0, Duration::from_secs(2), Duration::from_millis(500), 16);
+        let level = gen.level(RATE_MBPS, Duration::from_secs(2), Duration::from_millis(500), 16);
         let after = guest.cpu();
         eprintln!("{level:?}");
         eprintln!("guest CPU busy over the level (and the commands): {:.0}%", 100.0 * busy(&before, &after));
-        assert!(level.sent > 4000, "the generator sent only {} probes at 20 Mb/s in 2 s", level.sent);
+        assert!(level.sent > 2000, "the generator sent only {} probes at {RATE_MBPS} Mb/s in 2 s", level.sent);
         assert_eq!(level.corrupt, 0, "corrupt echoes: {level:?}");
         assert_eq!(level.duplicates, 0, "duplicate echoes: {level:?}");
         attempts.push(level.clone());
         if level.echoed == level.sent {
             break (before, level, after);
         }
-        assert!(attempts.len() < 3, "lost echoes at 20 Mb/s in every attempt: {attempts:#?}");
+        assert!(attempts.len() < 3, "lost echoes at {RATE_MBPS} Mb/s in every attempt: {attempts:#?}");
     };
     assert!(after[3] > before[3] || busy(&before, &after) > 0.0, "the cpu counters did not move: {before:?} -> {after:?}");
 
