@@ -31,7 +31,7 @@ esac
 kernel=$root/build/linux/vmlinuz
 initrd=$root/build/linux/initramfs.cpio.gz
 # quiet: only warnings on the console; mitigations=off and no kASLR: a faster boot under TCG.
-cmdline="console=ttyS0 quiet mitigations=off nokaslr panic=-1 ${APPEND:-}"
+cmdline="console=ttyS0 quiet mitigations=off nokaslr panic=-1${APPEND:+ $APPEND}"
 
 args=(-accel tcg -machine q35 -cpu Haswell -m 512 -no-reboot
       -netdev "$NETDEV" -device e1000,netdev=net0,romfile=
