@@ -5,6 +5,7 @@
 #   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
 #   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007]   image, then boot it under QEMU
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
+#   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 SYSTEM ?= system.xml
 CARGO  ?= cargo
 
@@ -79,3 +80,8 @@ run-iso: iso
 clean:
 	$(CARGO) clean
 	rm -rf build
+
+# The evaluation's Linux baseline guest -> build/linux/{vmlinuz,initramfs.cpio.gz} (Debian packages, cached)
+.PHONY: linux-guest
+linux-guest:
+	@CARGO=$(CARGO) support/eval/linux/build.sh
