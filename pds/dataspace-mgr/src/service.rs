@@ -158,15 +158,14 @@ impl<'a> MgrPd<'a> {
             Role::Driver => Caller::Driver(self.driver),
             Role::Admin => Caller::Admin,
         };
-        let request = MgrRequest::decode(msg.label(), msg.words()).map_err(|e| {
+        let request = MgrRequest::decode(&msg).map_err(|e| {
             p.print(format_args!("bad request on {channel}: {e}"));
             Refusal::BAD_MESSAGE
         })?;
         self.requests += 1;
         let result = self.mgr.handle(caller, &request, p.now_tsc());
         log(&request, &result, self.requests, &channel, p);
-        let m = MgrReply::encode(&result);
-        Message::new(m.label, m.mrs()).map_err(|_| Refusal::BAD_MESSAGE)
+        Ok(MgrReply::encode(&result))
     }
 }
 

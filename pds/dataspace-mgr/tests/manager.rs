@@ -44,10 +44,10 @@ fn manager<'a>(cache1: &'a [CacheEntry], cache2: &'a [CacheEntry]) -> Manager<'a
 /// Sends a request as a PPC would: encode, decode, handle, encode the reply, decode it.
 fn call(m: &mut Manager, caller: Caller, req: MgrRequest, now: u64) -> Result<MgrReply, MgrError> {
     let msg = req.encode();
-    let decoded = MgrRequest::decode(msg.label, msg.mrs()).unwrap();
+    let decoded = MgrRequest::decode(&msg).unwrap();
     let result = m.handle(caller, &decoded, now);
     let reply = MgrReply::encode(&result);
-    MgrReply::decode(req.op(), reply.label, reply.mrs()).unwrap()
+    MgrReply::decode(req.op(), &reply).unwrap()
 }
 
 fn drv() -> Caller {

@@ -35,8 +35,7 @@ fn setup() -> Setup {
 }
 
 fn msg(req: MgrRequest) -> Message {
-    let m = req.encode();
-    Message::new(m.label, m.mrs()).unwrap()
+    req.encode()
 }
 
 #[test]
@@ -63,7 +62,7 @@ fn requests_are_dispatched_by_role_and_logged() {
     let mut mgr = start(&setup(), &cache, &mut p).unwrap();
     let attach = MgrRequest::Attach { client: pd(2), ds: DsId(0) };
     let reply = mgr.protected(Role::Driver, "channel 1", &msg(attach), &mut p).unwrap();
-    match MgrReply::decode(attach.op(), reply.label(), reply.words()) {
+    match MgrReply::decode(attach.op(), &reply) {
         Ok(Ok(MgrReply::Attached(a))) => assert_eq!((a.base(), a.pages()), (0, 4)),
         other => panic!("expected an attachment, got {other:?}"),
     }

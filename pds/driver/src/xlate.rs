@@ -434,7 +434,7 @@ mod tests {
             self.calls.push(req.op().label());
             // Through the wire format, as in the PD.
             let m = req.encode();
-            let req = MgrRequest::decode(m.label, m.mrs()).map_err(LinkError::Decode)?;
+            let req = MgrRequest::decode(&m).map_err(LinkError::Decode)?;
             let r = match req {
                 MgrRequest::Attach { client, ds } => {
                     if client.index() as u64 != CLIENT {
@@ -477,7 +477,7 @@ mod tests {
                 _ => Err(MgrError::NotAuthorized),
             };
             let m = MgrReply::encode(&r);
-            MgrReply::decode(req.op(), m.label, m.mrs()).map_err(LinkError::Decode)
+            MgrReply::decode(req.op(), &m).map_err(LinkError::Decode)
         }
         fn now(&self) -> u64 {
             self.clock.get()

@@ -10,6 +10,11 @@ fn pd(i: u64) -> PdId {
     PdId::new(i).unwrap()
 }
 
+/// A message as the runtime would deliver it.
+fn m(label: u64, words: &[u64]) -> Message {
+    Message::new(label, words).unwrap()
+}
+
 fn all_requests() -> Vec<MgrRequest> {
     vec![
         MgrRequest::Attach { client: pd(3), ds: DsId(7) },
@@ -29,37 +34,37 @@ fn all_requests() -> Vec<MgrRequest> {
 fn requests_round_trip() {
     for req in all_requests() {
         let m = req.encode();
-        assert_eq!(m.label, req.op().label());
-        assert_eq!(MgrRequest::decode(m.label, m.mrs()), Ok(req), "{req:?}");
+        assert_eq!(m.label(), req.op().label());
+        assert_eq!(MgrRequest::decode(&m), Ok(req), "{req:?}");
     }
 }
 
 #[test]
 fn request_decode_rejects_bad_input() {
-    assert_eq!(MgrRequest::decode(0, &[]), Err(DecodeError::UnknownLabel(0)));
-    assert_eq!(MgrRequest::decode(0x20, &[1, 1]), Err(DecodeError::UnknownLabel(0x20)));
+    assert_eq!(MgrRequest::decode(&m(0, &[])), Err(DecodeError::UnknownLabel(0)));
+    assert_eq!(MgrRequest::decode(&m(0x20, &[1, 1])), Err(DecodeError::UnknownLabel(0x20)));
     assert_eq!(
-        MgrRequest::decode(label::ATTACH, &[1]),
+        MgrRequest::decode(&m(label::ATTACH, &[1])),
         Err(DecodeError::BadLength { label: label::ATTACH, expected: 2, got: 1 })
     );
     assert_eq!(
-        MgrRequest::decode(label::ATTACH, &[63, 1]),
+        MgrRequest::decode(&m(label::ATTACH, &[63, 1])),
         Err(DecodeError::BadValue { field: "client", value: 63 })
     );
     assert_eq!(
-        MgrRequest::decode(label::REFILL, &[1 << 32, 0]),
+        MgrRequest::decode(&m(label::REFILL, &[1 << 32, 0])),
         Err(DecodeError::BadValue { field: "dataspace", value: 1 << 32 })
     );
     assert_eq!(
-        MgrRequest::decode(label::PIN, &[1, 0, 0, 0]),
+        MgrRequest::decode(&m(label::PIN, &[1, 0, 0, 0])),
         Err(DecodeError::BadValue { field: "count", value: 0 })
     );
     assert_eq!(
-        MgrRequest::decode(label::UNPIN, &[1, 0, 1 << 40]),
+        MgrRequest::decode(&m(label::UNPIN, &[1, 0, 1 << 40])),
         Err(DecodeError::BadValue { field: "count", value: 1 << 40 })
     );
-    assert!(MgrRequest::decode(label::STATS, &[0]).is_err());
-    assert!(MgrRequest::decode(label::DEVICE_RESET, &[u64::MAX]).is_err());
+    assert!(MgrRequest::decode(&m(label::STATS, &[0])).is_err());
+    assert!(MgrRequest::decode(&m(label::DEVICE_RESET, &[u64::MAX])).is_err());
 }
 
 #[test]
@@ -98,22 +103,22 @@ fn replies_round_trip() {
     ];
     for (op, result) in cases {
         let m = MgrReply::encode(&result);
-        assert_eq!(MgrReply::decode(op, m.label, m.mrs()), Ok(result), "{op:?}");
+        assert_eq!(MgrReply::decode(op, &m), Ok(result), "{op:?}");
     }
 }
 
 #[test]
 fn reply_decode_rejects_bad_input() {
-    assert_eq!(MgrReply::decode(Op::Detach, 999, &[]), Err(DecodeError::UnknownLabel(999)));
+    assert_eq!(MgrReply::decode(Op::Detach, &m(999, &[])), Err(DecodeError::UnknownLabel(999)));
     // page size not a power of two
-    assert!(MgrReply::decode(Op::Attach, 0, &[0, 4, 4097, 1]).is_err());
+    assert!(MgrReply::decode(Op::Attach, &m(0, &[0, 4, 4097, 1])).is_err());
     // base + pages past u32
-    assert!(MgrReply::decode(Op::Attach, 0, &[u32::MAX as u64, 4, 4096, 1]).is_err());
+    assert!(MgrReply::decode(Op::Attach, &m(0, &[u32::MAX as u64, 4, 4096, 1])).is_err());
     // unaligned frame, pinned flag not 0/1
-    assert!(MgrReply::decode(Op::Refill, 0, &[0x1001, 0, 0, 1, 1]).is_err());
-    assert!(MgrReply::decode(Op::Refill, 0, &[0x1000, 2, 0, 1, 1]).is_err());
+    assert!(MgrReply::decode(Op::Refill, &m(0, &[0x1001, 0, 0, 1, 1])).is_err());
+    assert!(MgrReply::decode(Op::Refill, &m(0, &[0x1000, 2, 0, 1, 1])).is_err());
     // an error reply carries no MRs
-    assert!(MgrReply::decode(Op::Pin, MgrError::Pinned.code(), &[1]).is_err());
+    assert!(MgrReply::decode(Op::Pin, &m(MgrError::Pinned.code(), &[1])).is_err());
 }
 
 #[test]
@@ -127,9 +132,10 @@ fn error_codes_are_distinct_and_displayed() {
 }
 
 #[test]
-fn message_new_bounds_length() {
-    assert!(Message::new(1, &[0; MAX_MRS]).is_ok());
-    assert_eq!(Message::new(1, &[0; MAX_MRS + 1]), Err(DecodeError::TooLong(MAX_MRS + 1)));
+fn longer_messages_than_any_layout_are_refused() {
+    let long = m(label::ATTACH, &[1; MAX_MRS + 1]);
+    assert_eq!(MgrRequest::decode(&long), Err(DecodeError::BadLength { label: label::ATTACH, expected: 2, got: MAX_MRS + 1 }));
+    assert!(MgrReply::decode(Op::Stats, &m(label::OK, &[0; MAX_MRS + 1])).is_err());
 }
 
 /// Garbage in (deterministic pseudo-random labels and MRs, biased towards real labels and
@@ -162,18 +168,20 @@ fn garbage_never_panics_and_accepted_input_is_canonical() {
                 _ => next() % 8,
             })
             .collect();
-        if let Ok(req) = MgrRequest::decode(label, &mrs) {
+        // A label above Message::MAX_LABEL cannot be sent at all (the runtime refuses it).
+        let Ok(msg) = Message::new(label, &mrs) else { continue };
+        if let Ok(req) = MgrRequest::decode(&msg) {
             decoded += 1;
             let m = req.encode();
-            assert_eq!((m.label, m.mrs()), (label, &mrs[..]));
+            assert_eq!((m.label(), m.words()), (label, &mrs[..]));
         }
         for op in ops {
-            if let Ok(reply) = MgrReply::decode(op, label, &mrs) {
+            if let Ok(reply) = MgrReply::decode(op, &msg) {
                 let m = MgrReply::encode(&reply);
-                assert_eq!((m.label, m.mrs()), (label, &mrs[..]), "{op:?}");
+                assert_eq!((m.label(), m.words()), (label, &mrs[..]), "{op:?}");
             }
         }
-        if let Err(e) = MgrRequest::decode(label, &mrs) {
+        if let Err(e) = MgrRequest::decode(&msg) {
             assert!(!e.to_string().is_empty());
         }
     }

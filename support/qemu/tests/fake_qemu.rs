@@ -73,8 +73,8 @@ fn expect_finds_output_in_order_and_returns_the_text_between() {
 }
 
 #[test]
-fn the_fake_sees_the_real_command_line_and_no_stdin() {
-    let fake = Fake::new("args", "echo \"ARGS: $*\"; if read x; then echo STDIN:has-data; else echo STDIN:eof; fi; exec sleep 30");
+fn the_fake_sees_the_real_command_line_and_what_is_typed() {
+    let fake = Fake::new("args", "echo \"ARGS: $*\"; if read x; then echo \"STDIN:$x\"; else echo STDIN:eof; fi; exec sleep 30");
     let mut q = Qemu::spawn(fake.config().initrd(fake.dir.join("kernel32.elf"))).unwrap();
     let m = q.expect_regex(r"ARGS: (.*)\n", 5 * S).unwrap();
     let args = m.groups[0].clone().unwrap();
@@ -86,7 +86,9 @@ fn the_fake_sees_the_real_command_line_and_no_stdin() {
         args.contains("-serial stdio") && args.contains("-no-reboot"),
         "{args}"
     );
-    q.expect("STDIN:eof", 5 * S).unwrap();
+    // QEMU's stdin is the guest's serial input: a typed line arrives whole.
+    q.type_line("status").unwrap();
+    q.expect("STDIN:status\n", 5 * S).unwrap();
 }
 
 #[test]

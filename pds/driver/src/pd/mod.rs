@@ -70,13 +70,11 @@ pub struct Manager<P>(pub P);
 
 impl<P: Platform> MgrLink for Manager<P> {
     fn call(&mut self, req: &MgrRequest) -> Result<Result<MgrReply, MgrError>, LinkError> {
-        let m = req.encode();
-        let msg = Message::new(m.label, m.mrs()).map_err(|_| LinkError::Call)?;
-        let reply = self.0.call_manager(&msg).map_err(|e| {
+        let reply = self.0.call_manager(&req.encode()).map_err(|e| {
             say!(self.0, "call to the dataspace manager failed: {e}");
             LinkError::Call
         })?;
-        MgrReply::decode(req.op(), reply.label(), reply.words()).map_err(LinkError::Decode)
+        MgrReply::decode(req.op(), &reply).map_err(LinkError::Decode)
     }
 
     fn now(&self) -> u64 {

@@ -53,7 +53,7 @@ impl Platform for FakePlatform {
         self.0.borrow_mut().acks += 1;
     }
     fn call_manager(&mut self, m: &Message) -> Result<Message, &'static str> {
-        let req = MgrRequest::decode(m.label(), m.words()).map_err(|_| "bad request")?;
+        let req = MgrRequest::decode(m).map_err(|_| "bad request")?;
         let mut f = self.0.borrow_mut();
         f.requests.push(req);
         let publish = |f: &mut Fake, page: u32, pinned| {
@@ -93,8 +93,7 @@ impl Platform for FakePlatform {
             MgrRequest::DeviceReset { .. } => Err(MgrError::NotFaulted),
             _ => Err(MgrError::NotAuthorized),
         };
-        let m = MgrReply::encode(&r);
-        Ok(Message::new(m.label, m.mrs()).unwrap())
+        Ok(MgrReply::encode(&r))
     }
     fn now(&self) -> u64 {
         0

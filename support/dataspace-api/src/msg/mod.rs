@@ -23,6 +23,8 @@
 //! callee learns it from the channel (badge) the call came in on.
 use core::fmt;
 
+pub use message::Message;
+
 use crate::PdId;
 
 mod reply;
@@ -58,45 +60,10 @@ pub mod label {
     pub const DEVICE_RESET: u64 = 9;
 }
 
-/// A message: a label and up to [`MAX_MRS`] message registers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// The label (operation, or 0 / an error code in a reply).
-    pub label: u64,
-    pub(crate) len: usize,
-    mrs: [u64; MAX_MRS],
-}
-
-impl Message {
-    /// A message with these MRs; [`DecodeError::TooLong`] past [`MAX_MRS`].
-    pub fn new(label: u64, mrs: &[u64]) -> Result<Self, DecodeError> {
-        if mrs.len() > MAX_MRS {
-            return Err(DecodeError::TooLong(mrs.len()));
-        }
-        let mut words = [0; MAX_MRS];
-        words[..mrs.len()].copy_from_slice(mrs);
-        Ok(Self {
-            label,
-            len: mrs.len(),
-            mrs: words,
-        })
-    }
-
-    pub(crate) fn of<const N: usize>(label: u64, mrs: [u64; N]) -> Self {
-        const { assert!(N <= MAX_MRS) };
-        let mut words = [0; MAX_MRS];
-        words[..N].copy_from_slice(&mrs);
-        Self {
-            label,
-            len: N,
-            mrs: words,
-        }
-    }
-
-    /// The message registers in use.
-    pub fn mrs(&self) -> &[u64] {
-        &self.mrs[..self.len]
-    }
+/// A message of this protocol (every label here is far below `Message::MAX_LABEL`).
+pub(crate) fn msg<const N: usize>(label: u64, words: [u64; N]) -> Message {
+    const { assert!(N <= MAX_MRS) };
+    Message::of(label, words).expect("manager protocol labels are below Message::MAX_LABEL")
 }
 
 /// A message that is not a well-formed request or reply.
@@ -120,8 +87,6 @@ pub enum DecodeError {
         /// The value received.
         value: u64,
     },
-    /// More MRs than any message here has.
-    TooLong(usize),
 }
 
 impl fmt::Display for DecodeError {
@@ -139,10 +104,6 @@ impl fmt::Display for DecodeError {
             Self::BadValue { field, value } => {
                 write!(f, "message field `{field}` has out-of-range value {value:#x}")
             }
-            Self::TooLong(n) => write!(
-                f,
-                "message has {n} message registers; no message here has more than {MAX_MRS}"
-            ),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{bool_field, expect_len, label, u32_field, DecodeError, Message, Op};
+use super::{bool_field, expect_len, label, msg, u32_field, DecodeError, Message, Op};
 use crate::cache::Translation;
 use crate::{Attachment, DsId};
 
@@ -171,8 +171,8 @@ impl MgrReply {
     pub fn encode(result: &Result<Self, MgrError>) -> Message {
         let ok = label::OK;
         match result {
-            Err(e) => Message::of(e.code(), []),
-            Ok(Self::Attached(a)) => Message::of(
+            Err(e) => msg(e.code(), []),
+            Ok(Self::Attached(a)) => msg(
                 ok,
                 [
                     u64::from(a.base()),
@@ -181,8 +181,8 @@ impl MgrReply {
                     u64::from(a.ds().0),
                 ],
             ),
-            Ok(Self::Done) => Message::of(ok, []),
-            Ok(Self::Translated(t)) => Message::of(
+            Ok(Self::Done) => msg(ok, []),
+            Ok(Self::Translated(t)) => msg(
                 ok,
                 [
                     t.frame,
@@ -193,17 +193,18 @@ impl MgrReply {
                 ],
             ),
             Ok(Self::PinCount { held, quota }) => {
-                Message::of(ok, [u64::from(*held), u64::from(*quota)])
+                msg(ok, [u64::from(*held), u64::from(*quota)])
             }
-            Ok(Self::Stats(s)) => Message::of(ok, s.words()),
+            Ok(Self::Stats(s)) => msg(ok, s.words()),
             Ok(Self::Recovered { pins, attachments }) => {
-                Message::of(ok, [u64::from(*pins), u64::from(*attachments)])
+                msg(ok, [u64::from(*pins), u64::from(*attachments)])
             }
         }
     }
 
     /// Decodes the reply to a request of kind `op`.
-    pub fn decode(op: Op, label: u64, mrs: &[u64]) -> Result<Result<Self, MgrError>, DecodeError> {
+    pub fn decode(op: Op, m: &Message) -> Result<Result<Self, MgrError>, DecodeError> {
+        let (label, mrs) = (m.label(), m.words());
         if label != label::OK {
             let e = MgrError::from_code(label).ok_or(DecodeError::UnknownLabel(label))?;
             expect_len(label, mrs, 0)?;

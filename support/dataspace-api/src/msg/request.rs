@@ -1,7 +1,7 @@
 //! Requests to the dataspace manager (ATTACH .. DEVICE_RESET): encode to and decode from a
 //! [`Message`], with every field range-checked on decode.
 
-use super::{count_field, expect_len, label, pd_field, u32_field, DecodeError, Message, Op};
+use super::{count_field, expect_len, label, msg, pd_field, u32_field, DecodeError, Message, Op};
 use crate::{DsId, PdId};
 
 /// A request to the dataspace manager.
@@ -92,32 +92,33 @@ impl MgrRequest {
         let l = self.op().label();
         match *self {
             Self::Attach { client, ds } | Self::Detach { client, ds } => {
-                Message::of(l, [u64::from(client.index()), u64::from(ds.0)])
+                msg(l, [u64::from(client.index()), u64::from(ds.0)])
             }
             Self::Refill { ds, page } | Self::Reclaim { ds, page } => {
-                Message::of(l, [u64::from(ds.0), u64::from(page)])
+                msg(l, [u64::from(ds.0), u64::from(page)])
             }
             Self::Pin {
                 ds,
                 first,
                 count,
                 expiry,
-            } => Message::of(
+            } => msg(
                 l,
                 [u64::from(ds.0), u64::from(first), u64::from(count), expiry],
             ),
             Self::Unpin { ds, first, count } => {
-                Message::of(l, [u64::from(ds.0), u64::from(first), u64::from(count)])
+                msg(l, [u64::from(ds.0), u64::from(first), u64::from(count)])
             }
-            Self::Stats => Message::of(l, []),
+            Self::Stats => msg(l, []),
             Self::DriverFaulted { driver } | Self::DeviceReset { driver } => {
-                Message::of(l, [u64::from(driver.index())])
+                msg(l, [u64::from(driver.index())])
             }
         }
     }
 
     /// The request in a message.
-    pub fn decode(label: u64, mrs: &[u64]) -> Result<Self, DecodeError> {
+    pub fn decode(m: &Message) -> Result<Self, DecodeError> {
+        let (label, mrs) = (m.label(), m.words());
         let ds = |v| u32_field("dataspace", v).map(DsId);
         Ok(match label {
             label::ATTACH | label::DETACH => {
