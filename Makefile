@@ -1,5 +1,6 @@
 # The project's front door. Thin on purpose: real work lives in cargo and support/.
-#   make test                 host tests (+ QEMU system tests once boot lands)
+#   make test                 lint, host tests, QEMU system tests (tests/systems), loom models
+#   make lint                 clippy (all targets, warnings are errors) and rustfmt --check
 #   make check SYSTEM=file    validate a system file, nothing booted
 #   make bench                host benchmarks (shared rings vs crossbeam ArrayQueue)
 #   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
@@ -9,14 +10,18 @@
 SYSTEM ?= system.xml
 CARGO  ?= cargo
 
-.PHONY: all deps test test-host test-loom check bench clean
+.PHONY: all deps test test-host test-loom lint check bench clean
 
 all: test
 
 deps:
 	@support/deps.sh
 
-test: deps test-host test-loom
+test: deps lint test-host test-loom
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
 
 test-host:
 	$(CARGO) test --workspace
