@@ -186,11 +186,7 @@ impl<P: Platform> Loopback<P> {
             Ok(s) => say!(self.p, "driver says {s}"),
             Err(e) => say!(self.p, "DRIVER_STATS failed: {e}"),
         }
-        let m = MgrRequest::Stats.encode();
-        if let Err(e) = Message::new(m.label, m.mrs())
-            .map_err(|_| CallError::TooLong)
-            .and_then(|m| self.p.call_manager(&m))
-        {
+        if let Err(e) = self.p.call_manager(&MgrRequest::Stats.encode()) {
             say!(self.p, "manager STATS failed: {e:?}");
         }
         say!(
@@ -207,11 +203,8 @@ impl<P: Platform> Loopback<P> {
             page,
         }
         .encode();
-        let reply = Message::new(m.label, m.mrs())
-            .map_err(|_| CallError::TooLong)
-            .and_then(|m| self.p.call_manager(&m));
-        match reply {
-            Ok(r) => match MgrReply::decode(Op::Reclaim, r.label(), r.words()) {
+        match self.p.call_manager(&m) {
+            Ok(r) => match MgrReply::decode(Op::Reclaim, &r) {
                 Ok(res) => res.map(|_| ()),
                 Err(_) => Err(MgrError::NotAuthorized),
             },
