@@ -4,7 +4,8 @@
 #   make check SYSTEM=file    validate a system file, nothing booted
 #   make bench                host benchmarks (shared rings vs crossbeam ArrayQueue)
 #   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
-#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007]   image, then boot it under QEMU
+#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007] [BENCH=1]   image, then boot it under QEMU
+#                             (BENCH=1: the benchmark kernel; the console's `cpu` measures CPU)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 SYSTEM ?= system.xml
@@ -59,9 +60,14 @@ bench:
 BOOT_DEFAULT := system.xml
 BOOT_SYSTEM   = $(if $(filter command environment override,$(origin SYSTEM)),$(SYSTEM),$(BOOT_DEFAULT))
 BOOT_STEM     = $(basename $(notdir $(BOOT_SYSTEM)))
-IMAGE         = build/$(BOOT_STEM)/image.elf
-ISO           = build/$(BOOT_STEM)/image.iso
-KERNEL        = build/kernel/default/kernel32.elf
+# BENCH=1: the benchmark kernel (per-thread utilisation accounting, the console's `cpu`) and
+# an image marked for it, in build/<stem>-bench/.
+BENCH        ?=
+BENCH_SUFFIX  = $(if $(filter-out 0,$(BENCH)),-bench)
+IMAGE         = build/$(BOOT_STEM)$(BENCH_SUFFIX)/image.elf
+ISO           = build/$(BOOT_STEM)$(BENCH_SUFFIX)/image.iso
+KERNEL        = build/kernel/$(if $(BENCH_SUFFIX),bench,default)/kernel32.elf
+export BENCH
 ECHO_PORT    ?= 7007
 NETDEV       ?= user,id=net0,hostfwd=udp::$(ECHO_PORT)-:7
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the seL4 5.0.0 kernel (x86_64, pc99, debug + printing) into a multiboot image:
-#   build/kernel/<variant>/kernel32.elf   (variant: default, or iommu with --iommu)
+#   build/kernel/<variant>/kernel32.elf   (variant: default; iommu with --iommu; bench, with
+#   the per-thread utilisation accounting of the evaluation, with --bench)
 # from the source inside the crates.io package sel4-sys 0.0.28 (see sel4-src.sh), a patched
 # build copy (patch-source.py) and our config (config/autoconf.h, config/iommu/autoconf.h).
 # Rebuilds only when an input changed (source version, patches, config, this script,
 # compiler); otherwise it says "up to date" and exits at once.
 #
-# Usage: support/kernel/build.sh [--iommu] [--force] [OUTDIR]
+# Usage: support/kernel/build.sh [--iommu | --bench] [--force] [OUTDIR]
 # Also kept in OUTDIR: kernel.elf (64-bit, with symbols), config/autoconf.h (the config used)
 # and generated/ (the headers the kernel build generates: api/invocation.h,
 # arch/api/{invocation,sel4_invocation,syscall}.h).
@@ -20,6 +21,7 @@ out=
 for arg in "$@"; do
     case "$arg" in
         --iommu) variant=iommu ;;
+        --bench) variant=bench ;;
         --force) force=1 ;;
         -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "kernel: error: unknown option '$arg' (try --help)" >&2; exit 2 ;;
@@ -43,6 +45,7 @@ python3 -c 'import ply, six, tempita' 2>/dev/null \
 case "$variant" in
     default) cfgdir="$here/config" ;;
     iommu)   cfgdir="$here/config/iommu" ;;
+    bench)   cfgdir="$here/config/bench" ;;
 esac
 
 src=$("$here/sel4-src.sh") || die "could not locate the seL4 source (see message above)"
@@ -56,7 +59,7 @@ inputs_hash() {
         echo "src=$src version=$version variant=$variant"
         cat "$here/fetch/Cargo.lock"
         sha256sum "$here/build.sh" "$here/patch-source.py" "$here/config/autoconf.h" \
-                  "$here/config/iommu/autoconf.h" | cut -d' ' -f1
+                  "$here/config/iommu/autoconf.h" "$here/config/bench/autoconf.h" | cut -d' ' -f1
         gcc --version | head -1
         objcopy --version | head -1
     } | sha256sum | cut -d' ' -f1

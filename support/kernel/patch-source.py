@@ -10,6 +10,39 @@ import sys
 # (file, old text, new text, why)
 FIXES = [
     (
+        "include/arch/x86/arch/64/mode/machine.h",
+        "static inline void invalidateLocalPageStructureCacheASID(paddr_t root, asid_t asid)\n",
+        "/* SysBenchmarkFlushCaches (benchmark builds) calls this; seL4 5.0 defines it for ia32 only. */\n"
+        "static inline void arch_clean_invalidate_caches(void)\n"
+        "{\n"
+        "    asm volatile(\"wbinvd\" ::: \"memory\");\n"
+        "}\n\n"
+        "static inline void invalidateLocalPageStructureCacheASID(paddr_t root, asid_t asid)\n",
+        "benchmark builds (the bench variant) call arch_clean_invalidate_caches, which x86_64 lacks",
+    ),
+    (
+        "include/arch/x86/arch/64/mode/fastpath/fastpath.h",
+        "#include <plat/machine/hardware.h>\n",
+        "#include <plat/machine/hardware.h>\n#include <benchmark/benchmark_utilisation.h>\n",
+        "the fastpath's utilisation accounting (below) needs benchmark_utilisation_switch",
+    ),
+    (
+        "include/arch/x86/arch/64/mode/fastpath/fastpath.h",
+        """#endif
+
+    NODE_STATE(ksCurThread) = thread;
+}""",
+        """#endif
+
+#ifdef CONFIG_BENCHMARK_TRACK_UTILISATION
+    benchmark_utilisation_switch(NODE_STATE(ksCurThread), thread);
+#endif
+    NODE_STATE(ksCurThread) = thread;
+}""",
+        "utilisation accounting (CONFIG_BENCHMARK_TRACK_UTILISATION, the bench variant) in the "
+        "x86_64 IPC fastpath, as ia32's fastpath has it; a no-op in the other variants",
+    ),
+    (
         "tools/circular_includes.py",
         """kernel_all_re = re.compile(r'^# 1 "kernel_all\\.c"')""",
         """kernel_all_re = re.compile(r'^# [01] "kernel_all\\.c"')""",

@@ -7,6 +7,8 @@
 # up as a prebuilt ELF by mkimage (build/pds, then the system file's folder).
 #
 # usage: make-image.sh [--pds-only] SYSTEM_FILE [OUT_IMAGE]
+# env:   BENCH=1  for the benchmark kernel (support/kernel/build.sh --bench): the image is
+#                 marked for it (its monitor serves `cpu`) and goes to build/<stem>-bench/
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CARGO=${CARGO:-cargo}
@@ -16,7 +18,13 @@ if [ "${1:-}" = --pds-only ]; then pds_only=1; shift; fi
 system=${1:?usage: make-image.sh [--pds-only] SYSTEM_FILE [OUT_IMAGE]}
 [ -f "$system" ] || { echo "make-image: error: system file $system not found" >&2; exit 1; }
 stem=$(basename "$system" .xml)
-out=${2:-build/$stem/image.elf}
+bench=${BENCH:-}
+[ "$bench" != 0 ] || bench=
+if [ -n "$bench" ]; then
+    out=${2:-build/$stem-bench/image.elf}
+else
+    out=${2:-build/$stem/image.elf}
+fi
 
 echo "image: checking $system" >&2
 "$CARGO" run -q -p sdf --bin sdf-check -- "$system"
@@ -24,7 +32,7 @@ echo "image: checking $system" >&2
 if [ -z "$pds_only" ]; then
     echo "image: kernel" >&2
     support/kernel/deps.sh
-    support/kernel/build.sh
+    support/kernel/build.sh ${bench:+--bench}
 
     echo "image: initialiser" >&2
     "$CARGO" build -q --release -p initialiser
@@ -68,4 +76,4 @@ fi
 [ -z "$pds_only" ] || exit 0
 echo "image: packing $out" >&2
 "$CARGO" run -q -p mkimage -- --system "$system" --initialiser "$(printf '%s' "$meta" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/initialiser" \
-    --search build/pds --out "$out"
+    --search build/pds --out "$out" ${bench:+--bench-kernel}

@@ -7,6 +7,7 @@
 //! | `help` | the commands, one line |
 //! | `status` | one line per PD: name, running/stopped, faults, restarts |
 //! | `inject <pd>` | makes that PD fault at its next instruction; its policy then applies |
+//! | `cpu start`, `cpu stop` | (benchmark kernel) a measurement window: `stop` prints the window's cycles, the idle thread's, the busy share and each PD's cycles |
 //!
 //! Every answer line starts with `monitor: `; a bad line gets one `monitor: error: ...` line.
 
@@ -98,6 +99,10 @@ pub enum Command<'a> {
     Status,
     /// `inject <pd>` (the PD name as typed; the monitor looks it up).
     Inject(&'a str),
+    /// `cpu start`: open a utilisation window.
+    CpuStart,
+    /// `cpu stop`: close it and report.
+    CpuStop,
 }
 
 /// A line that is not a command.
@@ -107,6 +112,8 @@ pub enum CommandError<'a> {
     Unknown(&'a str),
     /// `inject` without a PD name.
     MissingPd,
+    /// `cpu` without `start` or `stop`.
+    CpuWhat,
     /// Words after a complete command.
     Extra(&'a str),
 }
@@ -116,13 +123,14 @@ impl fmt::Display for CommandError<'_> {
         match self {
             CommandError::Unknown(w) => write!(f, "unknown command '{w}' (try: help)"),
             CommandError::MissingPd => write!(f, "inject needs a PD name: inject <pd> (see: status)"),
+            CommandError::CpuWhat => write!(f, "cpu needs start or stop: cpu start | cpu stop"),
             CommandError::Extra(w) => write!(f, "unexpected '{w}' after the command (try: help)"),
         }
     }
 }
 
 /// The `help` answer.
-pub const HELP: &str = "commands: help | status | inject <pd> (make <pd> fault now; its fault policy applies)";
+pub const HELP: &str = "commands: help | status | inject <pd> (make <pd> fault now; its fault policy applies) | cpu start | cpu stop (benchmark kernel: CPU use over the window)";
 
 /// Parses a line.
 pub fn parse(line: &str) -> Result<Command<'_>, CommandError<'_>> {
@@ -131,6 +139,11 @@ pub fn parse(line: &str) -> Result<Command<'_>, CommandError<'_>> {
         "help" | "?" => Command::Help,
         "status" => Command::Status,
         "inject" => Command::Inject(words.next().ok_or(CommandError::MissingPd)?),
+        "cpu" => match words.next() {
+            Some("start") => Command::CpuStart,
+            Some("stop") => Command::CpuStop,
+            _ => return Err(CommandError::CpuWhat),
+        },
         other => return Err(CommandError::Unknown(other)),
     };
     match words.next() {
@@ -187,6 +200,30 @@ impl fmt::Display for StatusLine<'_> {
     }
 }
 
+/// The `cpu stop` answer: `monitor: cpu cycles=<window> idle=<idle thread> busy_pct=<one
+/// decimal> <pd>=<cycles> ...` (PDs in system-file order; the rest of the busy time is the
+/// kernel's and the monitor's).
+pub struct CpuLine<'a> {
+    /// Cycles (TSC ticks) in the window.
+    pub total: u64,
+    /// Of which the idle thread ran.
+    pub idle: u64,
+    /// Each PD's cycles.
+    pub pds: &'a [(&'a str, u64)],
+}
+
+impl fmt::Display for CpuLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let busy = self.total.saturating_sub(self.idle);
+        let permille = if self.total == 0 { 0 } else { (u128::from(busy) * 1000 / u128::from(self.total)) as u64 };
+        write!(f, "monitor: cpu cycles={} idle={} busy_pct={}.{}", self.total, self.idle, permille / 10, permille % 10)?;
+        for (name, cycles) in self.pds {
+            write!(f, " {name}={cycles}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -231,6 +268,10 @@ mod tests {
         assert_eq!(parse("status now"), Err(CommandError::Extra("now")));
         assert_eq!(parse("reboot"), Err(CommandError::Unknown("reboot")));
         assert!(format!("{}", CommandError::Unknown("reboot")).contains("try: help"));
+        assert_eq!(parse("cpu start"), Ok(Command::CpuStart));
+        assert_eq!(parse("cpu stop"), Ok(Command::CpuStop));
+        assert_eq!(parse("cpu"), Err(CommandError::CpuWhat));
+        assert_eq!(parse("cpu go"), Err(CommandError::CpuWhat));
     }
 
     #[test]
@@ -251,6 +292,17 @@ mod tests {
             format!("{}", StatusLine { pd: "netstack", health: PdHealth::default(), pools: Some(&area) }),
             "monitor: status netstack running faults=0 restarts=0 rx.size=256 rx.free=6 rx.posted=250"
         );
+    }
+
+    #[test]
+    fn cpu_lines_have_one_format() {
+        let pds = [("driver", 300u64), ("netstack", 200)];
+        let l = CpuLine { total: 1000, idle: 333, pds: &pds };
+        assert_eq!(format!("{l}"), "monitor: cpu cycles=1000 idle=333 busy_pct=66.7 driver=300 netstack=200");
+        let empty = CpuLine { total: 0, idle: 0, pds: &[] };
+        assert_eq!(format!("{empty}"), "monitor: cpu cycles=0 idle=0 busy_pct=0.0");
+        let huge = CpuLine { total: u64::MAX, idle: 0, pds: &[] };
+        assert!(format!("{huge}").ends_with("busy_pct=100.0"));
     }
 
     #[test]

@@ -32,7 +32,7 @@ use core::fmt::Write;
 use sel4::{init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, IrqHandler, Notification, Page, Tcb, UserContext, VmAttributes};
 
 use crate::boot::{fill_page, patch_value, System, COM1, CONSOLE_BADGE, SCRATCH};
-use crate::console::{self, Command, Input, LineBuffer, PdHealth, StatusLine};
+use crate::console::{self, Command, CpuLine, Input, LineBuffer, PdHealth, StatusLine};
 use crate::fault::{Fault, Outcome, Policy, Report, Restarts, MAX_FAULT_MRS, RESTART_WINDOW_MS};
 
 const ROOT: CNode = init::CNODE;
@@ -183,6 +183,30 @@ impl Monitor {
                 }
             }
             Ok(Command::Inject(name)) => self.inject(sys, name, out),
+            Ok(Command::CpuStart | Command::CpuStop) if sys.spec.flags & spec::SYS_BENCH_KERNEL == 0 => {
+                let _ = writeln!(
+                    out,
+                    "monitor: error: cpu needs the benchmark kernel (make run BENCH=1, or make eval, builds it and this image for it)"
+                );
+            }
+            Ok(Command::CpuStart) => {
+                sel4::bench::reset_log();
+                for pd in &sys.pds[..sys.spec.pds.len()] {
+                    sel4::bench::reset_thread(CPtr(pd.tcb));
+                }
+                let _ = writeln!(out, "monitor: cpu started");
+            }
+            Ok(Command::CpuStop) => {
+                sel4::bench::finalize_log();
+                let mut pds = [("", 0u64); spec::MAX_PDS];
+                let mut window = sel4::bench::Utilisation::default();
+                for (i, slot) in pds.iter_mut().enumerate().take(sys.spec.pds.len()) {
+                    window = sel4::bench::thread(CPtr(sys.pds[i].tcb));
+                    *slot = (sys.pd_name(i), window.thread);
+                }
+                let n = sys.spec.pds.len();
+                let _ = writeln!(out, "{}", CpuLine { total: window.total, idle: window.idle, pds: &pds[..n] });
+            }
         }
     }
 

@@ -65,6 +65,8 @@ pub struct Inputs<'a> {
     /// The initialiser ELF's bytes and path.
     pub initialiser: &'a [u8],
     pub initialiser_path: &'a Path,
+    /// For the benchmark kernel (sets `spec::SYS_BENCH_KERNEL`).
+    pub bench_kernel: bool,
 }
 
 /// The result: the bootable ELF and a few facts for the report.
@@ -96,6 +98,9 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
     let mut report = Vec::new();
     if !sys.fault_injection {
         w.flags |= spec::SYS_NO_FAULT_INJECTION;
+    }
+    if inp.bench_kernel {
+        w.flags |= spec::SYS_BENCH_KERNEL;
     }
 
     for mr in &sys.regions {

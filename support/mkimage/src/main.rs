@@ -22,6 +22,10 @@ struct Args {
     /// Where to write the image.
     #[arg(long, short)]
     out: PathBuf,
+    /// The image boots on the benchmark kernel (`support/kernel/build.sh --bench`): the
+    /// monitor then serves the console's `cpu` command.
+    #[arg(long)]
+    bench_kernel: bool,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn run(args: &Args) -> Result<(), mkimage::Error> {
         search: &search,
         initialiser: &initialiser,
         initialiser_path: &args.initialiser,
+        bench_kernel: args.bench_kernel,
     })?;
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir).map_err(|error| mkimage::Error::Io { path: dir.to_path_buf(), error })?;

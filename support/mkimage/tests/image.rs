@@ -94,6 +94,7 @@ fn build(fx: &Fixture, xml: &str) -> Result<mkimage::Image, String> {
         search: std::slice::from_ref(&fx.dir),
         initialiser: &fx.init,
         initialiser_path: Path::new("init"),
+        bench_kernel: false,
     })
     .map_err(|e| e.to_string())
 }

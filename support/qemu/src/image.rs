@@ -18,10 +18,22 @@ pub fn build_lock() -> MutexGuard<'static, ()> {
 /// Runs `make image SYSTEM=<system>` at the repository root (a path relative to it) and
 /// returns `build/<system file stem>/image.elf`.
 pub fn build_image(system: &str) -> Result<PathBuf> {
+    image_for(system, false)
+}
+
+/// As [`build_image`], for the benchmark kernel (`KernelVariant::Bench`): `make image BENCH=1`
+/// -> `build/<stem>-bench/image.elf`, whose monitor serves the console's `cpu` command.
+pub fn build_bench_image(system: &str) -> Result<PathBuf> {
+    image_for(system, true)
+}
+
+fn image_for(system: &str, bench: bool) -> Result<PathBuf> {
     let _guard = build_lock();
-    let command = format!("make image SYSTEM={system}");
+    let bench_arg = if bench { " BENCH=1" } else { "" };
+    let command = format!("make image SYSTEM={system}{bench_arg}");
     let out = Command::new("make")
         .args(["--no-print-directory", "image", &format!("SYSTEM={system}")])
+        .args(bench.then_some("BENCH=1"))
         .current_dir(repo_root())
         .stdin(Stdio::null())
         .output()
@@ -42,7 +54,8 @@ pub fn build_image(system: &str) -> Result<PathBuf> {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("system");
-    let image = repo_root().join("build").join(stem).join("image.elf");
+    let dir = if bench { format!("{stem}-bench") } else { stem.to_string() };
+    let image = repo_root().join("build").join(dir).join("image.elf");
     if !image.is_file() {
         return Err(Error::MissingFile {
             what: "system image",

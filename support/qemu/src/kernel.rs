@@ -13,6 +13,9 @@ pub enum KernelVariant {
     Default,
     /// As `Default`, plus CONFIG_IOMMU (Intel VT-d).
     Iommu,
+    /// As `Default`, plus the kernel's per-thread utilisation accounting (the evaluation's
+    /// CPU figures; boot it with an image from [`crate::build_bench_image`]).
+    Bench,
 }
 
 impl KernelVariant {
@@ -20,6 +23,7 @@ impl KernelVariant {
         match self {
             KernelVariant::Default => "default",
             KernelVariant::Iommu => "iommu",
+            KernelVariant::Bench => "bench",
         }
     }
 }
@@ -45,19 +49,16 @@ pub fn kernel_image(variant: KernelVariant) -> PathBuf {
 pub fn build_kernel(variant: KernelVariant) -> Result<PathBuf> {
     let script = repo_root().join("support/kernel/build.sh");
     let mut cmd = Command::new(&script);
-    if variant == KernelVariant::Iommu {
-        cmd.arg("--iommu");
+    let flag = match variant {
+        KernelVariant::Default => "",
+        KernelVariant::Iommu => "--iommu",
+        KernelVariant::Bench => "--bench",
+    };
+    if !flag.is_empty() {
+        cmd.arg(flag);
     }
     cmd.current_dir(repo_root());
-    let shown = format!(
-        "{}{}",
-        script.display(),
-        if variant == KernelVariant::Iommu {
-            " --iommu"
-        } else {
-            ""
-        }
-    );
+    let shown = format!("{} {flag}", script.display());
     let out = cmd.output().map_err(|source| Error::Io {
         context: format!("could not run the kernel build script {}", script.display()),
         source,

@@ -30,7 +30,7 @@ mod process;
 
 pub use config::{Netdev, Nic, QemuConfig, DEFAULT_QEMU, NETDEV_ID};
 pub use error::{Error, Result};
-pub use image::{build_image, build_lock};
+pub use image::{build_bench_image, build_image, build_lock};
 pub use kernel::{build_kernel, kernel_image, repo_root, KernelVariant};
 pub use net::{free_udp_port, DgramLink, MAX_FRAME};
 pub use process::{Qemu, RegexMatch};

@@ -21,5 +21,5 @@ pub use cap::*;
 pub use error::{Error, InvocationError};
 pub use invocation::{invoke, Invocation, MethodSpec, METHODS};
 pub use label::{config, Label, LABELS};
-pub use syscall::{debug_put_char, debug_puts, DebugWriter};
+pub use syscall::{bench, debug_put_char, debug_puts, DebugWriter};
 pub use types::*;

@@ -62,6 +62,12 @@ pub struct Received {
 /// The full register convention: every input and output register.
 #[inline(always)]
 fn raw(sys: Syscall, cap: Word, info: Word, mrs: [Word; 4]) -> (Word, Word, [Word; 4]) {
+    raw_number(sys as i64, cap, info, mrs)
+}
+
+/// [`raw`] by number, for the syscalls only some kernel variants have ([`bench`]).
+#[inline(always)]
+fn raw_number(sys: i64, cap: Word, info: Word, mrs: [Word; 4]) -> (Word, Word, [Word; 4]) {
     let (mut m0, mut m1, mut m2, mut m3) = (mrs[0], mrs[1], mrs[2], mrs[3]);
     let out_cap: Word;
     let out_info: Word;
@@ -75,7 +81,7 @@ fn raw(sys: Syscall, cap: Word, info: Word, mrs: [Word; 4]) -> (Word, Word, [Wor
             "mov r12, rsp",
             "syscall",
             "mov rsp, r12",
-            inout("rdx") sys as i64 => _,
+            inout("rdx") sys => _,
             inout("rdi") cap => out_cap,
             inout("rsi") info => out_info,
             inout("r10") m0,
@@ -188,5 +194,57 @@ impl core::fmt::Write for DebugWriter {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         debug_puts(s);
         Ok(())
+    }
+}
+
+/// The utilisation syscalls of the benchmark kernel variant (`support/kernel/build.sh --bench`,
+/// `CONFIG_BENCHMARK_TRACK_UTILISATION`), numbered as that build's generated
+/// `arch/api/syscall.h` numbers them. On any other kernel these numbers are unknown syscalls,
+/// which fault the caller: call them only when the system was built for the bench kernel.
+pub mod bench {
+    use super::raw_number;
+    use crate::types::CPtr;
+
+    /// `seL4_BenchmarkResetLog`: starts a measurement window (idle time and the window's start).
+    pub const RESET_LOG: i64 = -16;
+    /// `seL4_BenchmarkFinalizeLog`: ends the window (charges the running thread up to now).
+    pub const FINALIZE_LOG: i64 = -17;
+    /// `seL4_BenchmarkGetThreadUtilisation`: a thread's, the idle thread's and the window's
+    /// cycles, in message registers 0, 1 and 2 of the IPC buffer.
+    pub const GET_THREAD_UTILISATION: i64 = -20;
+    /// `seL4_BenchmarkResetThreadUtilisation`: zeroes a thread's count.
+    pub const RESET_THREAD_UTILISATION: i64 = -21;
+
+    /// Cycles over the last window, as the kernel counted them (TSC ticks).
+    #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+    pub struct Utilisation {
+        /// The thread asked about.
+        pub thread: u64,
+        /// The idle thread.
+        pub idle: u64,
+        /// The whole window.
+        pub total: u64,
+    }
+
+    /// Starts a window.
+    pub fn reset_log() {
+        raw_number(RESET_LOG, 0, 0, [0; 4]);
+    }
+
+    /// Ends the window.
+    pub fn finalize_log() {
+        raw_number(FINALIZE_LOG, 0, 0, [0; 4]);
+    }
+
+    /// Zeroes `tcb`'s count (call at the start of a window).
+    pub fn reset_thread(tcb: CPtr) {
+        raw_number(RESET_THREAD_UTILISATION, tcb.0, 0, [0; 4]);
+    }
+
+    /// `tcb`'s, the idle thread's and the window's cycles (after [`finalize_log`]).
+    pub fn thread(tcb: CPtr) -> Utilisation {
+        raw_number(GET_THREAD_UTILISATION, tcb.0, 0, [0; 4]);
+        let mr = |i| crate::ipc::get_mr(i).unwrap_or(0);
+        Utilisation { thread: mr(0), idle: mr(1), total: mr(2) }
     }
 }

@@ -148,6 +148,10 @@ pub const START_STOPPED: u64 = 2;
 
 /// `Header::flags`: the monitor's console refuses `inject` (`<system fault_injection="false">`).
 pub const SYS_NO_FAULT_INJECTION: u32 = 1;
+/// `Header::flags`: the image was built for the benchmark kernel (per-thread utilisation
+/// accounting), so the monitor may use its utilisation syscalls (the console's `cpu`). On any
+/// other kernel those syscalls would fault the monitor, so the flag is never guessed.
+pub const SYS_BENCH_KERNEL: u32 = 2;
 
 /// `PdRec::flags`: the PD serves PPCs and so has an endpoint.
 pub const PD_HAS_ENDPOINT: u8 = 1;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use qemu_harness::{build_image, build_kernel, KernelVariant, Qemu, QemuConfig};
+use qemu_harness::{build_bench_image, build_image, build_kernel, KernelVariant, Qemu, QemuConfig};
 
 const WAIT: Duration = Duration::from_secs(60);
 const RUN_LIMIT: Duration = Duration::from_secs(150);
@@ -16,8 +16,16 @@ fn ok<T>(r: qemu_harness::Result<T>) -> T {
 }
 
 fn boot(system: &str) -> Qemu {
-    let image = build_image(system).unwrap_or_else(|e| panic!("{e}"));
-    let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
+    boot_on(system, KernelVariant::Default)
+}
+
+fn boot_on(system: &str, variant: KernelVariant) -> Qemu {
+    let image = match variant {
+        KernelVariant::Bench => build_bench_image(system),
+        _ => build_image(system),
+    }
+    .unwrap_or_else(|e| panic!("{e}"));
+    let kernel = build_kernel(variant).unwrap_or_else(|e| panic!("{e}"));
     let cfg = QemuConfig::new().kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT);
     let mut q = Qemu::spawn(cfg).unwrap_or_else(|e| panic!("{e}"));
     ok(q.expect("monitor: console ready on COM1 (type help)", WAIT));
@@ -67,4 +75,30 @@ fn a_system_file_can_switch_injection_off() {
     ok(q.expect("monitor: error: fault injection is off in this system (<system fault_injection=\"false\">)", WAIT));
     ok(q.type_line("status"));
     ok(q.expect("monitor: status witness running faults=0 restarts=0", WAIT));
+}
+
+#[test]
+fn cpu_reports_a_window_on_the_benchmark_kernel_and_refuses_elsewhere() {
+    let mut q = boot_on("tests/systems/console.xml", KernelVariant::Bench);
+    ok(q.expect("ungranted: done; idle", WAIT));
+    ok(q.type_line("cpu start"));
+    ok(q.expect("monitor: cpu started", WAIT));
+    // Make the witness work inside the window: an injected fault and its restart.
+    ok(q.type_line("inject witness"));
+    ok(q.expect("witness: up", WAIT));
+    ok(q.type_line("cpu stop"));
+    let m = ok(q.expect_regex(r"monitor: cpu cycles=(\d+) idle=(\d+) busy_pct=(\d+)\.(\d) witness=(\d+) ungranted=(\d+)\n", WAIT));
+    let n = |i: usize| m.groups[i].as_deref().unwrap().parse::<u64>().unwrap();
+    let (total, idle, busy, witness, ungranted) = (n(0), n(1), n(2), n(4), n(5));
+    assert!(total > 0 && idle <= total, "{}", m.matched);
+    assert!(busy <= 100, "{}", m.matched);
+    assert!(witness > 0, "the restarted witness ran in the window: {}", m.matched);
+    assert!(idle + witness + ungranted <= total, "parts fit in the window: {}", m.matched);
+    // A mistake gets the usage.
+    ok(q.type_line("cpu"));
+    ok(q.expect("monitor: error: cpu needs start or stop", WAIT));
+
+    let mut plain = boot("tests/systems/console.xml");
+    ok(plain.type_line("cpu start"));
+    ok(plain.expect("monitor: error: cpu needs the benchmark kernel", WAIT));
 }
