@@ -10,11 +10,24 @@
 //! `Receiver` (frames arrive on the active ring, sent buffers go back on the free ring). A
 //! refused transmit descriptor is returned on the free ring with `len = 0`; a refused receive
 //! buffer is dropped (it is the client's own junk) — both are counted in the session.
+//!
+//! Every event runs one bounded round (`service`), in steps each in the file named for it:
+//! `tx.rs` reaps transmit completions and takes the client's transmit work, `rx.rs` hands
+//! receive completions to the client and refills the receive ring, `notify.rs` publishes
+//! to the client and decides whether to block; `map.rs` translates and pins buffers and
+//! `slots.rs` remembers which client buffer sits in which device slot.
 
 use crate::backend::{Cause, InitError, MacAddr, NicBackend};
-use crate::hw::{Translate, PAGE_SIZE};
-use crate::session::{BufError, Session};
+use crate::hw::Translate;
+use crate::session::Session;
 use ring::Desc;
+use slots::SlotRing;
+
+mod map;
+mod notify;
+mod rx;
+mod slots;
+mod tx;
 
 /// Most descriptors per device ring.
 pub const MAX_SLOTS: usize = 256;
@@ -101,51 +114,6 @@ pub struct Stats {
     pub budget_exhausted: u64,
     /// Most packets handled in one event (never above the budget + ring reaps).
     pub max_work_per_event: u64,
-}
-
-#[derive(Clone, Copy)]
-struct Posted {
-    desc: Desc,
-    first_page: u64,
-    pages: u64,
-}
-
-/// Ring bookkeeping for one direction: which client buffer sits in which slot.
-struct SlotRing {
-    slots: [Option<Posted>; MAX_SLOTS],
-    n: u16,
-    head: u16,
-    tail: u16,
-    count: u16,
-}
-
-impl SlotRing {
-    fn new(n: u16) -> Self {
-        Self {
-            slots: [None; MAX_SLOTS],
-            n,
-            head: 0,
-            tail: 0,
-            count: 0,
-        }
-    }
-    /// One slot stays empty so that head == tail always means "empty" for e1000's RDH/RDT.
-    fn space(&self) -> u16 {
-        self.n - 1 - self.count
-    }
-    fn push(&mut self, p: Posted) -> u16 {
-        let slot = self.tail;
-        self.slots[slot as usize] = Some(p);
-        self.tail = (self.tail + 1) % self.n;
-        self.count += 1;
-        slot
-    }
-    fn pop(&mut self) -> Option<Posted> {
-        let p = self.slots[self.head as usize].take();
-        self.head = (self.head + 1) % self.n;
-        self.count -= 1;
-        p
-    }
 }
 
 /// The driver: one device backend, one client session.
@@ -325,306 +293,39 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
         self.stats.rx_dropped_no_buffer += c.rx_missed;
     }
 
-    /// One bounded round of work.
+    /// One bounded round of work. The steps run in this order, each touching the device and
+    /// the queues exactly as the single loop they were cut from did.
     fn service(&mut self) -> Actions {
         let budget = u64::from(self.cfg.budget);
-        let mut work: u64 = 0;
-        let mut notify = false;
 
         // 1. Transmit completions: cheap, and they free ring space and client buffers.
-        let mut returned = false;
-        while self.txr.count > 0 {
-            let Some(done) = self.backend.tx_poll(self.txr.head) else {
-                break;
-            };
-            let Some(p) = self.txr.pop() else { continue };
-            self.unpin(&p);
-            if done.ok {
-                self.stats.tx_packets += 1;
-                self.stats.tx_bytes += u64::from(p.desc.len);
-            } else {
-                self.stats.tx_errors += 1;
-            }
-            returned |= self.return_tx(p.desc);
-        }
-
+        let mut returned = self.reap_tx_completions();
         // 2. Receive completions, bounded by the budget.
-        let mut delivered = false;
-        let mut rx_backlog = false;
-        while self.rxr.count > 0 {
-            let Some(done) = self.backend.rx_poll(self.rxr.head) else {
-                break;
-            };
-            if work >= budget {
-                rx_backlog = true;
-                break;
-            }
-            work += 1;
-            self.backend.rx_clear(self.rxr.head);
-            let Some(p) = self.rxr.pop() else { continue };
-            self.unpin(&p);
-            if !done.ok || done.len == 0 || done.len > p.desc.len {
-                self.stats.rx_frame_errors += 1;
-                self.keep_spare(p.desc);
-                continue;
-            }
-            let out = Desc {
-                len: done.len,
-                ..p.desc
-            };
-            match self.rx.active.enqueue(out) {
-                Ok(()) => {
-                    self.stats.rx_packets += 1;
-                    self.stats.rx_bytes += u64::from(done.len);
-                    delivered = true;
-                }
-                Err(ring::EnqueueError::Full) => {
-                    self.stats.rx_dropped_client_full += 1;
-                    self.keep_spare(p.desc);
-                }
-                Err(ring::EnqueueError::Peer(_)) => {
-                    self.session.errors.queue_corrupt += 1;
-                    self.keep_spare(p.desc);
-                }
-            }
-        }
-
+        let rx = self.deliver_rx_completions(budget);
+        let mut work = rx.work;
         // 3. Refill the receive ring: spares first, then the client's free buffers.
         let posted_rx = self.refill_rx();
-
         // 4. Transmit submissions, bounded by what is left of the budget and by ring space.
-        let mut tx_backlog = false;
-        let mut posted_tx = 0u16;
-        let avail = match self.tx.active.available() {
-            Ok(n) => u64::from(n),
-            Err(_) => {
-                self.session.errors.queue_corrupt += 1;
-                0
-            }
-        };
-        let room = u64::from(self.txr.space());
-        let take = avail.min(room).min(budget.saturating_sub(work));
-        if avail > take && take < room {
-            tx_backlog = true; // stopped by the budget, not by ring space
-        }
-        for i in 0..take {
-            let d = match self.tx.active.dequeue() {
-                Ok(Some(d)) => d,
-                Ok(None) => break,
-                Err(_) => {
-                    self.session.errors.queue_corrupt += 1;
-                    break;
-                }
-            };
-            work += 1;
-            match self.session.check_tx(&d).and_then(|len| self.map(&d, len)) {
-                Ok((phys, first_page, pages)) => {
-                    let slot = self.txr.push(Posted {
-                        desc: d,
-                        first_page,
-                        pages,
-                    });
-                    // Interrupt on the last descriptor of the batch only: one completion
-                    // interrupt per batch, further coalesced by the hold-off timer.
-                    self.backend.tx_post(slot, phys, d.len, i + 1 == take);
-                    posted_tx += 1;
-                }
-                Err(e) => {
-                    self.session.errors.count(&e);
-                    returned |= self.return_tx(Desc { len: 0, ..d });
-                }
-            }
-        }
-        if posted_tx > 0 {
-            self.backend.tx_kick(self.txr.tail);
-        }
-        if posted_rx > 0 {
-            self.backend.rx_kick(self.rxr.tail);
-        }
+        let tx = self.take_client_tx(budget.saturating_sub(work));
+        work += tx.work;
+        returned |= tx.returned;
+        self.kick_device(tx.posted, posted_rx);
 
         // 5. Publish to the client: signal only if it asked (suppressed notification).
-        if delivered {
-            notify |= self.producer_signal(true);
-        }
-        if returned {
-            notify |= self.producer_signal(false);
-        }
+        let notify = self.publish(rx.delivered, returned);
 
-        // A frame may already wait in the next slot: more receive work than the budget allowed.
-        if !rx_backlog && self.rxr.count > 0 && work >= budget {
-            rx_backlog = self.backend.rx_poll(self.rxr.head).is_some();
-        }
-        let mut more = rx_backlog || tx_backlog;
-
+        let rx_backlog = rx.backlog || self.rx_frame_waiting(work >= budget);
+        let mut more = rx_backlog || tx.backlog;
         // 6. About to block: ask for signals only where one is needed, with the re-check.
         if !more {
-            if self.rxr.space() > 0 {
-                match self.rx.free.prepare_to_block() {
-                    Ok(true) => {}
-                    Ok(false) => more = true, // buffers arrived meanwhile
-                    Err(_) => self.session.errors.queue_corrupt += 1,
-                }
-            } else {
-                // Ring full of buffers: interrupts will wake us; the client need not signal.
-                self.rx.free.cancel_signal();
-            }
-            if self.txr.count == 0 {
-                match self.tx.active.prepare_to_block() {
-                    Ok(true) => {}
-                    Ok(false) => more = true,
-                    Err(_) => self.session.errors.queue_corrupt += 1,
-                }
-            } else {
-                // Notification avoidance: the tx-complete interrupt will wake us, so a busy
-                // client can enqueue without any kernel call.
-                self.tx.active.cancel_signal();
-                self.stats.tx_signal_avoided += 1;
-            }
+            more = self.prepare_to_block();
         }
-
-        if more {
-            self.stats.budget_exhausted += u64::from(work >= budget);
-            if !self.irq_masked {
-                self.backend.irq_mask();
-                self.irq_masked = true;
-            }
-        } else if self.irq_masked {
-            self.backend.irq_unmask();
-            self.irq_masked = false;
-        }
+        self.set_irq_mask(more, work >= budget);
         self.stats.max_work_per_event = self.stats.max_work_per_event.max(work);
         Actions {
             notify_client: notify,
             ack_irq: false,
             more_work: more,
-        }
-    }
-
-    fn producer_signal(&mut self, rx: bool) -> bool {
-        let wanted = if rx {
-            self.rx.active.signal_needed()
-        } else {
-            self.tx.free.signal_needed()
-        };
-        if wanted {
-            self.stats.notify_sent += 1;
-        } else {
-            self.stats.notify_suppressed += 1;
-        }
-        wanted
-    }
-
-    /// Gives a transmit buffer back to the client; true if it was published.
-    fn return_tx(&mut self, d: Desc) -> bool {
-        match self.tx.free.enqueue(d) {
-            Ok(()) => true,
-            Err(ring::EnqueueError::Full) => {
-                self.session.errors.returns_dropped += 1;
-                false
-            }
-            Err(ring::EnqueueError::Peer(_)) => {
-                self.session.errors.queue_corrupt += 1;
-                false
-            }
-        }
-    }
-
-    fn keep_spare(&mut self, d: Desc) {
-        // At most one spare per ring slot, so this never overflows; guard anyway.
-        if self.nspare < MAX_SLOTS {
-            self.spare[self.nspare] = d;
-            self.nspare += 1;
-        }
-    }
-
-    fn refill_rx(&mut self) -> u16 {
-        let mut posted = 0;
-        while self.rxr.space() > 0 {
-            let d = if self.nspare > 0 {
-                self.nspare -= 1;
-                self.spare[self.nspare]
-            } else {
-                match self.rx.free.dequeue() {
-                    Ok(Some(d)) => d,
-                    Ok(None) => break,
-                    Err(_) => {
-                        self.session.errors.queue_corrupt += 1;
-                        break;
-                    }
-                }
-            };
-            match self
-                .session
-                .check_rx(&d)
-                .and_then(|len| self.map(&d, len).map(|m| (m, len)))
-            {
-                Ok(((phys, first_page, pages), len)) => {
-                    let slot = self.rxr.push(Posted {
-                        desc: d,
-                        first_page,
-                        pages,
-                    });
-                    self.backend.rx_post(slot, phys, len);
-                    posted += 1;
-                }
-                Err(e) => self.session.errors.count(&e),
-            }
-        }
-        posted
-    }
-
-    /// Translates and pins the first `len` bytes of a validated buffer: returns its physical
-    /// address and the pinned page range. The pages must be physically contiguous.
-    fn map(&mut self, d: &Desc, len: u32) -> Result<(u64, u64, u64), BufError> {
-        let off = u64::from(d.offset);
-        let first = off / PAGE_SIZE;
-        let last = (off + u64::from(len) - 1) / PAGE_SIZE;
-        let pages = last - first + 1;
-        let mut base = 0;
-        for (i, page) in (first..=last).enumerate() {
-            let frame = match self.xlate.lookup(d.dataspace, page) {
-                Some(f) => f,
-                None => {
-                    self.stats.xlate_misses += 1;
-                    self.xlate
-                        .refill(d.dataspace, page)
-                        .map_err(BufError::Xlate)?
-                }
-            };
-            if i == 0 {
-                base = frame;
-            } else if frame != base + i as u64 * PAGE_SIZE {
-                return Err(BufError::NotContiguous {
-                    dataspace: d.dataspace,
-                    offset: d.offset,
-                });
-            }
-        }
-        let phys = base + off % PAGE_SIZE;
-        let limit = self.backend.dma_limit();
-        if phys
-            .checked_add(u64::from(len))
-            .is_none_or(|end| end > limit)
-        {
-            return Err(BufError::Unreachable { phys, limit });
-        }
-        for page in first..=last {
-            if let Err(e) = self.xlate.pin(d.dataspace, page) {
-                for undo in first..page {
-                    self.xlate.unpin(d.dataspace, undo);
-                    self.stats.unpins += 1;
-                }
-                return Err(BufError::Xlate(e));
-            }
-            self.stats.pins += 1;
-        }
-        Ok((phys, first, pages))
-    }
-
-    fn unpin(&mut self, p: &Posted) {
-        for page in p.first_page..p.first_page + p.pages {
-            self.xlate.unpin(p.desc.dataspace, page);
-            self.stats.unpins += 1;
         }
     }
 }

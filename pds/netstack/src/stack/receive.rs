@@ -1,0 +1,140 @@
+//! Received frames in: each is classified, then a datagram for a bound port takes the fast
+//! path (a hosted app's reply written straight into a transmit frame, or one copy into the
+//! client's data region, held while the client is full), ARP and the rest go to smoltcp, and
+//! bad frames are dropped and counted.
+
+use super::ports::{owner, Owner};
+use super::{next_hop, Netstack};
+use crate::device::Frame;
+use crate::wire::{self, Class, DropReason, UdpIn, UDP_HEADROOM};
+use smoltcp::time::Instant;
+use socket_api::{Endpoint, MAX_PAYLOAD};
+
+impl Netstack<'_> {
+    /// Processes received frames; true if the batch limit stopped it.
+    pub(super) fn receive(&mut self, now: Instant) -> bool {
+        if let Some((f, u)) = self.held.take() {
+            if !self.client_ready(u) {
+                self.held = Some((f, u));
+                return false; // waiting for the client: asked for its signal before blocking
+            }
+            self.fast_path(f, u);
+            self.dev.rx.give_back(f.slot);
+        }
+        let budget = self.dev.rx.ring().active.capacity();
+        for _ in 0..budget {
+            let Some(f) = self.dev.rx.next_frame() else { return false };
+            let ports = &self.ports;
+            let class = wire::classify(self.dev.rx.frame(f), self.cfg.mac, self.cfg.ip, |p| {
+                owner(ports, p).is_some()
+            });
+            match class {
+                Class::Udp(u) => {
+                    self.stats.udp_in += 1;
+                    self.neigh.learn(u.from.addr, u.src_mac);
+                    if !self.client_ready(u) {
+                        self.held = Some((f, u));
+                        self.stats.client_backpressure += 1;
+                        return false;
+                    }
+                    self.fast_path(f, u);
+                    self.dev.rx.give_back(f.slot);
+                }
+                Class::Arp { learn } => {
+                    if let Some((ip, mac)) = learn.filter(|(ip, _)| self.cfg.on_link(*ip)) {
+                        self.neigh.learn(ip, mac);
+                    }
+                    self.pass_to_smoltcp(now, f);
+                }
+                Class::Stack => self.pass_to_smoltcp(now, f),
+                Class::Drop(why) => {
+                    *match why {
+                        DropReason::Malformed => &mut self.stats.drop_malformed,
+                        DropReason::BadChecksum => &mut self.stats.drop_bad_checksum,
+                        DropReason::OtherMac => &mut self.stats.drop_other_mac,
+                    } += 1;
+                    self.dev.rx.give_back(f.slot);
+                }
+            }
+        }
+        !matches!(self.dev.rx.ring().active.available(), Ok(0))
+    }
+
+    /// False only for a datagram to the client while the client has no room.
+    fn client_ready(&mut self, u: UdpIn) -> bool {
+        if owner(&self.ports, u.port) != Some(Owner::Client) {
+            return true;
+        }
+        match self.client.as_mut() {
+            Some(c) => c.can_take(&mut self.stats),
+            None => true,
+        }
+    }
+
+    fn pass_to_smoltcp(&mut self, now: Instant, f: Frame) {
+        self.stats.to_smoltcp += 1;
+        self.dev.pending = Some(f);
+        let _ = self.iface.poll_ingress_single(now, &mut self.dev, &mut self.sockets);
+        if let Some(f) = self.dev.pending.take() {
+            self.dev.rx.give_back(f.slot);
+        }
+    }
+
+    /// A valid datagram for a bound port: to the hosted app (reply written straight into a
+    /// transmit frame) or copied once into the client's data region.
+    fn fast_path(&mut self, f: Frame, u: UdpIn) {
+        let payload_range = u.payload_offset..u.payload_offset + u.payload_len;
+        match owner(&self.ports, u.port) {
+            Some(Owner::App) => {
+                let Some(app) = self.app.as_mut() else {
+                    self.stats.drop_app += 1;
+                    return;
+                };
+                let Some(slot) = self.dev.tx.alloc() else {
+                    self.stats.drop_no_tx_buffer += 1;
+                    return;
+                };
+                let payload = &self.dev.rx.frame(f)[payload_range];
+                let buf = self.dev.tx.buf(slot);
+                let reply = app.on_datagram(
+                    payload,
+                    u.from,
+                    &mut buf[UDP_HEADROOM..UDP_HEADROOM + MAX_PAYLOAD as usize],
+                );
+                let dst_mac = match reply {
+                    Some((n, to)) if n <= MAX_PAYLOAD as usize => {
+                        if to.addr == u.from.addr {
+                            Some((n, to, u.src_mac))
+                        } else {
+                            let hop = next_hop(&self.cfg, to.addr);
+                            self.neigh.lookup(to.addr).or_else(|| self.neigh.lookup(hop)).map(|m| (n, to, m))
+                        }
+                    }
+                    Some(_) => None,
+                    None => {
+                        self.dev.tx.release(slot);
+                        return;
+                    }
+                };
+                match dst_mac {
+                    Some((n, to, mac)) => {
+                        let from = Endpoint { addr: self.cfg.ip, port: u.port };
+                        let len = wire::write_udp_headers(self.dev.tx.buf(slot), self.cfg.mac, mac, from, to, n);
+                        if self.dev.tx.send(slot, len) {
+                            self.stats.udp_out += 1;
+                        }
+                    }
+                    None => {
+                        self.stats.drop_app += 1;
+                        self.dev.tx.release(slot);
+                    }
+                }
+            }
+            Some(Owner::Client) => match self.client.as_mut() {
+                Some(c) => c.deliver(&self.dev.rx.frame(f)[payload_range], u.from, u.port, &mut self.stats),
+                None => self.stats.drop_app += 1,
+            },
+            None => self.stats.drop_app += 1,
+        }
+    }
+}
