@@ -30,10 +30,7 @@ impl Manager<'_> {
             // Entries of a free range are already invalid; make sure (in range by search).
             let _ = driver_state.writer.invalidate(i as usize);
         }
-        let at = Attached {
-            base,
-            clients: PdSet::EMPTY.with(client),
-        };
+        let at = Attached { base, clients: PdSet::EMPTY.with(client) };
         driver_state.bindings[di].attached = Some(at);
         Ok(self.attachment_of(di, at))
     }

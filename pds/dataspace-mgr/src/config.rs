@@ -89,37 +89,28 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::DuplicateDataspace(ds) => write!(f, "{ds} is configured twice"),
-            Self::BadPageSize { ds, page_size } => write!(
-                f,
-                "{ds}: page size {page_size:#x} is not a power of two of at least {MIN_PAGE_SIZE:#x}"
-            ),
-            Self::BadSize {
-                ds,
-                size,
-                page_size,
-            } => write!(
-                f,
-                "{ds}: size {size:#x} is not a non-zero multiple of its page size {page_size:#x}"
-            ),
+            Self::BadPageSize { ds, page_size } => {
+                write!(f, "{ds}: page size {page_size:#x} is not a power of two of at least {MIN_PAGE_SIZE:#x}")
+            }
+            Self::BadSize { ds, size, page_size } => {
+                write!(f, "{ds}: size {size:#x} is not a non-zero multiple of its page size {page_size:#x}")
+            }
             Self::TooManyPages(ds) => write!(f, "{ds} has more than 2^32 pages"),
             Self::FrameCount { ds, expected, got } => write!(
                 f,
                 "{ds}: the frame table gives {got} frames for {expected} pages; \
                  the initialiser must report one frame per page"
             ),
-            Self::UnalignedFrame { ds, page, frame } => write!(
-                f,
-                "{ds}: page {page}'s frame {frame:#x} is not aligned to the page size"
-            ),
-            Self::FrameReused { frame } => write!(
-                f,
-                "frame {frame:#x} is given to two pages; dataspaces must not overlap"
-            ),
+            Self::UnalignedFrame { ds, page, frame } => {
+                write!(f, "{ds}: page {page}'s frame {frame:#x} is not aligned to the page size")
+            }
+            Self::FrameReused { frame } => {
+                write!(f, "frame {frame:#x} is given to two pages; dataspaces must not overlap")
+            }
             Self::DuplicateDriver(pd) => write!(f, "driver {pd} is configured twice"),
-            Self::EmptyCache(pd) => write!(
-                f,
-                "driver {pd}'s translation cache has no entries; give it a region of at least one entry"
-            ),
+            Self::EmptyCache(pd) => {
+                write!(f, "driver {pd}'s translation cache has no entries; give it a region of at least one entry")
+            }
         }
     }
 }
@@ -128,38 +119,18 @@ impl fmt::Display for ConfigError {
 pub(crate) fn check_dataspace(spec: &DataspaceSpec) -> Result<u32, ConfigError> {
     let ds = spec.id;
     if spec.page_size < MIN_PAGE_SIZE || !spec.page_size.is_power_of_two() {
-        return Err(ConfigError::BadPageSize {
-            ds,
-            page_size: spec.page_size,
-        });
+        return Err(ConfigError::BadPageSize { ds, page_size: spec.page_size });
     }
     if spec.size == 0 || spec.size & (spec.page_size - 1) != 0 {
-        return Err(ConfigError::BadSize {
-            ds,
-            size: spec.size,
-            page_size: spec.page_size,
-        });
+        return Err(ConfigError::BadSize { ds, size: spec.size, page_size: spec.page_size });
     }
     let pages = spec.size / spec.page_size;
     let pages32 = u32::try_from(pages).map_err(|_| ConfigError::TooManyPages(ds))?;
     if spec.frames.len() as u64 != pages {
-        return Err(ConfigError::FrameCount {
-            ds,
-            expected: pages,
-            got: spec.frames.len(),
-        });
+        return Err(ConfigError::FrameCount { ds, expected: pages, got: spec.frames.len() });
     }
-    if let Some((page, &frame)) = spec
-        .frames
-        .iter()
-        .enumerate()
-        .find(|(_, &f)| f & (spec.page_size - 1) != 0)
-    {
-        return Err(ConfigError::UnalignedFrame {
-            ds,
-            page: page as u32,
-            frame,
-        });
+    if let Some((page, &frame)) = spec.frames.iter().enumerate().find(|(_, &f)| f & (spec.page_size - 1) != 0) {
+        return Err(ConfigError::UnalignedFrame { ds, page: page as u32, frame });
     }
     Ok(pages32)
 }

@@ -82,10 +82,7 @@ pub struct Manager<'a> {
 impl<'a> Manager<'a> {
     /// Checks the configuration and builds the manager. Every translation cache is
     /// invalidated, so stale contents of a reused region are never read as translations.
-    pub fn new(
-        dataspaces: Vec<DataspaceSpec>,
-        drivers: Vec<DriverSpec<'a>>,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(dataspaces: Vec<DataspaceSpec>, drivers: Vec<DriverSpec<'a>>) -> Result<Self, ConfigError> {
         let mut spans = Vec::new();
         let mut ds_state = Vec::with_capacity(dataspaces.len());
         for spec in dataspaces {
@@ -123,39 +120,19 @@ impl<'a> Manager<'a> {
             }
             let bindings = ds_state
                 .iter()
-                .map(|d| Binding {
-                    attached: None,
-                    pins: vec![Pin::default(); d.pages as usize],
-                })
+                .map(|d| Binding { attached: None, pins: vec![Pin::default(); d.pages as usize] })
                 .collect();
-            driver_state.push(Driver {
-                pd: spec.pd,
-                quota: spec.pin_quota,
-                writer,
-                faulted: false,
-                held: 0,
-                bindings,
-            });
+            driver_state.push(Driver { pd: spec.pd, quota: spec.pin_quota, writer, faulted: false, held: 0, bindings });
         }
-        Ok(Self {
-            dataspaces: ds_state,
-            drivers: driver_state,
-            counters: Counters::default(),
-        })
+        Ok(Self { dataspaces: ds_state, drivers: driver_state, counters: Counters::default() })
     }
 
     fn ds_index(&self, ds: DsId) -> Result<usize, MgrError> {
-        self.dataspaces
-            .iter()
-            .position(|d| d.id == ds)
-            .ok_or(MgrError::UnknownDataspace)
+        self.dataspaces.iter().position(|d| d.id == ds).ok_or(MgrError::UnknownDataspace)
     }
 
     fn driver_index(&self, pd: PdId) -> Result<usize, MgrError> {
-        self.drivers
-            .iter()
-            .position(|d| d.pd == pd)
-            .ok_or(MgrError::NotDriver)
+        self.drivers.iter().position(|d| d.pd == pd).ok_or(MgrError::NotDriver)
     }
 
     /// A driver that is allowed to make data-path requests now.
@@ -169,9 +146,7 @@ impl<'a> Manager<'a> {
 
     /// The driver's attachment of dataspace index `di`.
     fn attached(&self, d: usize, di: usize) -> Result<Attached, MgrError> {
-        self.drivers[d].bindings[di]
-            .attached
-            .ok_or(MgrError::NotAttached)
+        self.drivers[d].bindings[di].attached.ok_or(MgrError::NotAttached)
     }
 
     fn attachment_of(&self, di: usize, at: Attached) -> Attachment {
@@ -206,10 +181,7 @@ impl<'a> Manager<'a> {
         let (Ok(d), Ok(di)) = (self.driver_index(driver), self.ds_index(ds)) else {
             return false;
         };
-        self.drivers[d].bindings[di]
-            .pins
-            .get(page as usize)
-            .is_some_and(|p| p.live(now))
+        self.drivers[d].bindings[di].pins.get(page as usize).is_some_and(|p| p.live(now))
     }
 
     /// `driver`'s attachment of `ds`, if any.
@@ -231,21 +203,10 @@ impl<'a> Manager<'a> {
         };
         let need_driver = || driver.ok_or(MgrError::NotAuthorized);
         match *request {
-            MgrRequest::Attach { client, ds } => {
-                self.attach(need_driver()?, client, ds).map(MgrReply::Attached)
-            }
-            MgrRequest::Detach { client, ds } => {
-                self.detach(need_driver()?, client, ds, now).map(|()| MgrReply::Done)
-            }
-            MgrRequest::Refill { ds, page } => {
-                self.refill(need_driver()?, ds, page, now).map(MgrReply::Translated)
-            }
-            MgrRequest::Pin {
-                ds,
-                first,
-                count,
-                expiry,
-            } => self
+            MgrRequest::Attach { client, ds } => self.attach(need_driver()?, client, ds).map(MgrReply::Attached),
+            MgrRequest::Detach { client, ds } => self.detach(need_driver()?, client, ds, now).map(|()| MgrReply::Done),
+            MgrRequest::Refill { ds, page } => self.refill(need_driver()?, ds, page, now).map(MgrReply::Translated),
+            MgrRequest::Pin { ds, first, count, expiry } => self
                 .pin(need_driver()?, ds, first, count, expiry, now)
                 .map(|(held, quota)| MgrReply::PinCount { held, quota }),
             MgrRequest::Unpin { ds, first, count } => self
@@ -266,9 +227,7 @@ impl<'a> Manager<'a> {
             MgrRequest::DeviceReset { driver: reset } => match caller {
                 Caller::Driver(pd) if pd != reset => Err(MgrError::NotAuthorized),
                 Caller::Admin => Err(MgrError::NotAuthorized),
-                _ => self
-                    .device_reset(reset)
-                    .map(|(pins, attachments)| MgrReply::Recovered { pins, attachments }),
+                _ => self.device_reset(reset).map(|(pins, attachments)| MgrReply::Recovered { pins, attachments }),
             },
         }
     }

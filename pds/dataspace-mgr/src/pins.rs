@@ -42,10 +42,7 @@ impl Manager<'_> {
         let driver_state = &mut self.drivers[d];
         let pins = &mut driver_state.bindings[di].pins[first as usize..end as usize];
         let new_pages = pins.iter().filter(|p| p.refs == 0).count() as u32;
-        let over = driver_state
-            .held
-            .checked_add(new_pages)
-            .is_none_or(|total| total > driver_state.quota);
+        let over = driver_state.held.checked_add(new_pages).is_none_or(|total| total > driver_state.quota);
         if over || pins.iter().any(|p| p.refs == u32::MAX) {
             self.counters.quota_refusals += 1;
             return Err(MgrError::QuotaExceeded);

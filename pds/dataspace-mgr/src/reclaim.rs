@@ -19,11 +19,7 @@ impl Manager<'_> {
         for d in 0..self.drivers.len() {
             self.expire_driver(d, now);
         }
-        if self
-            .drivers
-            .iter()
-            .any(|drv| drv.bindings[di].pins[page as usize].refs > 0)
-        {
+        if self.drivers.iter().any(|drv| drv.bindings[di].pins[page as usize].refs > 0) {
             self.counters.reclaim_refusals += 1;
             return Err(MgrError::Pinned);
         }

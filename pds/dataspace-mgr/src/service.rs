@@ -153,12 +153,18 @@ impl<'a> MgrPd<'a> {
 
     /// A PPC from `role` (`channel` only names it in log lines): decode, handle, log, reply.
     /// A request that does not decode is refused with [`Refusal::BAD_MESSAGE`].
-    pub fn protected(&mut self, role: Role, channel: impl fmt::Display, msg: &Message, p: &mut impl Platform) -> Result<Message, Refusal> {
+    pub fn protected(
+        &mut self,
+        role: Role,
+        channel: impl fmt::Display,
+        msg: &Message,
+        p: &mut impl Platform,
+    ) -> Result<Message, Refusal> {
         let caller = match role {
             Role::Driver => Caller::Driver(self.driver),
             Role::Admin => Caller::Admin,
         };
-        let request = MgrRequest::decode(&msg).map_err(|e| {
+        let request = MgrRequest::decode(msg).map_err(|e| {
             p.print(format_args!("bad request on {channel}: {e}"));
             Refusal::BAD_MESSAGE
         })?;
@@ -171,7 +177,13 @@ impl<'a> MgrPd<'a> {
 
 /// The manager's request log: attachments, reclaims, resets, statistics and refusals (pin
 /// refusals are the driver's business and stay quiet).
-fn log(request: &MgrRequest, result: &Result<MgrReply, MgrError>, requests: u64, channel: &dyn fmt::Display, p: &mut impl Platform) {
+fn log(
+    request: &MgrRequest,
+    result: &Result<MgrReply, MgrError>,
+    requests: u64,
+    channel: &dyn fmt::Display,
+    p: &mut impl Platform,
+) {
     match (request, result) {
         (MgrRequest::Attach { client, ds }, Ok(MgrReply::Attached(a))) => {
             p.print(format_args!("ATTACH {ds} for client {client}: cache entries {}..{}", a.base(), a.base() + a.pages()))

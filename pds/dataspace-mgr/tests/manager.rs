@@ -18,21 +18,14 @@ const DRIVER2: u64 = 4;
 const ADMIN_PD: u64 = 5;
 
 fn caches() -> (Vec<CacheEntry>, Vec<CacheEntry>) {
-    (
-        (0..16).map(|_| CacheEntry::new()).collect(),
-        (0..8).map(|_| CacheEntry::new()).collect(),
-    )
+    ((0..16).map(|_| CacheEntry::new()).collect(), (0..8).map(|_| CacheEntry::new()).collect())
 }
 
 /// ds 10: 4 pages (client, other client); ds 11: 8 pages (other client);
 /// ds 12: 6 pages (client); driver 1 (quota 3, 16 entries); driver 4 (quota 2, 8 entries).
 fn manager<'a>(cache1: &'a [CacheEntry], cache2: &'a [CacheEntry]) -> Manager<'a> {
     Manager::new(
-        vec![
-            ds_spec(10, 4, &[CLIENT, OTHER_CLIENT]),
-            ds_spec(11, 8, &[OTHER_CLIENT]),
-            ds_spec(12, 6, &[CLIENT]),
-        ],
+        vec![ds_spec(10, 4, &[CLIENT, OTHER_CLIENT]), ds_spec(11, 8, &[OTHER_CLIENT]), ds_spec(12, 6, &[CLIENT])],
         vec![
             DriverSpec { pd: pd(DRIVER), pin_quota: 3, cache: cache1 },
             DriverSpec { pd: pd(DRIVER2), pin_quota: 2, cache: cache2 },
@@ -93,10 +86,7 @@ fn attach_checks_sharing_and_places_ranges_apart() {
     assert_eq!(attach_as(&mut m, drv(), CLIENT, 11), Err(MgrError::NotShared), "client does not share 11");
     assert_eq!(attach_as(&mut m, drv(), CLIENT, 99), Err(MgrError::UnknownDataspace));
     assert_eq!(attach_as(&mut m, drv(), CLIENT, u32::MAX), Err(MgrError::UnknownDataspace));
-    assert_eq!(
-        attach_as(&mut m, Caller::Driver(pd(ADMIN_PD)), CLIENT, 10),
-        Err(MgrError::NotDriver)
-    );
+    assert_eq!(attach_as(&mut m, Caller::Driver(pd(ADMIN_PD)), CLIENT, 10), Err(MgrError::NotDriver));
     assert_eq!(attach_as(&mut m, Caller::Admin, CLIENT, 10), Err(MgrError::NotAuthorized));
 
     let a10 = attach(&mut m, CLIENT, 10);
@@ -122,9 +112,8 @@ fn pin_quota_is_enforced_and_a_refused_pin_changes_nothing() {
     let (c1, c2) = caches();
     let mut m = manager(&c1, &c2);
     let a = attach(&mut m, CLIENT, 12);
-    let pin = |m: &mut Manager, first, count| {
-        call(m, drv(), MgrRequest::Pin { ds: DsId(12), first, count, expiry: 0 }, 10)
-    };
+    let pin =
+        |m: &mut Manager, first, count| call(m, drv(), MgrRequest::Pin { ds: DsId(12), first, count, expiry: 0 }, 10);
     assert_eq!(pin(&mut m, 0, 2), Ok(MgrReply::PinCount { held: 2, quota: 3 }));
     assert_eq!(pin(&mut m, 1, 1), Ok(MgrReply::PinCount { held: 2, quota: 3 }), "re-pin is free");
     let before = m.stats();
@@ -142,9 +131,7 @@ fn pin_quota_is_enforced_and_a_refused_pin_changes_nothing() {
     assert!(t.pinned && t.expiry == 0 && t.frame == frame(12, 0));
 
     assert_eq!(pin(&mut m, 2, 1), Ok(MgrReply::PinCount { held: 3, quota: 3 }));
-    let unpin = |m: &mut Manager, first, count| {
-        call(m, drv(), MgrRequest::Unpin { ds: DsId(12), first, count }, 10)
-    };
+    let unpin = |m: &mut Manager, first, count| call(m, drv(), MgrRequest::Unpin { ds: DsId(12), first, count }, 10);
     // Page 1 has two pins: one unpin keeps it pinned.
     assert_eq!(unpin(&mut m, 1, 1), Ok(MgrReply::PinCount { held: 3, quota: 3 }));
     assert_eq!(unpin(&mut m, 0, 2), Ok(MgrReply::PinCount { held: 1, quota: 3 }));
@@ -227,14 +214,8 @@ fn reclaim_refused_while_pinned_succeeds_after_unpin() {
     assert_eq!((s.reclaims, s.reclaim_refusals), (2, 1));
     // Hostile reclaims, and a driver may not reclaim.
     assert_eq!(reclaim(&mut m, 4), Err(MgrError::PageOutOfRange));
-    assert_eq!(
-        call(&mut m, admin, MgrRequest::Reclaim { ds: DsId(77), page: 0 }, 0),
-        Err(MgrError::UnknownDataspace)
-    );
-    assert_eq!(
-        call(&mut m, drv(), MgrRequest::Reclaim { ds: DsId(10), page: 0 }, 0),
-        Err(MgrError::NotAuthorized)
-    );
+    assert_eq!(call(&mut m, admin, MgrRequest::Reclaim { ds: DsId(77), page: 0 }, 0), Err(MgrError::UnknownDataspace));
+    assert_eq!(call(&mut m, drv(), MgrRequest::Reclaim { ds: DsId(10), page: 0 }, 0), Err(MgrError::NotAuthorized));
 }
 
 #[test]
@@ -261,9 +242,7 @@ fn detach_only_when_nothing_is_pinned() {
     let mut m = manager(&c1, &c2);
     let a = attach(&mut m, CLIENT, 12);
     m.pin(pd(DRIVER), DsId(12), 5, 1, 0, 0).unwrap();
-    let detach = |m: &mut Manager, client| {
-        call(m, drv(), MgrRequest::Detach { client: pd(client), ds: DsId(12) }, 0)
-    };
+    let detach = |m: &mut Manager, client| call(m, drv(), MgrRequest::Detach { client: pd(client), ds: DsId(12) }, 0);
     assert_eq!(detach(&mut m, OTHER_CLIENT), Err(MgrError::NotAttached), "never attached it");
     assert_eq!(detach(&mut m, CLIENT), Err(MgrError::Pinned));
     assert_eq!(m.attachment(pd(DRIVER), DsId(12)), Some(a), "refused detach changed nothing");

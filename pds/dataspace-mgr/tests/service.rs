@@ -45,7 +45,11 @@ fn start_prints_each_dataspace_and_the_up_line() {
     let mgr = start(&setup(), &cache, &mut p).unwrap();
     assert_eq!(mgr.manager().stats().pins, 0);
     assert_eq!(p.lines[0], "dataspace 0: 0x4000 bytes at physical 0x100000, 4 pages of 0x1000, shared with PD set 0x4");
-    assert!(p.lines[1].starts_with("up: driver PD #1, pin quota 8 pages, translation cache of 16 entries"), "{:?}", p.lines);
+    assert!(
+        p.lines[1].starts_with("up: driver PD #1, pin quota 8 pages, translation cache of 16 entries"),
+        "{:?}",
+        p.lines
+    );
 
     let mut bad = setup();
     bad.slots[1] = Slot { size: 0x1000, paddr: 0, ..bad.slots[0] };

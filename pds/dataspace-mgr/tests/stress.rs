@@ -32,11 +32,8 @@ impl Rng {
 fn driver_reads_while_manager_rewrites() {
     const ROUNDS: u64 = 100_000;
     let cache: Vec<CacheEntry> = (0..8).map(|_| CacheEntry::new()).collect();
-    let mut m = Manager::new(
-        vec![ds_spec(3, 8, &[2])],
-        vec![DriverSpec { pd: pd(1), pin_quota: 4, cache: &cache }],
-    )
-    .unwrap();
+    let mut m =
+        Manager::new(vec![ds_spec(3, 8, &[2])], vec![DriverSpec { pd: pd(1), pin_quota: 4, cache: &cache }]).unwrap();
     let a = m.attach(pd(1), pd(2), DsId(3)).unwrap();
     let done = AtomicBool::new(false);
     let (hits, reads) = thread::scope(|s| {
@@ -84,10 +81,7 @@ fn random_requests_keep_invariants() {
     let dataspaces = [(DsId(10), 4u32), (DsId(11), 6), (DsId(12), 2)];
     let mut m = Manager::new(
         vec![ds_spec(10, 4, &[2, 3]), ds_spec(11, 6, &[3]), ds_spec(12, 2, &[2])],
-        vec![
-            DriverSpec { pd: pd(1), pin_quota: 3, cache: &c1 },
-            DriverSpec { pd: pd(4), pin_quota: 2, cache: &c2 },
-        ],
+        vec![DriverSpec { pd: pd(1), pin_quota: 3, cache: &c1 }, DriverSpec { pd: pd(4), pin_quota: 2, cache: &c2 }],
     )
     .unwrap();
     let pinned_map = |m: &Manager, now| -> Vec<bool> {
@@ -145,9 +139,7 @@ fn random_requests_keep_invariants() {
         let pinned_before = pinned_map(&m, now);
         let live_pin_on_page = quotas.iter().any(|&(d, _)| m.is_pinned(d, ds, page, now));
         let result = m.handle(caller, &req, now);
-        *outcomes
-            .entry(format!("{:?} {:?}", req.op(), result.as_ref().map(|_| ()).err()))
-            .or_default() += 1;
+        *outcomes.entry(format!("{:?} {:?}", req.op(), result.as_ref().map(|_| ()).err())).or_default() += 1;
 
         match (&req, &result) {
             (MgrRequest::Reclaim { .. }, Ok(_)) => {
@@ -187,7 +179,15 @@ fn random_requests_keep_invariants() {
         }
     }
     // The mix reached the interesting outcomes, not only errors.
-    for key in ["Pin None", "Unpin None", "Reclaim None", "Refill None", "Attach None", "Pin Some(QuotaExceeded)", "Reclaim Some(Pinned)"] {
+    for key in [
+        "Pin None",
+        "Unpin None",
+        "Reclaim None",
+        "Refill None",
+        "Attach None",
+        "Pin Some(QuotaExceeded)",
+        "Reclaim Some(Pinned)",
+    ] {
         assert!(outcomes.get(key).copied().unwrap_or(0) > 0, "never saw {key}: {outcomes:?}");
     }
 }

@@ -9,9 +9,7 @@ use driver::model::rig::{burst_figures, Dp32Fx, E1000Fx, Fixture};
 fn arg(i: usize, default: u64) -> Result<u64, String> {
     match std::env::args().nth(i) {
         None => Ok(default),
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("argument {i} ({s:?}) must be a number")),
+        Some(s) => s.parse().map_err(|_| format!("argument {i} ({s:?}) must be a number")),
     }
 }
 

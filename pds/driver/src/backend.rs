@@ -53,43 +53,23 @@ pub struct HwCounters {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitError {
     /// A self-clearing reset/load bit never cleared.
-    Timeout {
-        chip: &'static str,
-        what: &'static str,
-        register: usize,
-    },
+    Timeout { chip: &'static str, what: &'static str, register: usize },
     /// Neither the receive-address registers nor the EEPROM gave a usable station address.
     NoMacAddress { chip: &'static str },
     /// The descriptor memory is too small for the configured ring.
-    RingMemTooSmall {
-        ring: &'static str,
-        need: usize,
-        have: usize,
-    },
+    RingMemTooSmall { ring: &'static str, need: usize, have: usize },
     /// Ring sizes must be 8..=256 and, for e1000, a multiple of 8.
     BadRingSize { ring: &'static str, slots: u16 },
     /// The hold-off the system file asks for is beyond what the chip can express.
-    HoldoffTooLong {
-        chip: &'static str,
-        requested_us: u32,
-        max_us: u32,
-    },
+    HoldoffTooLong { chip: &'static str, requested_us: u32, max_us: u32 },
     /// The descriptor memory is not where the chip can reach it (alignment or address width).
-    BadRingAddress {
-        ring: &'static str,
-        phys: u64,
-        why: &'static str,
-    },
+    BadRingAddress { ring: &'static str, phys: u64, why: &'static str },
 }
 
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::Timeout {
-                chip,
-                what,
-                register,
-            } => write!(
+            Self::Timeout { chip, what, register } => write!(
                 f,
                 "{chip}: {what} did not complete (register {register:#x} stayed busy): is the \
                  BAR mapped to the right device and the device powered (PCI D0)?"
@@ -104,15 +84,10 @@ impl fmt::Display for InitError {
                 "{ring} descriptor ring needs {need} bytes of DMA memory but the region has \
                  {have}; enlarge the memory region or use fewer slots"
             ),
-            Self::BadRingSize { ring, slots } => write!(
-                f,
-                "{ring} ring of {slots} slots: use 8..=256 slots, a multiple of 8"
-            ),
-            Self::HoldoffTooLong {
-                chip,
-                requested_us,
-                max_us,
-            } => write!(
+            Self::BadRingSize { ring, slots } => {
+                write!(f, "{ring} ring of {slots} slots: use 8..=256 slots, a multiple of 8")
+            }
+            Self::HoldoffTooLong { chip, requested_us, max_us } => write!(
                 f,
                 "{chip}: interrupt hold-off of {requested_us} us exceeds the chip's maximum of \
                  {max_us} us"
@@ -138,8 +113,7 @@ pub trait NicBackend {
     /// Resets the chip, reads its MAC address, programs both rings (`rx_slots`, `tx_slots`
     /// descriptors in the backend's DMA memory), the receive filter, hold-off and interrupt
     /// mask (left masked: the core unmasks), and enables rx/tx. Returns the station address.
-    fn init(&mut self, rx_slots: u16, tx_slots: u16, holdoff_us: u32)
-        -> Result<MacAddr, InitError>;
+    fn init(&mut self, rx_slots: u16, tx_slots: u16, holdoff_us: u32) -> Result<MacAddr, InitError>;
 
     /// Masks all device interrupts (the line deasserts).
     fn irq_mask(&mut self);

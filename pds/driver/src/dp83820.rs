@@ -133,8 +133,7 @@ use regs::*;
 const SPIN_LIMIT: u32 = 100_000;
 /// Interrupts the driver uses. Not RXORN/RXSOVR: an interrupt per dropped frame under overload
 /// is the receive livelock this driver avoids; drops are counted from the MIB instead.
-const IMR_USED: u32 =
-    ISR_RXDESC | ISR_RXERR | ISR_RXIDLE | ISR_TXDESC | ISR_TXERR | ISR_TXIDLE | ISR_TXURN | ISR_PHY;
+const IMR_USED: u32 = ISR_RXDESC | ISR_RXERR | ISR_RXIDLE | ISR_TXDESC | ISR_TXERR | ISR_TXIDLE | ISR_TXURN | ISR_PHY;
 
 /// Descriptor address width (CFG.M64ADDR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,20 +163,8 @@ impl Addressing {
     /// The descriptor layout for this mode.
     pub const fn layout(self) -> Layout {
         match self {
-            Self::Bits32 => Layout {
-                stride: 16,
-                bufptr: 4,
-                cmdsts: 8,
-                extsts: 12,
-                wide: false,
-            },
-            Self::Bits64 => Layout {
-                stride: 32,
-                bufptr: 8,
-                cmdsts: 16,
-                extsts: 20,
-                wide: true,
-            },
+            Self::Bits32 => Layout { stride: 16, bufptr: 4, cmdsts: 8, extsts: 12, wide: false },
+            Self::Bits64 => Layout { stride: 32, bufptr: 8, cmdsts: 16, extsts: 20, wide: true },
         }
     }
 }
@@ -200,13 +187,7 @@ pub struct Dp83820<R: Regs, M: DmaMem> {
 impl<R: Regs, M: DmaMem> Dp83820<R, M> {
     /// `rx_mem`/`tx_mem` hold the descriptor lists (8-byte aligned).
     pub fn new(regs: R, rx_mem: M, tx_mem: M, mode: Addressing) -> Self {
-        Self {
-            regs,
-            rx_mem,
-            tx_mem,
-            mode,
-            lay: mode.layout(),
-        }
+        Self { regs, rx_mem, tx_mem, mode, lay: mode.layout() }
     }
 
     /// The register window.
@@ -220,11 +201,7 @@ impl<R: Regs, M: DmaMem> Dp83820<R, M> {
                 return Ok(());
             }
         }
-        Err(InitError::Timeout {
-            chip: Self::NAME,
-            what,
-            register: reg,
-        })
+        Err(InitError::Timeout { chip: Self::NAME, what, register: reg })
     }
 
     /// The MAC address from the perfect-match memory (RFCR address 0, 2, 4 -> RFDR low 16
@@ -243,19 +220,11 @@ impl<R: Regs, M: DmaMem> Dp83820<R, M> {
     fn check_mem(&self, ring: &'static str, mem: &M, slots: u16) -> Result<(), InitError> {
         let need = usize::from(slots) * self.lay.stride;
         if mem.len() < need {
-            return Err(InitError::RingMemTooSmall {
-                ring,
-                need,
-                have: mem.len(),
-            });
+            return Err(InitError::RingMemTooSmall { ring, need, have: mem.len() });
         }
         let base = mem.phys_base();
         if base & 7 != 0 {
-            return Err(InitError::BadRingAddress {
-                ring,
-                phys: base,
-                why: "descriptors must be 8-byte aligned",
-            });
+            return Err(InitError::BadRingAddress { ring, phys: base, why: "descriptors must be 8-byte aligned" });
         }
         if self.mode == Addressing::Bits32 && base + need as u64 > 1 << 32 {
             return Err(InitError::BadRingAddress {
@@ -291,12 +260,7 @@ impl<R: Regs, M: DmaMem> Dp83820<R, M> {
 impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
     const NAME: &'static str = "DP83820";
 
-    fn init(
-        &mut self,
-        rx_slots: u16,
-        tx_slots: u16,
-        holdoff_us: u32,
-    ) -> Result<MacAddr, InitError> {
+    fn init(&mut self, rx_slots: u16, tx_slots: u16, holdoff_us: u32) -> Result<MacAddr, InitError> {
         self.check_mem("receive", &self.rx_mem, rx_slots)?;
         self.check_mem("transmit", &self.tx_mem, tx_slots)?;
         let ihr = ihr_for_us(holdoff_us).ok_or(InitError::HoldoffTooLong {
@@ -320,16 +284,9 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
             return Err(InitError::NoMacAddress { chip: Self::NAME });
         }
 
-        let keep =
-            CFG_TBI_EN | CFG_MRM_DIS | CFG_MWI_DIS | CFG_T64ADDR | CFG_DATA64_EN | CFG_EXT_125;
+        let keep = CFG_TBI_EN | CFG_MRM_DIS | CFG_MWI_DIS | CFG_T64ADDR | CFG_DATA64_EN | CFG_EXT_125;
         let mut cfg = self.regs.read32(CFG) & keep;
-        cfg |= CFG_PINT_DUPSTS
-            | CFG_PINT_LNKSTS
-            | CFG_PINT_SPDSTS
-            | CFG_EXD
-            | CFG_PESEL
-            | CFG_REQALG
-            | CFG_POW;
+        cfg |= CFG_PINT_DUPSTS | CFG_PINT_LNKSTS | CFG_PINT_SPDSTS | CFG_EXD | CFG_PESEL | CFG_REQALG | CFG_POW;
         if self.mode == Addressing::Bits64 {
             cfg |= CFG_M64ADDR;
         }
@@ -337,15 +294,10 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
 
         // Full duplex, auto-pad short frames, 512-byte DMA bursts; fill threshold 512 bytes,
         // drain threshold 1536 bytes (a whole frame in the FIFO before it goes out).
-        self.regs.write32(
-            TXCFG,
-            TXCFG_CSI | TXCFG_HBI | TXCFG_ATP | TXCFG_MXDMA512 | (0x10 << TXCFG_FLTH_SHIFT) | 0x30,
-        );
+        self.regs
+            .write32(TXCFG, TXCFG_CSI | TXCFG_HBI | TXCFG_ATP | TXCFG_MXDMA512 | (0x10 << TXCFG_FLTH_SHIFT) | 0x30);
         // Strip the CRC, full duplex, 512-byte bursts; do not accept errored/runt frames.
-        self.regs.write32(
-            RXCFG,
-            RXCFG_STRIPCRC | RXCFG_RX_FD | RXCFG_MXDMA512 | (8 << RXCFG_DRTH_SHIFT),
-        );
+        self.regs.write32(RXCFG, RXCFG_STRIPCRC | RXCFG_RX_FD | RXCFG_MXDMA512 | (8 << RXCFG_DRTH_SHIFT));
         self.regs.write32(PQCR, 0);
         self.regs.write32(WCSR, 0);
 
@@ -385,8 +337,7 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
     fn read_cause(&mut self) -> Cause {
         let isr = self.regs.read32(ISR);
         Cause {
-            rx: isr & (ISR_RXOK | ISR_RXDESC | ISR_RXERR | ISR_RXIDLE | ISR_RXORN | ISR_RXEARLY)
-                != 0,
+            rx: isr & (ISR_RXOK | ISR_RXDESC | ISR_RXERR | ISR_RXIDLE | ISR_RXORN | ISR_RXEARLY) != 0,
             tx: isr & (ISR_TXOK | ISR_TXDESC | ISR_TXERR | ISR_TXIDLE | ISR_TXURN) != 0,
             rx_overrun: isr & (ISR_RXORN | ISR_RXSOVR) != 0,
             link: isr & ISR_PHY != 0,
@@ -401,22 +352,16 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
         self.rx_mem.write32(o + lay.extsts, 0);
         self.rx_mem.barrier();
         // OWN clear hands a receive descriptor to the device; size = buffer capacity.
-        self.rx_mem
-            .write32(o + lay.cmdsts, CMDSTS_INTR | (len & CMDSTS_LEN_MASK));
+        self.rx_mem.write32(o + lay.cmdsts, CMDSTS_INTR | (len & CMDSTS_LEN_MASK));
     }
 
     fn rx_poll(&self, slot: u16) -> Option<RxDone> {
-        let c = self
-            .rx_mem
-            .read32(usize::from(slot) * self.lay.stride + self.lay.cmdsts);
+        let c = self.rx_mem.read32(usize::from(slot) * self.lay.stride + self.lay.cmdsts);
         // The device sets OWN when it has filled the buffer; OWN alone marks an empty slot.
         if c & CMDSTS_OWN == 0 || c == CMDSTS_OWN {
             return None;
         }
-        Some(RxDone {
-            len: c & CMDSTS_LEN_MASK,
-            ok: c & CMDSTS_OK != 0,
-        })
+        Some(RxDone { len: c & CMDSTS_LEN_MASK, ok: c & CMDSTS_OK != 0 })
     }
 
     fn rx_clear(&mut self, slot: u16) {
@@ -438,17 +383,12 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
         self.tx_mem.barrier();
         let intr = if interrupt { CMDSTS_INTR } else { 0 };
         // OWN set hands a transmit descriptor to the device; single fragment (no MORE).
-        self.tx_mem
-            .write32(o + lay.cmdsts, CMDSTS_OWN | intr | (len & CMDSTS_LEN_MASK));
+        self.tx_mem.write32(o + lay.cmdsts, CMDSTS_OWN | intr | (len & CMDSTS_LEN_MASK));
     }
 
     fn tx_poll(&self, slot: u16) -> Option<TxDone> {
-        let c = self
-            .tx_mem
-            .read32(usize::from(slot) * self.lay.stride + self.lay.cmdsts);
-        (c & CMDSTS_OWN == 0).then_some(TxDone {
-            ok: c & CMDSTS_OK != 0,
-        })
+        let c = self.tx_mem.read32(usize::from(slot) * self.lay.stride + self.lay.cmdsts);
+        (c & CMDSTS_OWN == 0).then_some(TxDone { ok: c & CMDSTS_OK != 0 })
     }
 
     fn tx_kick(&mut self, _tail: u16) {
@@ -457,9 +397,7 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
     }
 
     fn read_counters(&mut self) -> HwCounters {
-        HwCounters {
-            rx_missed: u64::from(self.regs.read32(MIB_RX_MISSED) & 0xffff),
-        }
+        HwCounters { rx_missed: u64::from(self.regs.read32(MIB_RX_MISSED) & 0xffff) }
     }
 
     fn dma_limit(&self) -> u64 {

@@ -127,11 +127,7 @@ pub struct E1000<R: Regs, M: DmaMem> {
 impl<R: Regs, M: DmaMem> E1000<R, M> {
     /// `rx_mem`/`tx_mem` hold the descriptor rings (16-byte aligned; 16 bytes per slot).
     pub fn new(regs: R, rx_mem: M, tx_mem: M) -> Self {
-        Self {
-            regs,
-            rx_mem,
-            tx_mem,
-        }
+        Self { regs, rx_mem, tx_mem }
     }
 
     /// The register window.
@@ -145,28 +141,19 @@ impl<R: Regs, M: DmaMem> E1000<R, M> {
                 return Ok(());
             }
         }
-        Err(InitError::Timeout {
-            chip: Self::NAME,
-            what,
-            register: reg,
-        })
+        Err(InitError::Timeout { chip: Self::NAME, what, register: reg })
     }
 
     /// Reads one 16-bit EEPROM word through EERD.
     fn eeprom_word(&self, addr: u32) -> Result<u16, InitError> {
-        self.regs
-            .write32(EERD, EERD_START | (addr << EERD_ADDR_SHIFT));
+        self.regs.write32(EERD, EERD_START | (addr << EERD_ADDR_SHIFT));
         for _ in 0..SPIN_LIMIT {
             let v = self.regs.read32(EERD);
             if v & EERD_DONE != 0 {
                 return Ok((v >> EERD_DATA_SHIFT) as u16);
             }
         }
-        Err(InitError::Timeout {
-            chip: Self::NAME,
-            what: "EEPROM read (EERD)",
-            register: EERD,
-        })
+        Err(InitError::Timeout { chip: Self::NAME, what: "EEPROM read (EERD)", register: EERD })
     }
 
     /// MAC from RAL0/RAH0 (loaded from the EEPROM at power-up), else EEPROM words 0..3.
@@ -190,21 +177,15 @@ impl<R: Regs, M: DmaMem> E1000<R, M> {
             return Err(InitError::NoMacAddress { chip: Self::NAME });
         }
         // Program the filter so the device accepts unicast frames to us.
-        self.regs
-            .write32(RAL0, u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
-        self.regs
-            .write32(RAH0, u32::from(m[4]) | u32::from(m[5]) << 8 | RAH_AV);
+        self.regs.write32(RAL0, u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+        self.regs.write32(RAH0, u32::from(m[4]) | u32::from(m[5]) << 8 | RAH_AV);
         Ok(mac)
     }
 
     fn check_mem(ring: &'static str, mem: &M, slots: u16) -> Result<(), InitError> {
         let need = usize::from(slots) * DESC_SIZE;
         if mem.len() < need {
-            return Err(InitError::RingMemTooSmall {
-                ring,
-                need,
-                have: mem.len(),
-            });
+            return Err(InitError::RingMemTooSmall { ring, need, have: mem.len() });
         }
         if mem.phys_base() & 15 != 0 {
             return Err(InitError::BadRingAddress {
@@ -220,12 +201,7 @@ impl<R: Regs, M: DmaMem> E1000<R, M> {
 impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
     const NAME: &'static str = "e1000 (82540EM)";
 
-    fn init(
-        &mut self,
-        rx_slots: u16,
-        tx_slots: u16,
-        holdoff_us: u32,
-    ) -> Result<MacAddr, InitError> {
+    fn init(&mut self, rx_slots: u16, tx_slots: u16, holdoff_us: u32) -> Result<MacAddr, InitError> {
         Self::check_mem("receive", &self.rx_mem, rx_slots)?;
         Self::check_mem("transmit", &self.tx_mem, tx_slots)?;
         let itr = itr_for_us(holdoff_us).ok_or(InitError::HoldoffTooLong {
@@ -247,8 +223,7 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
 
         // Link up: set link up, auto speed detection; no PHY reset.
         let ctrl = self.regs.read32(CTRL);
-        self.regs
-            .write32(CTRL, (ctrl | CTRL_SLU | CTRL_ASDE) & !CTRL_PHY_RST);
+        self.regs.write32(CTRL, (ctrl | CTRL_SLU | CTRL_ASDE) & !CTRL_PHY_RST);
 
         // Multicast table: clear (broadcast + own unicast only).
         for i in 0..128 {
@@ -262,15 +237,11 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
         let rb = self.rx_mem.phys_base();
         self.regs.write32(RDBAL, rb as u32);
         self.regs.write32(RDBAH, (rb >> 32) as u32);
-        self.regs
-            .write32(RDLEN, u32::from(rx_slots) * DESC_SIZE as u32);
+        self.regs.write32(RDLEN, u32::from(rx_slots) * DESC_SIZE as u32);
         self.regs.write32(RDH, 0);
         self.regs.write32(RDT, 0);
         self.regs.write32(RDTR, 0); // no extra receive delay: hold-off is ITR's job
-        self.regs.write32(
-            RCTL,
-            RCTL_EN | RCTL_BAM | RCTL_SECRC | RCTL_BSIZE_2048 | RCTL_RDMTS_HALF,
-        );
+        self.regs.write32(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC | RCTL_BSIZE_2048 | RCTL_RDMTS_HALF);
 
         // Transmit ring.
         for s in 0..tx_slots {
@@ -282,16 +253,12 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
         let tb = self.tx_mem.phys_base();
         self.regs.write32(TDBAL, tb as u32);
         self.regs.write32(TDBAH, (tb >> 32) as u32);
-        self.regs
-            .write32(TDLEN, u32::from(tx_slots) * DESC_SIZE as u32);
+        self.regs.write32(TDLEN, u32::from(tx_slots) * DESC_SIZE as u32);
         self.regs.write32(TDH, 0);
         self.regs.write32(TDT, 0);
         self.regs.write32(TIDV, 0);
         // Full duplex: CT = 0x0f, COLD = 0x40 (SDM §13.4.33); IPG for copper: 10/8/6.
-        self.regs.write32(
-            TCTL,
-            TCTL_EN | TCTL_PSP | (0x0f << TCTL_CT_SHIFT) | (0x40 << TCTL_COLD_SHIFT),
-        );
+        self.regs.write32(TCTL, TCTL_EN | TCTL_PSP | (0x0f << TCTL_CT_SHIFT) | (0x40 << TCTL_COLD_SHIFT));
         self.regs.write32(TIPG, 10 | (8 << 10) | (6 << 20));
 
         self.regs.write32(ITR, itr);
@@ -335,10 +302,7 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
             return None;
         }
         let len = self.rx_mem.read32(o + 8) & 0xffff;
-        Some(RxDone {
-            len,
-            ok: status & RXD_STAT_EOP != 0 && errors == 0,
-        })
+        Some(RxDone { len, ok: status & RXD_STAT_EOP != 0 && errors == 0 })
     }
 
     fn rx_clear(&mut self, slot: u16) {
@@ -358,8 +322,7 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
         let o = usize::from(slot) * DESC_SIZE;
         let cmd = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
         self.tx_mem.write64(o, phys);
-        self.tx_mem
-            .write32(o + 8, (len & 0xffff) | u32::from(cmd) << 24);
+        self.tx_mem.write32(o + 8, (len & 0xffff) | u32::from(cmd) << 24);
         self.tx_mem.write32(o + 12, 0);
     }
 
@@ -375,9 +338,7 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
     }
 
     fn read_counters(&mut self) -> HwCounters {
-        HwCounters {
-            rx_missed: u64::from(self.regs.read32(MPC)),
-        }
+        HwCounters { rx_missed: u64::from(self.regs.read32(MPC)) }
     }
 }
 

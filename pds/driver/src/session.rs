@@ -24,10 +24,9 @@ pub enum SessionError {
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::TooManyDataspaces { given } => write!(
-                f,
-                "session names {given} dataspaces; the driver accepts at most {MAX_DATASPACES}"
-            ),
+            Self::TooManyDataspaces { given } => {
+                write!(f, "session names {given} dataspaces; the driver accepts at most {MAX_DATASPACES}")
+            }
             Self::DuplicateDataspace { dataspace } => {
                 write!(f, "session names dataspace {dataspace} twice")
             }
@@ -69,10 +68,9 @@ impl fmt::Display for BufError {
             Self::TooLong { len } => {
                 write!(f, "frame of {len} bytes exceeds the maximum of {MAX_FRAME} (no jumbo frames)")
             }
-            Self::RxBufferTooSmall { len } => write!(
-                f,
-                "receive buffer of {len} bytes is smaller than the {RX_BUF_LEN} bytes a frame may need"
-            ),
+            Self::RxBufferTooSmall { len } => {
+                write!(f, "receive buffer of {len} bytes is smaller than the {RX_BUF_LEN} bytes a frame may need")
+            }
             Self::NotContiguous { dataspace, offset } => write!(
                 f,
                 "buffer at dataspace {dataspace} offset {offset:#x} crosses into a page that is not \
@@ -152,9 +150,7 @@ impl Session {
     /// Opens a session over `dataspaces` = `[(id, size in bytes)]`.
     pub fn new(dataspaces: &[(u32, u64)]) -> Result<Self, SessionError> {
         if dataspaces.len() > MAX_DATASPACES {
-            return Err(SessionError::TooManyDataspaces {
-                given: dataspaces.len(),
-            });
+            return Err(SessionError::TooManyDataspaces { given: dataspaces.len() });
         }
         let mut spaces = [(0, 0); MAX_DATASPACES];
         for (i, &(id, size)) in dataspaces.iter().enumerate() {
@@ -166,11 +162,7 @@ impl Session {
             }
             spaces[i] = (id, size);
         }
-        Ok(Self {
-            spaces,
-            n: dataspaces.len(),
-            errors: SessionErrors::default(),
-        })
+        Ok(Self { spaces, n: dataspaces.len(), errors: SessionErrors::default() })
     }
 
     /// Checks a frame the client wants sent; returns the length to send.
@@ -198,10 +190,7 @@ impl Session {
 
 impl Dataspaces for Session {
     fn size_of(&self, dataspace: u32) -> Option<u64> {
-        self.spaces[..self.n]
-            .iter()
-            .find(|&&(id, _)| id == dataspace)
-            .map(|&(_, s)| s)
+        self.spaces[..self.n].iter().find(|&&(id, _)| id == dataspace).map(|&(_, s)| s)
     }
 }
 
@@ -210,24 +199,13 @@ mod tests {
     use super::*;
 
     fn d(dataspace: u32, offset: u32, len: u32) -> Desc {
-        Desc {
-            dataspace,
-            offset,
-            len,
-            cookie: 0,
-        }
+        Desc { dataspace, offset, len, cookie: 0 }
     }
 
     #[test]
     fn open_rejects_bad_sets() {
-        assert_eq!(
-            Session::new(&[(1, 0)]).unwrap_err(),
-            SessionError::EmptyDataspace { dataspace: 1 }
-        );
-        assert_eq!(
-            Session::new(&[(1, 10), (1, 20)]).unwrap_err(),
-            SessionError::DuplicateDataspace { dataspace: 1 }
-        );
+        assert_eq!(Session::new(&[(1, 0)]).unwrap_err(), SessionError::EmptyDataspace { dataspace: 1 });
+        assert_eq!(Session::new(&[(1, 10), (1, 20)]).unwrap_err(), SessionError::DuplicateDataspace { dataspace: 1 });
         assert!(Session::new(&[(0, 1); 9]).is_err());
     }
 
@@ -235,28 +213,13 @@ mod tests {
     fn bounds_and_lengths() {
         let s = Session::new(&[(3, 0x10000)]).unwrap();
         assert_eq!(s.check_tx(&d(3, 0, 60)), Ok(60));
-        assert!(matches!(
-            s.check_tx(&d(4, 0, 60)),
-            Err(BufError::Bounds(DescError::UnknownDataspace { .. }))
-        ));
-        assert!(matches!(
-            s.check_tx(&d(3, 0xfff0, 60)),
-            Err(BufError::Bounds(DescError::OutOfBounds { .. }))
-        ));
+        assert!(matches!(s.check_tx(&d(4, 0, 60)), Err(BufError::Bounds(DescError::UnknownDataspace { .. }))));
+        assert!(matches!(s.check_tx(&d(3, 0xfff0, 60)), Err(BufError::Bounds(DescError::OutOfBounds { .. }))));
         // offset + len would wrap in u32: still refused
-        assert!(matches!(
-            s.check_tx(&d(3, u32::MAX - 10, 60)),
-            Err(BufError::Bounds(_))
-        ));
+        assert!(matches!(s.check_tx(&d(3, u32::MAX - 10, 60)), Err(BufError::Bounds(_))));
         assert_eq!(s.check_tx(&d(3, 0, 0)), Err(BufError::TooShort { len: 0 }));
-        assert_eq!(
-            s.check_tx(&d(3, 0, 1515)),
-            Err(BufError::TooLong { len: 1515 })
-        );
+        assert_eq!(s.check_tx(&d(3, 0, 1515)), Err(BufError::TooLong { len: 1515 }));
         assert_eq!(s.check_rx(&d(3, 0, 2048)), Ok(RX_BUF_LEN));
-        assert_eq!(
-            s.check_rx(&d(3, 0, 1000)),
-            Err(BufError::RxBufferTooSmall { len: 1000 })
-        );
+        assert_eq!(s.check_rx(&d(3, 0, 1000)), Err(BufError::RxBufferTooSmall { len: 1000 }));
     }
 }

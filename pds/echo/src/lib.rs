@@ -24,8 +24,7 @@ use socket_api::msg::{self, BindError, DecodeError, Request};
 
 pub mod service;
 use socket_api::{
-    free_desc, ClientEnd, DataLayout, DataRegionTooSmall, Datagram, Endpoint, Region, UdpApp,
-    QUEUE_CAPACITY,
+    free_desc, ClientEnd, DataLayout, DataRegionTooSmall, Datagram, Endpoint, Region, UdpApp, QUEUE_CAPACITY,
 };
 
 /// The echo service's well-known port.

@@ -126,7 +126,10 @@ impl<'a> EchoPd<'a> {
         }
         self.last_print = Some(now);
         self.printed_at = self.wakeups;
-        p.print(format_args!("{}", StatsLine { wakeups: self.wakeups, repolls: self.repolls, stats: self.echo.stats() }));
+        p.print(format_args!(
+            "{}",
+            StatsLine { wakeups: self.wakeups, repolls: self.repolls, stats: self.echo.stats() }
+        ));
         true
     }
 }
@@ -296,7 +299,6 @@ mod tests {
         assert!(p.lines.last().unwrap().starts_with("stats wakeups=3 "));
         assert_eq!(pd.counters().0, 3);
     }
-
 
     #[test]
     fn the_hosted_line_keeps_its_keys() {

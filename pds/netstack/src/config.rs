@@ -81,10 +81,9 @@ impl fmt::Display for ConfigError {
                  value=\"10.0.2.15\""
             ),
             Self::BadPrefix(p) => write!(f, "setvar `prefix_len` = {p}: expected 0..=32"),
-            Self::BadAddress([a, b, c, d]) => write!(
-                f,
-                "address {a}.{b}.{c}.{d} cannot be the stack's own: use a unicast host address"
-            ),
+            Self::BadAddress([a, b, c, d]) => {
+                write!(f, "address {a}.{b}.{c}.{d} cannot be the stack's own: use a unicast host address")
+            }
             Self::GatewayOffLink([a, b, c, d]) => write!(
                 f,
                 "gateway {a}.{b}.{c}.{d} is not a host in the stack's subnet: check `gateway` \
@@ -110,9 +109,7 @@ impl core::error::Error for ConfigError {}
 
 /// An IPv4 address from a setvar (`a<<24 | b<<16 | c<<8 | d`).
 pub fn ipv4_from_setvar(setvar: &'static str, value: u64) -> Result<[u8; 4], ConfigError> {
-    u32::try_from(value)
-        .map(u32::to_be_bytes)
-        .map_err(|_| ConfigError::NotAnAddress { setvar, value })
+    u32::try_from(value).map(u32::to_be_bytes).map_err(|_| ConfigError::NotAnAddress { setvar, value })
 }
 
 fn mask(prefix: u8) -> u32 {
@@ -133,10 +130,8 @@ impl Config {
         gateway: u64,
         tsc_hz: u64,
     ) -> Result<Self, ConfigError> {
-        let prefix_len = u8::try_from(prefix_len)
-            .ok()
-            .filter(|p| *p <= 32)
-            .ok_or(ConfigError::BadPrefix(prefix_len))?;
+        let prefix_len =
+            u8::try_from(prefix_len).ok().filter(|p| *p <= 32).ok_or(ConfigError::BadPrefix(prefix_len))?;
         let ip = ipv4_from_setvar("ip_addr", ip_addr)?;
         let gateway = match ipv4_from_setvar("gateway", gateway)? {
             [0, 0, 0, 0] => None,
@@ -164,7 +159,11 @@ impl Config {
             return Err(ConfigError::BadPrefix(u64::from(self.prefix_len)));
         }
         let unusable = |a: [u8; 4]| {
-            a == [0; 4] || a == [255; 4] || a[0] >= 224 || a[0] == 127 || (self.prefix_len < 31 && a == self.broadcast())
+            a == [0; 4]
+                || a == [255; 4]
+                || a[0] >= 224
+                || a[0] == 127
+                || (self.prefix_len < 31 && a == self.broadcast())
         };
         if unusable(self.ip) {
             return Err(ConfigError::BadAddress(self.ip));

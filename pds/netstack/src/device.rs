@@ -392,19 +392,10 @@ pub struct NetDevice<'a> {
 impl<'a> NetDevice<'a> {
     /// Lays the pool over `net_buffers` (receive slots first) and takes the driver queue ends.
     /// Call [`RxSide::post`] to post the receive buffers.
-    pub fn new(
-        net_buffers: Region<'a>,
-        rx: ring::Receiver<'a>,
-        tx: ring::Sender<'a>,
-        pool: &PoolConfig,
-    ) -> Self {
+    pub fn new(net_buffers: Region<'a>, rx: ring::Receiver<'a>, tx: ring::Sender<'a>, pool: &PoolConfig) -> Self {
         let (rx_mem, rest) = net_buffers.split_at((pool.rx_slots * SLOT) as usize);
         let (tx_mem, _) = rest.split_at((pool.tx_slots * SLOT) as usize);
-        Self {
-            rx: RxSide::new(rx, rx_mem, pool),
-            tx: TxSide::new(tx, tx_mem, pool),
-            pending: None,
-        }
+        Self { rx: RxSide::new(rx, rx_mem, pool), tx: TxSide::new(tx, tx_mem, pool), pending: None }
     }
 
     /// Device counters of both halves.

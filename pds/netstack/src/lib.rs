@@ -34,9 +34,9 @@ pub mod testkit;
 
 pub use config::{Clock, Config, ConfigError, PoolConfig, SLOT};
 
+pub use device::DeviceStats;
 /// Entries per ring of the driver's receive and transmit queue pairs: the driver contract's
 /// (`nic_api::QUEUE_CAPACITY`), named here for the PD binary.
 pub use nic_api::QUEUE_CAPACITY as DRIVER_QUEUE_CAPACITY;
-pub use device::DeviceStats;
 pub use runner::{PdCounters, Platform, RateLimit, Runner};
 pub use stack::{Actions, Netstack, Stats, MAX_PORTS};

@@ -152,7 +152,10 @@ impl<'a> Runner<'a> {
 
     /// Prints the statistics line now.
     pub fn print_stats(&self, p: &mut impl Platform) {
-        p.print(format_args!("{}", StatsLine { pd: &self.counters, stack: &self.ns.stats(), dev: &self.ns.device_stats() }));
+        p.print(format_args!(
+            "{}",
+            StatsLine { pd: &self.counters, stack: &self.ns.stats(), dev: &self.ns.device_stats() }
+        ));
     }
 }
 

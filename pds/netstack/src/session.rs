@@ -6,11 +6,11 @@
 use core::fmt;
 
 use message::Message;
-use nic_api::client::{self, ClientError};
 pub use nic_api::client::CallError;
-use nic_api::{DriverStats, DsId};
+use nic_api::client::{self, ClientError};
 /// Formats a MAC as `aa:bb:cc:dd:ee:ff` (nic-api's one form).
 pub use nic_api::MacAddr as MacDisplay;
+use nic_api::{DriverStats, DsId};
 
 use crate::ConfigError;
 
@@ -60,9 +60,9 @@ impl fmt::Display for StartError {
                 f,
                 "the driver refused the session call (code {c:#x}): is the driver PD running and serving channel 1?"
             ),
-            Self::Call(CallError::Kernel) => {
-                f.write_str("cannot call the driver: system.xml must give the netstack a pp channel (id 1) to the driver")
-            }
+            Self::Call(CallError::Kernel) => f.write_str(
+                "cannot call the driver: system.xml must give the netstack a pp channel (id 1) to the driver",
+            ),
             Self::Refused(e) => write!(f, "the driver refused the session: {e}"),
             Self::BadReply(e) => write!(f, "the driver's reply to OPEN is malformed: {e}"),
             Self::Config(e) => write!(f, "bad configuration: {e}"),

@@ -112,7 +112,8 @@ pub fn start<'a>(regions: Regions, s: Settings, mode: Mode<'a>, k: &mut impl Ker
     cfg.pool.dataspace = ds;
     let rx = ring::Receiver::from_region(&regions.rx_queues, DRIVER_QUEUE_CAPACITY).map_err(E::Queue)?;
     let tx = ring::Sender::from_region(&regions.tx_queues, DRIVER_QUEUE_CAPACITY).map_err(E::Queue)?;
-    let mut ns = Netstack::new(cfg, Region::from_mapped(regions.net_buffers), rx, tx, k.now_tsc()).map_err(E::Config)?;
+    let mut ns =
+        Netstack::new(cfg, Region::from_mapped(regions.net_buffers), rx, tx, k.now_tsc()).map_err(E::Config)?;
     match mode {
         Mode::Client { queues, data } => {
             let end = socket_api::server_from_region(&queues).map_err(E::Queue)?;

@@ -11,8 +11,8 @@
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress,
+    IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
 };
 use socket_api::Endpoint;
 
@@ -80,17 +80,16 @@ pub fn classify(frame: &[u8], mac: [u8; 6], our_ip: [u8; 4], bound: impl Fn(u16)
     }
     match eth.ethertype() {
         EthernetProtocol::Arp => {
-            let learn = ArpPacket::new_checked(eth.payload())
-                .ok()
-                .and_then(|p| ArpRepr::parse(&p).ok())
-                .and_then(|r| match r {
+            let learn = ArpPacket::new_checked(eth.payload()).ok().and_then(|p| ArpRepr::parse(&p).ok()).and_then(
+                |r| match r {
                     ArpRepr::EthernetIpv4 { source_hardware_addr, source_protocol_addr, .. }
                         if source_hardware_addr.is_unicast() =>
                     {
                         Some((ip(source_protocol_addr), source_hardware_addr.0))
                     }
                     _ => None,
-                });
+                },
+            );
             Class::Arp { learn }
         }
         EthernetProtocol::Ipv4 => {
@@ -168,8 +167,14 @@ pub fn write_udp_headers(
     let (src, dst) = (Ipv4Address::from(from.addr), Ipv4Address::from(to.addr));
     let caps = ChecksumCapabilities::default();
     let mut ipp = Ipv4Packet::new_unchecked(&mut buf[14..]);
-    Ipv4Repr { src_addr: src, dst_addr: dst, next_header: IpProtocol::Udp, payload_len: 8 + payload_len, hop_limit: 64 }
-        .emit(&mut ipp, &caps);
+    Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: 8 + payload_len,
+        hop_limit: 64,
+    }
+    .emit(&mut ipp, &caps);
     let mut udp = UdpPacket::new_unchecked(&mut buf[34..]);
     UdpRepr { src_port: from.port, dst_port: to.port }.emit(
         &mut udp,
@@ -193,8 +198,12 @@ pub fn write_arp_request(buf: &mut [u8], mac: [u8; 6], our_ip: [u8; 4], target: 
     };
     let len = 14 + repr.buffer_len();
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..len]);
-    EthernetRepr { src_addr: EthernetAddress(mac), dst_addr: EthernetAddress::BROADCAST, ethertype: EthernetProtocol::Arp }
-        .emit(&mut eth);
+    EthernetRepr {
+        src_addr: EthernetAddress(mac),
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
     repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
     len
 }
@@ -222,11 +231,7 @@ impl Neighbours {
             *e = (ip, mac, now);
             return;
         }
-        let slot = self
-            .entries
-            .iter_mut()
-            .min_by_key(|e| e.map_or(0, |(_, _, t)| t))
-            .expect("NEIGHBOURS > 0");
+        let slot = self.entries.iter_mut().min_by_key(|e| e.map_or(0, |(_, _, t)| t)).expect("NEIGHBOURS > 0");
         *slot = Some((ip, mac, now));
     }
 

@@ -6,12 +6,12 @@
 use std::fmt;
 
 use message::Message;
+use net_testkit::MAC;
 use netstack::runner::{Platform, RateLimit, Runner};
 use netstack::session::{self, CallError, StartError};
+use netstack::testkit;
 use nic_api::msg::label;
 use nic_api::{DriverStats, MacAddr, Op, SessionError, SessionReply, SessionRequest};
-use net_testkit::MAC;
-use netstack::testkit;
 use socket_api::{Endpoint, UdpApp};
 
 #[derive(Default)]

@@ -149,7 +149,8 @@ fn ping_from_an_unknown_peer_resolves_it_by_arp() {
 fn hosted_app_echoes_every_size_byte_exact_without_stack_copies() {
     let (mut wire, mut ns) = stack_with_mirror();
     let mut t = 0;
-    let sizes: Vec<usize> = [1, 2, 3, 17, 64, 511, 1000, 1024, 1471, 1472].into_iter().chain((1..=1472).step_by(97)).collect();
+    let sizes: Vec<usize> =
+        [1, 2, 3, 17, 64, 511, 1000, 1024, 1471, 1472].into_iter().chain((1..=1472).step_by(97)).collect();
     for (i, &len) in sizes.iter().enumerate() {
         echo_ok(&mut wire, &mut ns, &mut t, len, i as u8);
     }
@@ -192,19 +193,70 @@ fn bad_traffic_is_dropped_counted_and_echo_still_answers() {
         ("runt (10 bytes)", good[..10].to_vec()),
         ("truncated IPv4 header", good[..20].to_vec()),
         ("truncated datagram", good[..60].to_vec()),
-        ("IPv4 total length lies (too long)", corrupt(good.clone(), |f| { f[16] = 0x05; f[17] = 0xdc; })),
+        (
+            "IPv4 total length lies (too long)",
+            corrupt(good.clone(), |f| {
+                f[16] = 0x05;
+                f[17] = 0xdc;
+            }),
+        ),
         ("bad IPv4 header checksum", corrupt(good.clone(), |f| f[24] ^= 0xff)),
         ("bad UDP checksum", corrupt(good.clone(), |f| f[40] ^= 0x01)),
         ("payload bit flip", corrupt(good.clone(), |f| f[50] ^= 0x80)),
-        ("UDP length lies (longer than packet)", corrupt(good.clone(), |f| { f[38] = 0x05; f[39] = 0x00; })),
-        ("UDP length lies (below header)", corrupt(good.clone(), |f| { f[38] = 0; f[39] = 4; })),
+        (
+            "UDP length lies (longer than packet)",
+            corrupt(good.clone(), |f| {
+                f[38] = 0x05;
+                f[39] = 0x00;
+            }),
+        ),
+        (
+            "UDP length lies (below header)",
+            corrupt(good.clone(), |f| {
+                f[38] = 0;
+                f[39] = 4;
+            }),
+        ),
         ("IHL below 5", corrupt(good.clone(), |f| f[14] = 0x44)),
         ("IP version 6 in an IPv4 ethertype", corrupt(good.clone(), |f| f[14] = 0x65)),
-        ("unknown ethertype", corrupt(good.clone(), |f| { f[12] = 0x88; f[13] = 0xb5; })),
+        (
+            "unknown ethertype",
+            corrupt(good.clone(), |f| {
+                f[12] = 0x88;
+                f[13] = 0xb5;
+            }),
+        ),
         ("frame for another MAC", corrupt(good.clone(), |f| f[..6].copy_from_slice(&[0x52, 0x54, 0, 1, 2, 3]))),
-        ("datagram for another IP", net_testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: PEER_IP, port: 1 }, Endpoint { addr: [10, 0, 2, 16], port: 7 }, b"x")),
-        ("source port 0", net_testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: PEER_IP, port: 0 }, Endpoint { addr: IP, port: 7 }, b"x")),
-        ("broadcast source", net_testkit::udp_frame(PEER_MAC, MAC, Endpoint { addr: [255; 4], port: 5 }, Endpoint { addr: IP, port: 7 }, b"x")),
+        (
+            "datagram for another IP",
+            net_testkit::udp_frame(
+                PEER_MAC,
+                MAC,
+                Endpoint { addr: PEER_IP, port: 1 },
+                Endpoint { addr: [10, 0, 2, 16], port: 7 },
+                b"x",
+            ),
+        ),
+        (
+            "source port 0",
+            net_testkit::udp_frame(
+                PEER_MAC,
+                MAC,
+                Endpoint { addr: PEER_IP, port: 0 },
+                Endpoint { addr: IP, port: 7 },
+                b"x",
+            ),
+        ),
+        (
+            "broadcast source",
+            net_testkit::udp_frame(
+                PEER_MAC,
+                MAC,
+                Endpoint { addr: [255; 4], port: 5 },
+                Endpoint { addr: IP, port: 7 },
+                b"x",
+            ),
+        ),
         ("garbage", (0..1514).map(|i| (i * 7) as u8).collect()),
     ];
     for (i, (name, frame)) in cases.iter().enumerate() {
@@ -233,7 +285,13 @@ fn broadcast_storm_and_floods_never_wedge() {
             let f = if i % 2 == 0 {
                 net_testkit::arp_request([0x52, 0x54, 0, 9, round, i], [10, 0, 2, 100 + (i % 50)], [10, 0, 2, 200])
             } else {
-                net_testkit::udp_frame([0x52, 0x54, 0, 9, round, i], [0xff; 6], Endpoint { addr: [10, 0, 2, 100], port: 68 }, Endpoint { addr: [255; 4], port: 67 }, &[i; 300])
+                net_testkit::udp_frame(
+                    [0x52, 0x54, 0, 9, round, i],
+                    [0xff; 6],
+                    Endpoint { addr: [10, 0, 2, 100], port: 68 },
+                    Endpoint { addr: [255; 4], port: 67 },
+                    &[i; 300],
+                )
             };
             wire.inject(&f);
         }
@@ -309,12 +367,21 @@ fn config_from_setvars_is_validated() {
     assert!(ok.on_link([10, 0, 2, 200]) && !ok.on_link([10, 0, 3, 1]));
     assert_eq!(Config::from_setvars(MAC, 0x0a00_020f, 24, 0, 1).unwrap().gateway, None);
     let err = |r: Result<Config, ConfigError>| r.unwrap_err();
-    assert_eq!(err(Config::from_setvars(MAC, 1 << 40, 24, 0, 1)), ConfigError::NotAnAddress { setvar: "ip_addr", value: 1 << 40 });
+    assert_eq!(
+        err(Config::from_setvars(MAC, 1 << 40, 24, 0, 1)),
+        ConfigError::NotAnAddress { setvar: "ip_addr", value: 1 << 40 }
+    );
     assert_eq!(err(Config::from_setvars(MAC, 0x0a00_020f, 33, 0, 1)), ConfigError::BadPrefix(33));
     assert_eq!(err(Config::from_setvars(MAC, 0, 24, 0, 1)), ConfigError::BadAddress([0; 4]));
     assert_eq!(err(Config::from_setvars(MAC, 0x0a00_02ff, 24, 0, 1)), ConfigError::BadAddress([10, 0, 2, 255]));
-    assert_eq!(err(Config::from_setvars(MAC, 0x0a00_020f, 24, 0x0a00_0302, 1)), ConfigError::GatewayOffLink([10, 0, 3, 2]));
-    assert_eq!(err(Config::from_setvars([1, 0, 0, 0, 0, 0], 0x0a00_020f, 24, 0, 1)), ConfigError::BadMac([1, 0, 0, 0, 0, 0]));
+    assert_eq!(
+        err(Config::from_setvars(MAC, 0x0a00_020f, 24, 0x0a00_0302, 1)),
+        ConfigError::GatewayOffLink([10, 0, 3, 2])
+    );
+    assert_eq!(
+        err(Config::from_setvars([1, 0, 0, 0, 0, 0], 0x0a00_020f, 24, 0, 1)),
+        ConfigError::BadMac([1, 0, 0, 0, 0, 0])
+    );
     assert_eq!(err(Config::from_setvars(MAC, 0x0a00_020f, 24, 0, 0)), ConfigError::NoClock);
     for e in [ConfigError::NoClock, ConfigError::BadPrefix(40), ConfigError::PoolEmpty] {
         assert!(!e.to_string().is_empty());

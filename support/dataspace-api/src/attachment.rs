@@ -22,12 +22,7 @@ impl Attachment {
             && pages > 0
             && base.checked_add(pages).is_some()
             && page_size.checked_mul(u64::from(pages)).is_some();
-        ok.then_some(Self {
-            ds,
-            base,
-            pages,
-            page_size,
-        })
+        ok.then_some(Self { ds, base, pages, page_size })
     }
 
     /// The dataspace.

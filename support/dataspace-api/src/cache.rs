@@ -53,10 +53,7 @@ pub const fn table_bytes(entries: usize) -> usize {
 /// One translation-cache entry as it lies in shared memory (see the module docs for the
 /// layout). Its fields are only touched through [`CacheWriter`] and [`CacheReader`].
 #[repr(C)]
-#[cfg_attr(
-    not(feature = "loom"),
-    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
-)]
+#[cfg_attr(not(feature = "loom"), derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout))]
 pub struct CacheEntry {
     seq: AtomicU64,
     tag: AtomicU64,
@@ -71,23 +68,13 @@ impl CacheEntry {
     /// An invalid entry (all words zero, the same as fresh zeroed shared memory).
     #[cfg(not(feature = "loom"))]
     pub const fn new() -> Self {
-        Self {
-            seq: AtomicU64::new(0),
-            tag: AtomicU64::new(0),
-            frame: AtomicU64::new(0),
-            expiry: AtomicU64::new(0),
-        }
+        Self { seq: AtomicU64::new(0), tag: AtomicU64::new(0), frame: AtomicU64::new(0), expiry: AtomicU64::new(0) }
     }
 
     /// An invalid entry (all words zero, the same as fresh zeroed shared memory).
     #[cfg(feature = "loom")]
     pub fn new() -> Self {
-        Self {
-            seq: AtomicU64::new(0),
-            tag: AtomicU64::new(0),
-            frame: AtomicU64::new(0),
-            expiry: AtomicU64::new(0),
-        }
+        Self { seq: AtomicU64::new(0), tag: AtomicU64::new(0), frame: AtomicU64::new(0), expiry: AtomicU64::new(0) }
     }
 }
 
@@ -144,19 +131,17 @@ pub enum CacheError {
 impl fmt::Display for CacheError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::IndexOutOfRange { index, len } => write!(
-                f,
-                "translation-cache index {index} is past the table's {len} entries"
-            ),
+            Self::IndexOutOfRange { index, len } => {
+                write!(f, "translation-cache index {index} is past the table's {len} entries")
+            }
             Self::UnalignedFrame(addr) => write!(
                 f,
                 "frame address {addr:#x} is not aligned to {MIN_PAGE_SIZE} bytes; \
                  the initialiser's frame table is wrong"
             ),
-            Self::MisalignedRegion(addr) => write!(
-                f,
-                "translation-cache region at {addr:#x} is not 8-byte aligned; map it page aligned"
-            ),
+            Self::MisalignedRegion(addr) => {
+                write!(f, "translation-cache region at {addr:#x} is not 8-byte aligned; map it page aligned")
+            }
             Self::BadRegionSize(len) => write!(
                 f,
                 "translation-cache region of {len} bytes is not a non-zero multiple of \
@@ -179,9 +164,7 @@ pub fn table_from_bytes(bytes: &mut [u8]) -> Result<&[CacheEntry], CacheError> {
     if len == 0 || len & (ENTRY_BYTES - 1) != 0 {
         return Err(CacheError::BadRegionSize(len));
     }
-    <[CacheEntry]>::mut_from_bytes(bytes)
-        .map(|table| &*table)
-        .map_err(|_| CacheError::BadRegionSize(len))
+    <[CacheEntry]>::mut_from_bytes(bytes).map(|table| &*table).map_err(|_| CacheError::BadRegionSize(len))
 }
 
 /// Views raw shared memory (a mapped memory region, e.g. a setvar address) as a table.
@@ -248,10 +231,7 @@ impl<'a> CacheWriter<'a> {
     }
 
     fn entry(&self, index: usize) -> Result<&'a CacheEntry, CacheError> {
-        self.table.get(index).ok_or(CacheError::IndexOutOfRange {
-            index,
-            len: self.table.len(),
-        })
+        self.table.get(index).ok_or(CacheError::IndexOutOfRange { index, len: self.table.len() })
     }
 
     /// Publishes `t` at `index`, so a reader either sees the old entry or all of `t`.
@@ -343,10 +323,7 @@ pub struct CacheReader<'a> {
 impl<'a> CacheReader<'a> {
     /// A reader of `table`, with zeroed counters.
     pub fn new(table: &'a [CacheEntry]) -> Self {
-        Self {
-            table,
-            stats: ReaderStats::default(),
-        }
+        Self { table, stats: ReaderStats::default() }
     }
 
     /// Entries in the table.

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use dataspace_api::cache::{
-    table_from_bytes, table_from_raw, CacheEntry, CacheError, CacheReader, CacheWriter, Snapshot,
-    Translation, ENTRY_BYTES,
+    table_from_bytes, table_from_raw, CacheEntry, CacheError, CacheReader, CacheWriter, Snapshot, Translation,
+    ENTRY_BYTES,
 };
 use dataspace_api::DsId;
 
@@ -15,13 +15,7 @@ fn table(n: usize) -> Vec<CacheEntry> {
 }
 
 fn t(ds: u32, page: u32, frame: u64) -> Translation {
-    Translation {
-        ds: DsId(ds),
-        page,
-        frame,
-        pinned: false,
-        expiry: 0,
-    }
+    Translation { ds: DsId(ds), page, frame, pinned: false, expiry: 0 }
 }
 
 #[test]
@@ -60,11 +54,7 @@ fn pinned_entry_carries_expiry() {
     let entries = table(2);
     let mut w = CacheWriter::new(&entries);
     let mut r = CacheReader::new(&entries);
-    let pinned = Translation {
-        pinned: true,
-        expiry: 1_000,
-        ..t(1, 0, 0x10_0000)
-    };
+    let pinned = Translation { pinned: true, expiry: 1_000, ..t(1, 0, 0x10_0000) };
     w.write(0, &pinned).unwrap();
     let got = r.lookup(0, DsId(1), 0).unwrap();
     assert_eq!(got, pinned);
@@ -79,14 +69,8 @@ fn pinned_entry_carries_expiry() {
 fn writer_rejects_bad_frames_and_indices() {
     let entries = table(2);
     let mut w = CacheWriter::new(&entries);
-    assert_eq!(
-        w.write(0, &t(1, 0, 0x1001)),
-        Err(CacheError::UnalignedFrame(0x1001))
-    );
-    assert_eq!(
-        w.write(2, &t(1, 0, 0x1000)),
-        Err(CacheError::IndexOutOfRange { index: 2, len: 2 })
-    );
+    assert_eq!(w.write(0, &t(1, 0, 0x1001)), Err(CacheError::UnalignedFrame(0x1001)));
+    assert_eq!(w.write(2, &t(1, 0, 0x1000)), Err(CacheError::IndexOutOfRange { index: 2, len: 2 }));
     assert_eq!(w.invalidate(5), Err(CacheError::IndexOutOfRange { index: 5, len: 2 }));
     assert_eq!(w.current(0), None, "a refused write changed nothing");
     assert!(!CacheError::UnalignedFrame(1).to_string().is_empty());
@@ -118,10 +102,7 @@ fn table_from_raw_checks_alignment_and_size() {
         assert_eq!(table_from_raw(base, 64).unwrap().len(), 2);
         assert!(matches!(table_from_raw(base.add(4), 32), Err(CacheError::MisalignedRegion(_))));
         assert!(matches!(table_from_raw(base, 33), Err(CacheError::BadRegionSize(33))));
-        assert!(matches!(
-            table_from_raw(std::ptr::null_mut(), 32),
-            Err(CacheError::MisalignedRegion(0))
-        ));
+        assert!(matches!(table_from_raw(std::ptr::null_mut(), 32), Err(CacheError::MisalignedRegion(0))));
     }
 }
 
@@ -187,10 +168,7 @@ fn readers_never_accept_torn_entries() {
             })
             .collect();
         writer.join().unwrap();
-        readers
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .fold((0, 0), |(a, t), (a2, t2)| (a + a2, t + t2))
+        readers.into_iter().map(|h| h.join().unwrap()).fold((0, 0), |(a, t), (a2, t2)| (a + a2, t + t2))
     });
     assert!(accepted > 0, "readers accepted nothing (torn reads: {torn})");
 }

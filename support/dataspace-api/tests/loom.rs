@@ -4,8 +4,8 @@
 //! `cargo test --release -p dataspace-api --features loom --test loom`.
 use dataspace_api::cache::{CacheEntry, CacheReader, CacheWriter, Snapshot, Translation};
 use dataspace_api::DsId;
-use loom::sync::Arc;
 use loom::model::Builder;
+use loom::sync::Arc;
 use loom::thread;
 
 /// Bounded preemptions keep the run to seconds; 3 covers every interleaving of one write (odd

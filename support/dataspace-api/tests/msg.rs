@@ -1,9 +1,7 @@
 //! PPC message formats: every request and reply round-trips through its message, decode
 //! rejects wrong labels, lengths and values with the right error, and garbage never panics.
 use dataspace_api::cache::Translation;
-use dataspace_api::msg::{
-    label, DecodeError, Message, MgrError, MgrReply, MgrRequest, MgrStats, Op, MAX_MRS,
-};
+use dataspace_api::msg::{label, DecodeError, Message, MgrError, MgrReply, MgrRequest, MgrStats, Op, MAX_MRS};
 use dataspace_api::{Attachment, DsId, PdId};
 
 fn pd(i: u64) -> PdId {
@@ -134,7 +132,10 @@ fn error_codes_are_distinct_and_displayed() {
 #[test]
 fn longer_messages_than_any_layout_are_refused() {
     let long = m(label::ATTACH, &[1; MAX_MRS + 1]);
-    assert_eq!(MgrRequest::decode(&long), Err(DecodeError::BadLength { label: label::ATTACH, expected: 2, got: MAX_MRS + 1 }));
+    assert_eq!(
+        MgrRequest::decode(&long),
+        Err(DecodeError::BadLength { label: label::ATTACH, expected: 2, got: MAX_MRS + 1 })
+    );
     assert!(MgrReply::decode(Op::Stats, &m(label::OK, &[0; MAX_MRS + 1])).is_err());
 }
 
@@ -151,8 +152,15 @@ fn garbage_never_panics_and_accepted_input_is_canonical() {
         x
     };
     let ops = [
-        Op::Attach, Op::Detach, Op::Refill, Op::Pin, Op::Unpin, Op::Reclaim, Op::Stats,
-        Op::DriverFaulted, Op::DeviceReset,
+        Op::Attach,
+        Op::Detach,
+        Op::Refill,
+        Op::Pin,
+        Op::Unpin,
+        Op::Reclaim,
+        Op::Stats,
+        Op::DriverFaulted,
+        Op::DeviceReset,
     ];
     let mut decoded = 0;
     for _ in 0..200_000 {

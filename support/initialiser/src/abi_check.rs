@@ -7,8 +7,8 @@
 
 use core::fmt::Write;
 use sel4::{
-    init, Badge, BootInfo, CNode, CPtr, CapData, CapRights, Error, InvocationError, IoPort, Notification,
-    ObjectType, Untyped,
+    init, Badge, BootInfo, CNode, CPtr, CapData, CapRights, Error, InvocationError, IoPort, Notification, ObjectType,
+    Untyped,
 };
 
 /// What went wrong, for the report.
@@ -46,7 +46,11 @@ fn expect(cond: bool, what: &'static str) -> Result<(), CheckError> {
     }
 }
 
-fn expect_err<T>(r: Result<T, InvocationError>, want: Error, what: &'static str) -> Result<InvocationError, CheckError> {
+fn expect_err<T>(
+    r: Result<T, InvocationError>,
+    want: Error,
+    what: &'static str,
+) -> Result<InvocationError, CheckError> {
     match r {
         Err(e) if e.error == want => Ok(e),
         _ => Err(CheckError::Unexpected(what)),
@@ -71,12 +75,18 @@ pub fn run<W: Write>(bi: &BootInfo<'_>, out: &mut W) -> Result<u32, CheckError> 
     cn.copy(s_copy, 64, cn.slot(init::IO_PORT.0 .0), CapRights::ALL)?;
     n += 1;
     // Copying onto an occupied slot is refused with DeleteFirst.
-    expect_err(cn.copy(s_copy, 64, cn.slot(init::IO_PORT.0 .0), CapRights::ALL), Error::DeleteFirst,
-               "CNode_Copy onto a full slot must fail with DeleteFirst")?;
+    expect_err(
+        cn.copy(s_copy, 64, cn.slot(init::IO_PORT.0 .0), CapRights::ALL),
+        Error::DeleteFirst,
+        "CNode_Copy onto a full slot must fail with DeleteFirst",
+    )?;
     n += 1;
     // Copying from an empty slot: FailedLookup, detail word 0 = 1 (the source).
-    let e = expect_err(cn.copy(s_ports, 64, cn.slot(s_badged), CapRights::ALL), Error::FailedLookup,
-                       "CNode_Copy from an empty slot must fail with FailedLookup")?;
+    let e = expect_err(
+        cn.copy(s_ports, 64, cn.slot(s_badged), CapRights::ALL),
+        Error::FailedLookup,
+        "CNode_Copy from an empty slot must fail with FailedLookup",
+    )?;
     expect(e.detail[0] == 1, "FailedLookup must name the source")?;
     n += 1;
 
@@ -120,10 +130,14 @@ pub fn run<W: Write>(bi: &BootInfo<'_>, out: &mut W) -> Result<u32, CheckError> 
     }
     cn.revoke(ut.cap.0, 64)?;
     n += 1;
-    expect_err(cn.copy(s_copy, 64, cn.slot(s_ntfn), CapRights::ALL), Error::FailedLookup,
-               "deleted slots must be empty")?;
+    expect_err(
+        cn.copy(s_copy, 64, cn.slot(s_ntfn), CapRights::ALL),
+        Error::FailedLookup,
+        "deleted slots must be empty",
+    )?;
     n += 1;
 
-    let _ = writeln!(out, "initialiser: IPC buffer frame at physical {paddr:#x}; untyped {} used and revoked", ut.cap.0);
+    let _ =
+        writeln!(out, "initialiser: IPC buffer frame at physical {paddr:#x}; untyped {} used and revoked", ut.cap.0);
     Ok(n)
 }

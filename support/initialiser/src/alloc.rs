@@ -124,7 +124,8 @@ impl UntypedPool {
     /// Reserves `count` objects of 2^`bits` bytes each, contiguous, from the RAM untyped that
     /// fits them most tightly (keeping big untypeds for big regions).
     pub fn alloc_ram(&mut self, bits: u32, count: u64) -> Result<Carve, AllocError> {
-        let bytes = count.checked_mul(1u64 << bits).ok_or(AllocError::OutOfMemory { bytes: u64::MAX, align_bits: bits })?;
+        let bytes =
+            count.checked_mul(1u64 << bits).ok_or(AllocError::OutOfMemory { bytes: u64::MAX, align_bits: bits })?;
         let mut best: Option<(usize, u64)> = None;
         for (i, u) in self.untypeds().iter().enumerate() {
             if u.device || (u.size_bits as u32) < bits {

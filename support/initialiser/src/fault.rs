@@ -29,12 +29,33 @@ pub const MAX_FAULT_MRS: usize = 19;
 /// A decoded fault.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
-    Cap { ip: u64, cptr: u64, in_receive: bool, lookup_failure: u64 },
-    UnknownSyscall { ip: u64, sp: u64, number: u64 },
-    UserException { ip: u64, sp: u64, number: u64, code: u64 },
-    Vm { ip: u64, addr: u64, instruction: bool, fsr: u64 },
+    Cap {
+        ip: u64,
+        cptr: u64,
+        in_receive: bool,
+        lookup_failure: u64,
+    },
+    UnknownSyscall {
+        ip: u64,
+        sp: u64,
+        number: u64,
+    },
+    UserException {
+        ip: u64,
+        sp: u64,
+        number: u64,
+        code: u64,
+    },
+    Vm {
+        ip: u64,
+        addr: u64,
+        instruction: bool,
+        fsr: u64,
+    },
     /// A label the kernel does not send for faults (e.g. a PD sending to its fault endpoint).
-    Unknown { label: u64 },
+    Unknown {
+        label: u64,
+    },
 }
 
 /// x86 #PF error code bits (the FSR of a VM fault).
@@ -76,7 +97,10 @@ impl Fault {
 
     pub const fn ip(&self) -> u64 {
         match *self {
-            Fault::Cap { ip, .. } | Fault::UnknownSyscall { ip, .. } | Fault::UserException { ip, .. } | Fault::Vm { ip, .. } => ip,
+            Fault::Cap { ip, .. }
+            | Fault::UnknownSyscall { ip, .. }
+            | Fault::UserException { ip, .. }
+            | Fault::Vm { ip, .. } => ip,
             Fault::Unknown { .. } => 0,
         }
     }
@@ -292,13 +316,25 @@ mod tests {
     const LAYOUT: PdLayout = PdLayout { stack_bottom: 0x7fff_efff_c000 };
 
     fn report(label: u64, mrs: &[u64]) -> std::string::String {
-        format!("{}", Report { pd: "crasher", fault: Fault::decode(label, mrs), layout: LAYOUT, outcome: Outcome::Stop, injected: false })
+        format!(
+            "{}",
+            Report {
+                pd: "crasher",
+                fault: Fault::decode(label, mrs),
+                layout: LAYOUT,
+                outcome: Outcome::Stop,
+                injected: false
+            }
+        )
     }
 
     #[test]
     fn injected_faults_say_so_instead_of_guessing() {
         let fault = Fault::decode(5, &[0xdead000, 0xdead000, 1, PF_FETCH | 4]);
-        let r = format!("{}", Report { pd: "echo", fault, layout: LAYOUT, outcome: Outcome::Restart { n: 1 }, injected: true });
+        let r = format!(
+            "{}",
+            Report { pd: "echo", fault, layout: LAYOUT, outcome: Outcome::Restart { n: 1 }, injected: true }
+        );
         assert!(r.starts_with("monitor: PD 'echo' faulted: VM fault (instruction fetch) at address 0xdead000"), "{r}");
         assert!(r.contains(": injected from the console (inject); restarting it"), "{r}");
     }
@@ -360,13 +396,25 @@ mod tests {
     fn restart_outcomes_are_worded() {
         let r = format!(
             "{}",
-            Report { pd: "driver", fault: Fault::decode(3, &[0x40_1abc, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::Restart { n: 1 }, injected: false }
+            Report {
+                pd: "driver",
+                fault: Fault::decode(3, &[0x40_1abc, 0, 0, 6, 0]),
+                layout: LAYOUT,
+                outcome: Outcome::Restart { n: 1 },
+                injected: false
+            }
         );
         assert!(r.starts_with("monitor: PD 'driver' faulted: user exception 6"), "{r}");
         assert!(r.ends_with("; restarting it from a clean image, others keep running"), "{r}");
         let r = format!(
             "{}",
-            Report { pd: "driver", fault: Fault::decode(3, &[0, 0, 0, 6, 0]), layout: LAYOUT, outcome: Outcome::RestartLimit, injected: false }
+            Report {
+                pd: "driver",
+                fault: Fault::decode(3, &[0, 0, 0, 6, 0]),
+                layout: LAYOUT,
+                outcome: Outcome::RestartLimit,
+                injected: false
+            }
         );
         assert!(r.contains("restart limit reached") && r.ends_with("PD stopped, others keep running"), "{r}");
         assert_eq!(Policy::from_spec(spec::FAULT_RESTART), Policy::Restart);

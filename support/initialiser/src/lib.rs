@@ -75,8 +75,11 @@ pub fn run<W: Write, P: PortIo>(bi: &BootInfo<'_>, out: &mut W, ports: &P) -> Re
     let mut res = Ok(());
     pci::scan(ports, &mut |f| {
         let (b, id) = (f.bdf, f.id);
-        res = writeln!(out, "initialiser: PCI {:02x}:{:02x}.{} vendor {:#06x} device {:#06x} class {:#08x}",
-                       b.bus, b.dev, b.func, id.vendor, id.device, id.class);
+        res = writeln!(
+            out,
+            "initialiser: PCI {:02x}:{:02x}.{} vendor {:#06x} device {:#06x} class {:#08x}",
+            b.bus, b.dev, b.func, id.vendor, id.device, id.class
+        );
         found += 1;
         res.is_ok()
     })?;

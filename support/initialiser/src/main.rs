@@ -67,8 +67,14 @@ fn start(bootinfo: *const u8) -> ! {
             rt::stop()
         }
     };
-    let _ = writeln!(out, "initialiser: system spec: {} PDs, {} regions, {} channels, {} irqs",
-                     spec.pds.len(), spec.regions.len(), spec.channels.len(), spec.irqs.len());
+    let _ = writeln!(
+        out,
+        "initialiser: system spec: {} PDs, {} regions, {} channels, {} irqs",
+        spec.pds.len(),
+        spec.regions.len(),
+        spec.channels.len(),
+        spec.irqs.len()
+    );
     match initialiser::boot::build(&bi, spec, &sel4::init::IO_PORT, &mut out) {
         Ok((system, stats)) => {
             let _ = writeln!(

@@ -29,7 +29,10 @@
 
 use core::fmt::Write;
 
-use sel4::{init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, IrqHandler, Notification, Page, Tcb, UserContext, VmAttributes};
+use sel4::{
+    init, ipc, syscall, CNode, CPtr, CapRights, InvocationError, IrqHandler, Notification, Page, Tcb, UserContext,
+    VmAttributes,
+};
 
 use crate::boot::{fill_page, patch_value, System, COM1, CONSOLE_BADGE, SCRATCH};
 use crate::console::{self, Command, CpuLine, Input, LineBuffer, PdHealth, StatusLine};
@@ -214,7 +217,10 @@ impl Monitor {
     /// unmapped address and it is restarted there, so the fault arrives like any other.
     fn inject<W: Write>(&mut self, sys: &System<'_>, name: &str, out: &mut W) {
         if sys.spec.flags & spec::SYS_NO_FAULT_INJECTION != 0 {
-            let _ = writeln!(out, "monitor: error: fault injection is off in this system (<system fault_injection=\"false\">)");
+            let _ = writeln!(
+                out,
+                "monitor: error: fault injection is off in this system (<system fault_injection=\"false\">)"
+            );
             return;
         }
         let Some(index) = (0..sys.spec.pds.len()).find(|&i| sys.pd_name(i) == name) else {
@@ -343,8 +349,9 @@ fn restart(sys: &System<'_>, index: usize) -> Result<(), (&'static str, Invocati
             ROOT.copy(sys.scratch_slot, 64, ROOT.slot(first + p), CapRights::ALL)
                 .map_err(|e| ("copying a program image frame cap", e))?;
             let value = |r: u32| patch_value(r, sys.tsc_hz, &sys.region_paddr);
-            let filled = fill_page(spec, index, Page(CPtr(sys.scratch_slot)), seg.vaddr.get() + p * PAGE, chunk, true, value)
-                .map_err(|e| ("restoring a program image page", e));
+            let filled =
+                fill_page(spec, index, Page(CPtr(sys.scratch_slot)), seg.vaddr.get() + p * PAGE, chunk, true, value)
+                    .map_err(|e| ("restoring a program image page", e));
             let deleted = ROOT.delete(sys.scratch_slot, 64).map_err(|e| ("deleting the frame cap copy", e));
             filled?;
             deleted?;

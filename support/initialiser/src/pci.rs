@@ -88,7 +88,11 @@ pub fn scan<P: PortIo>(io: &P, visit: &mut dyn FnMut(&Found) -> bool) -> Result<
 
 /// Returns Ok(false) when the visitor stopped the scan.
 fn scan_bus<P: PortIo>(
-    io: &P, bus: u8, upstream: Option<(u8, u8)>, bridges: &mut usize, visit: &mut dyn FnMut(&Found) -> bool,
+    io: &P,
+    bus: u8,
+    upstream: Option<(u8, u8)>,
+    bridges: &mut usize,
+    visit: &mut dyn FnMut(&Found) -> bool,
 ) -> Result<bool, InvocationError> {
     for dev in 0..32u8 {
         let mut funcs = 1;
@@ -321,7 +325,11 @@ pub(crate) mod tests {
             let mut mf0 = func(0, 5, 0, 0x1234, 0x0001, 0x010000);
             mf0.cfg[3] = 0x0080_0000; // multi-function
             let mf3 = func(0, 5, 3, 0x1234, 0x0002, 0x010000);
-            FakePci { addr: Cell::new(0), funcs: RefCell::new(std::vec![host, nic, bridge, nic2, mf0, mf3]), writes: Cell::new(0) }
+            FakePci {
+                addr: Cell::new(0),
+                funcs: RefCell::new(std::vec![host, nic, bridge, nic2, mf0, mf3]),
+                writes: Cell::new(0),
+            }
         }
 
         fn target(&self) -> (Option<usize>, usize) {
@@ -349,7 +357,9 @@ pub(crate) mod tests {
                     let bar = reg - 4;
                     let flags = func.cfg[reg] & if func.cfg[reg] & 1 == 1 { 0x3 } else { 0xf };
                     // A high half of a 64-bit BAR sizes with the low BAR's size.
-                    let size = if func.bar_size[bar] == 0 && bar > 0 && func.bar_size[bar - 1] != 0
+                    let size = if func.bar_size[bar] == 0
+                        && bar > 0
+                        && func.bar_size[bar - 1] != 0
                         && func.cfg[reg - 1] & 0x7 == 0x4
                     {
                         func.bar_size[bar - 1] >> 32
@@ -359,7 +369,11 @@ pub(crate) mod tests {
                     let is_high = func.bar_size[bar] == 0 && bar > 0 && func.cfg[reg - 1] & 0x7 == 0x4;
                     func.cfg[reg] = if is_high {
                         // Size below 4 GiB: all high bits writable.
-                        if size == 0 { value } else { value & !((size as u32).wrapping_sub(1)) }
+                        if size == 0 {
+                            value
+                        } else {
+                            value & !((size as u32).wrapping_sub(1))
+                        }
                     } else if size == 0 {
                         0
                     } else {
@@ -404,7 +418,17 @@ pub(crate) mod tests {
             true
         })
         .unwrap();
-        assert_eq!(seen, [(0, 0, 0, 0, 0), (0, 2, 0, 2, 0), (0, 5, 0, 5, 0), (0, 5, 3, 5, 0), (0, 0x1e, 0, 0x1e, 0), (1, 3, 0, 0x1e, 3)]);
+        assert_eq!(
+            seen,
+            [
+                (0, 0, 0, 0, 0),
+                (0, 2, 0, 2, 0),
+                (0, 5, 0, 5, 0),
+                (0, 5, 3, 5, 0),
+                (0, 0x1e, 0, 0x1e, 0),
+                (1, 3, 0, 0x1e, 3)
+            ]
+        );
         // n-th device of an id, in scan order.
         let a = find(&io, 0x8086, 0x100e, 0).unwrap().unwrap();
         let b = find(&io, 0x8086, 0x100e, 1).unwrap().unwrap();
@@ -417,7 +441,10 @@ pub(crate) mod tests {
     fn bars_are_sized_by_probe_and_restored() {
         let io = FakePci::q35();
         let nic = Bdf { bus: 0, dev: 2, func: 0 };
-        assert_eq!(probe_bar(&io, nic, 0).unwrap(), Bar::Memory { addr: 0xfebc_0000, size: 0x2_0000, wide: false, prefetchable: false });
+        assert_eq!(
+            probe_bar(&io, nic, 0).unwrap(),
+            Bar::Memory { addr: 0xfebc_0000, size: 0x2_0000, wide: false, prefetchable: false }
+        );
         assert_eq!(probe_bar(&io, nic, 1).unwrap(), Bar::Io { port: 0xc000, size: 0x40 });
         assert_eq!(probe_bar(&io, nic, 2).unwrap(), Bar::Absent);
         assert_eq!(probe_bar(&io, nic, 9).unwrap(), Bar::Absent);
@@ -425,13 +452,19 @@ pub(crate) mod tests {
         assert_eq!(read32(&io, nic, 0x10).unwrap(), 0xfebc_0000);
         assert_eq!(read32(&io, nic, 0x04).unwrap() & 0xffff, 3);
         let nic2 = Bdf { bus: 1, dev: 3, func: 0 };
-        assert_eq!(probe_bar(&io, nic2, 0).unwrap(), Bar::Memory { addr: 0x8_0000_0000, size: 0x4000, wide: true, prefetchable: false });
+        assert_eq!(
+            probe_bar(&io, nic2, 0).unwrap(),
+            Bar::Memory { addr: 0x8_0000_0000, size: 0x4000, wide: true, prefetchable: false }
+        );
     }
 
     #[test]
     fn bar_decoding() {
         // 32-bit, prefetchable, 1 MiB.
-        assert_eq!(decode_bar(0xe000_0008, 0, 0xfff0_0008, 0), Bar::Memory { addr: 0xe000_0000, size: 0x10_0000, wide: false, prefetchable: true });
+        assert_eq!(
+            decode_bar(0xe000_0008, 0, 0xfff0_0008, 0),
+            Bar::Memory { addr: 0xe000_0000, size: 0x10_0000, wide: false, prefetchable: true }
+        );
         // 64-bit, 4 GiB large.
         assert_eq!(
             decode_bar(0x0000_000c, 0x4, 0x0000_000c, 0xffff_ffff),
@@ -454,7 +487,12 @@ pub(crate) mod tests {
     #[test]
     fn q35_intx_rule() {
         let q = IntxRule::Q35;
-        let on0 = |slot: u8| Found { bdf: Bdf { bus: 0, dev: slot, func: 0 }, id: Id { vendor: 0, device: 0, class: 0 }, root_slot: slot, swizzle: 0 };
+        let on0 = |slot: u8| Found {
+            bdf: Bdf { bus: 0, dev: slot, func: 0 },
+            id: Id { vendor: 0, device: 0, class: 0 },
+            root_slot: slot,
+            swizzle: 0,
+        };
         // QEMU q35 without VGA puts the first -device e1000 in slot 1, with VGA in slot 2.
         assert_eq!(q.gsi(&on0(1), 1, 0), Some(21)); // PIRQF
         assert_eq!(q.gsi(&on0(2), 1, 0), Some(22)); // PIRQG
@@ -466,7 +504,12 @@ pub(crate) mod tests {
         assert_eq!(q.gsi(&on0(2), 0, 0), None);
         assert_eq!(q.gsi(&on0(2), 5, 0), None);
         // Behind the DMI-PCI bridge at slot 30: device 3, INTB -> swizzled to INTA+((1+3)%4)=INTA.
-        let behind = Found { bdf: Bdf { bus: 1, dev: 3, func: 0 }, id: Id { vendor: 0, device: 0, class: 0 }, root_slot: 30, swizzle: 3 };
+        let behind = Found {
+            bdf: Bdf { bus: 1, dev: 3, func: 0 },
+            id: Id { vendor: 0, device: 0, class: 0 },
+            root_slot: 30,
+            swizzle: 3,
+        };
         assert_eq!(q.gsi(&behind, 2, 0), Some(16 + 4));
         // 440FX: the firmware's Interrupt Line.
         assert_eq!(IntxRule::I440fx.gsi(&on0(3), 1, 11), Some(11));

@@ -17,7 +17,11 @@ pub fn summary<W: Write>(bi: &BootInfo<'_>, out: &mut W) -> fmt::Result {
     writeln!(
         out,
         "initialiser: root CNode 2^{} slots, free slots {}..{}, image frames {}, IPC buffer {:#x}, IOMMU: {}",
-        bi.init_thread_cnode_size_bits(), e.start, e.end, bi.user_image_frames().len(), bi.ipc_buffer(),
+        bi.init_thread_cnode_size_bits(),
+        e.start,
+        e.end,
+        bi.user_image_frames().len(),
+        bi.ipc_buffer(),
         Levels(bi.iommu_levels())
     )
 }
@@ -74,9 +78,8 @@ pub(crate) mod tests {
         b[offset::INIT_THREAD_CNODE_SIZE_BITS] = 16;
         put(&mut b, offset::UNTYPED, 20);
         put(&mut b, offset::UNTYPED + 8, 23);
-        for (i, (paddr, bits, dev)) in [(0x10_0000u64, 20u8, 0u8), (0x800_0000, 27, 0), (0xfebc_0000, 17, 1)]
-            .into_iter()
-            .enumerate()
+        for (i, (paddr, bits, dev)) in
+            [(0x10_0000u64, 20u8, 0u8), (0x800_0000, 27, 0), (0xfebc_0000, 17, 1)].into_iter().enumerate()
         {
             let at = offset::UNTYPED_LIST + i * offset::UNTYPED_DESC_SIZE;
             put(&mut b, at, paddr);

@@ -116,7 +116,8 @@ impl PagingPlan {
         if vaddr.checked_add(1u64 << page_bits).is_none_or(|end| end > USER_TOP) {
             return Err(bad);
         }
-        let levels: &[Level] = if page_bits == 12 { &[Level::Pdpt, Level::Pd, Level::Pt] } else { &[Level::Pdpt, Level::Pd] };
+        let levels: &[Level] =
+            if page_bits == 12 { &[Level::Pdpt, Level::Pd, Level::Pt] } else { &[Level::Pdpt, Level::Pd] };
         let mut out = [None; 3];
         let mut k = 0;
         for &level in levels {

@@ -43,14 +43,16 @@ fn release_initialiser() -> PathBuf {
 }
 
 /// Boots `image` and checks the report; returns the serial output.
-fn boot_and_check(image: PathBuf, variant: KernelVariant, extra: impl FnOnce(QemuConfig) -> QemuConfig) -> (Qemu, String) {
+fn boot_and_check(
+    image: PathBuf,
+    variant: KernelVariant,
+    extra: impl FnOnce(QemuConfig) -> QemuConfig,
+) -> (Qemu, String) {
     let kernel = build_kernel(variant).unwrap_or_else(|e| panic!("{e}"));
     let cfg = extra(QemuConfig::new().kernel(kernel).initrd(&image).timeout(RUN_LIMIT));
     let mut q = ok(Qemu::spawn(cfg));
-    let hello = ok(q.expect_regex(
-        r"initialiser: seL4 5\.0\.0 booted: (\d+) untypeds \((\d+) MiB RAM\), TSC (\d+) MHz",
-        WAIT,
-    ));
+    let hello =
+        ok(q.expect_regex(r"initialiser: seL4 5\.0\.0 booted: (\d+) untypeds \((\d+) MiB RAM\), TSC (\d+) MHz", WAIT));
     let at = q.elapsed();
     let num = |i: usize| -> u64 { hello.groups[i].as_deref().unwrap().parse().unwrap() };
     let (untypeds, ram, tsc) = (num(0), num(1), num(2));
@@ -67,7 +69,8 @@ fn boot_and_check(image: PathBuf, variant: KernelVariant, extra: impl FnOnce(Qem
     ok(q.expect("initialiser: done, suspending", WAIT));
     let out = q.output();
     // One line per untyped, as many as announced (the kernel's console sends "\n\r").
-    let listed = out.lines().filter(|l| l.trim_start_matches('\r').starts_with("initialiser:   untyped ")).count() as u64;
+    let listed =
+        out.lines().filter(|l| l.trim_start_matches('\r').starts_with("initialiser:   untyped ")).count() as u64;
     assert_eq!(listed, untypeds, "untyped lines vs. the count in the summary:\n{out}");
     // Our own failure lines, and the debug kernel's reports of user faults.
     // The kernel's own words on the refused invocations: the minted cap covers exactly

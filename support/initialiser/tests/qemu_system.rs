@@ -25,7 +25,11 @@ fn release_bin(package: &str) -> PathBuf {
         .args(["build", "-q", "-p", package, "--release", "--message-format=json"])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
-    assert!(out.status.success(), "cargo build -p {package} --release failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo build -p {package} --release failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let name = format!("\"name\":\"{package}\"");
     let exe = stdout
@@ -51,9 +55,25 @@ fn build_pd(dir: &Path, name: &str) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pds");
     let out = dir.join(format!("{name}.elf"));
     let status = Command::new("gcc")
-        .args(["-std=gnu11", "-O2", "-ffreestanding", "-nostdlib", "-static", "-no-pie", "-fno-pic", "-fno-stack-protector",
-               "-fcf-protection=none", "-fno-optimize-sibling-calls", "-mgeneral-regs-only", "-Wl,--build-id=none", "-Wall", "-Werror",
-               "-Wno-unused-function", "-Wno-array-bounds", "-Wno-infinite-recursion"])
+        .args([
+            "-std=gnu11",
+            "-O2",
+            "-ffreestanding",
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-fno-pic",
+            "-fno-stack-protector",
+            "-fcf-protection=none",
+            "-fno-optimize-sibling-calls",
+            "-mgeneral-regs-only",
+            "-Wl,--build-id=none",
+            "-Wall",
+            "-Werror",
+            "-Wno-unused-function",
+            "-Wno-array-bounds",
+            "-Wno-infinite-recursion",
+        ])
         .arg(format!("-DPD_INFO_SIZE={}", std::mem::size_of::<spec::PdInfo>()))
         .arg(format!("-T{}", src.join("pd.ld").display()))
         .arg(src.join(format!("{name}.c")))
@@ -81,7 +101,12 @@ fn image(dir: &Path, xml: &str, pds: &[&str]) -> PathBuf {
         .arg(&path)
         .output()
         .unwrap_or_else(|e| panic!("cannot run mkimage: {e}"));
-    assert!(out.status.success(), "mkimage failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "mkimage failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     path
 }
 
@@ -119,7 +144,8 @@ const FAULTS_XML: &str = r#"<?xml version="1.0"?>
 #[test]
 fn pds_start_communicate_and_faults_are_reported_by_name() {
     let dir = workdir("faults");
-    let img = image(&dir, FAULTS_XML, &["alpha", "beta", "crasher", "overflow", "panicker", "capper", "rowriter", "porty"]);
+    let img =
+        image(&dir, FAULTS_XML, &["alpha", "beta", "crasher", "overflow", "panicker", "capper", "rowriter", "porty"]);
     let mut q = boot(&img, |c| c);
     // One start line per PD, in system-file order, then the summary.
     for (name, prio, maps, chans) in [
@@ -132,7 +158,10 @@ fn pds_start_communicate_and_faults_are_reported_by_name() {
         ("porty", 110, 0, 0),
         ("alpha", 100, 1, 2),
     ] {
-        ok(q.expect(&format!("initialiser: started PD '{name}' (priority {prio}, {maps} maps, {chans} channels)"), WAIT));
+        ok(q.expect(
+            &format!("initialiser: started PD '{name}' (priority {prio}, {maps} maps, {chans} channels)"),
+            WAIT,
+        ));
     }
     let up = ok(q.expect_regex(r"initialiser: system up: 8 PDs started in (\d+) us", WAIT));
     eprintln!("system up after {:?} (initialiser: {} us)", q.elapsed(), up.groups[0].as_deref().unwrap_or("?"));
@@ -197,14 +226,23 @@ fn pci_bars_and_intx_interrupts_of_two_e1000s_reach_the_pd() {
             .arg("-device")
             .arg("e1000,netdev=net1,addr=0x4,romfile=")
     });
-    let r1 = ok(q.expect_regex(r"initialiser: region 'regs': PCI 00:([0-9a-f]{2})\.0 \(8086:100e\) BAR 0 at 0x([0-9a-f]+) \(0x20000 bytes\)", WAIT));
-    let r2 = ok(q.expect_regex(r"initialiser: region 'regs2': PCI 00:04\.0 \(8086:100e\) BAR 0 at 0x([0-9a-f]+) \(0x20000 bytes\)", WAIT));
+    let r1 = ok(q.expect_regex(
+        r"initialiser: region 'regs': PCI 00:([0-9a-f]{2})\.0 \(8086:100e\) BAR 0 at 0x([0-9a-f]+) \(0x20000 bytes\)",
+        WAIT,
+    ));
+    let r2 = ok(q.expect_regex(
+        r"initialiser: region 'regs2': PCI 00:04\.0 \(8086:100e\) BAR 0 at 0x([0-9a-f]+) \(0x20000 bytes\)",
+        WAIT,
+    ));
     let slot1 = u8::from_str_radix(r1.groups[0].as_deref().unwrap(), 16).unwrap();
     let bar1 = r1.groups[1].clone().unwrap();
     let bar2 = r2.groups[0].clone().unwrap();
     // The Q35 rule: slot s, INTA -> PIRQ E..H = 4 + s % 4 -> IOAPIC input 16 + that.
     let pin1 = 16 + 4 + slot1 % 4;
-    ok(q.expect(&format!("initialiser: PD 'nic' irq 3: PCI 00:{slot1:02x}.0 (8086:100e) INTA -> IOAPIC pin {pin1} (Q35 rule)"), WAIT));
+    ok(q.expect(
+        &format!("initialiser: PD 'nic' irq 3: PCI 00:{slot1:02x}.0 (8086:100e) INTA -> IOAPIC pin {pin1} (Q35 rule)"),
+        WAIT,
+    ));
     ok(q.expect("initialiser: PD 'nic' irq 4: PCI 00:04.0 (8086:100e) INTA -> IOAPIC pin 20 (Q35 rule)", WAIT));
     ok(q.expect("initialiser: started PD 'nic' (priority 100, 2 maps, 0 channels)", WAIT));
     ok(q.expect(&format!("nic: regs at physical 0x{bar1}, regs2 at 0x{bar2}"), WAIT));

@@ -27,12 +27,22 @@ pub struct Station {
 pub fn write_udp(frame: &mut [u8], from: Station, to: Station) {
     let payload_len = frame.len() - UDP_HEADROOM;
     let mut eth = EthernetFrame::new_unchecked(&mut *frame);
-    EthernetRepr { src_addr: EthernetAddress(from.mac), dst_addr: EthernetAddress(to.mac), ethertype: EthernetProtocol::Ipv4 }
-        .emit(&mut eth);
+    EthernetRepr {
+        src_addr: EthernetAddress(from.mac),
+        dst_addr: EthernetAddress(to.mac),
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
     let (src, dst) = (Ipv4Address::from(from.ip), Ipv4Address::from(to.ip));
     let caps = ChecksumCapabilities::default();
-    Ipv4Repr { src_addr: src, dst_addr: dst, next_header: IpProtocol::Udp, payload_len: 8 + payload_len, hop_limit: 64 }
-        .emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &caps);
+    Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: 8 + payload_len,
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &caps);
     UdpRepr { src_port: from.port, dst_port: to.port }.emit(
         &mut UdpPacket::new_unchecked(&mut frame[34..]),
         &IpAddress::Ipv4(src),
@@ -78,8 +88,12 @@ pub fn arp(from: Station, to: Option<Station>, target_ip: [u8; 4]) -> Vec<u8> {
     };
     let mut buf = vec![0u8; 42];
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
-    EthernetRepr { src_addr: EthernetAddress(from.mac), dst_addr: EthernetAddress(dst), ethertype: EthernetProtocol::Arp }
-        .emit(&mut eth);
+    EthernetRepr {
+        src_addr: EthernetAddress(from.mac),
+        dst_addr: EthernetAddress(dst),
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
     repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
     buf
 }
@@ -104,14 +118,14 @@ pub fn parse_arp(frame: &[u8]) -> Option<ArpSeen> {
         return None;
     }
     match ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).ok()?).ok()? {
-        ArpRepr::EthernetIpv4 { operation, source_hardware_addr, source_protocol_addr, target_protocol_addr, .. } => {
-            Some(ArpSeen {
-                request: operation == ArpOperation::Request,
-                sender_mac: source_hardware_addr.0,
-                sender_ip: source_protocol_addr.octets(),
-                target_ip: target_protocol_addr.octets(),
-            })
-        }
+        ArpRepr::EthernetIpv4 {
+            operation, source_hardware_addr, source_protocol_addr, target_protocol_addr, ..
+        } => Some(ArpSeen {
+            request: operation == ArpOperation::Request,
+            sender_mac: source_hardware_addr.0,
+            sender_ip: source_protocol_addr.octets(),
+            target_ip: target_protocol_addr.octets(),
+        }),
         _ => None,
     }
 }

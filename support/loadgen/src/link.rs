@@ -43,7 +43,14 @@ impl Link {
 
     /// Raw Ethernet: listens on `listen` (QEMU's `remote`), sends to `qemu` (QEMU's
     /// `local`), and resolves `guest_ip`'s MAC by ARP within `timeout`.
-    pub fn dgram(listen: SocketAddr, qemu: SocketAddr, me: Station, guest_ip: [u8; 4], guest_port: u16, timeout: Duration) -> io::Result<Link> {
+    pub fn dgram(
+        listen: SocketAddr,
+        qemu: SocketAddr,
+        me: Station,
+        guest_ip: [u8; 4],
+        guest_port: u16,
+        timeout: Duration,
+    ) -> io::Result<Link> {
         let sock = UdpSocket::bind(listen)?;
         tune(&sock)?;
         sock.set_read_timeout(Some(Duration::from_millis(200)))?;

@@ -123,7 +123,17 @@ fn main() -> ExitCode {
         );
         rows.push(format!(
             "{:.1},{:.1},{},{},{},{},{},{:.1},{:.2},{},{}",
-            r.offered_mbps, r.sent_mbps, r.sent, r.echoed, r.corrupt, r.duplicates, r.send_errors, r.achieved_mbps, r.loss_pct, r.rtt_p50_us, r.rtt_p99_us
+            r.offered_mbps,
+            r.sent_mbps,
+            r.sent,
+            r.echoed,
+            r.corrupt,
+            r.duplicates,
+            r.send_errors,
+            r.achieved_mbps,
+            r.loss_pct,
+            r.rtt_p50_us,
+            r.rtt_p99_us
         ));
     }
     if l.latency > 0 {

@@ -68,7 +68,8 @@ pub fn check(buf: &[u8], run: u16, len: usize) -> Check {
         return Check::Foreign;
     }
     let k = key(p.seq);
-    let intact = buf.len() == len && buf[HEADER..].iter().enumerate().fold(true, |ok, (i, &b)| ok & (b == (i as u8).wrapping_add(k)));
+    let intact = buf.len() == len
+        && buf[HEADER..].iter().enumerate().fold(true, |ok, (i, &b)| ok & (b == (i as u8).wrapping_add(k)));
     if intact {
         Check::Intact(p)
     } else {

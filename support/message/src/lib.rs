@@ -31,16 +31,12 @@ pub enum MessageError {
 impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            MessageError::TooLong { len } => write!(
-                f,
-                "message of {len} words is longer than the {} a PD message may carry",
-                Message::MAX_WORDS
-            ),
-            MessageError::LabelTooLarge { label } => write!(
-                f,
-                "message label {label:#x} is above the largest allowed, {:#x}",
-                Message::MAX_LABEL
-            ),
+            MessageError::TooLong { len } => {
+                write!(f, "message of {len} words is longer than the {} a PD message may carry", Message::MAX_WORDS)
+            }
+            MessageError::LabelTooLarge { label } => {
+                write!(f, "message label {label:#x} is above the largest allowed, {:#x}", Message::MAX_LABEL)
+            }
         }
     }
 }
@@ -248,10 +244,7 @@ mod tests {
     #[test]
     fn limits_are_errors() {
         assert_eq!(Message::new(1, &[0; 17]), Err(MessageError::TooLong { len: 17 }));
-        assert_eq!(
-            Message::empty(REFUSED_LABEL),
-            Err(MessageError::LabelTooLarge { label: REFUSED_LABEL })
-        );
+        assert_eq!(Message::empty(REFUSED_LABEL), Err(MessageError::LabelTooLarge { label: REFUSED_LABEL }));
         assert_eq!(Message::of(1 << 20, [1]), Err(MessageError::LabelTooLarge { label: 1 << 20 }));
         let mut m = Message::new(0, &[0; 16]).unwrap();
         assert_eq!(m.push(1), Err(MessageError::TooLong { len: 17 }));

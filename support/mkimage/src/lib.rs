@@ -14,8 +14,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use sdf::{Backing, Diagnostic, FaultPolicy, IrqKind, Polarity, Pos, SetVarValue, System, Trigger};
-use specwriter::SpecWriter;
 use spec::PdInfo;
+use specwriter::SpecWriter;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromZeros, IntoBytes};
 
@@ -159,7 +159,9 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
         // Value setvars now; region physical addresses at boot.
         let mut patches = Vec::new();
         for sv in &pd.setvars {
-            let err = |m: String| at(file, sv.pos, format!("setvar `{}` in protection_domain `{}`: `{shown}` {m}", sv.symbol, pd.name));
+            let err = |m: String| {
+                at(file, sv.pos, format!("setvar `{}` in protection_domain `{}`: `{shown}` {m}", sv.symbol, pd.name))
+            };
             match &sv.value {
                 SetVarValue::Number(v) => {
                     img.set_symbol(&sv.symbol, &v.to_le_bytes()).map_err(err)?;
@@ -280,7 +282,14 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
             let size = sys.region(&map.mr).map_or(0, |r| r.size);
             for &(rlo, rhi, what) in &reserved {
                 if map.vaddr < rhi && rlo < map.vaddr + size {
-                    return Err(at(file, map.pos, format!("map of `{}` overlaps the {what} of protection_domain `{}` at {rlo:#x}..{rhi:#x}", map.mr, pd.name)));
+                    return Err(at(
+                        file,
+                        map.pos,
+                        format!(
+                            "map of `{}` overlaps the {what} of protection_domain `{}` at {rlo:#x}..{rhi:#x}",
+                            map.mr, pd.name
+                        ),
+                    ));
                 }
             }
         }
@@ -290,10 +299,11 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
         for map in &pd.maps {
             let mut m = spec::MapRec::new_zeroed();
             m.region = U32::new(sys.regions.iter().position(|r| r.name == map.mr).unwrap_or(0) as u32);
-            m.perms = [(map.perms.read, spec::PERM_R), (map.perms.write, spec::PERM_W), (map.perms.execute, spec::PERM_X)]
-                .iter()
-                .filter(|(on, _)| *on)
-                .fold(0, |acc, (_, bit)| acc | bit);
+            m.perms =
+                [(map.perms.read, spec::PERM_R), (map.perms.write, spec::PERM_W), (map.perms.execute, spec::PERM_X)]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .fold(0, |acc, (_, bit)| acc | bit);
             m.cached = map.cached as u8;
             m.vaddr = U64::new(map.vaddr);
             w.maps.push(m);
@@ -330,7 +340,9 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
                     r.level = 1;
                     r.active_low = 1;
                     r.pci = pci_id(device, file, irq.pos)?;
-                    r.vector = vectors.take().ok_or_else(|| at(file, irq.pos, "irq: no free interrupt vector left (0..=107 all used)"))?;
+                    r.vector = vectors
+                        .take()
+                        .ok_or_else(|| at(file, irq.pos, "irq: no free interrupt vector left (0..=107 all used)"))?;
                 }
             }
             w.irqs.push(r);
@@ -396,19 +408,20 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
     init.set_symbol(spec::SPEC_VADDR_SYMBOL, &spec_vaddr.to_le_bytes()).map_err(init_err)?;
     init.set_symbol(spec::SPEC_LEN_SYMBOL, &(spec_len as u64).to_le_bytes()).map_err(init_err)?;
     let mut segments = init.segments.clone();
-    segments.push(Segment {
-        vaddr: spec_vaddr,
-        mem_size: spec_len as u64,
-        data: spec_bytes,
-        perms: spec::PERM_R,
-    });
+    segments.push(Segment { vaddr: spec_vaddr, mem_size: spec_len as u64, data: spec_bytes, perms: spec::PERM_R });
     let elf = elf::write_executable(init.entry, &segments).map_err(init_err)?;
     Ok(Image { elf, spec_len, report })
 }
 
 fn pci_id(dev: sdf::PciDevice, file: &str, pos: Pos) -> Result<spec::PciId, Error> {
-    let index = u16::try_from(dev.index).map_err(|_| at(file, pos, format!("pci index {} is too large (at most 65535)", dev.index)))?;
-    Ok(spec::PciId { vendor: U16::new(dev.vendor), device: U16::new(dev.device), index: U16::new(index), _pad: U16::new(0) })
+    let index = u16::try_from(dev.index)
+        .map_err(|_| at(file, pos, format!("pci index {} is too large (at most 65535)", dev.index)))?;
+    Ok(spec::PciId {
+        vendor: U16::new(dev.vendor),
+        device: U16::new(dev.device),
+        index: U16::new(index),
+        _pad: U16::new(0),
+    })
 }
 
 /// Kernel IRQ vectors not claimed by any IOAPIC `irq` of the file, handed out to PCI IRQs.

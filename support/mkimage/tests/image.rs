@@ -22,7 +22,15 @@ fn cc(dir: &Path, name: &str, src: &str) -> PathBuf {
     std::fs::write(&c, src).unwrap();
     let out = dir.join(name);
     let st = Command::new("gcc")
-        .args(["-nostdlib", "-static", "-no-pie", "-O1", "-Wl,--build-id=none", "-Wl,-z,max-page-size=4096", "-Wl,-z,separate-code"])
+        .args([
+            "-nostdlib",
+            "-static",
+            "-no-pie",
+            "-O1",
+            "-Wl,--build-id=none",
+            "-Wl,-z,max-page-size=4096",
+            "-Wl,-z,separate-code",
+        ])
         .arg(format!("-DPD_INFO_SIZE={}", std::mem::size_of::<PdInfo>()))
         .arg("-o")
         .arg(&out)
@@ -193,7 +201,9 @@ fn image_carries_the_system() {
     assert_eq!(info.irqs.get(), 1);
     assert_eq!(info.notify.get(), 0, "driver end has notify=false");
     assert_eq!(info.pp.get(), 0);
-    let cinfo = PdInfo::read_from_bytes(&seg_read(&spec.pds[1], symbol(&pd_elf, "__pd_info"), std::mem::size_of::<PdInfo>())).unwrap();
+    let cinfo =
+        PdInfo::read_from_bytes(&seg_read(&spec.pds[1], symbol(&pd_elf, "__pd_info"), std::mem::size_of::<PdInfo>()))
+            .unwrap();
     assert_eq!(cinfo.name(), "client");
     assert_eq!(cinfo.notify.get(), 1 << 3);
     assert_eq!(cinfo.pp.get(), 1 << 3);
@@ -211,7 +221,10 @@ fn bad_inputs_are_refused_at_their_line() {
     let fx = fixture("bad");
     let missing = SYSTEM.replacen(r#"<program_image path="pd"/>"#, r#"<program_image path="nope.elf"/>"#, 1);
     let e = error_of(&missing, &fx);
-    assert!(e.starts_with("sys.xml:5:5: error: program_image `nope.elf` of protection_domain `driver` not found"), "{e}");
+    assert!(
+        e.starts_with("sys.xml:5:5: error: program_image `nope.elf` of protection_domain `driver` not found"),
+        "{e}"
+    );
 
     std::fs::write(fx.dir.join("garbage"), b"\x7fELF but not really").unwrap();
     let garbage = SYSTEM.replacen(r#"<program_image path="pd"/>"#, r#"<program_image path="garbage"/>"#, 1);
@@ -220,13 +233,17 @@ fn bad_inputs_are_refused_at_their_line() {
 
     let no_sym = SYSTEM.replacen(r#"<setvar symbol="holdoff_us""#, r#"<setvar symbol="no_such_symbol""#, 1);
     let e = error_of(&no_sym, &fx);
-    assert!(e.starts_with("sys.xml:8:13: error: setvar `no_such_symbol`") && e.contains("has no symbol `no_such_symbol`"), "{e}");
+    assert!(
+        e.starts_with("sys.xml:8:13: error: setvar `no_such_symbol`") && e.contains("has no symbol `no_such_symbol`"),
+        "{e}"
+    );
 
     let small = SYSTEM.replacen(r#"<setvar symbol="holdoff_us""#, r#"<setvar symbol="small_var""#, 1);
     let e = error_of(&small, &fx);
     assert!(e.contains("symbol `small_var` is 4 bytes, expected 8"), "{e}");
 
-    let no_info = SYSTEM.replacen(r#"<program_image path="pd"/>"#, r#"<program_image path="bare"/>"#, 1)
+    let no_info = SYSTEM
+        .replacen(r#"<program_image path="pd"/>"#, r#"<program_image path="bare"/>"#, 1)
         .replace(r#"<setvar symbol="holdoff_us" value="100"/>"#, "")
         .replace(r#"<setvar symbol="dma_paddr" region_paddr="dma"/>"#, "");
     let e = error_of(&no_info, &fx);

@@ -209,7 +209,10 @@ mod tests {
         stack.rx.free.enqueue(Desc { dataspace: DS + 1, ..slot(2) }).unwrap();
         stack.rx.free.enqueue(Desc { len: RX_BUF_MIN - 1, ..slot(3) }).unwrap();
         assert!(!wire.inject(&frame) && !wire.inject(&frame));
-        assert_eq!(wire.stats, WireStats { delivered: 1, dropped_no_buffer: 1, bad_buffers: 2, ..WireStats::default() });
+        assert_eq!(
+            wire.stats,
+            WireStats { delivered: 1, dropped_no_buffer: 1, bad_buffers: 2, ..WireStats::default() }
+        );
     }
 
     #[test]

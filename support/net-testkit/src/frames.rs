@@ -4,9 +4,8 @@
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
-    Ipv4Repr, UdpPacket, UdpRepr,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, Icmpv4Packet,
+    Icmpv4Repr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr,
 };
 use socket_api::Endpoint;
 
@@ -26,13 +25,23 @@ const UDP_HEADERS: usize = 42;
 pub fn udp_frame(src_mac: [u8; 6], dst_mac: [u8; 6], from: Endpoint, to: Endpoint, payload: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; UDP_HEADERS + payload.len()];
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
-    EthernetRepr { src_addr: EthernetAddress(src_mac), dst_addr: EthernetAddress(dst_mac), ethertype: EthernetProtocol::Ipv4 }
-        .emit(&mut eth);
+    EthernetRepr {
+        src_addr: EthernetAddress(src_mac),
+        dst_addr: EthernetAddress(dst_mac),
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
     let (src, dst) = (Ipv4Address::from(from.addr), Ipv4Address::from(to.addr));
     let caps = ChecksumCapabilities::default();
     let mut ipp = Ipv4Packet::new_unchecked(eth.payload_mut());
-    Ipv4Repr { src_addr: src, dst_addr: dst, next_header: IpProtocol::Udp, payload_len: 8 + payload.len(), hop_limit: 64 }
-        .emit(&mut ipp, &caps);
+    Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: 8 + payload.len(),
+        hop_limit: 64,
+    }
+    .emit(&mut ipp, &caps);
     UdpRepr { src_port: from.port, dst_port: to.port }.emit(
         &mut UdpPacket::new_unchecked(ipp.payload_mut()),
         &IpAddress::Ipv4(src),
@@ -76,8 +85,12 @@ fn arp(
     };
     let mut buf = vec![0u8; 14 + repr.buffer_len()];
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
-    EthernetRepr { src_addr: EthernetAddress(sender_mac), dst_addr: EthernetAddress(eth_dst), ethertype: EthernetProtocol::Arp }
-        .emit(&mut eth);
+    EthernetRepr {
+        src_addr: EthernetAddress(sender_mac),
+        dst_addr: EthernetAddress(eth_dst),
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
     repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
     buf
 }
@@ -94,8 +107,12 @@ pub fn icmp_echo_request(ident: u16, seq_no: u16, data: &[u8]) -> Vec<u8> {
     };
     let mut buf = vec![0u8; 14 + 20 + icmp.buffer_len()];
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
-    EthernetRepr { src_addr: EthernetAddress(PEER_MAC), dst_addr: EthernetAddress(MAC), ethertype: EthernetProtocol::Ipv4 }
-        .emit(&mut eth);
+    EthernetRepr {
+        src_addr: EthernetAddress(PEER_MAC),
+        dst_addr: EthernetAddress(MAC),
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
     let caps = ChecksumCapabilities::default();
     let mut ipp = Ipv4Packet::new_unchecked(eth.payload_mut());
     ip.emit(&mut ipp, &caps);

@@ -30,9 +30,9 @@ impl fmt::Display for CallError {
                 f,
                 "the driver refused the session call (code {c:#x}): is the driver PD running and serving this channel?"
             ),
-            Self::Kernel => f.write_str(
-                "cannot call the driver: the system file must give this PD a pp channel to the driver",
-            ),
+            Self::Kernel => {
+                f.write_str("cannot call the driver: the system file must give this PD a pp channel to the driver")
+            }
         }
     }
 }
@@ -78,9 +78,7 @@ fn request(
     call: &mut impl FnMut(&Message) -> Result<Message, CallError>,
 ) -> Result<SessionReply, ClientError> {
     let reply = call(&req.encode())?;
-    SessionReply::decode(req.op(), &reply)
-        .map_err(ClientError::BadReply)?
-        .map_err(ClientError::Refused)
+    SessionReply::decode(req.op(), &reply).map_err(ClientError::BadReply)?.map_err(ClientError::Refused)
 }
 
 /// Opens a session naming `dataspaces` (1 to 6 distinct ids).
@@ -97,17 +95,12 @@ pub fn open(
 }
 
 /// Closes `session` (the driver resets its device, unpins and detaches the dataspaces).
-pub fn close(
-    session: u32,
-    mut call: impl FnMut(&Message) -> Result<Message, CallError>,
-) -> Result<(), ClientError> {
+pub fn close(session: u32, mut call: impl FnMut(&Message) -> Result<Message, CallError>) -> Result<(), ClientError> {
     request(SessionRequest::Close { session }, &mut call).map(|_| ())
 }
 
 /// Asks the driver for its counters (DRIVER_STATS; the driver also prints them).
-pub fn driver_stats(
-    mut call: impl FnMut(&Message) -> Result<Message, CallError>,
-) -> Result<DriverStats, ClientError> {
+pub fn driver_stats(mut call: impl FnMut(&Message) -> Result<Message, CallError>) -> Result<DriverStats, ClientError> {
     match request(SessionRequest::Stats, &mut call)? {
         SessionReply::Stats(s) => Ok(s),
         _ => Err(ClientError::BadReply(DecodeError::UnknownLabel(0))),

@@ -42,11 +42,7 @@ fn expect_len(m: &Message, expected: usize) -> Result<(), DecodeError> {
     if m.len() == expected {
         Ok(())
     } else {
-        Err(DecodeError::BadLength {
-            label: m.label(),
-            expected,
-            got: m.len(),
-        })
+        Err(DecodeError::BadLength { label: m.label(), expected, got: m.len() })
     }
 }
 
@@ -89,10 +85,7 @@ impl DsList {
         }
         let mut list = [DsId(0); MAX_SESSION_DATASPACES];
         list[..ids.len()].copy_from_slice(ids);
-        Ok(Self {
-            ids: list,
-            len: ids.len(),
-        })
+        Ok(Self { ids: list, len: ids.len() })
     }
 
     /// The ids.
@@ -146,34 +139,22 @@ impl SessionRequest {
         let words = m.words();
         match m.label() {
             label::OPEN => {
-                let count = *words.first().ok_or(DecodeError::BadLength {
-                    label: m.label(),
-                    expected: 1,
-                    got: 0,
-                })?;
+                let count = *words.first().ok_or(DecodeError::BadLength { label: m.label(), expected: 1, got: 0 })?;
                 if count == 0 || count > MAX_SESSION_DATASPACES as u64 {
-                    return Err(DecodeError::BadValue {
-                        field: "count",
-                        value: count,
-                    });
+                    return Err(DecodeError::BadValue { field: "count", value: count });
                 }
                 expect_len(m, 1 + count as usize)?;
                 let mut ids = [DsId(0); MAX_SESSION_DATASPACES];
                 for (id, &w) in ids.iter_mut().zip(&words[1..]) {
                     *id = DsId(u32_field("dataspace", w)?);
                 }
-                let list =
-                    DsList::new(&ids[..count as usize]).map_err(|_| DecodeError::BadValue {
-                        field: "dataspace (duplicate)",
-                        value: count,
-                    })?;
+                let list = DsList::new(&ids[..count as usize])
+                    .map_err(|_| DecodeError::BadValue { field: "dataspace (duplicate)", value: count })?;
                 Ok(Self::Open(list))
             }
             label::CLOSE => {
                 expect_len(m, 1)?;
-                Ok(Self::Close {
-                    session: u32_field("session", words[0])?,
-                })
+                Ok(Self::Close { session: u32_field("session", words[0])? })
             }
             label::DRIVER_STATS => {
                 expect_len(m, 0)?;
@@ -234,9 +215,7 @@ impl SessionError {
             5 => Self::UnknownSession,
             6 => Self::Busy,
             7 => Self::DeviceFailed,
-            c if c > SESSION_MGR_ERROR_BASE => {
-                Self::Manager(MgrError::from_code(c - SESSION_MGR_ERROR_BASE)?)
-            }
+            c if c > SESSION_MGR_ERROR_BASE => Self::Manager(MgrError::from_code(c - SESSION_MGR_ERROR_BASE)?),
             _ => return None,
         })
     }
@@ -252,18 +231,11 @@ impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoDataspaces => f.write_str("a session must name at least one dataspace"),
-            Self::TooManyDataspaces => write!(
-                f,
-                "a session may name at most {MAX_SESSION_DATASPACES} dataspaces"
-            ),
+            Self::TooManyDataspaces => write!(f, "a session may name at most {MAX_SESSION_DATASPACES} dataspaces"),
             Self::DuplicateDataspace => f.write_str("the session names a dataspace twice"),
-            Self::NoFreeSession => {
-                f.write_str("the driver has no free session slot; close an unused session")
-            }
+            Self::NoFreeSession => f.write_str("the driver has no free session slot; close an unused session"),
             Self::UnknownSession => f.write_str("no such open session for this client"),
-            Self::Busy => {
-                f.write_str("session has pages pinned for DMA in flight; retry the close later")
-            }
+            Self::Busy => f.write_str("session has pages pinned for DMA in flight; retry the close later"),
             Self::DeviceFailed => f.write_str(
                 "the driver could not bring its device up; its console line says why (check the \
                  system file's PCI device and that QEMU/the machine has that NIC)",
@@ -294,9 +266,7 @@ impl SessionReply {
     pub fn encode(result: &Result<Self, SessionError>) -> Message {
         match result {
             Err(e) => msg(e.code(), []),
-            Ok(Self::Opened { session, mac }) => {
-                msg(label::OK, [u64::from(*session), mac.to_word()])
-            }
+            Ok(Self::Opened { session, mac }) => msg(label::OK, [u64::from(*session), mac.to_word()]),
             Ok(Self::Closed) => msg(label::OK, []),
             Ok(Self::Stats(s)) => msg(label::OK, s.words()),
         }
@@ -305,8 +275,7 @@ impl SessionReply {
     /// Decodes the reply to a request of kind `op`.
     pub fn decode(op: Op, m: &Message) -> Result<Result<Self, SessionError>, DecodeError> {
         if m.label() != label::OK {
-            let e =
-                SessionError::from_code(m.label()).ok_or(DecodeError::UnknownLabel(m.label()))?;
+            let e = SessionError::from_code(m.label()).ok_or(DecodeError::UnknownLabel(m.label()))?;
             expect_len(m, 0)?;
             return Ok(Err(e));
         }
@@ -314,14 +283,8 @@ impl SessionReply {
         Ok(Ok(match op {
             Op::Open => {
                 expect_len(m, 2)?;
-                let mac = MacAddr::from_word(w[1]).ok_or(DecodeError::BadValue {
-                    field: "mac",
-                    value: w[1],
-                })?;
-                Self::Opened {
-                    session: u32_field("session", w[0])?,
-                    mac,
-                }
+                let mac = MacAddr::from_word(w[1]).ok_or(DecodeError::BadValue { field: "mac", value: w[1] })?;
+                Self::Opened { session: u32_field("session", w[0])?, mac }
             }
             Op::Close => {
                 expect_len(m, 0)?;

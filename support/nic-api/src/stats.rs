@@ -45,18 +45,8 @@ impl DriverStats {
 
     /// The counters in words made by [`DriverStats::words`].
     pub fn from_words(w: [u64; Self::WORDS]) -> Self {
-        let [irqs, rx_packets, tx_packets, notify_sent, notify_suppressed, xlate_hits, xlate_misses, errors] =
-            w;
-        Self {
-            irqs,
-            rx_packets,
-            tx_packets,
-            notify_sent,
-            notify_suppressed,
-            xlate_hits,
-            xlate_misses,
-            errors,
-        }
+        let [irqs, rx_packets, tx_packets, notify_sent, notify_suppressed, xlate_hits, xlate_misses, errors] = w;
+        Self { irqs, rx_packets, tx_packets, notify_sent, notify_suppressed, xlate_hits, xlate_misses, errors }
     }
 }
 

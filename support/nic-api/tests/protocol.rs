@@ -5,9 +5,7 @@ use dataspace_api::msg::MgrError;
 use message::Message;
 use nic_api::client::{self, CallError, ClientError, Opened};
 use nic_api::msg::label;
-use nic_api::{
-    DecodeError, DriverStats, DsId, DsList, MacAddr, Op, SessionError, SessionReply, SessionRequest,
-};
+use nic_api::{DecodeError, DriverStats, DsId, DsList, MacAddr, Op, SessionError, SessionReply, SessionRequest};
 
 fn m(label: u64, words: &[u64]) -> Message {
     Message::new(label, words).unwrap()
@@ -42,76 +40,31 @@ fn requests_round_trip() {
 #[test]
 fn malformed_requests_are_refused() {
     assert_eq!(DsList::new(&[]), Err(SessionError::NoDataspaces));
-    assert_eq!(
-        DsList::new(&[DsId(1); 7]),
-        Err(SessionError::TooManyDataspaces)
-    );
-    assert_eq!(
-        DsList::new(&[DsId(1), DsId(1)]),
-        Err(SessionError::DuplicateDataspace)
-    );
-    let bad_len = |l, e, g| {
-        Err(DecodeError::BadLength {
-            label: l,
-            expected: e,
-            got: g,
-        })
-    };
-    assert_eq!(
-        SessionRequest::decode(&m(label::OPEN, &[])),
-        bad_len(label::OPEN, 1, 0)
-    );
-    assert_eq!(
-        SessionRequest::decode(&m(label::OPEN, &[2, 1])),
-        bad_len(label::OPEN, 3, 2)
-    );
-    assert_eq!(
-        SessionRequest::decode(&m(label::OPEN, &[0])),
-        Err(DecodeError::BadValue {
-            field: "count",
-            value: 0
-        })
-    );
+    assert_eq!(DsList::new(&[DsId(1); 7]), Err(SessionError::TooManyDataspaces));
+    assert_eq!(DsList::new(&[DsId(1), DsId(1)]), Err(SessionError::DuplicateDataspace));
+    let bad_len = |l, e, g| Err(DecodeError::BadLength { label: l, expected: e, got: g });
+    assert_eq!(SessionRequest::decode(&m(label::OPEN, &[])), bad_len(label::OPEN, 1, 0));
+    assert_eq!(SessionRequest::decode(&m(label::OPEN, &[2, 1])), bad_len(label::OPEN, 3, 2));
+    assert_eq!(SessionRequest::decode(&m(label::OPEN, &[0])), Err(DecodeError::BadValue { field: "count", value: 0 }));
     assert_eq!(
         SessionRequest::decode(&m(label::OPEN, &[7, 1, 2, 3, 4, 5, 6, 7])),
-        Err(DecodeError::BadValue {
-            field: "count",
-            value: 7
-        })
+        Err(DecodeError::BadValue { field: "count", value: 7 })
     );
     assert!(matches!(
         SessionRequest::decode(&m(label::OPEN, &[2, 5, 5])),
-        Err(DecodeError::BadValue {
-            field: "dataspace (duplicate)",
-            ..
-        })
+        Err(DecodeError::BadValue { field: "dataspace (duplicate)", .. })
     ));
     assert_eq!(
         SessionRequest::decode(&m(label::OPEN, &[1, 1 << 33])),
-        Err(DecodeError::BadValue {
-            field: "dataspace",
-            value: 1 << 33
-        })
+        Err(DecodeError::BadValue { field: "dataspace", value: 1 << 33 })
     );
-    assert_eq!(
-        SessionRequest::decode(&m(label::CLOSE, &[])),
-        bad_len(label::CLOSE, 1, 0)
-    );
+    assert_eq!(SessionRequest::decode(&m(label::CLOSE, &[])), bad_len(label::CLOSE, 1, 0));
     assert_eq!(
         SessionRequest::decode(&m(label::CLOSE, &[1 << 40])),
-        Err(DecodeError::BadValue {
-            field: "session",
-            value: 1 << 40
-        })
+        Err(DecodeError::BadValue { field: "session", value: 1 << 40 })
     );
-    assert_eq!(
-        SessionRequest::decode(&m(label::DRIVER_STATS, &[1])),
-        bad_len(label::DRIVER_STATS, 0, 1)
-    );
-    assert_eq!(
-        SessionRequest::decode(&m(1, &[])),
-        Err(DecodeError::UnknownLabel(1))
-    );
+    assert_eq!(SessionRequest::decode(&m(label::DRIVER_STATS, &[1])), bad_len(label::DRIVER_STATS, 0, 1));
+    assert_eq!(SessionRequest::decode(&m(1, &[])), Err(DecodeError::UnknownLabel(1)));
 }
 
 #[test]
@@ -125,62 +78,28 @@ fn replies_round_trip() {
         (Op::Close, Err(SessionError::UnknownSession)),
         (Op::Stats, Ok(SessionReply::Stats(STATS))),
     ] {
-        assert_eq!(
-            SessionReply::decode(op, &SessionReply::encode(&r)),
-            Ok(r),
-            "{op:?}"
-        );
+        assert_eq!(SessionReply::decode(op, &SessionReply::encode(&r)), Ok(r), "{op:?}");
     }
     // The MAC travels as one word, byte 0 lowest.
-    let msg = SessionReply::encode(&Ok(SessionReply::Opened {
-        session: 1,
-        mac: MacAddr([1, 2, 3, 4, 5, 6]),
-    }));
+    let msg = SessionReply::encode(&Ok(SessionReply::Opened { session: 1, mac: MacAddr([1, 2, 3, 4, 5, 6]) }));
     assert_eq!(msg.words(), &[1, 0x0605_0403_0201]);
-    assert_eq!(
-        SessionReply::encode(&Ok(SessionReply::Stats(STATS))).words(),
-        &[1, 2, 3, 4, 5, 6, 7, 8]
-    );
+    assert_eq!(SessionReply::encode(&Ok(SessionReply::Stats(STATS))).words(), &[1, 2, 3, 4, 5, 6, 7, 8]);
 }
 
 #[test]
 fn malformed_replies_are_refused() {
     assert_eq!(
         SessionReply::decode(Op::Open, &m(0, &[1, 1 << 48])),
-        Err(DecodeError::BadValue {
-            field: "mac",
-            value: 1 << 48
-        })
+        Err(DecodeError::BadValue { field: "mac", value: 1 << 48 })
     );
-    assert!(matches!(
-        SessionReply::decode(Op::Open, &m(0, &[1])),
-        Err(DecodeError::BadLength { .. })
-    ));
-    assert!(matches!(
-        SessionReply::decode(Op::Open, &m(0, &[1 << 32, 0])),
-        Err(DecodeError::BadValue { .. })
-    ));
-    assert!(matches!(
-        SessionReply::decode(Op::Close, &m(0, &[1])),
-        Err(DecodeError::BadLength { .. })
-    ));
-    assert!(matches!(
-        SessionReply::decode(Op::Stats, &m(0, &[1, 2])),
-        Err(DecodeError::BadLength { .. })
-    ));
+    assert!(matches!(SessionReply::decode(Op::Open, &m(0, &[1])), Err(DecodeError::BadLength { .. })));
+    assert!(matches!(SessionReply::decode(Op::Open, &m(0, &[1 << 32, 0])), Err(DecodeError::BadValue { .. })));
+    assert!(matches!(SessionReply::decode(Op::Close, &m(0, &[1])), Err(DecodeError::BadLength { .. })));
+    assert!(matches!(SessionReply::decode(Op::Stats, &m(0, &[1, 2])), Err(DecodeError::BadLength { .. })));
     // An error label with words, and a label no error has.
-    assert!(matches!(
-        SessionReply::decode(Op::Close, &m(5, &[1])),
-        Err(DecodeError::BadLength { .. })
-    ));
-    assert_eq!(
-        SessionReply::decode(Op::Close, &m(99, &[])),
-        Err(DecodeError::UnknownLabel(99))
-    );
-    assert_eq!(
-        SessionReply::decode(Op::Close, &m(0x100, &[])),
-        Err(DecodeError::UnknownLabel(0x100))
-    );
+    assert!(matches!(SessionReply::decode(Op::Close, &m(5, &[1])), Err(DecodeError::BadLength { .. })));
+    assert_eq!(SessionReply::decode(Op::Close, &m(99, &[])), Err(DecodeError::UnknownLabel(99)));
+    assert_eq!(SessionReply::decode(Op::Close, &m(0x100, &[])), Err(DecodeError::UnknownLabel(0x100)));
 }
 
 #[test]
@@ -209,15 +128,9 @@ fn garbage_never_panics_and_accepted_input_is_canonical() {
     };
     let mut decoded = 0;
     for _ in 0..100_000 {
-        let label = if next() % 4 == 0 {
-            next() % Message::MAX_LABEL
-        } else {
-            next() % 0x24
-        };
+        let label = if next() % 4 == 0 { next() % Message::MAX_LABEL } else { next() % 0x24 };
         let len = (next() % 10) as usize;
-        let words: Vec<u64> = (0..len)
-            .map(|_| if next() % 3 == 0 { next() } else { next() % 8 })
-            .collect();
+        let words: Vec<u64> = (0..len).map(|_| if next() % 3 == 0 { next() } else { next() % 8 }).collect();
         let msg = m(label, &words);
         if let Ok(req) = SessionRequest::decode(&msg) {
             decoded += 1;
@@ -229,10 +142,7 @@ fn garbage_never_panics_and_accepted_input_is_canonical() {
             }
         }
     }
-    assert!(
-        decoded > 100,
-        "the generator hit too few valid requests ({decoded})"
-    );
+    assert!(decoded > 100, "the generator hit too few valid requests ({decoded})");
 }
 
 #[test]
@@ -256,10 +166,7 @@ fn stats_line_has_one_key_per_counter() {
 }
 
 /// A driver that answers with `reply` and records the requests.
-fn driver(
-    seen: &mut Vec<SessionRequest>,
-    reply: Message,
-) -> impl FnMut(&Message) -> Result<Message, CallError> + '_ {
+fn driver(seen: &mut Vec<SessionRequest>, reply: Message) -> impl FnMut(&Message) -> Result<Message, CallError> + '_ {
     move |req| {
         seen.push(SessionRequest::decode(req).unwrap());
         Ok(reply)
@@ -271,10 +178,7 @@ fn client_helper_opens_closes_and_fetches_stats() {
     let mac = MacAddr([2, 0, 0, 0, 0, 1]);
     let mut seen = Vec::new();
     let ok = SessionReply::encode(&Ok(SessionReply::Opened { session: 7, mac }));
-    assert_eq!(
-        client::open(&[DsId(3)], driver(&mut seen, ok)),
-        Ok(Opened { session: 7, mac })
-    );
+    assert_eq!(client::open(&[DsId(3)], driver(&mut seen, ok)), Ok(Opened { session: 7, mac }));
     let closed = SessionReply::encode(&Ok(SessionReply::Closed));
     assert_eq!(client::close(7, driver(&mut seen, closed)), Ok(()));
     let stats = SessionReply::encode(&Ok(SessionReply::Stats(STATS)));
@@ -292,37 +196,19 @@ fn client_helper_opens_closes_and_fetches_stats() {
 #[test]
 fn client_helper_reports_each_failure() {
     let refused = SessionReply::encode(&Err(SessionError::NoFreeSession));
-    assert_eq!(
-        client::open(&[DsId(3)], |_| Ok(refused)),
-        Err(ClientError::Refused(SessionError::NoFreeSession))
-    );
-    assert!(matches!(
-        client::open(&[DsId(3)], |_| Ok(m(0, &[1]))),
-        Err(ClientError::BadReply(_))
-    ));
-    assert_eq!(
-        client::open(&[DsId(3)], |_| Err(CallError::Kernel)),
-        Err(ClientError::Call(CallError::Kernel))
-    );
+    assert_eq!(client::open(&[DsId(3)], |_| Ok(refused)), Err(ClientError::Refused(SessionError::NoFreeSession)));
+    assert!(matches!(client::open(&[DsId(3)], |_| Ok(m(0, &[1]))), Err(ClientError::BadReply(_))));
+    assert_eq!(client::open(&[DsId(3)], |_| Err(CallError::Kernel)), Err(ClientError::Call(CallError::Kernel)));
     assert_eq!(
         client::open(&[], |_| panic!("no call for an empty list")),
         Err(ClientError::Refused(SessionError::NoDataspaces))
     );
-    assert!(matches!(
-        client::driver_stats(|_| Ok(m(0, &[]))),
-        Err(ClientError::BadReply(_))
-    ));
+    assert!(matches!(client::driver_stats(|_| Ok(m(0, &[]))), Err(ClientError::BadReply(_))));
     assert_eq!(
-        client::close(1, |_| Ok(SessionReply::encode(&Err(
-            SessionError::UnknownSession
-        )))),
+        client::close(1, |_| Ok(SessionReply::encode(&Err(SessionError::UnknownSession)))),
         Err(ClientError::Refused(SessionError::UnknownSession))
     );
-    for e in [
-        CallError::TooLong,
-        CallError::Refused(0xffff_0001),
-        CallError::Kernel,
-    ] {
+    for e in [CallError::TooLong, CallError::Refused(0xffff_0001), CallError::Kernel] {
         assert!(!ClientError::Call(e).to_string().is_empty());
     }
 }

@@ -40,14 +40,9 @@ pub fn link() {
         .expect("pd_build::link() must run from a build script (OUT_DIR unset)");
     let script = out.join("pd.ld");
     if let Err(e) = std::fs::write(&script, LINKER_SCRIPT) {
-        panic!(
-            "pd-build: cannot write the linker script {}: {e}",
-            script.display()
-        );
+        panic!("pd-build: cannot write the linker script {}: {e}", script.display());
     }
-    let script = script
-        .to_str()
-        .unwrap_or_else(|| panic!("pd-build: OUT_DIR {} is not UTF-8", out.display()));
+    let script = script.to_str().unwrap_or_else(|| panic!("pd-build: OUT_DIR {} is not UTF-8", out.display()));
     println!("cargo:rerun-if-changed=build.rs");
     for arg in link_args(script) {
         println!("cargo:rustc-link-arg-bins={arg}");
@@ -61,7 +56,7 @@ mod tests {
     #[test]
     fn script_places_image_below_the_region_window_with_page_aligned_segments() {
         assert!(LINKER_SCRIPT.contains(&format!(". = {IMAGE_BASE:#x};")));
-        assert!(IMAGE_BASE < 0x2000_0000);
+        const { assert!(IMAGE_BASE < 0x2000_0000) };
         // Each later output section starts on a fresh page.
         assert_eq!(LINKER_SCRIPT.matches(". = ALIGN(4096);").count(), 3);
         assert!(LINKER_SCRIPT.contains("ENTRY(_start)"));
@@ -72,10 +67,7 @@ mod tests {
         let args = link_args("/x/pd.ld");
         assert_eq!(args[0], "-T/x/pd.ld");
         for want in ["-nostdlib", "-static", "-no-pie", "-nostartfiles"] {
-            assert!(
-                args.iter().any(|a| a == want),
-                "{want} missing from {args:?}"
-            );
+            assert!(args.iter().any(|a| a == want), "{want} missing from {args:?}");
         }
         assert!(args.iter().any(|a| a == "-Wl,--undefined=_start"));
         assert!(args.iter().any(|a| a == "-Wl,--undefined=memcpy"));

@@ -33,9 +33,7 @@ impl Channel {
     /// Acknowledges (unmasks) the IRQ with this id, so it can fire again.
     pub fn irq_ack(self) -> Result<(), Error> {
         crate::grants().check(GrantKind::Irq, self.0)?;
-        IrqHandler(CPtr(cspace::IRQ_BASE + self.0 as u64))
-            .ack()
-            .map_err(Error::Kernel)
+        IrqHandler(CPtr(cspace::IRQ_BASE + self.0 as u64)).ack().map_err(Error::Kernel)
     }
 
     /// Calls the peer's `protected` handler with `msg` and waits for its reply. The peer runs
@@ -51,10 +49,7 @@ impl Channel {
             sel4::syscall::call(CPtr(cspace::PP_BASE + self.0 as u64), crate::message::tag(msg), msg.regs());
         let reply = crate::message::decode(tag, regs, |i| sel4::ipc::get_mr(i).unwrap_or(0))?;
         match reply.as_refusal() {
-            Some(r) => Err(Error::Refused {
-                channel: self.0,
-                code: r.0,
-            }),
+            Some(r) => Err(Error::Refused { channel: self.0, code: r.0 }),
             None => Ok(reply),
         }
     }
@@ -168,10 +163,7 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert!(s.contains(Channel::new(4)));
         assert!(!s.contains(Channel::new(2)));
-        assert!(
-            !s.contains(Channel::new(200)),
-            "out-of-range ids are simply absent"
-        );
+        assert!(!s.contains(Channel::new(200)), "out-of-range ids are simply absent");
         assert_eq!(format!("{s:?}"), "{1, 4, 26}");
         assert!(ChannelSet::default().is_empty());
     }
@@ -179,10 +171,7 @@ mod tests {
     #[test]
     fn pp_badges_and_notification_badges_never_mix() {
         // A PPC arrives with PP_BADGE | the receiver's channel id.
-        assert_eq!(
-            Event::classify(cspace::PP_BADGE | 3, true),
-            Event::Protected(Channel::new(3))
-        );
+        assert_eq!(Event::classify(cspace::PP_BADGE | 3, true), Event::Protected(Channel::new(3)));
         // The bound notification's word arrives as a plain badge on the same endpoint.
         assert_eq!(
             Event::classify((1 << 3) | (1 << 26), true),
@@ -193,10 +182,7 @@ mod tests {
         assert_eq!(Event::classify(0, true), Event::Spurious);
         // Every id that may notify maps to a bit below PP_BADGE.
         for id in 0..cspace::NOTIFY_ID_LIMIT {
-            assert_eq!(
-                Event::classify(1 << id, true),
-                Event::Notified(ChannelSet::from_badge(1 << id))
-            );
+            assert_eq!(Event::classify(1 << id, true), Event::Notified(ChannelSet::from_badge(1 << id)));
         }
     }
 }

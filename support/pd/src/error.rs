@@ -28,12 +28,8 @@ impl GrantKind {
 
     fn fix(self) -> &'static str {
         match self {
-            GrantKind::Notify => {
-                "a <channel> with an <end> for this PD with this id (notify=\"true\")"
-            }
-            GrantKind::PpCall => {
-                "a <channel> with an <end> for this PD with this id and pp=\"true\""
-            }
+            GrantKind::Notify => "a <channel> with an <end> for this PD with this id (notify=\"true\")",
+            GrantKind::PpCall => "a <channel> with an <end> for this PD with this id and pp=\"true\"",
             GrantKind::Irq => "an <irq> with this id in this protection_domain",
             GrantKind::IoPort => "an <ioport> with this id in this protection_domain",
         }
@@ -55,13 +51,7 @@ pub enum Error {
     /// The system file grants this PD no such channel / IRQ / I/O port range.
     NotGranted { kind: GrantKind, id: u8 },
     /// A port access outside the granted range `first .. first + size`.
-    PortOutOfRange {
-        id: u8,
-        port: u16,
-        width: u8,
-        first: u16,
-        size: u32,
-    },
+    PortOutOfRange { id: u8, port: u16, width: u8, first: u16, size: u32 },
     /// The kernel refused an invocation the grant allowed (a boot-time set-up problem).
     Kernel(sel4::InvocationError),
     /// The server behind `channel` refused the PPC with this code (see [`crate::Refusal`]).
@@ -102,11 +92,9 @@ impl fmt::Display for Error {
                 "message of {len} words is longer than the {} a PD message may carry",
                 crate::Message::MAX_WORDS
             ),
-            Error::LabelTooLarge { label } => write!(
-                f,
-                "message label {label:#x} is above the largest allowed, {:#x}",
-                crate::Message::MAX_LABEL
-            ),
+            Error::LabelTooLarge { label } => {
+                write!(f, "message label {label:#x} is above the largest allowed, {:#x}", crate::Message::MAX_LABEL)
+            }
         }
     }
 }

@@ -63,12 +63,10 @@ fn serve<H: Handler>(handler: &mut H) -> ! {
         };
         match Event::classify(got.badge.0, true) {
             Event::Protected(ch) => {
-                let answer =
-                    match crate::message::decode(got.info, got.mrs, |i| sel4::ipc::get_mr(i).unwrap_or(0))
-                    {
-                        Ok(msg) => handler.protected(ch, msg).unwrap_or_else(Message::refusal),
-                        Err(_) => Message::refusal(Refusal::BAD_MESSAGE),
-                    };
+                let answer = match crate::message::decode(got.info, got.mrs, |i| sel4::ipc::get_mr(i).unwrap_or(0)) {
+                    Ok(msg) => handler.protected(ch, msg).unwrap_or_else(Message::refusal),
+                    Err(_) => Message::refusal(Refusal::BAD_MESSAGE),
+                };
                 reply = Some(answer);
             }
             Event::Notified(set) => handler.notified(set),

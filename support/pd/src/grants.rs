@@ -73,10 +73,7 @@ impl Grants {
     /// The granted I/O port range `id`: first port and number of ports.
     pub fn ioport_range(&self, id: u8) -> Result<(u16, u32), Error> {
         self.check(GrantKind::IoPort, id)?;
-        Ok((
-            self.ioport_first[id as usize],
-            self.ioport_size[id as usize],
-        ))
+        Ok((self.ioport_first[id as usize], self.ioport_size[id as usize]))
     }
 }
 
@@ -105,26 +102,14 @@ mod tests {
         assert!(g.has_endpoint);
         assert_eq!(g.check(GrantKind::Notify, 1), Ok(()));
         assert_eq!(g.check(GrantKind::Notify, 3), Ok(()));
-        assert_eq!(
-            g.check(GrantKind::Notify, 2),
-            Err(Error::NotGranted {
-                kind: GrantKind::Notify,
-                id: 2
-            })
-        );
+        assert_eq!(g.check(GrantKind::Notify, 2), Err(Error::NotGranted { kind: GrantKind::Notify, id: 2 }));
         // A pp grant is not a notify grant and vice versa.
         assert_eq!(g.check(GrantKind::PpCall, 2), Ok(()));
         assert!(g.check(GrantKind::PpCall, 1).is_err());
         assert_eq!(g.check(GrantKind::Irq, 5), Ok(()));
         assert!(g.check(GrantKind::Irq, 1).is_err());
         assert_eq!(g.ioport_range(2), Ok((0x3f8, 8)));
-        assert_eq!(
-            g.ioport_range(0),
-            Err(Error::NotGranted {
-                kind: GrantKind::IoPort,
-                id: 0
-            })
-        );
+        assert_eq!(g.ioport_range(0), Err(Error::NotGranted { kind: GrantKind::IoPort, id: 0 }));
     }
 
     #[test]
@@ -152,13 +137,7 @@ mod tests {
         let s = format!("{e}");
         assert!(s.contains("channel 7"), "{s}");
         assert!(s.contains("pp=\"true\""), "{s}");
-        let s = format!(
-            "{}",
-            Error::NotGranted {
-                kind: GrantKind::Irq,
-                id: 0
-            }
-        );
+        let s = format!("{}", Error::NotGranted { kind: GrantKind::Irq, id: 0 });
         assert!(s.contains("irq 0") && s.contains("<irq>"), "{s}");
     }
 }

@@ -25,10 +25,7 @@ impl IoPort {
     pub fn from_grants(grants: &Grants, id: u8) -> Result<IoPort, Error> {
         let (first, size) = grants.ioport_range(id)?;
         if size == 0 {
-            return Err(Error::NotGranted {
-                kind: GrantKind::IoPort,
-                id,
-            });
+            return Err(Error::NotGranted { kind: GrantKind::IoPort, id });
         }
         Ok(IoPort { id, first, size })
     }
@@ -53,13 +50,7 @@ impl IoPort {
         if p >= first && p + width as u32 <= first + self.size {
             Ok(())
         } else {
-            Err(Error::PortOutOfRange {
-                id: self.id,
-                port,
-                width,
-                first: self.first,
-                size: self.size,
-            })
+            Err(Error::PortOutOfRange { id: self.id, port, width, first: self.first, size: self.size })
         }
     }
 
@@ -129,29 +120,13 @@ mod tests {
         // On the host a kernel call would crash the test: reaching the error proves the
         // check comes first.
         let io = IoPort::from_grants(&grants(), 1).unwrap();
-        assert!(matches!(
-            io.in8(0x3f8),
-            Err(Error::PortOutOfRange {
-                port: 0x3f8,
-                width: 1,
-                ..
-            })
-        ));
-        assert!(matches!(
-            io.out32(0xc03d, 0),
-            Err(Error::PortOutOfRange { .. })
-        ));
+        assert!(matches!(io.in8(0x3f8), Err(Error::PortOutOfRange { port: 0x3f8, width: 1, .. })));
+        assert!(matches!(io.out32(0xc03d, 0), Err(Error::PortOutOfRange { .. })));
     }
 
     #[test]
     fn ungranted_ranges_are_errors() {
-        assert_eq!(
-            IoPort::from_grants(&grants(), 0),
-            Err(Error::NotGranted {
-                kind: GrantKind::IoPort,
-                id: 0
-            })
-        );
+        assert_eq!(IoPort::from_grants(&grants(), 0), Err(Error::NotGranted { kind: GrantKind::IoPort, id: 0 }));
         assert!(IoPort::from_grants(&grants(), 99).is_err());
         // And the live runtime (nothing granted on the host) refuses too.
         assert!(IoPort::new(1).is_err());

@@ -42,8 +42,8 @@ pub mod event;
 pub mod grants;
 pub mod ioport;
 pub mod message;
-mod print;
 pub mod pools;
+mod print;
 pub mod region;
 #[cfg(not(test))]
 mod rt;
@@ -55,8 +55,8 @@ pub use error::{Error, GrantKind};
 pub use grants::Grants;
 pub use ioport::IoPort;
 pub use message::{Message, MessageError, Refusal, REFUSED_LABEL};
-pub use print::_print;
 pub use pools::Pool;
+pub use print::_print;
 pub use region::{DmaRegion, MappedRegion, Mmio, RegionError};
 pub use setvar::SetVar;
 pub use state::{__pd_info, grants, name, restarted, tsc, tsc_hz, InfoBlock};
@@ -66,19 +66,13 @@ pub trait Handler {
     /// Called with every channel (and IRQ) that signalled since the last call. The default
     /// says so on the console: a PD that is notified should handle it.
     fn notified(&mut self, channels: ChannelSet) {
-        debug_println!(
-            "{}: notified on {channels:?}, but it has no notified handler",
-            name()
-        );
+        debug_println!("{}: notified on {channels:?}, but it has no notified handler", name());
     }
 
     /// Called for a PPC through `channel`; the result is the reply (`Err` refuses the call,
     /// and the caller's `pp_call` returns `Error::Refused`).
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
-        debug_println!(
-            "{}: refused {msg:?} on {channel}: no protected handler",
-            name()
-        );
+        debug_println!("{}: refused {msg:?} on {channel}: no protected handler", name());
         Err(Refusal::UNSUPPORTED)
     }
 }
@@ -117,27 +111,9 @@ mod tests {
         // On the host nothing is granted, and reaching a syscall would crash the test: the
         // errors prove the grant check runs first.
         let ch = Channel::new(3);
-        assert_eq!(
-            ch.notify(),
-            Err(Error::NotGranted {
-                kind: GrantKind::Notify,
-                id: 3
-            })
-        );
-        assert_eq!(
-            ch.irq_ack(),
-            Err(Error::NotGranted {
-                kind: GrantKind::Irq,
-                id: 3
-            })
-        );
+        assert_eq!(ch.notify(), Err(Error::NotGranted { kind: GrantKind::Notify, id: 3 }));
+        assert_eq!(ch.irq_ack(), Err(Error::NotGranted { kind: GrantKind::Irq, id: 3 }));
         let msg = Message::new(1, &[2]).unwrap();
-        assert_eq!(
-            ch.pp_call(&msg),
-            Err(Error::NotGranted {
-                kind: GrantKind::PpCall,
-                id: 3
-            })
-        );
+        assert_eq!(ch.pp_call(&msg), Err(Error::NotGranted { kind: GrantKind::PpCall, id: 3 }));
     }
 }

@@ -48,10 +48,7 @@ fn emit(_bytes: &[u8]) {}
 /// Used by the macros; not part of the API.
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments<'_>) {
-    let mut line = LineBuf {
-        buf: [0; LINE],
-        len: 0,
-    };
+    let mut line = LineBuf { buf: [0; LINE], len: 0 };
     let _ = line.write_fmt(args);
     line.flush();
 }
@@ -76,10 +73,7 @@ mod tests {
     #[test]
     fn long_lines_are_split_not_dropped() {
         // Exercises the buffer-full path; the output goes to the test's stdout.
-        let mut l = LineBuf {
-            buf: [0; LINE],
-            len: 0,
-        };
+        let mut l = LineBuf { buf: [0; LINE], len: 0 };
         let long = "x".repeat(LINE * 2 + 3);
         l.write_str(&long).unwrap();
         assert_eq!(l.len, 3, "two full buffers flushed, three bytes pending");

@@ -21,7 +21,12 @@ pub use region::{DmaRegion, MappedRegion, Mmio, OutOfBounds, RegionError};
 
 /// What `region!` expands to; not for direct use.
 #[doc(hidden)]
-pub fn take(name: &'static str, vaddr: &SetVar<u64>, size: &SetVar<u64>, taken: &AtomicBool) -> Result<MappedRegion, RegionError> {
+pub fn take(
+    name: &'static str,
+    vaddr: &SetVar<u64>,
+    size: &SetVar<u64>,
+    taken: &AtomicBool,
+) -> Result<MappedRegion, RegionError> {
     if taken.swap(true, Ordering::Relaxed) {
         return Err(RegionError::AlreadyTaken { name });
     }

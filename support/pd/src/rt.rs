@@ -55,12 +55,7 @@ pub fn fault() -> ! {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let name = crate::name();
     match info.location() {
-        Some(l) => crate::debug_println!(
-            "{name}: panicked at {}:{}: {}",
-            l.file(),
-            l.line(),
-            info.message()
-        ),
+        Some(l) => crate::debug_println!("{name}: panicked at {}:{}: {}", l.file(), l.line(), info.message()),
         None => crate::debug_println!("{name}: panicked: {}", info.message()),
     }
     fault()

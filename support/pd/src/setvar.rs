@@ -25,12 +25,7 @@ unsafe impl<T: Copy + Send> Sync for SetVar<T> {}
 impl<T: Copy> SetVar<T> {
     /// A setvar with this placeholder (what the PD sees if the system file sets nothing).
     pub const fn new(placeholder: T) -> SetVar<T> {
-        const {
-            assert!(
-                core::mem::size_of::<T>() == 8,
-                "a setvar is 8 bytes (the image tool writes a u64)"
-            )
-        };
+        const { assert!(core::mem::size_of::<T>() == 8, "a setvar is 8 bytes (the image tool writes a u64)") };
         SetVar(UnsafeCell::new(placeholder))
     }
 
@@ -66,10 +61,6 @@ mod tests {
     fn reads_the_stored_value() {
         assert_eq!(A.get(), 5);
         assert_eq!(B.get(), 0x2000_0000);
-        assert_eq!(
-            core::mem::size_of::<SetVar<u64>>(),
-            8,
-            "the image tool patches exactly 8 bytes"
-        );
+        assert_eq!(core::mem::size_of::<SetVar<u64>>(), 8, "the image tool patches exactly 8 bytes");
     }
 }

@@ -151,9 +151,6 @@ mod tests {
         assert_eq!(tsc_hz(), 0, "no boot, no frequency");
         let (a, b) = (tsc(), tsc());
         assert!(b >= a, "the TSC does not run backwards");
-        assert_eq!(
-            core::mem::size_of_val(&__pd_info),
-            core::mem::size_of::<PdInfo>()
-        );
+        assert_eq!(core::mem::size_of_val(&__pd_info), core::mem::size_of::<PdInfo>());
     }
 }

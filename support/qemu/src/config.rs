@@ -22,10 +22,7 @@ pub enum Netdev {
     User { udp_forwards: Vec<(u16, u16)> },
     /// One raw Ethernet frame per UDP datagram: QEMU listens on `local` and sends to `remote`
     /// (see [`crate::DgramLink`], which sets both up).
-    Dgram {
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
-    },
+    Dgram { local: SocketAddrV4, remote: SocketAddrV4 },
     /// A netdev spec passed to QEMU as given (e.g. from `make run NETDEV=...`); it must carry
     /// `id=net0`.
     Spec(String),
@@ -51,9 +48,7 @@ impl Netdev {
                 remote.port()
             ),
             Netdev::Spec(spec) => {
-                let has_id = spec
-                    .split(',')
-                    .any(|part| part.trim() == format!("id={NETDEV_ID}"));
+                let has_id = spec.split(',').any(|part| part.trim() == format!("id={NETDEV_ID}"));
                 if !has_id {
                     return Err(Error::InvalidConfig(format!(
                         "netdev spec {spec:?} must name its backend id={NETDEV_ID} \
@@ -81,12 +76,7 @@ pub struct Nic {
 impl Nic {
     /// An Intel e1000 (82540EM), the NIC our driver supports under QEMU.
     pub fn e1000(netdev: Netdev) -> Nic {
-        Nic {
-            model: "e1000".into(),
-            netdev,
-            mac: None,
-            pcap: None,
-        }
+        Nic { model: "e1000".into(), netdev, mac: None, pcap: None }
     }
 
     /// Sets the guest MAC address.
@@ -215,18 +205,12 @@ impl QemuConfig {
 
     /// Checks that the files the command line names exist.
     pub fn check_files(&self) -> Result<()> {
-        let files: [(&'static str, &Option<PathBuf>); 3] = [
-            ("kernel image", &self.kernel),
-            ("initrd", &self.initrd),
-            ("cdrom image", &self.cdrom),
-        ];
+        let files: [(&'static str, &Option<PathBuf>); 3] =
+            [("kernel image", &self.kernel), ("initrd", &self.initrd), ("cdrom image", &self.cdrom)];
         for (what, path) in files {
             if let Some(path) = path {
                 if !path.is_file() {
-                    return Err(Error::MissingFile {
-                        what,
-                        path: path.clone(),
-                    });
+                    return Err(Error::MissingFile { what, path: path.clone() });
                 }
             }
         }
@@ -253,9 +237,7 @@ impl QemuConfig {
             )));
         }
         if self.machine.is_empty() || self.cpu.is_empty() {
-            return Err(Error::InvalidConfig(
-                "machine and cpu must not be empty".into(),
-            ));
+            return Err(Error::InvalidConfig("machine and cpu must not be empty".into()));
         }
         let mut a: Vec<OsString> = Vec::new();
         let mut push = |s: &str| a.push(s.into());
@@ -308,10 +290,7 @@ impl QemuConfig {
                 push(&dev);
                 if let Some(pcap) = &nic.pcap {
                     push("-object");
-                    push(&format!(
-                        "filter-dump,id=dump0,netdev={NETDEV_ID},file={}",
-                        qemu_opt_path(pcap)?
-                    ));
+                    push(&format!("filter-dump,id=dump0,netdev={NETDEV_ID},file={}", qemu_opt_path(pcap)?));
                 }
             }
         }
@@ -358,9 +337,7 @@ impl QemuConfig {
 /// `-initrd` and option values split on ',' (and `-initrd` also lists several modules with
 /// ','): a path containing one cannot be passed.
 fn qemu_opt_path(path: &Path) -> Result<String> {
-    let s = path.to_str().ok_or_else(|| {
-        Error::InvalidConfig(format!("path {} is not valid UTF-8", path.display()))
-    })?;
+    let s = path.to_str().ok_or_else(|| Error::InvalidConfig(format!("path {} is not valid UTF-8", path.display())))?;
     if s.contains(',') {
         return Err(Error::InvalidConfig(format!(
             "path {s:?} contains ',', which QEMU would read as a separator; rename or move it"
@@ -371,10 +348,7 @@ fn qemu_opt_path(path: &Path) -> Result<String> {
 
 fn valid_mac(mac: &str) -> bool {
     let parts: Vec<&str> = mac.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+    parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -383,11 +357,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn strings(cfg: &QemuConfig) -> Vec<String> {
-        cfg.args()
-            .unwrap()
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect()
+        cfg.args().unwrap().into_iter().map(|a| a.into_string().unwrap()).collect()
     }
 
     fn has_pair(args: &[String], flag: &str, value: &str) -> bool {
@@ -409,19 +379,15 @@ mod tests {
         assert!(a.contains(&"-no-reboot".to_string()));
         assert!(has_pair(&a, "-kernel", "k32.elf"));
         assert!(has_pair(&a, "-initrd", "root.elf"));
-        assert!(
-            has_pair(&a, "-nic", "none"),
-            "no default NIC when none asked for"
-        );
+        assert!(has_pair(&a, "-nic", "none"), "no default NIC when none asked for");
     }
 
     #[test]
     fn dgram_nic_is_an_e1000_on_net0() {
         let local = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40001);
         let remote = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40002);
-        let cfg = QemuConfig::new()
-            .kernel("k")
-            .nic(Nic::e1000(Netdev::Dgram { local, remote }).mac("52:54:00:12:34:56"));
+        let cfg =
+            QemuConfig::new().kernel("k").nic(Nic::e1000(Netdev::Dgram { local, remote }).mac("52:54:00:12:34:56"));
         let a = strings(&cfg);
         assert!(has_pair(
             &a,
@@ -429,51 +395,31 @@ mod tests {
             "dgram,id=net0,local.type=inet,local.host=127.0.0.1,local.port=40001,\
              remote.type=inet,remote.host=127.0.0.1,remote.port=40002"
         ));
-        assert!(has_pair(
-            &a,
-            "-device",
-            "e1000,netdev=net0,mac=52:54:00:12:34:56,romfile="
-        ));
+        assert!(has_pair(&a, "-device", "e1000,netdev=net0,mac=52:54:00:12:34:56,romfile="));
         assert!(!a.contains(&"-nic".to_string()));
     }
 
     #[test]
     fn user_netdev_forwards_udp_ports_on_loopback() {
-        let nd = Netdev::User {
-            udp_forwards: vec![(7007, 7), (7008, 8)],
-        };
-        assert_eq!(
-            nd.arg().unwrap(),
-            "user,id=net0,hostfwd=udp:127.0.0.1:7007-:7,hostfwd=udp:127.0.0.1:7008-:8"
-        );
+        let nd = Netdev::User { udp_forwards: vec![(7007, 7), (7008, 8)] };
+        assert_eq!(nd.arg().unwrap(), "user,id=net0,hostfwd=udp:127.0.0.1:7007-:7,hostfwd=udp:127.0.0.1:7008-:8");
     }
 
     #[test]
     fn raw_netdev_spec_must_name_net0() {
-        assert_eq!(
-            Netdev::Spec("user,id=net0".into()).arg().unwrap(),
-            "user,id=net0"
-        );
+        assert_eq!(Netdev::Spec("user,id=net0".into()).arg().unwrap(), "user,id=net0");
         let err = Netdev::Spec("user,id=n1".into()).arg().unwrap_err();
         assert!(err.to_string().contains("id=net0"), "{err}");
     }
 
     #[test]
     fn iommu_adds_vtd_first_and_split_irqchip() {
-        let cfg = QemuConfig::new()
-            .kernel("k")
-            .iommu(true)
-            .nic(Nic::e1000(Netdev::User {
-                udp_forwards: vec![],
-            }));
+        let cfg = QemuConfig::new().kernel("k").iommu(true).nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }));
         let a = strings(&cfg);
         assert!(has_pair(&a, "-machine", "q35,kernel-irqchip=split"));
         let vtd = a.iter().position(|s| s == "intel-iommu").unwrap();
         let nic = a.iter().position(|s| s.starts_with("e1000,")).unwrap();
-        assert!(
-            vtd < nic,
-            "intel-iommu must come before other PCI devices: {a:?}"
-        );
+        assert!(vtd < nic, "intel-iommu must come before other PCI devices: {a:?}");
     }
 
     #[test]
@@ -489,20 +435,11 @@ mod tests {
         let cfg = QemuConfig::new()
             .kernel("k")
             .append("console_port=0x3f8")
-            .nic(
-                Nic::e1000(Netdev::User {
-                    udp_forwards: vec![],
-                })
-                .pcap("/tmp/x.pcap"),
-            )
+            .nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }).pcap("/tmp/x.pcap"))
             .arg("-smp")
             .arg("1");
         let a = strings(&cfg);
-        assert!(has_pair(
-            &a,
-            "-object",
-            "filter-dump,id=dump0,netdev=net0,file=/tmp/x.pcap"
-        ));
+        assert!(has_pair(&a, "-object", "filter-dump,id=dump0,netdev=net0,file=/tmp/x.pcap"));
         assert!(has_pair(&a, "-append", "console_port=0x3f8"));
         assert_eq!(&a[a.len() - 2..], ["-smp", "1"]);
     }
@@ -515,12 +452,7 @@ mod tests {
             (QemuConfig::new().kernel("k").memory_mib(16), "too little"),
             (QemuConfig::new().kernel("k").initrd("a,b"), "contains ','"),
             (
-                QemuConfig::new().kernel("k").nic(
-                    Nic::e1000(Netdev::User {
-                        udp_forwards: vec![],
-                    })
-                    .mac("nonsense"),
-                ),
+                QemuConfig::new().kernel("k").nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }).mac("nonsense")),
                 "MAC address",
             ),
         ];
@@ -534,20 +466,13 @@ mod tests {
     fn missing_files_are_named() {
         let cfg = QemuConfig::new().kernel("/nonexistent/kernel32.elf");
         let err = cfg.check_files().unwrap_err().to_string();
-        assert!(
-            err.contains("kernel image") && err.contains("/nonexistent/kernel32.elf"),
-            "{err}"
-        );
+        assert!(err.contains("kernel image") && err.contains("/nonexistent/kernel32.elf"), "{err}");
         assert!(err.contains("make kernel"), "{err}");
     }
 
     #[test]
     fn command_line_quotes_empty_and_spaced_args() {
-        let line = QemuConfig::new()
-            .program("q")
-            .kernel("my kernel")
-            .command_line()
-            .unwrap();
+        let line = QemuConfig::new().program("q").kernel("my kernel").command_line().unwrap();
         assert!(line.starts_with("q -accel tcg "), "{line}");
         assert!(line.contains("-kernel 'my kernel'"), "{line}");
     }

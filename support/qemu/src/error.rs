@@ -23,35 +23,15 @@ pub enum Error {
     /// A regular expression given to `expect_regex` does not compile.
     BadPattern { pattern: String, message: String },
     /// The expected output did not appear within the per-call timeout.
-    Timeout {
-        pattern: String,
-        waited: Duration,
-        log: String,
-    },
+    Timeout { pattern: String, waited: Duration, log: String },
     /// The overall time limit of this QEMU run passed; QEMU was killed.
-    OverallTimeout {
-        pattern: String,
-        limit: Duration,
-        log: String,
-    },
+    OverallTimeout { pattern: String, limit: Duration, log: String },
     /// QEMU exited before the expected output appeared.
-    Exited {
-        pattern: String,
-        status: String,
-        log: String,
-    },
+    Exited { pattern: String, status: String, log: String },
     /// The kernel build script failed.
-    KernelBuild {
-        command: String,
-        status: String,
-        output: String,
-    },
+    KernelBuild { command: String, status: String, output: String },
     /// `make image` failed (a bad system file, or a PD that does not build).
-    ImageBuild {
-        command: String,
-        status: String,
-        output: String,
-    },
+    ImageBuild { command: String, status: String, output: String },
     /// A host-side network operation failed (dgram link).
     Net { context: String, source: io::Error },
     /// A frame did not arrive in time on a dgram link.
@@ -94,11 +74,7 @@ impl fmt::Display for Error {
                 write!(f, "bad regular expression {pattern:?}: {message}")
             }
             Error::Timeout { pattern, waited, log } => {
-                write!(
-                    f,
-                    "timed out after {:.1} s waiting for {pattern} on the serial console",
-                    waited.as_secs_f64()
-                )?;
+                write!(f, "timed out after {:.1} s waiting for {pattern} on the serial console", waited.as_secs_f64())?;
                 write_log(f, log)
             }
             Error::OverallTimeout { pattern, limit, log } => {
@@ -137,9 +113,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Spawn { source, .. } | Error::Net { source, .. } | Error::Io { source, .. } => {
-                Some(source)
-            }
+            Error::Spawn { source, .. } | Error::Net { source, .. } | Error::Io { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -149,9 +123,7 @@ impl Error {
     /// The captured QEMU output carried by a failed wait, if this error has one.
     pub fn log(&self) -> Option<&str> {
         match self {
-            Error::Timeout { log, .. }
-            | Error::OverallTimeout { log, .. }
-            | Error::Exited { log, .. } => Some(log),
+            Error::Timeout { log, .. } | Error::OverallTimeout { log, .. } | Error::Exited { log, .. } => Some(log),
             _ => None,
         }
     }

@@ -37,30 +37,17 @@ fn image_for(system: &str, bench: bool) -> Result<PathBuf> {
         .current_dir(repo_root())
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| Error::Io {
-            context: format!("could not run `{command}` (is make installed?)"),
-            source,
-        })?;
+        .map_err(|source| Error::Io { context: format!("could not run `{command}` (is make installed?)"), source })?;
     let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
     output.push_str(&String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
-        return Err(Error::ImageBuild {
-            command,
-            status: out.status.to_string(),
-            output,
-        });
+        return Err(Error::ImageBuild { command, status: out.status.to_string(), output });
     }
-    let stem = Path::new(system)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("system");
+    let stem = Path::new(system).file_stem().and_then(|s| s.to_str()).unwrap_or("system");
     let dir = if bench { format!("{stem}-bench") } else { stem.to_string() };
     let image = repo_root().join("build").join(dir).join("image.elf");
     if !image.is_file() {
-        return Err(Error::MissingFile {
-            what: "system image",
-            path: image,
-        });
+        return Err(Error::MissingFile { what: "system image", path: image });
     }
     Ok(image)
 }

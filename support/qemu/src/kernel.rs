@@ -31,18 +31,12 @@ impl KernelVariant {
 /// The repository root (this crate lives in `<root>/support/qemu`).
 pub fn repo_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or(here)
+    here.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or(here)
 }
 
 /// `build/kernel/<variant>/kernel32.elf` (whether or not it has been built).
 pub fn kernel_image(variant: KernelVariant) -> PathBuf {
-    repo_root()
-        .join("build/kernel")
-        .join(variant.dir())
-        .join("kernel32.elf")
+    repo_root().join("build/kernel").join(variant.dir()).join("kernel32.elf")
 }
 
 /// Builds the kernel if its inputs changed (a no-op otherwise) and returns the image path.
@@ -66,18 +60,11 @@ pub fn build_kernel(variant: KernelVariant) -> Result<PathBuf> {
     if !out.status.success() {
         let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
         output.push_str(&String::from_utf8_lossy(&out.stderr));
-        return Err(Error::KernelBuild {
-            command: shown,
-            status: out.status.to_string(),
-            output,
-        });
+        return Err(Error::KernelBuild { command: shown, status: out.status.to_string(), output });
     }
     let image = kernel_image(variant);
     if !image.is_file() {
-        return Err(Error::MissingFile {
-            what: "kernel image",
-            path: image,
-        });
+        return Err(Error::MissingFile { what: "kernel image", path: image });
     }
     Ok(image)
 }

@@ -20,10 +20,9 @@ pub fn free_udp_port() -> Result<u16> {
         context: "could not bind a UDP socket on 127.0.0.1 to find a free port".into(),
         source,
     })?;
-    let port = sock.local_addr().map_err(|source| Error::Net {
-        context: "could not read the port of a UDP socket".into(),
-        source,
-    })?;
+    let port = sock
+        .local_addr()
+        .map_err(|source| Error::Net { context: "could not read the port of a UDP socket".into(), source })?;
     Ok(port.port())
 }
 
@@ -51,23 +50,14 @@ impl DgramLink {
                     source: io::Error::from(io::ErrorKind::AddrNotAvailable),
                 })
             }
-            Err(source) => {
-                return Err(Error::Net {
-                    context: "could not read the host socket's port".into(),
-                    source,
-                })
-            }
+            Err(source) => return Err(Error::Net { context: "could not read the host socket's port".into(), source }),
         };
         let mut qemu_port = free_udp_port()?;
         // Vanishingly unlikely, but two sockets must never share a port.
         while qemu_port == host.port() {
             qemu_port = free_udp_port()?;
         }
-        Ok(DgramLink {
-            socket,
-            host,
-            qemu: SocketAddrV4::new(Ipv4Addr::LOCALHOST, qemu_port),
-        })
+        Ok(DgramLink { socket, host, qemu: SocketAddrV4::new(Ipv4Addr::LOCALHOST, qemu_port) })
     }
 
     /// Where the test receives the guest's frames.
@@ -82,10 +72,7 @@ impl DgramLink {
 
     /// The netdev QEMU needs for this link.
     pub fn netdev(&self) -> Netdev {
-        Netdev::Dgram {
-            local: self.qemu,
-            remote: self.host,
-        }
+        Netdev::Dgram { local: self.qemu, remote: self.host }
     }
 
     /// An e1000 NIC on this link.
@@ -107,10 +94,7 @@ impl DgramLink {
         let sent = self
             .socket
             .send_to(frame, self.qemu)
-            .map_err(|source| Error::Net {
-                context: format!("sending a frame to QEMU at {}", self.qemu),
-                source,
-            })?;
+            .map_err(|source| Error::Net { context: format!("sending a frame to QEMU at {}", self.qemu), source })?;
         if sent != frame.len() {
             return Err(Error::Net {
                 context: format!("only {sent} of {} bytes of a frame were sent", frame.len()),
@@ -128,28 +112,19 @@ impl DgramLink {
     /// Receives the next frame for which `wanted` is true, skipping others (e.g. the guest's
     /// ARP or IPv6 chatter), waiting at most `timeout` in total. Datagrams that do not come
     /// from QEMU's port are ignored.
-    pub fn recv_frame_matching(
-        &self,
-        timeout: Duration,
-        mut wanted: impl FnMut(&[u8]) -> bool,
-    ) -> Result<Vec<u8>> {
+    pub fn recv_frame_matching(&self, timeout: Duration, mut wanted: impl FnMut(&[u8]) -> bool) -> Result<Vec<u8>> {
         let deadline = Instant::now() + timeout;
         let mut buf = vec![0u8; MAX_FRAME];
         let mut skipped = 0usize;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::NoFrame {
-                    waited: timeout,
-                    seen: skipped,
-                });
+                return Err(Error::NoFrame { waited: timeout, seen: skipped });
             }
-            self.socket
-                .set_read_timeout(Some(left))
-                .map_err(|source| Error::Net {
-                    context: "setting the receive timeout of the dgram link".into(),
-                    source,
-                })?;
+            self.socket.set_read_timeout(Some(left)).map_err(|source| Error::Net {
+                context: "setting the receive timeout of the dgram link".into(),
+                source,
+            })?;
             match self.socket.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     if from != SocketAddr::V4(self.qemu) {
@@ -169,12 +144,7 @@ impl DgramLink {
                 }
                 // An ICMP "port unreachable" from an earlier send before QEMU was up.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
-                Err(source) => {
-                    return Err(Error::Net {
-                        context: "receiving a frame from QEMU".into(),
-                        source,
-                    })
-                }
+                Err(source) => return Err(Error::Net { context: "receiving a frame from QEMU".into(), source }),
             }
         }
     }
@@ -255,9 +225,7 @@ mod tests {
         stranger.send_to(&frame(9, 60), link.host_addr()).unwrap();
         qemu.send_to(&frame(1, 60), link.host_addr()).unwrap();
         qemu.send_to(&frame(2, 60), link.host_addr()).unwrap();
-        let got = link
-            .recv_frame_matching(Duration::from_secs(2), |f| f[13] == 2)
-            .unwrap();
+        let got = link.recv_frame_matching(Duration::from_secs(2), |f| f[13] == 2).unwrap();
         assert_eq!(got[13], 2);
     }
 
@@ -267,9 +235,7 @@ mod tests {
         let qemu = fake_qemu(&link);
         qemu.send_to(&frame(1, 60), link.host_addr()).unwrap();
         let start = Instant::now();
-        let err = link
-            .recv_frame_matching(Duration::from_millis(300), |_| false)
-            .unwrap_err();
+        let err = link.recv_frame_matching(Duration::from_millis(300), |_| false).unwrap_err();
         assert!(start.elapsed() >= Duration::from_millis(300));
         assert!(start.elapsed() < Duration::from_secs(3));
         match err {
@@ -283,10 +249,7 @@ mod tests {
         let link = DgramLink::new().unwrap();
         // Nobody listens on QEMU's port yet: the frame is lost, as on a wire.
         link.send_frame(&frame(1, 60)).unwrap();
-        assert!(matches!(
-            link.recv_frame(Duration::from_millis(100)),
-            Err(Error::NoFrame { .. })
-        ));
+        assert!(matches!(link.recv_frame(Duration::from_millis(100)), Err(Error::NoFrame { .. })));
     }
 
     #[test]

@@ -39,9 +39,7 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A reader thread cannot panic while holding the lock (it only appends bytes), but if
         // anything ever did, the captured bytes are still the best evidence we have.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -92,10 +90,7 @@ impl Qemu {
         };
 
         let mut cmd = Command::new(&config.program);
-        cmd.args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let parent = std::process::id();
         // SAFETY: the closure runs in the forked child before exec. It only calls prctl,
         // getppid and _exit, which are async-signal-safe, and touches no shared state.
@@ -113,14 +108,9 @@ impl Qemu {
         }
         let mut child = spawn_from_keeper(cmd).map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
-                Error::QemuNotFound {
-                    program: config.program.clone(),
-                }
+                Error::QemuNotFound { program: config.program.clone() }
             } else {
-                Error::Spawn {
-                    program: config.program.clone(),
-                    source,
-                }
+                Error::Spawn { program: config.program.clone(), source }
             }
         })?;
         let started = Instant::now();
@@ -130,11 +120,7 @@ impl Qemu {
         let stdin = child.stdin.take();
 
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                serial_open: true,
-                stderr_open: true,
-                ..State::default()
-            }),
+            state: Mutex::new(State { serial_open: true, stderr_open: true, ..State::default() }),
             changed: Condvar::new(),
         });
         let child = Arc::new(Mutex::new(child));
@@ -227,9 +213,8 @@ impl Qemu {
     /// previous match through the end of this one; the next wait starts after it.
     pub fn expect(&mut self, pattern: &str, timeout: Duration) -> Result<String> {
         let needle = pattern.as_bytes();
-        let (_, text) = self.wait_for(&format!("{pattern:?}"), timeout, |hay| {
-            find(hay, needle).map(|at| (at, at + needle.len()))
-        })?;
+        let (_, text) =
+            self.wait_for(&format!("{pattern:?}"), timeout, |hay| find(hay, needle).map(|at| (at, at + needle.len())))?;
         Ok(text)
     }
 
@@ -237,9 +222,7 @@ impl Qemu {
     /// output wins); returns its index and the text up to and including it.
     pub fn expect_any(&mut self, patterns: &[&str], timeout: Duration) -> Result<(usize, String)> {
         if patterns.is_empty() || patterns.iter().any(|p| p.is_empty()) {
-            return Err(Error::InvalidConfig(
-                "expect_any needs non-empty patterns".into(),
-            ));
+            return Err(Error::InvalidConfig("expect_any needs non-empty patterns".into()));
         }
         let mut which = 0;
         let desc = format!("any of {patterns:?}");
@@ -262,28 +245,19 @@ impl Qemu {
 
     /// Like [`Qemu::expect`] with a regular expression (`regex` crate syntax).
     pub fn expect_regex(&mut self, pattern: &str, timeout: Duration) -> Result<RegexMatch> {
-        let re = Regex::new(pattern).map_err(|e| Error::BadPattern {
-            pattern: pattern.to_string(),
-            message: e.to_string(),
-        })?;
+        let re = Regex::new(pattern)
+            .map_err(|e| Error::BadPattern { pattern: pattern.to_string(), message: e.to_string() })?;
         let mut groups = Vec::new();
         let mut matched = String::new();
         let (_, text) = self.wait_for(&format!("/{pattern}/"), timeout, |hay| {
             let caps = re.captures(hay)?;
             let m = caps.get(0)?;
             matched = String::from_utf8_lossy(m.as_bytes()).into_owned();
-            groups = caps
-                .iter()
-                .skip(1)
-                .map(|g| g.map(|g| String::from_utf8_lossy(g.as_bytes()).into_owned()))
-                .collect();
+            groups =
+                caps.iter().skip(1).map(|g| g.map(|g| String::from_utf8_lossy(g.as_bytes()).into_owned())).collect();
             Some((m.start(), m.end()))
         })?;
-        Ok(RegexMatch {
-            text,
-            matched,
-            groups,
-        })
+        Ok(RegexMatch { text, matched, groups })
     }
 
     /// Waits for QEMU to exit by itself (e.g. guest shutdown with `-no-reboot`).
@@ -297,11 +271,7 @@ impl Qemu {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    pattern: "QEMU to exit".into(),
-                    waited: timeout,
-                    log: self.full_log(),
-                });
+                return Err(Error::Timeout { pattern: "QEMU to exit".into(), waited: timeout, log: self.full_log() });
             }
             thread::sleep(Duration::from_millis(20));
         }
@@ -321,18 +291,11 @@ impl Qemu {
     }
 
     fn try_status(&self) -> Option<ExitStatus> {
-        self.child
-            .lock()
-            .ok()
-            .and_then(|mut c| c.try_wait().ok().flatten())
+        self.child.lock().ok().and_then(|mut c| c.try_wait().ok().flatten())
     }
 
     fn overall_timeout(&self, pattern: &str) -> Error {
-        Error::OverallTimeout {
-            pattern: pattern.into(),
-            limit: self.limit,
-            log: self.full_log(),
-        }
+        Error::OverallTimeout { pattern: pattern.into(), limit: self.limit, log: self.full_log() }
     }
 
     /// The serial log, QEMU's stderr (minus TCG feature warnings) and the command line.
@@ -395,23 +358,13 @@ impl Qemu {
                 while self.shared.lock().stderr_open && Instant::now() < stderr_deadline {
                     thread::sleep(Duration::from_millis(10));
                 }
-                let status = status
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "closed its output".into());
-                return Err(Error::Exited {
-                    pattern: desc.into(),
-                    status,
-                    log: self.full_log(),
-                });
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|| "closed its output".into());
+                return Err(Error::Exited { pattern: desc.into(), status, log: self.full_log() });
             }
             let now = Instant::now();
             if now >= deadline {
                 drop(st);
-                return Err(Error::Timeout {
-                    pattern: desc.into(),
-                    waited: timeout,
-                    log: self.full_log(),
-                });
+                return Err(Error::Timeout { pattern: desc.into(), waited: timeout, log: self.full_log() });
             }
             let wait = (deadline - now).min(POLL);
             st = self
@@ -434,10 +387,7 @@ impl Drop for Qemu {
 
 impl std::fmt::Debug for Qemu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Qemu")
-            .field("pid", &self.pid)
-            .field("command", &self.command)
-            .finish()
+        f.debug_struct("Qemu").field("pid", &self.pid).field("command", &self.command).finish()
     }
 }
 
@@ -464,16 +414,11 @@ fn spawn_from_keeper(mut cmd: Command) -> io::Result<Child> {
         return cmd.spawn();
     };
     let (reply_tx, reply_rx) = mpsc::channel();
-    let sent = keeper
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .send((cmd, reply_tx));
+    let sent = keeper.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send((cmd, reply_tx));
     match sent {
-        Ok(()) => reply_rx.recv().unwrap_or_else(|_| {
-            Err(io::Error::other(
-                "the harness's QEMU spawner thread stopped",
-            ))
-        }),
+        Ok(()) => {
+            reply_rx.recv().unwrap_or_else(|_| Err(io::Error::other("the harness's QEMU spawner thread stopped")))
+        }
         Err(mpsc::SendError((mut cmd, _))) => cmd.spawn(),
     }
 }
@@ -483,10 +428,7 @@ fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
         .name(name.into())
         .spawn(f)
         .map(|_| ())
-        .map_err(|source| Error::Io {
-            context: format!("could not start the harness thread {name}"),
-            source,
-        })
+        .map_err(|source| Error::Io { context: format!("could not start the harness thread {name}"), source })
 }
 
 fn read_serial(mut out: ChildStdout, mut log: Option<File>, shared: &Shared) {

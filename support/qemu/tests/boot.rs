@@ -30,13 +30,7 @@ fn hello_root() -> PathBuf {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-root.S");
     let out = scratch(&format!("hello-root-{}.elf", std::process::id()));
     let status = Command::new("gcc")
-        .args([
-            "-nostdlib",
-            "-static",
-            "-no-pie",
-            "-Wl,--build-id=none",
-            "-o",
-        ])
+        .args(["-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none", "-o"])
         .arg(&out)
         .arg(&src)
         .status()
@@ -65,10 +59,7 @@ fn kernel_without_boot_module_prints_boot_info_and_refuses() {
     let m = ok(q.expect_regex(r"ACPI: (\d+) CPU\(s\) detected", WAIT));
     assert_eq!(m.groups[0].as_deref(), Some("1"));
     ok(q.expect("Detected 0 boot module(s):", WAIT));
-    ok(q.expect(
-        "Expect at least one boot module (containing a userland image)",
-        WAIT,
-    ));
+    ok(q.expect("Expect at least one boot module (containing a userland image)", WAIT));
     ok(q.expect("boot_sys failed", WAIT));
     ok(q.expect("halting...", WAIT));
     // No IOMMU in the default configuration even though the machine has none either.
@@ -81,16 +72,9 @@ fn kernel_without_boot_module_prints_boot_info_and_refuses() {
 fn kernel_rejects_a_garbage_boot_module() {
     let garbage = scratch(&format!("garbage-{}.bin", std::process::id()));
     fs::write(&garbage, vec![0xa5u8; 8192]).unwrap();
-    let mut q = boot(
-        QemuConfig::new()
-            .kernel(kernel(KernelVariant::Default))
-            .initrd(&garbage),
-    );
+    let mut q = boot(QemuConfig::new().kernel(kernel(KernelVariant::Default)).initrd(&garbage));
     ok(q.expect("Detected 1 boot module(s):", WAIT));
-    let m = ok(q.expect_regex(
-        r"module #0: start=0x[0-9a-f]+ end=0x[0-9a-f]+ size=0x([0-9a-f]+)",
-        WAIT,
-    ));
+    let m = ok(q.expect_regex(r"module #0: start=0x[0-9a-f]+ end=0x[0-9a-f]+ size=0x([0-9a-f]+)", WAIT));
     assert_eq!(m.groups[0].as_deref(), Some("2000"), "8192 bytes");
     ok(q.expect("Boot module does not contain a valid ELF image", WAIT));
     ok(q.expect("boot_sys failed", WAIT));
@@ -99,34 +83,19 @@ fn kernel_rejects_a_garbage_boot_module() {
 #[test]
 fn tiny_root_task_reaches_user_space_and_prints_via_syscall() {
     let root = hello_root();
-    let mut q = boot(
-        QemuConfig::new()
-            .kernel(kernel(KernelVariant::Default))
-            .initrd(&root),
-    );
+    let mut q = boot(QemuConfig::new().kernel(kernel(KernelVariant::Default)).initrd(&root));
     ok(q.expect("ELF-loading userland images from boot modules:", WAIT));
     ok(q.expect("v_entry=0x401000 v_start=0x400000", WAIT));
     ok(q.expect("Booting all finished, dropped to user space", WAIT));
-    ok(q.expect(
-        "hello-root: user space reached via seL4_DebugPutChar\n",
-        WAIT,
-    ));
+    ok(q.expect("hello-root: user space reached via seL4_DebugPutChar\n", WAIT));
     eprintln!("root task's first line after {:?}", q.elapsed());
-    assert!(
-        q.is_running(),
-        "the root task yields forever; QEMU must still run"
-    );
+    assert!(q.is_running(), "the root task yields forever; QEMU must still run");
 }
 
 #[test]
 fn iommu_kernel_finds_and_enables_qemus_vtd_unit() {
     let root = hello_root();
-    let mut q = boot(
-        QemuConfig::new()
-            .kernel(kernel(KernelVariant::Iommu))
-            .initrd(&root)
-            .iommu(true),
-    );
+    let mut q = boot(QemuConfig::new().kernel(kernel(KernelVariant::Iommu)).initrd(&root).iommu(true));
     ok(q.expect("ACPI: IOMMU host address width: 39", WAIT));
     ok(q.expect("ACPI: 1 IOMMUs detected", WAIT));
     ok(q.expect("IOMMU 0x0: 16-bit domain IDs supported", WAIT));
@@ -144,12 +113,7 @@ fn qemu_accepts_an_e1000_on_a_dgram_link_with_pcap() {
     let pcap = scratch(&format!("dgram-{}.pcap", std::process::id()));
     let _ = fs::remove_file(&pcap);
     let nic = link.e1000().mac("52:54:00:12:34:56").pcap(&pcap);
-    let mut q = boot(
-        QemuConfig::new()
-            .kernel(kernel(KernelVariant::Default))
-            .initrd(&root)
-            .nic(nic),
-    );
+    let mut q = boot(QemuConfig::new().kernel(kernel(KernelVariant::Default)).initrd(&root).nic(nic));
     ok(q.expect("hello-root: user space reached", WAIT));
     // The guest has no driver, so nothing comes back; but QEMU is bound to its port and a
     // frame we send is taken in by the NIC model (and dumped), not refused.
@@ -161,26 +125,15 @@ fn qemu_accepts_an_e1000_on_a_dgram_link_with_pcap() {
     assert!(q.is_running(), "{}", q.stderr());
     drop(q);
     let dump = fs::read(&pcap).expect("filter-dump wrote the pcap file");
-    assert_eq!(
-        &dump[..4],
-        &[0xd4, 0xc3, 0xb2, 0xa1],
-        "pcap magic (little-endian)"
-    );
+    assert_eq!(&dump[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "pcap magic (little-endian)");
 }
 
 #[test]
 fn qemu_accepts_an_e1000_on_user_networking() {
     let root = hello_root();
     let port = ok(qemu_harness::free_udp_port());
-    let nic = Nic::e1000(Netdev::User {
-        udp_forwards: vec![(port, 7)],
-    });
-    let mut q = boot(
-        QemuConfig::new()
-            .kernel(kernel(KernelVariant::Default))
-            .initrd(&root)
-            .nic(nic),
-    );
+    let nic = Nic::e1000(Netdev::User { udp_forwards: vec![(port, 7)] });
+    let mut q = boot(QemuConfig::new().kernel(kernel(KernelVariant::Default)).initrd(&root).nic(nic));
     ok(q.expect("hello-root: user space reached", WAIT));
     assert!(q.is_running(), "{}", q.stderr());
 }

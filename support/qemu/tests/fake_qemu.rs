@@ -27,9 +27,7 @@ impl Fake {
     }
 
     fn config(&self) -> QemuConfig {
-        QemuConfig::new()
-            .program(self.dir.join("fake-qemu"))
-            .kernel(self.dir.join("kernel32.elf"))
+        QemuConfig::new().program(self.dir.join("fake-qemu")).kernel(self.dir.join("kernel32.elf"))
     }
 }
 
@@ -42,12 +40,7 @@ impl Drop for Fake {
 fn alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; its state letter is Z.
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -56,36 +49,27 @@ const S: Duration = Duration::from_secs(1);
 
 #[test]
 fn expect_finds_output_in_order_and_returns_the_text_between() {
-    let fake = Fake::new(
-        "order",
-        "echo 'boot: one'; sleep 0.2; echo 'boot: two'; echo 'boot: three'; exec sleep 30",
-    );
+    let fake = Fake::new("order", "echo 'boot: one'; sleep 0.2; echo 'boot: two'; echo 'boot: three'; exec sleep 30");
     let mut q = Qemu::spawn(fake.config()).unwrap();
     assert_eq!(q.expect("one", 5 * S).unwrap(), "boot: one");
     let text = q.expect("three", 5 * S).unwrap();
     assert_eq!(text, "\nboot: two\nboot: three");
     // "one" was consumed: it is not found again.
-    assert!(matches!(
-        q.expect("one", Duration::from_millis(200)),
-        Err(Error::Timeout { .. })
-    ));
+    assert!(matches!(q.expect("one", Duration::from_millis(200)), Err(Error::Timeout { .. })));
     assert!(q.output().contains("boot: one\nboot: two\nboot: three\n"));
 }
 
 #[test]
 fn the_fake_sees_the_real_command_line_and_what_is_typed() {
-    let fake = Fake::new("args", "echo \"ARGS: $*\"; if read x; then echo \"STDIN:$x\"; else echo STDIN:eof; fi; exec sleep 30");
+    let fake = Fake::new(
+        "args",
+        "echo \"ARGS: $*\"; if read x; then echo \"STDIN:$x\"; else echo STDIN:eof; fi; exec sleep 30",
+    );
     let mut q = Qemu::spawn(fake.config().initrd(fake.dir.join("kernel32.elf"))).unwrap();
     let m = q.expect_regex(r"ARGS: (.*)\n", 5 * S).unwrap();
     let args = m.groups[0].clone().unwrap();
-    assert!(
-        args.starts_with("-accel tcg -machine q35 -cpu Haswell -m 512"),
-        "{args}"
-    );
-    assert!(
-        args.contains("-serial stdio") && args.contains("-no-reboot"),
-        "{args}"
-    );
+    assert!(args.starts_with("-accel tcg -machine q35 -cpu Haswell -m 512"), "{args}");
+    assert!(args.contains("-serial stdio") && args.contains("-no-reboot"), "{args}");
     // QEMU's stdin is the guest's serial input: a typed line arrives whole.
     q.type_line("status").unwrap();
     q.expect("STDIN:status\n", 5 * S).unwrap();
@@ -93,39 +77,19 @@ fn the_fake_sees_the_real_command_line_and_what_is_typed() {
 
 #[test]
 fn timeout_error_carries_the_whole_log_and_stderr() {
-    let fake = Fake::new(
-        "timeout",
-        "echo 'line A'; echo 'line B'; echo 'qemu: something odd' >&2; exec sleep 30",
-    );
+    let fake = Fake::new("timeout", "echo 'line A'; echo 'line B'; echo 'qemu: something odd' >&2; exec sleep 30");
     let mut q = Qemu::spawn(fake.config()).unwrap();
     q.expect("line B", 5 * S).unwrap();
     thread_sleep(200);
     let start = Instant::now();
-    let err = q
-        .expect("never printed", Duration::from_millis(500))
-        .unwrap_err();
+    let err = q.expect("never printed", Duration::from_millis(500)).unwrap_err();
     let waited = start.elapsed();
-    assert!(
-        waited >= Duration::from_millis(500) && waited < 3 * S,
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(500) && waited < 3 * S, "{waited:?}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("timed out after 0.5 s waiting for \"never printed\""),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("line A\nline B\n"),
-        "the log holds everything so far: {msg}"
-    );
-    assert!(
-        msg.contains("qemu: something odd"),
-        "QEMU's stderr is in the log: {msg}"
-    );
-    assert!(
-        msg.contains("fake-qemu -accel tcg"),
-        "the command is in the log: {msg}"
-    );
+    assert!(msg.contains("timed out after 0.5 s waiting for \"never printed\""), "{msg}");
+    assert!(msg.contains("line A\nline B\n"), "the log holds everything so far: {msg}");
+    assert!(msg.contains("qemu: something odd"), "QEMU's stderr is in the log: {msg}");
+    assert!(msg.contains("fake-qemu -accel tcg"), "the command is in the log: {msg}");
     assert_eq!(err.log().unwrap().lines().next(), Some("line A"));
 }
 
@@ -135,10 +99,7 @@ fn early_exit_is_reported_with_status_and_log() {
     let mut q = Qemu::spawn(fake.config()).unwrap();
     let start = Instant::now();
     let err = q.expect("Booting all finished", 30 * S).unwrap_err();
-    assert!(
-        start.elapsed() < 5 * S,
-        "exit is noticed at once, not at the timeout"
-    );
+    assert!(start.elapsed() < 5 * S, "exit is noticed at once, not at the timeout");
     match &err {
         Error::Exited { status, log, .. } => {
             assert!(status.contains('3'), "{status}");
@@ -164,11 +125,7 @@ fn the_overall_limit_kills_qemu_even_mid_wait() {
     q.expect("started", 5 * S).unwrap();
     let start = Instant::now();
     let err = q.expect("never", 20 * S).unwrap_err();
-    assert!(
-        start.elapsed() < 5 * S,
-        "killed at the overall limit: {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < 5 * S, "killed at the overall limit: {:?}", start.elapsed());
     assert!(matches!(err, Error::OverallTimeout { .. }), "{err}");
     assert!(err.to_string().contains("started"), "{err}");
     thread_sleep(100);
@@ -206,10 +163,7 @@ fn drop_kills_qemu_when_a_test_panics() {
 
 #[test]
 fn expect_any_reports_which_pattern_came_first() {
-    let fake = Fake::new(
-        "any",
-        "echo 'PD echo: started'; echo 'PD driver: FAULT'; exec sleep 30",
-    );
+    let fake = Fake::new("any", "echo 'PD echo: started'; echo 'PD driver: FAULT'; exec sleep 30");
     let mut q = Qemu::spawn(fake.config()).unwrap();
     let (i, text) = q.expect_any(&["FAULT", "started"], 5 * S).unwrap();
     assert_eq!(i, 1);
@@ -222,9 +176,7 @@ fn expect_any_reports_which_pattern_came_first() {
 fn regex_groups_and_bad_regex() {
     let fake = Fake::new("regex", "echo 'Detected 2 boot module(s):'; exec sleep 30");
     let mut q = Qemu::spawn(fake.config()).unwrap();
-    let m = q
-        .expect_regex(r"Detected (\d+) boot module", 5 * S)
-        .unwrap();
+    let m = q.expect_regex(r"Detected (\d+) boot module", 5 * S).unwrap();
     assert_eq!(m.groups, vec![Some("2".to_string())]);
     assert_eq!(m.matched, "Detected 2 boot module");
     let err = q.expect_regex("(unclosed", S).unwrap_err();
@@ -233,10 +185,7 @@ fn regex_groups_and_bad_regex() {
 
 #[test]
 fn output_split_across_reads_still_matches() {
-    let fake = Fake::new(
-        "split",
-        "printf 'Booting all fin'; sleep 0.3; printf 'ished, dropped\\n'; exec sleep 30",
-    );
+    let fake = Fake::new("split", "printf 'Booting all fin'; sleep 0.3; printf 'ished, dropped\\n'; exec sleep 30");
     let mut q = Qemu::spawn(fake.config()).unwrap();
     q.expect("Booting all finished", 5 * S).unwrap();
 }
@@ -263,8 +212,7 @@ fn missing_qemu_binary_gives_an_install_hint() {
 #[test]
 fn missing_kernel_is_reported_before_starting() {
     let fake = Fake::new("nokernel", "echo should-not-run; exit 0");
-    let err =
-        Qemu::spawn(fake.config().kernel(Path::new("/nonexistent/kernel32.elf"))).unwrap_err();
+    let err = Qemu::spawn(fake.config().kernel(Path::new("/nonexistent/kernel32.elf"))).unwrap_err();
     assert!(matches!(err, Error::MissingFile { .. }), "{err}");
 }
 
@@ -277,9 +225,7 @@ fn qemu_outlives_the_thread_that_started_it() {
     let fake = Fake::new("thread", "echo up; read x; echo never; exec sleep 30");
     let cfg = fake.config();
     // Started on a short-lived thread, then used here after that thread has ended.
-    let mut q = std::thread::spawn(move || Qemu::spawn(cfg).unwrap())
-        .join()
-        .unwrap();
+    let mut q = std::thread::spawn(move || Qemu::spawn(cfg).unwrap()).join().unwrap();
     thread_sleep(300);
     assert!(q.is_running(), "QEMU died with the thread that spawned it");
     q.expect("up", 5 * S).unwrap();

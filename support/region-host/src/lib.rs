@@ -11,7 +11,8 @@ pub fn zeroed(name: &'static str, size: usize) -> MappedRegion {
     assert!(!base.is_null(), "out of memory for a {size}-byte test region");
     // SAFETY: the allocation is never freed (leaked on purpose), so the range stays valid for
     // the rest of the program, and nothing else refers to it: this view is its only user.
-    unsafe { MappedRegion::new(name, base as usize, size.max(1)) }.expect("a fresh allocation is neither null nor wrapping")
+    unsafe { MappedRegion::new(name, base as usize, size.max(1)) }
+        .expect("a fresh allocation is neither null nor wrapping")
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use core::ops::Range;
     zerocopy::FromBytes,
     zerocopy::IntoBytes,
     zerocopy::Immutable,
-    zerocopy::KnownLayout
+    zerocopy::KnownLayout,
 )]
 pub struct Desc {
     /// Dataspace id, as agreed when the session was opened.
@@ -86,18 +86,11 @@ impl Desc {
     /// dataspace. The end is computed in u64, so `offset + len` cannot wrap around (a u32 sum
     /// could, and would let `0xffff_f000 + 0x2000` pass as `0x1000`).
     pub fn validate<D: Dataspaces + ?Sized>(&self, session: &D) -> Result<Range<u64>, DescError> {
-        let size = session
-            .size_of(self.dataspace)
-            .ok_or(DescError::UnknownDataspace { dataspace: self.dataspace })?;
+        let size = session.size_of(self.dataspace).ok_or(DescError::UnknownDataspace { dataspace: self.dataspace })?;
         let start = u64::from(self.offset);
         let end = start + u64::from(self.len);
         if end > size {
-            return Err(DescError::OutOfBounds {
-                dataspace: self.dataspace,
-                offset: self.offset,
-                len: self.len,
-                size,
-            });
+            return Err(DescError::OutOfBounds { dataspace: self.dataspace, offset: self.offset, len: self.len, size });
         }
         Ok(start..end)
     }

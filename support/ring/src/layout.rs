@@ -41,10 +41,9 @@ pub enum LayoutError {
 impl fmt::Display for LayoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::CapacityNotPowerOfTwo(c) => write!(
-                f,
-                "ring capacity {c} is not a power of two: use 1, 2, 4, ... {MAX_CAPACITY}"
-            ),
+            Self::CapacityNotPowerOfTwo(c) => {
+                write!(f, "ring capacity {c} is not a power of two: use 1, 2, 4, ... {MAX_CAPACITY}")
+            }
             Self::CapacityTooLarge(c) => {
                 write!(f, "ring capacity {c} is above the maximum {MAX_CAPACITY}")
             }
@@ -111,10 +110,7 @@ pub const fn queue_pair_size(capacity: u32) -> Result<usize, LayoutError> {
 /// byte the peer can write is only ever seen through an atomic (no data race, even with a
 /// hostile peer scribbling over it).
 #[repr(C, align(64))]
-#[cfg_attr(
-    not(feature = "loom"),
-    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
-)]
+#[cfg_attr(not(feature = "loom"), derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout))]
 pub struct IndexLine {
     pub(crate) word: AtomicU32,
     #[cfg(not(feature = "loom"))]
@@ -124,10 +120,7 @@ pub struct IndexLine {
 /// The header at the start of every ring. `tail` is written only by the producer, `head` only
 /// by the consumer, `signal` set by the consumer and cleared by the producer.
 #[repr(C)]
-#[cfg_attr(
-    not(feature = "loom"),
-    derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout)
-)]
+#[cfg_attr(not(feature = "loom"), derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::KnownLayout))]
 pub struct RingHeader {
     pub(crate) tail: IndexLine,
     pub(crate) head: IndexLine,
@@ -204,7 +197,6 @@ impl RingHeader {
         Self { tail: IndexLine::new(), head: IndexLine::new(), signal: IndexLine::new() }
     }
 }
-
 
 // The documented layout, checked at compile time (the loom build uses loom's bigger atomics).
 #[cfg(not(feature = "loom"))]

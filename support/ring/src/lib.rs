@@ -69,17 +69,15 @@ mod sync;
 
 pub use desc::{Dataspaces, Desc, DescError};
 pub use layout::{
-    queue_pair_size, CacheLine, Capacity, LayoutError, RingHeader, CACHE_LINE, DESC_SIZE,
-    HEADER_SIZE, HEAD_OFFSET, INDEX_SPACING, MAX_CAPACITY, SIGNAL_OFFSET, TAIL_OFFSET,
+    queue_pair_size, CacheLine, Capacity, LayoutError, RingHeader, CACHE_LINE, DESC_SIZE, HEADER_SIZE, HEAD_OFFSET,
+    INDEX_SPACING, MAX_CAPACITY, SIGNAL_OFFSET, TAIL_OFFSET,
 };
 #[cfg(feature = "loom")]
 pub use pair::loom_pair;
 #[cfg(not(feature = "loom"))]
 pub use pair::split;
 pub use pair::{Receiver, Sender};
-pub use ring::{
-    Consumer, ConsumerStats, EnqueueError, PeerError, Producer, ProducerStats,
-};
+pub use ring::{Consumer, ConsumerStats, EnqueueError, PeerError, Producer, ProducerStats};
 
 #[cfg(all(test, not(feature = "loom")))]
 mod tests;

@@ -39,8 +39,8 @@ fn ends<'a>(
 mod memory {
     use super::*;
     use crate::layout::{CacheLine, RingHeader, Slot, CACHE_LINE};
-    use zerocopy::{FromBytes, IntoBytes};
     use region::MappedRegion;
+    use zerocopy::{FromBytes, IntoBytes};
 
     fn check(addr: usize, len: usize, cap: Capacity) -> Result<(), LayoutError> {
         if addr & (CACHE_LINE - 1) != 0 {
@@ -57,20 +57,15 @@ mod memory {
         let addr = bytes.as_ptr() as usize;
         let have = bytes.len();
         let too_small = LayoutError::RegionTooSmall { need: cap.pair_bytes(), have };
-        let (header, rest) =
-            RingHeader::mut_from_prefix(bytes).map_err(|_| LayoutError::Misaligned { addr })?;
-        let (slots, _) = <[Slot]>::mut_from_prefix_with_elems(rest, cap.get() as usize)
-            .map_err(|_| too_small)?;
+        let (header, rest) = RingHeader::mut_from_prefix(bytes).map_err(|_| LayoutError::Misaligned { addr })?;
+        let (slots, _) = <[Slot]>::mut_from_prefix_with_elems(rest, cap.get() as usize).map_err(|_| too_small)?;
         Ok(RingRef { header, slots })
     }
 
     /// Lays a queue pair over an owned buffer (zeroing it) and returns both ends. Safe: the
     /// exclusive borrow guarantees nobody else touches the memory while the ends live. For host
     /// tests and single-address-space use; PDs use [`Sender::from_region`]/[`Receiver::from_region`].
-    pub fn split(
-        mem: &mut [CacheLine],
-        capacity: u32,
-    ) -> Result<(Sender<'_>, Receiver<'_>), LayoutError> {
+    pub fn split(mem: &mut [CacheLine], capacity: u32) -> Result<(Sender<'_>, Receiver<'_>), LayoutError> {
         let cap = Capacity::new(capacity)?;
         let bytes = mem.as_mut_bytes();
         check(bytes.as_ptr() as usize, bytes.len(), cap)?;
@@ -144,7 +139,12 @@ mod memory {
         /// The sender's end of a queue pair laid at `offset .. offset + len` inside a mapped
         /// region (a region that holds several pairs); outside the region is
         /// [`LayoutError::RegionTooSmall`].
-        pub fn from_region_at(region: &MappedRegion, offset: usize, len: usize, capacity: u32) -> Result<Self, LayoutError> {
+        pub fn from_region_at(
+            region: &MappedRegion,
+            offset: usize,
+            len: usize,
+            capacity: u32,
+        ) -> Result<Self, LayoutError> {
             let ptr = part(region, offset, len)?;
             // SAFETY: `MappedRegion`'s invariant: its `size` bytes stay mapped for the rest of
             // the program and nothing in this address space reaches them except through views
@@ -163,7 +163,12 @@ mod memory {
 
         /// The receiver's end of a queue pair inside a mapped region; see
         /// [`Sender::from_region_at`].
-        pub fn from_region_at(region: &MappedRegion, offset: usize, len: usize, capacity: u32) -> Result<Self, LayoutError> {
+        pub fn from_region_at(
+            region: &MappedRegion,
+            offset: usize,
+            len: usize,
+            capacity: u32,
+        ) -> Result<Self, LayoutError> {
             let ptr = part(region, offset, len)?;
             // SAFETY: as in `Sender::from_region_at`.
             unsafe { Self::from_raw(ptr, len, capacity) }

@@ -370,8 +370,5 @@ fn from_region_lays_both_ends_over_a_mapped_region() {
     tx.active.enqueue(d(9)).unwrap();
     assert_eq!(rx.active.dequeue().unwrap(), Some(d(9)));
     let (small, _) = region_host::zeroed("small", len).split_at(len - 64);
-    assert_eq!(
-        Sender::from_region(&small, 8).err(),
-        Some(LayoutError::RegionTooSmall { need: len, have: len - 64 })
-    );
+    assert_eq!(Sender::from_region(&small, 8).err(), Some(LayoutError::RegionTooSmall { need: len, have: len - 64 }));
 }

@@ -104,8 +104,7 @@ fn one_ring(items: u32, capacity: u32, protocol: Protocol, preemptions: Option<u
             }
         });
 
-        let got: Vec<Desc> =
-            (0..items).map(|_| receive(&mut rx.active, &wake_consumer, protocol)).collect();
+        let got: Vec<Desc> = (0..items).map(|_| receive(&mut rx.active, &wake_consumer, protocol)).collect();
         producer.join().unwrap();
         assert_eq!(got, (0..items).map(desc).collect::<Vec<_>>(), "delivered once, in order");
         assert_eq!(rx.active.dequeue().unwrap(), None, "nothing extra");

@@ -19,9 +19,7 @@ struct Ranges<T> {
 
 impl<T: Copy> Ranges<T> {
     fn new() -> Self {
-        Ranges {
-            by_start: BTreeMap::new(),
-        }
+        Ranges { by_start: BTreeMap::new() }
     }
 
     /// Adds `[start, end)` unless it overlaps a range already present; returns that one.
@@ -53,9 +51,10 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             errs.push((
                 attr(r, s.node, "name"),
                 format!(
-                "<protection_domain> name={}: a protection domain of that name already exists ({})",
-                show(&pd.name), at(first)
-            ),
+                    "<protection_domain> name={}: a protection domain of that name already exists ({})",
+                    show(&pd.name),
+                    at(first)
+                ),
             ));
         }
     }
@@ -82,8 +81,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         match mr.backing {
             Backing::Fixed { phys_addr } => {
                 let end = phys_addr + mr.size; // phase 1 checked it does not overflow
-                if let Some((s, e, (other, pos))) = fixed.insert(phys_addr, end, (&mr.name, mr.pos))
-                {
+                if let Some((s, e, (other, pos))) = fixed.insert(phys_addr, end, (&mr.name, mr.pos)) {
                     errs.push((attr(r, *node, "phys_addr"), format!(
                         "<memory_region> {} phys_addr range [0x{phys_addr:x}..0x{end:x}) overlaps memory region {} [0x{s:x}..0x{e:x}) ({})",
                         show(&mr.name), show(other), at(pos)
@@ -92,10 +90,17 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             }
             Backing::Pci(bar) => {
                 if let Some((other, pos)) = bars.get(&(bar.device, bar.bar)) {
-                    errs.push((attr(r, *node, "bar"), format!(
-                        "<memory_region> {}: BAR {} of PCI device {} is already claimed by memory region {} ({})",
-                        show(&mr.name), bar.bar, bar.device, show(other), at(*pos)
-                    )));
+                    errs.push((
+                        attr(r, *node, "bar"),
+                        format!(
+                            "<memory_region> {}: BAR {} of PCI device {} is already claimed by memory region {} ({})",
+                            show(&mr.name),
+                            bar.bar,
+                            bar.device,
+                            show(other),
+                            at(*pos)
+                        ),
+                    ));
                 } else {
                     bars.insert((bar.device, bar.bar), (&mr.name, mr.pos));
                 }
@@ -111,10 +116,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         let mut ranges: Ranges<(&str, Pos)> = Ranges::new();
         for (map, node) in pd.maps.iter().zip(&s.maps) {
             let Some(&(ri, _)) = regions.get(map.mr.as_str()) else {
-                errs.push((attr(r, *node, "mr"), format!(
-                    "<map> mr={}: no memory region of that name; expected one of the <memory_region> names{}",
-                    show(&map.mr), suggest(&map.mr, system.regions.iter().map(|m| m.name.as_str()))
-                )));
+                errs.push((
+                    attr(r, *node, "mr"),
+                    format!(
+                        "<map> mr={}: no memory region of that name; expected one of the <memory_region> names{}",
+                        show(&map.mr),
+                        suggest(&map.mr, system.regions.iter().map(|m| m.name.as_str()))
+                    ),
+                ));
                 continue;
             };
             let mr = &system.regions[ri];
@@ -122,10 +131,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             let vpos = attr(r, *node, "vaddr");
             let ps = mr.page_size.bytes();
             if map.vaddr % ps != 0 {
-                errs.push((vpos, format!(
-                    "<map> vaddr=0x{:x} is not aligned to the page size 0x{ps:x} of memory region {}",
-                    map.vaddr, show(&mr.name)
-                )));
+                errs.push((
+                    vpos,
+                    format!(
+                        "<map> vaddr=0x{:x} is not aligned to the page size 0x{ps:x} of memory region {}",
+                        map.vaddr,
+                        show(&mr.name)
+                    ),
+                ));
                 continue;
             }
             if map.vaddr < 0x1000 {
@@ -144,30 +157,25 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 continue;
             }
             let end = end.unwrap_or(USER_TOP);
-            if let Some((s0, e0, (other, pos))) = ranges.insert(map.vaddr, end, (&map.mr, map.pos))
-            {
+            if let Some((s0, e0, (other, pos))) = ranges.insert(map.vaddr, end, (&map.mr, map.pos)) {
                 errs.push((vpos, format!(
                     "<map> of {} at [0x{:x}..0x{end:x}) overlaps the map of {} at [0x{s0:x}..0x{e0:x}) ({}) in protection domain {}",
                     show(&map.mr), map.vaddr, show(other), at(pos), show(&pd.name)
                 )));
             }
             if mr.backing != Backing::Allocated && map.cached {
-                system.warnings.push(Diagnostic::warning(file, map.pos, format!(
-                    "device memory region {} is mapped cached; device registers usually want cached=\"false\"",
-                    show(&mr.name)
-                )));
+                system.warnings.push(Diagnostic::warning(
+                    file,
+                    map.pos,
+                    format!(
+                        "device memory region {} is mapped cached; device registers usually want cached=\"false\"",
+                        show(&mr.name)
+                    ),
+                ));
             }
         }
-        for setvar in pd
-            .setvars
-            .iter_mut()
-            .filter(|v| v.source == SetVarSource::MapSize)
-        {
-            if let Some(map) = pd
-                .maps
-                .iter()
-                .find(|m| m.setvar_size.as_deref() == Some(setvar.symbol.as_str()))
-            {
+        for setvar in pd.setvars.iter_mut().filter(|v| v.source == SetVarSource::MapSize) {
+            if let Some(map) = pd.maps.iter().find(|m| m.setvar_size.as_deref() == Some(setvar.symbol.as_str())) {
                 if let Some(&(ri, _)) = regions.get(map.mr.as_str()) {
                     setvar.value = SetVarValue::Number(system.regions[ri].size);
                 }
@@ -257,10 +265,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             if !caller.pp {
                 continue;
             }
-            let (p_caller, p_callee) = (
-                system.pds[caller.pd_index].priority,
-                system.pds[callee.pd_index].priority,
-            );
+            let (p_caller, p_callee) = (system.pds[caller.pd_index].priority, system.pds[callee.pd_index].priority);
             if p_callee <= p_caller {
                 errs.push((attr(r, *node, "pp"), format!(
                     "<end> pp=\"true\": {} (priority {p_caller}) may only call a PD of strictly higher priority, but {} has priority {p_callee}",
@@ -276,10 +281,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         let mut told: HashMap<usize, Pos> = HashMap::new();
         for (k, (f, node)) in pd.fault_notifies.iter().zip(&s.fault_notifies).enumerate() {
             let Some(&target) = pd_index.get(f.pd.as_str()) else {
-                errs.push((attr(r, *node, "pd"), format!(
-                    "<fault_notify> pd={}: no protection domain of that name{}",
-                    show(&f.pd), suggest(&f.pd, system.pds.iter().map(|p| p.name.as_str()))
-                )));
+                errs.push((
+                    attr(r, *node, "pd"),
+                    format!(
+                        "<fault_notify> pd={}: no protection domain of that name{}",
+                        show(&f.pd),
+                        suggest(&f.pd, system.pds.iter().map(|p| p.name.as_str()))
+                    ),
+                ));
                 continue;
             };
             if target == i {
@@ -290,10 +299,13 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 continue;
             }
             if let Some(first) = told.get(&target) {
-                errs.push((attr(r, *node, "pd"), format!(
+                errs.push((
+                    attr(r, *node, "pd"),
+                    format!(
                     "<fault_notify> pd={}: protection domain {} already tells it of its faults ({}); one notice per PD",
                     show(&f.pd), show(&pd.name), at(*first)
-                )));
+                ),
+                ));
                 continue;
             }
             told.insert(target, f.pos);
@@ -317,13 +329,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     for (ch, nodes) in system.channels.iter().zip(&src.channels) {
         for (end, node) in ch.ends.iter().zip(nodes) {
             if end.pd_index < system.pds.len() {
-                id_claims.push((
-                    attr(r, *node, "id"),
-                    end.pd_index,
-                    end.id,
-                    "channel end",
-                    end.pos,
-                ));
+                id_claims.push((attr(r, *node, "id"), end.pd_index, end.id, "channel end", end.pos));
             }
         }
     }
@@ -347,10 +353,14 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             } else {
                 "irqs and channels share one id space per PD"
             };
-            errs.push((pos, format!(
-                "<{element}> id={id} is already used in protection domain {} by {other} ({}); {why}",
-                show(&system.pds[pd_index].name), at(*first)
-            )));
+            errs.push((
+                pos,
+                format!(
+                    "<{element}> id={id} is already used in protection domain {} by {other} ({}); {why}",
+                    show(&system.pds[pd_index].name),
+                    at(*first)
+                ),
+            ));
         } else {
             ids[pd_index].insert(id, (article, elem_pos));
         }
@@ -399,12 +409,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     for (pd, s) in system.pds.iter().zip(&src.pds) {
         for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
             match irq.kind {
-                IrqKind::Ioapic {
-                    ioapic,
-                    pin,
-                    vector,
-                    ..
-                } => {
+                IrqKind::Ioapic { ioapic, pin, vector, .. } => {
                     if let Some(first) = pins.get(&(ioapic, pin)) {
                         errs.push((attr(r, *node, "pin"), format!(
                             "<irq> pin={pin}: IOAPIC {ioapic} pin {pin} is already claimed by the irq at {}; an interrupt goes to one PD only",
@@ -437,17 +442,19 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         let mut port_ids: HashMap<u8, Pos> = HashMap::new();
         for (port, node) in pd.ioports.iter().zip(&s.ioports) {
             if let Some(first) = port_ids.get(&port.id) {
-                errs.push((attr(r, *node, "id"), format!(
-                    "<ioport> id={} is already used by another <ioport> of protection domain {} ({})",
-                    port.id, show(&pd.name), at(*first)
-                )));
+                errs.push((
+                    attr(r, *node, "id"),
+                    format!(
+                        "<ioport> id={} is already used by another <ioport> of protection domain {} ({})",
+                        port.id,
+                        show(&pd.name),
+                        at(*first)
+                    ),
+                ));
             } else {
                 port_ids.insert(port.id, port.pos);
             }
-            let (start, end) = (
-                u64::from(port.addr),
-                u64::from(port.addr) + u64::from(port.size),
-            );
+            let (start, end) = (u64::from(port.addr), u64::from(port.addr) + u64::from(port.size));
             if let Some((s0, e0, first)) = ports.insert(start, end, port.pos) {
                 errs.push((attr(r, *node, "addr"), format!(
                     "<ioport> ports 0x{start:x}..0x{:x} overlap ports 0x{s0:x}..0x{:x} granted at {}; an I/O port belongs to one range only",
@@ -475,10 +482,15 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         let mut seen: HashMap<&str, Pos> = HashMap::new();
         for v in &pd.setvars {
             if let Some(first) = seen.get(v.symbol.as_str()) {
-                errs.push((v.pos, format!(
-                    "symbol {} is already set in protection domain {} ({}); each symbol can be set once",
-                    show(&v.symbol), show(&pd.name), at(*first)
-                )));
+                errs.push((
+                    v.pos,
+                    format!(
+                        "symbol {} is already set in protection domain {} ({}); each symbol can be set once",
+                        show(&v.symbol),
+                        show(&pd.name),
+                        at(*first)
+                    ),
+                ));
             } else {
                 seen.insert(&v.symbol, v.pos);
             }
@@ -491,10 +503,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             system.warnings.push(Diagnostic::warning(
                 file,
                 mr.pos,
-                format!(
-                    "memory region {} is not mapped by any protection domain",
-                    show(&mr.name)
-                ),
+                format!("memory region {} is not mapped by any protection domain", show(&mr.name)),
             ));
         }
     }
@@ -517,15 +526,12 @@ fn suggest<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> String {
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) =
-        (a.chars().take(64).collect(), b.chars().take(64).collect());
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().take(64).collect());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }

@@ -24,21 +24,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(file: &str, pos: Pos, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.to_string(),
-            pos,
-            severity: Severity::Error,
-            message: message.into(),
-        }
+        Diagnostic { file: file.to_string(), pos, severity: Severity::Error, message: message.into() }
     }
 
     pub fn warning(file: &str, pos: Pos, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.to_string(),
-            pos,
-            severity: Severity::Warning,
-            message: message.into(),
-        }
+        Diagnostic { file: file.to_string(), pos, severity: Severity::Warning, message: message.into() }
     }
 }
 
@@ -48,11 +38,7 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.file, self.pos.line, self.pos.col, kind, self.message
-        )
+        write!(f, "{}:{}:{}: {}: {}", self.file, self.pos.line, self.pos.col, kind, self.message)
     }
 }
 
@@ -71,12 +57,7 @@ pub(crate) struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
         let ascii = starts
             .iter()
             .enumerate()
@@ -85,11 +66,7 @@ impl<'a> LineIndex<'a> {
                 text.as_bytes()[start..end].is_ascii()
             })
             .collect();
-        LineIndex {
-            text,
-            starts,
-            ascii,
-        }
+        LineIndex { text, starts, ascii }
     }
 
     pub(crate) fn text(&self) -> &'a str {
@@ -108,15 +85,9 @@ impl<'a> LineIndex<'a> {
         } else {
             // Characters = bytes that are not UTF-8 continuation bytes. An offset inside
             // a character (a caller's mistake) lands on that character, without panicking.
-            self.text.as_bytes()[start..offset]
-                .iter()
-                .filter(|&&b| b & 0xC0 != 0x80)
-                .count()
+            self.text.as_bytes()[start..offset].iter().filter(|&&b| b & 0xC0 != 0x80).count()
         };
-        Pos {
-            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
-            col: u32::try_from(chars + 1).unwrap_or(u32::MAX),
-        }
+        Pos { line: u32::try_from(line + 1).unwrap_or(u32::MAX), col: u32::try_from(chars + 1).unwrap_or(u32::MAX) }
     }
 }
 
@@ -126,18 +97,9 @@ pub(crate) fn byte_pos(bytes: &[u8], offset: usize) -> Pos {
     let offset = offset.min(bytes.len());
     let before = &bytes[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&bytes[line_start..offset])
-        .chars()
-        .count()
-        + 1;
-    Pos {
-        line: u32::try_from(line).unwrap_or(u32::MAX),
-        col: u32::try_from(col).unwrap_or(u32::MAX),
-    }
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&bytes[line_start..offset]).chars().count() + 1;
+    Pos { line: u32::try_from(line).unwrap_or(u32::MAX), col: u32::try_from(col).unwrap_or(u32::MAX) }
 }
 
 #[cfg(test)]

@@ -87,10 +87,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<System, Diagnostic> {
         Ok(doc) => doc,
         Err(e) => return Err(xml_error(file, text, &lines, &e)),
     };
-    let mut reader = parse::Reader {
-        lines: &lines,
-        errors: Vec::new(),
-    };
+    let mut reader = parse::Reader { lines: &lines, errors: Vec::new() };
     let (mut system, sources) = parse::read(&doc, &mut reader);
     if reader.errors.is_empty() {
         check::check(&mut system, &sources, &mut reader, file);
@@ -128,10 +125,7 @@ impl std::error::Error for LoadError {}
 /// Reads and validates the system file at `path` (diagnostics name it as given).
 pub fn parse_file(path: &Path) -> Result<System, LoadError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
-        path: shown.clone(),
-        error,
-    })?;
+    let bytes = std::fs::read(path).map_err(|error| LoadError::Io { path: shown.clone(), error })?;
     parse(&shown, &bytes).map_err(LoadError::Invalid)
 }
 
@@ -140,18 +134,17 @@ fn xml_error(file: &str, text: &str, lines: &diag::LineIndex, e: &roxmltree::Err
     use roxmltree::Error as E;
     let end = lines.pos(text.len());
     let tp = e.pos();
-    let pos = Pos {
-        line: tp.row,
-        col: tp.col,
-    };
+    let pos = Pos { line: tp.row, col: tp.col };
     let (pos, message) = match e {
         E::NoRootNode => (
             if text.trim().is_empty() { Pos { line: 1, col: 1 } } else { end },
             "malformed XML: the file has no root element; expected <system>...</system>".to_string(),
         ),
-        E::UnexpectedEndOfStream | E::UnclosedRootNode => {
-            (end, "malformed XML: the file ends before the document is complete (an unclosed element, tag or comment)".to_string())
-        }
+        E::UnexpectedEndOfStream | E::UnclosedRootNode => (
+            end,
+            "malformed XML: the file ends before the document is complete (an unclosed element, tag or comment)"
+                .to_string(),
+        ),
         E::DtdDetected => (
             text.find("<!DOCTYPE").map_or(Pos { line: 1, col: 1 }, |o| lines.pos(o)),
             "malformed XML: a <!DOCTYPE> is not allowed in a system file".to_string(),
@@ -168,9 +161,16 @@ fn xml_error(file: &str, text: &str, lines: &diag::LineIndex, e: &roxmltree::Err
             };
             // A quoted character may be a raw control character (roxmltree writes
             // `not '\n'` with a real newline); escape it so a diagnostic stays one line.
-            let msg: String = msg.chars().flat_map(|c| -> Vec<char> {
-                if c.is_control() { c.escape_default().collect() } else { vec![c] }
-            }).collect();
+            let msg: String = msg
+                .chars()
+                .flat_map(|c| -> Vec<char> {
+                    if c.is_control() {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    }
+                })
+                .collect();
             (pos, format!("malformed XML: {msg}"))
         }
     };

@@ -155,11 +155,7 @@ pub struct Perms {
 }
 
 impl Perms {
-    pub const RW: Perms = Perms {
-        read: true,
-        write: true,
-        execute: false,
-    };
+    pub const RW: Perms = Perms { read: true, write: true, execute: false };
 }
 
 impl fmt::Display for Perms {
@@ -228,13 +224,7 @@ impl fmt::Display for PciDevice {
 pub enum IrqKind {
     /// `<irq id pin vector [ioapic] [trigger] [polarity]/>`: an IOAPIC pin, delivered on
     /// CPU vector 0x30 + `vector` (seL4's `IRQControl_GetIOAPIC`).
-    Ioapic {
-        ioapic: u8,
-        pin: u8,
-        vector: u8,
-        trigger: Trigger,
-        polarity: Polarity,
-    },
+    Ioapic { ioapic: u8, pin: u8, vector: u8, trigger: Trigger, polarity: Polarity },
     /// `<irq id pci="vvvv:dddd[@n]"/>` (our extension): the device's INTx line. The
     /// initialiser reads the pin from configuration space, routes it level/active-low and
     /// picks a vector that no IOAPIC `irq` of the file uses.

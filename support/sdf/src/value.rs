@@ -48,10 +48,8 @@ pub(crate) fn parse_u64(s: &str) -> Result<u64, NumError> {
         }
         let d = c.to_digit(radix).ok_or(NumError::Invalid)?;
         any = true;
-        value = value
-            .checked_mul(u64::from(radix))
-            .and_then(|v| v.checked_add(u64::from(d)))
-            .ok_or(NumError::Overflow)?;
+        value =
+            value.checked_mul(u64::from(radix)).and_then(|v| v.checked_add(u64::from(d))).ok_or(NumError::Overflow)?;
     }
     if !any {
         return Err(NumError::Invalid);
@@ -70,16 +68,9 @@ pub(crate) fn parse_bool(s: &str) -> Option<bool> {
 
 /// Mapping permissions: a combination of `r`, `w`, `x`, each at most once, including `r`.
 pub(crate) fn parse_perms(s: &str) -> Result<Perms, String> {
-    let mut perms = Perms {
-        read: false,
-        write: false,
-        execute: false,
-    };
+    let mut perms = Perms { read: false, write: false, execute: false };
     if s.is_empty() {
-        return Err(
-            "expected a combination of 'r', 'w' and 'x' such as \"rw\", found an empty value"
-                .into(),
-        );
+        return Err("expected a combination of 'r', 'w' and 'x' such as \"rw\", found an empty value".into());
     }
     for c in s.chars() {
         let slot = match c {
@@ -94,17 +85,12 @@ pub(crate) fn parse_perms(s: &str) -> Result<Perms, String> {
             }
         };
         if *slot {
-            return Err(format!(
-                "'{c}' appears twice; expected each of 'r', 'w', 'x' at most once"
-            ));
+            return Err(format!("'{c}' appears twice; expected each of 'r', 'w', 'x' at most once"));
         }
         *slot = true;
     }
     if perms.write && !perms.read {
-        return Err(
-            "write-only mappings are not possible on x86 (writable pages are readable): use \"rw\""
-                .into(),
-        );
+        return Err("write-only mappings are not possible on x86 (writable pages are readable): use \"rw\"".into());
     }
     if !perms.read {
         return Err("pages without 'r' are not accessible on x86: use \"r\" or \"rx\"".into());
@@ -140,11 +126,7 @@ pub(crate) fn parse_pci(s: &str) -> Result<PciDevice, String> {
         }
         Some(_) => return Err(EXPECTED.into()),
     };
-    Ok(PciDevice {
-        vendor,
-        device,
-        index,
-    })
+    Ok(PciDevice { vendor, device, index })
 }
 
 /// A setvar `value`: a number (as [`parse_u64`]) or a dotted IPv4 address `a.b.c.d`,
@@ -152,29 +134,22 @@ pub(crate) fn parse_pci(s: &str) -> Result<PciDevice, String> {
 pub(crate) fn parse_setvar_value(s: &str) -> Result<u64, String> {
     if s.contains('.') {
         let parts: Vec<&str> = s.split('.').collect();
-        let ok_part =
-            |p: &&str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
+        let ok_part = |p: &&str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
         if parts.len() != 4 || !parts.iter().all(ok_part) {
             return Err("expected a number or a dotted IPv4 address such as \"10.0.2.15\"".into());
         }
         let mut value = 0u64;
         for p in parts {
-            let octet: u64 = p
-                .parse()
-                .map_err(|_| "expected a dotted IPv4 address".to_string())?;
+            let octet: u64 = p.parse().map_err(|_| "expected a dotted IPv4 address".to_string())?;
             if octet > 255 {
-                return Err(format!(
-                    "IPv4 address part {octet} is out of range: expected 0..255"
-                ));
+                return Err(format!("IPv4 address part {octet} is out of range: expected 0..255"));
             }
             value = (value << 8) | octet;
         }
         return Ok(value);
     }
     parse_u64(s).map_err(|e| match e {
-        NumError::Invalid => {
-            "expected a number (decimal, or hex with 0x) or a dotted IPv4 address".to_string()
-        }
+        NumError::Invalid => "expected a number (decimal, or hex with 0x) or a dotted IPv4 address".to_string(),
         other => other.describe().to_string(),
     })
 }
@@ -201,10 +176,7 @@ mod tests {
         assert_eq!(parse_u64("0xffff_ffff_ffff_ffff"), Ok(u64::MAX));
         assert_eq!(parse_u64("18446744073709551615"), Ok(u64::MAX));
         assert_eq!(parse_u64("18446744073709551616"), Err(NumError::Overflow));
-        assert_eq!(
-            parse_u64("0x1_0000_0000_0000_0000"),
-            Err(NumError::Overflow)
-        );
+        assert_eq!(parse_u64("0x1_0000_0000_0000_0000"), Err(NumError::Overflow));
         assert_eq!(parse_u64(""), Err(NumError::Empty));
         assert_eq!(parse_u64("-1"), Err(NumError::Negative));
         assert_eq!(parse_u64("+1"), Err(NumError::Invalid));
@@ -220,10 +192,7 @@ mod tests {
     fn perms() {
         assert_eq!(parse_perms("rw"), Ok(Perms::RW));
         assert_eq!(parse_perms("r").map(|p| p.to_string()), Ok("r".to_string()));
-        assert_eq!(
-            parse_perms("xr").map(|p| p.to_string()),
-            Ok("rx".to_string())
-        );
+        assert_eq!(parse_perms("xr").map(|p| p.to_string()), Ok("rx".to_string()));
         assert!(parse_perms("w").unwrap_err().contains("write-only"));
         assert!(parse_perms("wx").unwrap_err().contains("write-only"));
         assert!(parse_perms("x").unwrap_err().contains("without 'r'"));
@@ -234,22 +203,8 @@ mod tests {
 
     #[test]
     fn pci() {
-        assert_eq!(
-            parse_pci("8086:100e"),
-            Ok(PciDevice {
-                vendor: 0x8086,
-                device: 0x100e,
-                index: 0
-            })
-        );
-        assert_eq!(
-            parse_pci("8086:100E@2"),
-            Ok(PciDevice {
-                vendor: 0x8086,
-                device: 0x100e,
-                index: 2
-            })
-        );
+        assert_eq!(parse_pci("8086:100e"), Ok(PciDevice { vendor: 0x8086, device: 0x100e, index: 0 }));
+        assert_eq!(parse_pci("8086:100E@2"), Ok(PciDevice { vendor: 0x8086, device: 0x100e, index: 2 }));
         for bad in [
             "8086",
             "8086:100",
@@ -274,15 +229,7 @@ mod tests {
         assert_eq!(parse_setvar_value("0x64"), Ok(100));
         assert_eq!(parse_setvar_value("10.0.2.15"), Ok(0x0a00_020f));
         assert_eq!(parse_setvar_value("255.255.255.255"), Ok(0xffff_ffff));
-        for bad in [
-            "10.0.2",
-            "10.0.2.15.1",
-            "10.0.2.256",
-            "10..2.1",
-            "a.b.c.d",
-            "1.2.3.4 ",
-            "ten",
-        ] {
+        for bad in ["10.0.2", "10.0.2.15.1", "10.0.2.256", "10..2.1", "a.b.c.d", "1.2.3.4 ", "ten"] {
             assert!(parse_setvar_value(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -10,11 +10,7 @@ fn root() -> PathBuf {
 }
 
 fn sdf_check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sdf-check"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run sdf-check")
+    Command::new(env!("CARGO_BIN_EXE_sdf-check")).args(args).current_dir(root()).output().expect("run sdf-check")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -50,10 +46,7 @@ fn invalid_file_prints_the_error_and_exits_one() {
     assert_eq!(text(&out.stdout), "");
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("tests/fixtures/map_overlap.xml:8:23: error: <map> of \"buf\""),
-        "{err}"
-    );
+    assert!(err.starts_with("tests/fixtures/map_overlap.xml:8:23: error: <map> of \"buf\""), "{err}");
 
     let out = sdf_check(&["tests/fixtures/not_utf8.xml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -65,25 +58,15 @@ fn unreadable_file_and_bad_usage_exit_two() {
     let out = sdf_check(&["no/such/system.xml"]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(
-        err.starts_with("no/such/system.xml: error: cannot read the system file: "),
-        "{err}"
-    );
+    assert!(err.starts_with("no/such/system.xml: error: cannot read the system file: "), "{err}");
 
     let out = sdf_check(&["tests/fixtures"]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "a directory is unreadable as a file"
-    );
+    assert_eq!(out.status.code(), Some(2), "a directory is unreadable as a file");
 
     for args in [&[][..], &["a.xml", "b.xml"], &["--bogus"]] {
         let out = sdf_check(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&out.stderr).contains("usage: sdf-check FILE"),
-            "{args:?}"
-        );
+        assert!(text(&out.stderr).contains("usage: sdf-check FILE"), "{args:?}");
     }
 
     let out = sdf_check(&["--help"]);

@@ -191,12 +191,7 @@ fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
             }
             _ => {
                 // Replace an attribute value (the text between a pair of quotes).
-                let quotes: Vec<usize> = v
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &b)| b == b'"')
-                    .map(|(i, _)| i)
-                    .collect();
+                let quotes: Vec<usize> = v.iter().enumerate().filter(|(_, &b)| b == b'"').map(|(i, _)| i).collect();
                 if quotes.len() >= 2 {
                     let k = rng.below(quotes.len() / 2) * 2;
                     let (a, b) = (quotes[k] + 1, quotes[k + 1]);
@@ -229,18 +224,12 @@ fn run(input: &[u8]) -> Result<(), String> {
             if ok {
                 Ok(())
             } else {
-                Err(format!(
-                    "malformed diagnostic {text:?} for input {:?}",
-                    String::from_utf8_lossy(input)
-                ))
+                Err(format!("malformed diagnostic {text:?} for input {:?}", String::from_utf8_lossy(input)))
             }
         }
-        Ok(system) => invariants(&system).map_err(|e| {
-            format!(
-                "{e} for accepted input {:?}",
-                String::from_utf8_lossy(input)
-            )
-        }),
+        Ok(system) => {
+            invariants(&system).map_err(|e| format!("{e} for accepted input {:?}", String::from_utf8_lossy(input)))
+        }
     }
 }
 
@@ -249,36 +238,17 @@ fn invariants(s: &System) -> Result<(), String> {
     let check = |cond: bool, what: &str| if cond { Ok(()) } else { Err(what.to_string()) };
     check(!s.pds.is_empty() && s.pds.len() <= MAX_PDS, "PD count")?;
     for mr in &s.regions {
-        check(
-            mr.size > 0 && mr.size % mr.page_size.bytes() == 0,
-            "region size",
-        )?;
-        check(
-            s.regions.iter().filter(|o| o.name == mr.name).count() == 1,
-            "unique region name",
-        )?;
+        check(mr.size > 0 && mr.size % mr.page_size.bytes() == 0, "region size")?;
+        check(s.regions.iter().filter(|o| o.name == mr.name).count() == 1, "unique region name")?;
     }
     for pd in &s.pds {
         check(pd.priority <= MAX_PRIORITY, "priority")?;
-        check(
-            pd.stack_size % 0x1000 == 0
-                && (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&pd.stack_size),
-            "stack",
-        )?;
-        check(
-            s.pds.iter().filter(|o| o.name == pd.name).count() == 1,
-            "unique PD name",
-        )?;
+        check(pd.stack_size % 0x1000 == 0 && (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&pd.stack_size), "stack")?;
+        check(s.pds.iter().filter(|o| o.name == pd.name).count() == 1, "unique PD name")?;
         for m in &pd.maps {
             let mr = s.region(&m.mr).ok_or("map of unknown region")?;
-            check(
-                m.vaddr % mr.page_size.bytes() == 0 && m.vaddr >= 0x1000,
-                "map alignment",
-            )?;
-            check(
-                m.vaddr.checked_add(mr.size).is_some_and(|e| e <= USER_TOP),
-                "map in user space",
-            )?;
+            check(m.vaddr % mr.page_size.bytes() == 0 && m.vaddr >= 0x1000, "map alignment")?;
+            check(m.vaddr.checked_add(mr.size).is_some_and(|e| e <= USER_TOP), "map in user space")?;
             check(m.perms.read, "perms readable")?;
         }
         for irq in &pd.irqs {
@@ -286,29 +256,17 @@ fn invariants(s: &System) -> Result<(), String> {
         }
         let mut symbols: Vec<&str> = pd.setvars.iter().map(|v| v.symbol.as_str()).collect();
         symbols.sort_unstable();
-        check(
-            symbols.windows(2).all(|w| w[0] != w[1]),
-            "unique setvar symbols",
-        )?;
+        check(symbols.windows(2).all(|w| w[0] != w[1]), "unique setvar symbols")?;
     }
     for ch in &s.channels {
         let [a, b] = &ch.ends;
-        check(
-            a.pd_index < s.pds.len() && b.pd_index < s.pds.len() && a.pd_index != b.pd_index,
-            "channel ends",
-        )?;
+        check(a.pd_index < s.pds.len() && b.pd_index < s.pds.len() && a.pd_index != b.pd_index, "channel ends")?;
         check(!(a.pp && b.pp), "pp one way")?;
         if a.pp {
-            check(
-                s.pds[b.pd_index].priority > s.pds[a.pd_index].priority,
-                "pp priority",
-            )?;
+            check(s.pds[b.pd_index].priority > s.pds[a.pd_index].priority, "pp priority")?;
         }
         if b.pp {
-            check(
-                s.pds[a.pd_index].priority > s.pds[b.pd_index].priority,
-                "pp priority",
-            )?;
+            check(s.pds[a.pd_index].priority > s.pds[b.pd_index].priority, "pp priority")?;
         }
     }
     Ok(())
@@ -350,22 +308,10 @@ fn random_and_mutated_inputs_never_panic() {
             accepted += 1;
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures, first: {}",
-        failures.len(),
-        failures[0]
-    );
+    assert!(failures.is_empty(), "{} failures, first: {}", failures.len(), failures[0]);
     // Mutations of valid files are sometimes still valid: the invariant checks ran.
-    assert!(
-        accepted > 0,
-        "no mutated input was accepted; the invariants were never exercised"
-    );
-    assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "fuzz run too slow: {:?}",
-        start.elapsed()
-    );
+    assert!(accepted > 0, "no mutated input was accepted; the invariants were never exercised");
+    assert!(start.elapsed() < Duration::from_secs(15), "fuzz run too slow: {:?}", start.elapsed());
 }
 
 #[test]
@@ -381,13 +327,8 @@ fn same_input_same_answer() {
 
 fn timed(what: &str, input: &[u8]) -> Result<System, Diagnostic> {
     let start = Instant::now();
-    let r = catch_unwind(AssertUnwindSafe(|| parse("big.xml", input)))
-        .unwrap_or_else(|_| panic!("{what}: panic"));
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{what}: took {:?}",
-        start.elapsed()
-    );
+    let r = catch_unwind(AssertUnwindSafe(|| parse("big.xml", input))).unwrap_or_else(|_| panic!("{what}: panic"));
+    assert!(start.elapsed() < Duration::from_secs(5), "{what}: took {:?}", start.elapsed());
     if let Err(d) = &r {
         assert!(d.to_string().starts_with("big.xml:"), "{what}: {d}");
     }
@@ -412,18 +353,12 @@ fn pathological_inputs_are_rejected_quickly() {
     // A 1 MB attribute value and a 1 MB number.
     let huge = format!("<system><protection_domain name=\"p\"><program_image path=\"p\"/></protection_domain><memory_region name=\"{}\" size=\"{}\"/></system>", "n".repeat(1 << 20), "9".repeat(1 << 20));
     let e = timed("huge values", huge.as_bytes()).unwrap_err();
-    assert!(
-        e.message.contains("does not fit in 64 bits") && e.message.len() < 300,
-        "{e}"
-    );
+    assert!(e.message.contains("does not fit in 64 bits") && e.message.len() < 300, "{e}");
 
     // Many elements on one endless line: 20 000 maps in one PD, none overlapping.
     let mut xml = String::from("<system><memory_region name=\"m\" size=\"0x1000\"/><protection_domain name=\"p\"><program_image path=\"p.elf\"/>");
     for i in 0..20_000u64 {
-        xml.push_str(&format!(
-            "<map mr=\"m\" vaddr=\"0x{:x}\"/>",
-            0x1000 + i * 0x1000
-        ));
+        xml.push_str(&format!("<map mr=\"m\" vaddr=\"0x{:x}\"/>", 0x1000 + i * 0x1000));
     }
     xml.push_str("</protection_domain></system>");
     let s = timed("20k maps", xml.as_bytes()).expect("valid");
@@ -438,19 +373,19 @@ fn pathological_inputs_are_rejected_quickly() {
     // 10 000 PDs: too many, reported at the 64th.
     let mut xml = String::from("<system>\n");
     for i in 0..10_000 {
-        xml.push_str(&format!("<protection_domain name=\"p{i}\"><program_image path=\"p.elf\"/></protection_domain>\n"));
+        xml.push_str(&format!(
+            "<protection_domain name=\"p{i}\"><program_image path=\"p.elf\"/></protection_domain>\n"
+        ));
     }
     xml.push_str("</system>\n");
     let e = timed("10k PDs", xml.as_bytes()).unwrap_err();
     assert_eq!((e.pos.line, e.pos.col), (65, 1), "{e}");
 
     // Thousands of channels naming unknown PDs: still fast, first one reported.
-    let mut xml = String::from("<system>\n<protection_domain name=\"p\"><program_image path=\"p.elf\"/></protection_domain>\n");
+    let mut xml =
+        String::from("<system>\n<protection_domain name=\"p\"><program_image path=\"p.elf\"/></protection_domain>\n");
     for i in 0..5_000 {
-        xml.push_str(&format!(
-            "<channel><end pd=\"p\" id=\"{}\"/><end pd=\"q{i}\" id=\"0\"/></channel>\n",
-            i % 63
-        ));
+        xml.push_str(&format!("<channel><end pd=\"p\" id=\"{}\"/><end pd=\"q{i}\" id=\"0\"/></channel>\n", i % 63));
     }
     xml.push_str("</system>\n");
     let e = timed("5k bad channels", xml.as_bytes()).unwrap_err();
@@ -460,21 +395,12 @@ fn pathological_inputs_are_rejected_quickly() {
     // Control characters and non-ASCII in names are shown escaped, on one line.
     let xml = "<system><protection_domain name=\"é\u{7}\"><program_image path=\"a\"/><map mr=\"x\u{85}\" vaddr=\"1\"/></protection_domain></system>";
     let e = timed("escapes", xml.as_bytes()).unwrap_err();
-    assert!(
-        !e.to_string().contains('\u{7}') && !e.to_string().contains('\u{85}'),
-        "{e}"
-    );
+    assert!(!e.to_string().contains('\u{7}') && !e.to_string().contains('\u{85}'), "{e}");
 }
 
 #[test]
 fn empty_and_blank_inputs() {
-    for input in [
-        &b""[..],
-        b" ",
-        b"\n\n",
-        b"\xef\xbb\xbf",
-        b"<?xml version=\"1.0\"?>",
-    ] {
+    for input in [&b""[..], b" ", b"\n\n", b"\xef\xbb\xbf", b"<?xml version=\"1.0\"?>"] {
         let e = parse("e.xml", input).unwrap_err();
         assert!(e.message.contains("no root element"), "{input:?}: {e}");
     }

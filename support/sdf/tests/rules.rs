@@ -113,16 +113,12 @@ fn check(name: &str, line: u32, col: u32, fragment: &str) -> Result<(), String> 
     let bytes = std::fs::read(&path).map_err(|e| format!("{name}: cannot read fixture: {e}"))?;
     let shown = format!("fixtures/{name}.xml");
     match sdf::parse(&shown, &bytes) {
-        Ok(_) => Err(format!(
-            "{name}: accepted, expected an error at {line}:{col} containing {fragment:?}"
-        )),
+        Ok(_) => Err(format!("{name}: accepted, expected an error at {line}:{col} containing {fragment:?}")),
         Err(d) => {
             let text = d.to_string();
             let prefix = format!("{shown}:{line}:{col}: error: ");
             if !text.starts_with(&prefix) || !text.contains(fragment) {
-                return Err(format!(
-                    "{name}:\n  expected {prefix}...{fragment}...\n  got      {text}"
-                ));
+                return Err(format!("{name}:\n  expected {prefix}...{fragment}...\n  got      {text}"));
             }
             if text.contains('\n') {
                 return Err(format!("{name}: message spans several lines: {text}"));
@@ -134,17 +130,9 @@ fn check(name: &str, line: u32, col: u32, fragment: &str) -> Result<(), String> 
 
 #[test]
 fn every_rule_is_rejected_at_the_right_place() {
-    let failures: Vec<String> = RULES
-        .iter()
-        .filter_map(|&(name, line, col, fragment)| check(name, line, col, fragment).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} rules failed:\n{}",
-        failures.len(),
-        RULES.len(),
-        failures.join("\n")
-    );
+    let failures: Vec<String> =
+        RULES.iter().filter_map(|&(name, line, col, fragment)| check(name, line, col, fragment).err()).collect();
+    assert!(failures.is_empty(), "{} of {} rules failed:\n{}", failures.len(), RULES.len(), failures.join("\n"));
 }
 
 #[test]
@@ -154,23 +142,16 @@ fn every_invalid_fixture_is_in_the_table_and_the_readme() {
     assert_eq!(table.len(), RULES.len(), "a fixture is listed twice");
     for entry in std::fs::read_dir(fixtures()).expect("fixtures dir") {
         let path = entry.expect("dir entry").path();
-        let (Some(stem), Some("xml")) = (
-            path.file_stem().and_then(|s| s.to_str()),
-            path.extension().and_then(|s| s.to_str()),
-        ) else {
+        let (Some(stem), Some("xml")) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
+        else {
             continue;
         };
-        assert!(
-            readme.contains(&format!("`{stem}.xml`")),
-            "{stem}.xml is not described in fixtures/README.md"
-        );
+        assert!(readme.contains(&format!("`{stem}.xml`")), "{stem}.xml is not described in fixtures/README.md");
         if stem.starts_with("valid_") {
             continue;
         }
-        assert!(
-            table.contains(stem),
-            "fixture {stem}.xml has no expectation in RULES"
-        );
+        assert!(table.contains(stem), "fixture {stem}.xml has no expectation in RULES");
     }
 }
 

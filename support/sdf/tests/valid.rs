@@ -24,21 +24,15 @@ fn setvar(pd: &ProtectionDomain, symbol: &str) -> SetVarValue {
 }
 
 fn map<'a>(pd: &'a ProtectionDomain, mr: &str) -> &'a Map {
-    pd.maps
-        .iter()
-        .find(|m| m.mr == mr)
-        .unwrap_or_else(|| panic!("{} does not map {mr}", pd.name))
+    pd.maps.iter().find(|m| m.mr == mr).unwrap_or_else(|| panic!("{} does not map {mr}", pd.name))
 }
 
 #[test]
 fn project_system_xml_has_the_designed_topology() {
     let s = load("../../system.xml");
     assert!(s.warnings.is_empty(), "warnings: {:?}", s.warnings);
-    let names: Vec<(&str, u8, &str)> = s
-        .pds
-        .iter()
-        .map(|p| (p.name.as_str(), p.priority, p.program_image.path.as_str()))
-        .collect();
+    let names: Vec<(&str, u8, &str)> =
+        s.pds.iter().map(|p| (p.name.as_str(), p.priority, p.program_image.path.as_str())).collect();
     assert_eq!(
         names,
         [
@@ -52,80 +46,41 @@ fn project_system_xml_has_the_designed_topology() {
     // Device registers: the e1000's BAR 0, mapped uncached into the driver only.
     let regs = s.region("e1000_regs").expect("e1000_regs");
     assert_eq!(regs.size, 0x20000);
-    assert_eq!(
-        regs.pci(),
-        Some(PciBar {
-            device: PciDevice {
-                vendor: 0x8086,
-                device: 0x100e,
-                index: 0
-            },
-            bar: 0
-        })
-    );
+    assert_eq!(regs.pci(), Some(PciBar { device: PciDevice { vendor: 0x8086, device: 0x100e, index: 0 }, bar: 0 }));
     let driver = s.pd("driver").expect("driver");
     let m = map(driver, "e1000_regs");
     assert!(!m.cached);
     assert_eq!(m.perms, Perms::RW);
-    assert_eq!(
-        setvar(driver, m.setvar_vaddr.as_deref().expect("setvar_vaddr")),
-        SetVarValue::Number(m.vaddr)
-    );
+    assert_eq!(setvar(driver, m.setvar_vaddr.as_deref().expect("setvar_vaddr")), SetVarValue::Number(m.vaddr));
     for pd in &s.pds {
         if pd.name != "driver" {
-            assert!(
-                pd.maps.iter().all(|m| m.mr != "e1000_regs"),
-                "{} maps the NIC registers",
-                pd.name
-            );
+            assert!(pd.maps.iter().all(|m| m.mr != "e1000_regs"), "{} maps the NIC registers", pd.name);
         }
     }
 
     // The buffer dataspace: netstack and dataspace manager map it, the driver never does.
     let who_maps = |mr: &str| -> Vec<&str> {
-        s.pds
-            .iter()
-            .filter(|p| p.maps.iter().any(|m| m.mr == mr))
-            .map(|p| p.name.as_str())
-            .collect()
+        s.pds.iter().filter(|p| p.maps.iter().any(|m| m.mr == mr)).map(|p| p.name.as_str()).collect()
     };
     assert_eq!(who_maps("net_buffers"), ["dataspace_mgr", "netstack"]);
-    assert_eq!(
-        s.region("net_buffers").map(|r| r.page_size),
-        Some(PageSize::Large)
-    );
+    assert_eq!(s.region("net_buffers").map(|r| r.page_size), Some(PageSize::Large));
     assert_eq!(who_maps("rx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("tx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("driver_dma"), ["driver"]);
     assert_eq!(who_maps("translation_cache"), ["dataspace_mgr", "driver"]);
     assert_eq!(map(driver, "translation_cache").perms.to_string(), "r");
-    assert_eq!(
-        map(s.pd("dataspace_mgr").expect("dsm"), "translation_cache").perms,
-        Perms::RW
-    );
+    assert_eq!(map(s.pd("dataspace_mgr").expect("dsm"), "translation_cache").perms, Perms::RW);
     assert_eq!(who_maps("echo_queues"), ["netstack", "echo"]);
     assert_eq!(who_maps("echo_data"), ["netstack", "echo"]);
 
     // The NIC interrupt, resolved from PCI at boot.
     assert_eq!(driver.irqs.len(), 1);
-    assert_eq!(
-        driver.irqs[0].kind,
-        IrqKind::Pci {
-            device: PciDevice {
-                vendor: 0x8086,
-                device: 0x100e,
-                index: 0
-            }
-        }
-    );
+    assert_eq!(driver.irqs[0].kind, IrqKind::Pci { device: PciDevice { vendor: 0x8086, device: 0x100e, index: 0 } });
     assert_eq!(s.irq_count(), 1);
 
     // Tunables.
     assert_eq!(setvar(driver, "holdoff_us"), SetVarValue::Number(100));
-    assert_eq!(
-        setvar(driver, "driver_dma_paddr"),
-        SetVarValue::RegionPaddr("driver_dma".into())
-    );
+    assert_eq!(setvar(driver, "driver_dma_paddr"), SetVarValue::RegionPaddr("driver_dma".into()));
     let net = s.pd("netstack").expect("netstack");
     assert_eq!(setvar(net, "ip_addr"), SetVarValue::Number(0x0a00_020f));
     assert_eq!(setvar(net, "prefix_len"), SetVarValue::Number(24));
@@ -144,18 +99,8 @@ fn project_system_xml_has_the_designed_topology() {
             assert_eq!(s.pds[e.pd_index].name, e.pd);
         }
     }
-    assert_eq!(
-        calls,
-        [
-            ("netstack", "driver"),
-            ("driver", "dataspace_mgr"),
-            ("echo", "netstack")
-        ]
-    );
-    assert_eq!(
-        s.summary(),
-        "4 PDs, 8 memory regions, 3 channels, 1 IRQ, 0 I/O port ranges"
-    );
+    assert_eq!(calls, [("netstack", "driver"), ("driver", "dataspace_mgr"), ("echo", "netstack")]);
+    assert_eq!(s.summary(), "4 PDs, 8 memory regions, 3 channels, 1 IRQ, 0 I/O port ranges");
 }
 
 #[test]
@@ -165,10 +110,7 @@ fn full_fixture_parses_every_form_with_defaults() {
     let client = s.pd("client").expect("client");
 
     assert_eq!((server.priority, server.stack_size), (254, 0x10000));
-    assert_eq!(
-        (client.priority, client.stack_size),
-        (0, DEFAULT_STACK_SIZE)
-    );
+    assert_eq!((client.priority, client.stack_size), (0, DEFAULT_STACK_SIZE));
     assert_eq!(server.program_image.path, "build/server.elf");
     assert_eq!(server.pos, Pos { line: 11, col: 5 });
     assert_eq!(server.program_image.pos, Pos { line: 12, col: 9 });
@@ -177,38 +119,20 @@ fn full_fixture_parses_every_form_with_defaults() {
     // highest id whose badge bit fits).
     assert_eq!((server.fault, client.fault), (FaultPolicy::Stop, FaultPolicy::Restart));
     assert!(server.fault_notifies.is_empty());
-    let told: Vec<(&str, usize, u8)> = client
-        .fault_notifies
-        .iter()
-        .map(|f| (f.pd.as_str(), f.pd_index, f.id))
-        .collect();
+    let told: Vec<(&str, usize, u8)> =
+        client.fault_notifies.iter().map(|f| (f.pd.as_str(), f.pd_index, f.id)).collect();
     assert_eq!(told, [("server", 0, 26)]);
 
     // Regions and their backing.
-    let backing: Vec<(&str, u64, PageSize, Backing)> = s
-        .regions
-        .iter()
-        .map(|r| (r.name.as_str(), r.size, r.page_size, r.backing))
-        .collect();
-    let nic = PciBar {
-        device: PciDevice {
-            vendor: 0x8086,
-            device: 0x100e,
-            index: 1,
-        },
-        bar: 0,
-    };
+    let backing: Vec<(&str, u64, PageSize, Backing)> =
+        s.regions.iter().map(|r| (r.name.as_str(), r.size, r.page_size, r.backing)).collect();
+    let nic = PciBar { device: PciDevice { vendor: 0x8086, device: 0x100e, index: 1 }, bar: 0 };
     assert_eq!(
         backing,
         [
             ("ram", 0x3000, PageSize::Small, Backing::Allocated),
             ("big", 0x400000, PageSize::Large, Backing::Allocated),
-            (
-                "vga",
-                0x20000,
-                PageSize::Small,
-                Backing::Fixed { phys_addr: 0xa0000 }
-            ),
+            ("vga", 0x20000, PageSize::Small, Backing::Fixed { phys_addr: 0xa0000 }),
             ("nic", 0x20000, PageSize::Small, Backing::Pci(nic)),
             ("spare", 0x1000, PageSize::Small, Backing::Allocated),
         ]
@@ -217,74 +141,32 @@ fn full_fixture_parses_every_form_with_defaults() {
 
     // Maps: defaults (rw, cached) and explicit values; the top-of-user-space edge.
     let ram = map(server, "ram");
-    assert_eq!(
-        (ram.vaddr, ram.perms, ram.cached),
-        (0x1000, Perms::RW, true)
-    );
+    assert_eq!((ram.vaddr, ram.perms, ram.cached), (0x1000, Perms::RW, true));
     assert_eq!(ram.pos, Pos { line: 13, col: 9 });
     let big = map(server, "big");
     assert_eq!(big.vaddr + 0x400000, USER_TOP);
-    assert_eq!(
-        big.perms,
-        Perms {
-            read: true,
-            write: true,
-            execute: true
-        }
-    );
+    assert_eq!(big.perms, Perms { read: true, write: true, execute: true });
     assert!(!map(server, "nic").cached);
-    assert_eq!(
-        map(client, "ram").perms,
-        Perms {
-            read: true,
-            write: false,
-            execute: false
-        }
-    );
+    assert_eq!(map(client, "ram").perms, Perms { read: true, write: false, execute: false });
 
     // IRQs: IOAPIC defaults (ioapic 0, level, high) and explicit, and PCI.
     let kinds: Vec<(u8, IrqKind)> = server.irqs.iter().map(|i| (i.id, i.kind)).collect();
     assert_eq!(
         kinds,
         [
-            (
-                0,
-                IrqKind::Ioapic {
-                    ioapic: 0,
-                    pin: 4,
-                    vector: 4,
-                    trigger: Trigger::Level,
-                    polarity: Polarity::High
-                }
-            ),
-            (
-                1,
-                IrqKind::Ioapic {
-                    ioapic: 0,
-                    pin: 11,
-                    vector: 11,
-                    trigger: Trigger::Edge,
-                    polarity: Polarity::Low
-                }
-            ),
+            (0, IrqKind::Ioapic { ioapic: 0, pin: 4, vector: 4, trigger: Trigger::Level, polarity: Polarity::High }),
+            (1, IrqKind::Ioapic { ioapic: 0, pin: 11, vector: 11, trigger: Trigger::Edge, polarity: Polarity::Low }),
             (2, IrqKind::Pci { device: nic.device }),
         ]
     );
 
     // I/O ports.
-    let ports: Vec<(u8, u16, u32)> = server
-        .ioports
-        .iter()
-        .map(|p| (p.id, p.addr, p.size))
-        .collect();
+    let ports: Vec<(u8, u16, u32)> = server.ioports.iter().map(|p| (p.id, p.addr, p.size)).collect();
     assert_eq!(ports, [(0, 0x3f8, 8), (62, 0xfff0, 0x10)]);
 
     // Every setvar form, in document order, with values resolved where known now.
-    let vars: Vec<(&str, SetVarValue, SetVarSource)> = server
-        .setvars
-        .iter()
-        .map(|v| (v.symbol.as_str(), v.value.clone(), v.source))
-        .collect();
+    let vars: Vec<(&str, SetVarValue, SetVarSource)> =
+        server.setvars.iter().map(|v| (v.symbol.as_str(), v.value.clone(), v.source)).collect();
     use SetVarSource as S;
     use SetVarValue::Number as N;
     assert_eq!(
@@ -298,61 +180,29 @@ fn full_fixture_parses_every_form_with_defaults() {
             ("com1_base", N(0x3f8), S::IoPortAddr),
             ("ip", N(0xc0a8_0102), S::Value),
             ("count", N(0x10), S::Value),
-            (
-                "big_paddr",
-                SetVarValue::RegionPaddr("big".into()),
-                S::RegionPaddr
-            ),
+            ("big_paddr", SetVarValue::RegionPaddr("big".into()), S::RegionPaddr),
         ]
     );
     assert_eq!(
-        client
-            .setvars
-            .iter()
-            .map(|v| (v.symbol.as_str(), v.value.clone(), v.source))
-            .collect::<Vec<_>>(),
+        client.setvars.iter().map(|v| (v.symbol.as_str(), v.value.clone(), v.source)).collect::<Vec<_>>(),
         [("server_ch", N(62), S::ChannelId)]
     );
 
     // The channel: pp from client (0) up to server (254); neither end notifies (the client's
     // id 62 could not receive a notification badge).
     let ch = &s.channels[0];
-    assert_eq!(
-        (
-            ch.ends[0].pd.as_str(),
-            ch.ends[0].id,
-            ch.ends[0].pp,
-            ch.ends[0].notify
-        ),
-        ("client", 62, true, false)
-    );
-    assert_eq!(
-        (
-            ch.ends[1].pd.as_str(),
-            ch.ends[1].id,
-            ch.ends[1].pp,
-            ch.ends[1].notify
-        ),
-        ("server", 3, false, false)
-    );
+    assert_eq!((ch.ends[0].pd.as_str(), ch.ends[0].id, ch.ends[0].pp, ch.ends[0].notify), ("client", 62, true, false));
+    assert_eq!((ch.ends[1].pd.as_str(), ch.ends[1].id, ch.ends[1].pp, ch.ends[1].notify), ("server", 3, false, false));
     assert_eq!(ch.ends[0].pd_index, s.pd_index("client").expect("client"));
-    let ends: Vec<u8> = client
-        .channel_ends(&s, ch.ends[0].pd_index)
-        .map(|(_, e)| e.id)
-        .collect();
+    let ends: Vec<u8> = client.channel_ends(&s, ch.ends[0].pd_index).map(|(_, e)| e.id).collect();
     assert_eq!(ends, [62]);
 
     // The unmapped region is a warning, at its element.
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
     assert_eq!(s.warnings[0].severity, Severity::Warning);
     assert_eq!(s.warnings[0].pos, Pos { line: 9, col: 5 });
-    assert!(s.warnings[0]
-        .to_string()
-        .contains("warning: memory region \"spare\" is not mapped"));
-    assert_eq!(
-        s.summary(),
-        "2 PDs, 5 memory regions, 1 channel, 3 IRQs, 2 I/O port ranges"
-    );
+    assert!(s.warnings[0].to_string().contains("warning: memory region \"spare\" is not mapped"));
+    assert_eq!(s.summary(), "2 PDs, 5 memory regions, 1 channel, 3 IRQs, 2 I/O port ranges");
 }
 
 #[test]
@@ -376,11 +226,7 @@ fn first_error_in_document_order_wins() {
   </protection_domain>
 </system>"#;
     let e = parse("f.xml", xml).unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("f.xml:3:31: error: <protection_domain> priority=\"300\""),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("f.xml:3:31: error: <protection_domain> priority=\"300\""), "{e}");
 
     // A local error later in the file wins over a cross-element error earlier on: the
     // cross-element rules only run on a locally valid file.
@@ -389,11 +235,7 @@ fn first_error_in_document_order_wins() {
   <memory_region name="a" size="0x1001"/>
 </system>"#;
     let e = parse("f.xml", xml).unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("f.xml:3:27: error: <memory_region> size=0x1001"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("f.xml:3:27: error: <memory_region> size=0x1001"), "{e}");
 
     // Same input, same answer.
     assert_eq!(parse("f.xml", xml).unwrap_err(), e);
@@ -431,9 +273,7 @@ fn pd_index_and_region_sharers_resolve_from_the_file() {
       </protection_domain>
     </system>"#;
     let s = sdf::parse("t.xml", xml).expect("valid");
-    let value = |sym: &str| {
-        s.pds[0].setvars.iter().find(|v| v.symbol == sym).map(|v| v.value.clone())
-    };
+    let value = |sym: &str| s.pds[0].setvars.iter().find(|v| v.symbol == sym).map(|v| v.value.clone());
     assert_eq!(value("client"), Some(sdf::SetVarValue::Number(2)));
     assert_eq!(value("sharers"), Some(sdf::SetVarValue::Number(0b101)), "mgr (0) and stack (2) map bufs");
     assert_eq!(value("nobody"), Some(sdf::SetVarValue::Number(0b010)), "only drv maps other");

@@ -333,9 +333,8 @@ mod tests {
         put(&mut b, offset::ARCH_INFO, 2993);
         put(&mut b, offset::UNTYPED, 25);
         put(&mut b, offset::UNTYPED + 8, 28);
-        for (i, (paddr, bits, dev)) in [(0x10_0000u64, 20u8, 0u8), (0x800_0000, 27, 0), (0xfebc_0000, 17, 1)]
-            .into_iter()
-            .enumerate()
+        for (i, (paddr, bits, dev)) in
+            [(0x10_0000u64, 20u8, 0u8), (0x800_0000, 27, 0), (0xfebc_0000, 17, 1)].into_iter().enumerate()
         {
             let at = offset::UNTYPED_LIST + i * 12;
             put(&mut b, at, paddr);
@@ -403,9 +402,6 @@ mod tests {
         assert!(items[1].is_err());
         // Untyped list running past a short slice.
         let b = sample();
-        assert!(matches!(
-            BootInfo::parse(&b[..offset::UNTYPED_LIST + 20]),
-            Err(BootInfoError::TooShort { .. })
-        ));
+        assert!(matches!(BootInfo::parse(&b[..offset::UNTYPED_LIST + 20]), Err(BootInfoError::TooShort { .. })));
     }
 }

@@ -101,10 +101,19 @@ impl Untyped {
     /// (0/0 for `root` itself), slots `node_offset..`.
     #[allow(clippy::too_many_arguments)]
     pub fn retype(
-        self, ty: ObjectType, size_bits: Word, root: CNode, node_index: Word, node_depth: Word,
-        node_offset: Word, num_objects: Word,
+        self,
+        ty: ObjectType,
+        size_bits: Word,
+        root: CNode,
+        node_index: Word,
+        node_depth: Word,
+        node_offset: Word,
+        num_objects: Word,
     ) -> R {
-        done(invoke(self.0, &msg::untyped_retype(ty, size_bits, root.0, node_index, node_depth, node_offset, num_objects)))
+        done(invoke(
+            self.0,
+            &msg::untyped_retype(ty, size_bits, root.0, node_index, node_depth, node_offset, num_objects),
+        ))
     }
 }
 
@@ -129,13 +138,28 @@ impl Tcb {
     /// IPC buffer in one call.
     #[allow(clippy::too_many_arguments)]
     pub fn configure(
-        self, fault_ep: CPtr, priority: PrioProps, cspace_root: CNode, cspace_root_data: CapData,
-        vspace_root: Pml4, vspace_root_data: CapData, buffer: Word, buffer_frame: Page,
+        self,
+        fault_ep: CPtr,
+        priority: PrioProps,
+        cspace_root: CNode,
+        cspace_root_data: CapData,
+        vspace_root: Pml4,
+        vspace_root_data: CapData,
+        buffer: Word,
+        buffer_frame: Page,
     ) -> R {
         done(invoke(
             self.0,
-            &msg::tcb_configure(fault_ep, priority, cspace_root.0, cspace_root_data, vspace_root.0,
-                                vspace_root_data, buffer, buffer_frame.0),
+            &msg::tcb_configure(
+                fault_ep,
+                priority,
+                cspace_root.0,
+                cspace_root_data,
+                vspace_root.0,
+                vspace_root_data,
+                buffer,
+                buffer_frame.0,
+            ),
         ))
     }
 
@@ -159,10 +183,17 @@ impl Tcb {
     }
 
     pub fn set_space(
-        self, fault_ep: CPtr, cspace_root: CNode, cspace_root_data: CapData, vspace_root: Pml4,
+        self,
+        fault_ep: CPtr,
+        cspace_root: CNode,
+        cspace_root_data: CapData,
+        vspace_root: Pml4,
         vspace_root_data: CapData,
     ) -> R {
-        done(invoke(self.0, &msg::tcb_set_space(fault_ep, cspace_root.0, cspace_root_data, vspace_root.0, vspace_root_data)))
+        done(invoke(
+            self.0,
+            &msg::tcb_set_space(fault_ep, cspace_root.0, cspace_root_data, vspace_root.0, vspace_root_data),
+        ))
     }
 
     pub fn suspend(self) -> R {
@@ -216,10 +247,7 @@ impl CNode {
 
     /// Copies `src` with `rights` masked in and `data` applied (badge, guard or port range).
     pub fn mint(self, dest_index: Word, dest_depth: u8, src: Slot, rights: CapRights, data: CapData) -> R {
-        done(invoke(
-            self.0,
-            &msg::cnode_mint(dest_index, dest_depth, src.root.0, src.index, src.depth, rights, data),
-        ))
+        done(invoke(self.0, &msg::cnode_mint(dest_index, dest_depth, src.root.0, src.index, src.depth, rights, data)))
     }
 
     pub fn move_(self, dest_index: Word, dest_depth: u8, src: Slot) -> R {
@@ -242,7 +270,16 @@ impl IrqControl {
     pub fn get_ioapic(self, dest: Slot, ioapic: Word, pin: Word, level: Word, polarity: Word, vector: Word) -> R {
         done(invoke(
             self.0,
-            &msg::irq_control_get_ioapic(dest.root.0, dest.index, dest.depth as Word, ioapic, pin, level, polarity, vector),
+            &msg::irq_control_get_ioapic(
+                dest.root.0,
+                dest.index,
+                dest.depth as Word,
+                ioapic,
+                pin,
+                level,
+                polarity,
+                vector,
+            ),
         ))
     }
 

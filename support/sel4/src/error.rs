@@ -114,11 +114,9 @@ impl fmt::Display for InvocationError {
             Error::InvalidArgument => write!(f, " (argument {d0})"),
             Error::InvalidCapability => write!(f, " (capability argument {d0})"),
             Error::RangeError => write!(f, " (allowed range {d0}..={d1})"),
-            Error::FailedLookup => write!(
-                f,
-                " (in the {} capability)",
-                if d0 != 0 { "source" } else { "destination or service" }
-            ),
+            Error::FailedLookup => {
+                write!(f, " (in the {} capability)", if d0 != 0 { "source" } else { "destination or service" })
+            }
             Error::NotEnoughMemory => write!(f, " ({d0} bytes left)"),
             _ => Ok(()),
         }

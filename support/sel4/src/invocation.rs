@@ -184,12 +184,23 @@ pub mod msg {
     use super::*;
 
     pub fn untyped_retype(
-        ty: ObjectType, size_bits: Word, root: CPtr, node_index: Word, node_depth: Word,
-        node_offset: Word, num_objects: Word,
+        ty: ObjectType,
+        size_bits: Word,
+        root: CPtr,
+        node_index: Word,
+        node_depth: Word,
+        node_offset: Word,
+        num_objects: Word,
     ) -> Invocation {
         Packer::new(&UNTYPED_RETYPE)
-            .word(ty as Word).word(size_bits).cap(root).word(node_index).word(node_depth)
-            .word(node_offset).word(num_objects).done()
+            .word(ty as Word)
+            .word(size_bits)
+            .cap(root)
+            .word(node_index)
+            .word(node_depth)
+            .word(node_offset)
+            .word(num_objects)
+            .done()
     }
 
     pub fn tcb_read_registers(suspend_source: bool, arch_flags: u8, count: Word) -> Invocation {
@@ -205,23 +216,45 @@ pub mod msg {
     }
 
     pub fn tcb_copy_registers(
-        source: CPtr, suspend_source: bool, resume_target: bool, transfer_frame: bool,
-        transfer_integer: bool, arch_flags: u8,
+        source: CPtr,
+        suspend_source: bool,
+        resume_target: bool,
+        transfer_frame: bool,
+        transfer_integer: bool,
+        arch_flags: u8,
     ) -> Invocation {
         Packer::new(&TCB_COPY_REGISTERS)
-            .cap(source).bool(suspend_source).bool(resume_target).bool(transfer_frame)
-            .bool(transfer_integer).u8(arch_flags).done()
+            .cap(source)
+            .bool(suspend_source)
+            .bool(resume_target)
+            .bool(transfer_frame)
+            .bool(transfer_integer)
+            .u8(arch_flags)
+            .done()
     }
 
     /// `fault_ep` is a cptr in the configured thread's own CSpace, passed as a plain word.
     #[allow(clippy::too_many_arguments)]
     pub fn tcb_configure(
-        fault_ep: CPtr, priority: PrioProps, cspace_root: CPtr, cspace_root_data: CapData,
-        vspace_root: CPtr, vspace_root_data: CapData, buffer: Word, buffer_frame: CPtr,
+        fault_ep: CPtr,
+        priority: PrioProps,
+        cspace_root: CPtr,
+        cspace_root_data: CapData,
+        vspace_root: CPtr,
+        vspace_root_data: CapData,
+        buffer: Word,
+        buffer_frame: CPtr,
     ) -> Invocation {
         Packer::new(&TCB_CONFIGURE)
-            .word(fault_ep.0).word(priority.0).cap(cspace_root).word(cspace_root_data.0)
-            .cap(vspace_root).word(vspace_root_data.0).word(buffer).cap(buffer_frame).done()
+            .word(fault_ep.0)
+            .word(priority.0)
+            .cap(cspace_root)
+            .word(cspace_root_data.0)
+            .cap(vspace_root)
+            .word(vspace_root_data.0)
+            .word(buffer)
+            .cap(buffer_frame)
+            .done()
     }
 
     pub fn tcb_set_priority(priority: u8) -> Invocation {
@@ -237,12 +270,19 @@ pub mod msg {
     }
 
     pub fn tcb_set_space(
-        fault_ep: CPtr, cspace_root: CPtr, cspace_root_data: CapData, vspace_root: CPtr,
+        fault_ep: CPtr,
+        cspace_root: CPtr,
+        cspace_root_data: CapData,
+        vspace_root: CPtr,
         vspace_root_data: CapData,
     ) -> Invocation {
         Packer::new(&TCB_SET_SPACE)
-            .word(fault_ep.0).cap(cspace_root).word(cspace_root_data.0).cap(vspace_root)
-            .word(vspace_root_data.0).done()
+            .word(fault_ep.0)
+            .cap(cspace_root)
+            .word(cspace_root_data.0)
+            .cap(vspace_root)
+            .word(vspace_root_data.0)
+            .done()
     }
 
     pub fn tcb_suspend() -> Invocation {
@@ -274,45 +314,91 @@ pub mod msg {
     }
 
     pub fn cnode_copy(
-        dest_index: Word, dest_depth: u8, src_root: CPtr, src_index: Word, src_depth: u8,
+        dest_index: Word,
+        dest_depth: u8,
+        src_root: CPtr,
+        src_index: Word,
+        src_depth: u8,
         rights: CapRights,
     ) -> Invocation {
         Packer::new(&CNODE_COPY)
-            .word(dest_index).u8(dest_depth).cap(src_root).word(src_index).u8(src_depth)
-            .word(rights.0).done()
+            .word(dest_index)
+            .u8(dest_depth)
+            .cap(src_root)
+            .word(src_index)
+            .u8(src_depth)
+            .word(rights.0)
+            .done()
     }
 
     #[allow(clippy::too_many_arguments)]
     pub fn cnode_mint(
-        dest_index: Word, dest_depth: u8, src_root: CPtr, src_index: Word, src_depth: u8,
-        rights: CapRights, badge: CapData,
+        dest_index: Word,
+        dest_depth: u8,
+        src_root: CPtr,
+        src_index: Word,
+        src_depth: u8,
+        rights: CapRights,
+        badge: CapData,
     ) -> Invocation {
         Packer::new(&CNODE_MINT)
-            .word(dest_index).u8(dest_depth).cap(src_root).word(src_index).u8(src_depth)
-            .word(rights.0).word(badge.0).done()
+            .word(dest_index)
+            .u8(dest_depth)
+            .cap(src_root)
+            .word(src_index)
+            .u8(src_depth)
+            .word(rights.0)
+            .word(badge.0)
+            .done()
     }
 
     pub fn cnode_move(dest_index: Word, dest_depth: u8, src_root: CPtr, src_index: Word, src_depth: u8) -> Invocation {
-        Packer::new(&CNODE_MOVE)
-            .word(dest_index).u8(dest_depth).cap(src_root).word(src_index).u8(src_depth).done()
+        Packer::new(&CNODE_MOVE).word(dest_index).u8(dest_depth).cap(src_root).word(src_index).u8(src_depth).done()
     }
 
     pub fn cnode_mutate(
-        dest_index: Word, dest_depth: u8, src_root: CPtr, src_index: Word, src_depth: u8, badge: CapData,
+        dest_index: Word,
+        dest_depth: u8,
+        src_root: CPtr,
+        src_index: Word,
+        src_depth: u8,
+        badge: CapData,
     ) -> Invocation {
         Packer::new(&CNODE_MUTATE)
-            .word(dest_index).u8(dest_depth).cap(src_root).word(src_index).u8(src_depth)
-            .word(badge.0).done()
+            .word(dest_index)
+            .u8(dest_depth)
+            .cap(src_root)
+            .word(src_index)
+            .u8(src_depth)
+            .word(badge.0)
+            .done()
     }
 
     #[allow(clippy::too_many_arguments)]
     pub fn cnode_rotate(
-        dest_index: Word, dest_depth: u8, dest_badge: CapData, pivot_root: CPtr, pivot_index: Word,
-        pivot_depth: u8, pivot_badge: CapData, src_root: CPtr, src_index: Word, src_depth: u8,
+        dest_index: Word,
+        dest_depth: u8,
+        dest_badge: CapData,
+        pivot_root: CPtr,
+        pivot_index: Word,
+        pivot_depth: u8,
+        pivot_badge: CapData,
+        src_root: CPtr,
+        src_index: Word,
+        src_depth: u8,
     ) -> Invocation {
         Packer::new(&CNODE_ROTATE)
-            .word(dest_index).u8(dest_depth).word(dest_badge.0).cap(pivot_root).word(pivot_index)
-            .u8(pivot_depth).word(pivot_badge.0).cap(src_root).word(src_index).u8(src_depth).done()
+            .word(dest_index)
+            .u8(dest_depth)
+            .word(dest_badge.0)
+            .cap(pivot_root)
+            .word(pivot_index)
+            .u8(pivot_depth)
+            .word(pivot_badge.0)
+            .cap(src_root)
+            .word(src_index)
+            .u8(src_depth)
+            .done()
     }
 
     pub fn cnode_save_caller(index: Word, depth: u8) -> Invocation {
@@ -325,22 +411,48 @@ pub mod msg {
 
     #[allow(clippy::too_many_arguments)]
     pub fn irq_control_get_ioapic(
-        root: CPtr, index: Word, depth: Word, ioapic: Word, pin: Word, level: Word, polarity: Word,
+        root: CPtr,
+        index: Word,
+        depth: Word,
+        ioapic: Word,
+        pin: Word,
+        level: Word,
+        polarity: Word,
         vector: Word,
     ) -> Invocation {
         Packer::new(&IRQ_CONTROL_GET_IOAPIC)
-            .cap(root).word(index).word(depth).word(ioapic).word(pin).word(level).word(polarity)
-            .word(vector).done()
+            .cap(root)
+            .word(index)
+            .word(depth)
+            .word(ioapic)
+            .word(pin)
+            .word(level)
+            .word(polarity)
+            .word(vector)
+            .done()
     }
 
     #[allow(clippy::too_many_arguments)]
     pub fn irq_control_get_msi(
-        root: CPtr, index: Word, depth: Word, pci_bus: Word, pci_dev: Word, pci_func: Word,
-        handle: Word, vector: Word,
+        root: CPtr,
+        index: Word,
+        depth: Word,
+        pci_bus: Word,
+        pci_dev: Word,
+        pci_func: Word,
+        handle: Word,
+        vector: Word,
     ) -> Invocation {
         Packer::new(&IRQ_CONTROL_GET_MSI)
-            .cap(root).word(index).word(depth).word(pci_bus).word(pci_dev).word(pci_func)
-            .word(handle).word(vector).done()
+            .cap(root)
+            .word(index)
+            .word(depth)
+            .word(pci_bus)
+            .word(pci_dev)
+            .word(pci_func)
+            .word(handle)
+            .word(vector)
+            .done()
     }
 
     pub fn irq_handler_ack() -> Invocation {

@@ -141,10 +141,7 @@ impl MessageInfo {
     /// Builds a tag; out-of-range fields are truncated to their widths, as the kernel does.
     pub const fn new(label: Word, caps_unwrapped: Word, extra_caps: Word, length: Word) -> Self {
         MessageInfo(
-            ((label & 0xf_ffff) << 12)
-                | ((caps_unwrapped & 0x7) << 9)
-                | ((extra_caps & 0x3) << 7)
-                | (length & 0x7f),
+            ((label & 0xf_ffff) << 12) | ((caps_unwrapped & 0x7) << 9) | ((extra_caps & 0x3) << 7) | (length & 0x7f),
         )
     }
     pub const fn label(self) -> Word {
@@ -309,9 +306,25 @@ impl UserContext {
 
     pub const fn to_words(&self) -> [Word; Self::WORDS] {
         [
-            self.rip, self.rsp, self.rflags, self.rax, self.rbx, self.rcx, self.rdx, self.rsi,
-            self.rdi, self.rbp, self.r8, self.r9, self.r10, self.r11, self.r12, self.r13,
-            self.r14, self.r15, self.tls_base,
+            self.rip,
+            self.rsp,
+            self.rflags,
+            self.rax,
+            self.rbx,
+            self.rcx,
+            self.rdx,
+            self.rsi,
+            self.rdi,
+            self.rbp,
+            self.r8,
+            self.r9,
+            self.r10,
+            self.r11,
+            self.r12,
+            self.r13,
+            self.r14,
+            self.r15,
+            self.tls_base,
         ]
     }
 

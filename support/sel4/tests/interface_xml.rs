@@ -95,15 +95,31 @@ fn kernel_config() -> HashMap<String, String> {
                     }
                 }
             }
-            let num = |k: &str| defs.get(k).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{k} = {v} is not a number")));
+            let num =
+                |k: &str| defs.get(k).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{k} = {v} is not a number")));
             let on = |k: &str| defs.contains_key(k);
             let msg = |k: &str| format!("{} and sel4::config disagree on {k}: fix one of them", path.display());
             assert_eq!(num("CONFIG_MAX_NUM_NODES"), Some(config::MAX_NUM_NODES), "{}", msg("CONFIG_MAX_NUM_NODES"));
-            assert_eq!(on("CONFIG_HARDWARE_DEBUG_API"), config::HARDWARE_DEBUG_API, "{}", msg("CONFIG_HARDWARE_DEBUG_API"));
+            assert_eq!(
+                on("CONFIG_HARDWARE_DEBUG_API"),
+                config::HARDWARE_DEBUG_API,
+                "{}",
+                msg("CONFIG_HARDWARE_DEBUG_API")
+            );
             assert_eq!(on("CONFIG_VTX"), config::VTX, "{}", msg("CONFIG_VTX"));
             assert_eq!(on("CONFIG_HUGE_PAGE"), config::HUGE_PAGE, "{}", msg("CONFIG_HUGE_PAGE"));
-            assert_eq!(num("CONFIG_ROOT_CNODE_SIZE_BITS"), Some(config::ROOT_CNODE_SIZE_BITS as u64), "{}", msg("CONFIG_ROOT_CNODE_SIZE_BITS"));
-            assert_eq!(num("CONFIG_NUM_PRIORITIES"), Some(config::NUM_PRIORITIES as u64), "{}", msg("CONFIG_NUM_PRIORITIES"));
+            assert_eq!(
+                num("CONFIG_ROOT_CNODE_SIZE_BITS"),
+                Some(config::ROOT_CNODE_SIZE_BITS as u64),
+                "{}",
+                msg("CONFIG_ROOT_CNODE_SIZE_BITS")
+            );
+            assert_eq!(
+                num("CONFIG_NUM_PRIORITIES"),
+                Some(config::NUM_PRIORITIES as u64),
+                "{}",
+                msg("CONFIG_NUM_PRIORITIES")
+            );
             assert_eq!(
                 num("CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS"),
                 Some(config::MAX_NUM_BOOTINFO_UNTYPED_CAPS as u64),
@@ -224,18 +240,40 @@ fn load_methods(src: &Path, cfg: &HashMap<String, String>) -> Vec<Method> {
 fn type_info(ty: &str) -> (usize, bool) {
     match ty {
         "int" | "seL4_Uint32" => (32, false),
-        "long" | "seL4_Uint64" | "seL4_Word" | "seL4_CapData_t" | "seL4_PrioProps_t" | "seL4_CapRights_t"
+        "long"
+        | "seL4_Uint64"
+        | "seL4_Word"
+        | "seL4_CapData_t"
+        | "seL4_PrioProps_t"
+        | "seL4_CapRights_t"
         | "seL4_X86_VMAttributes" => (64, false),
         "seL4_Uint8" => (8, false),
         "seL4_Uint16" => (16, false),
         "seL4_Bool" => (1, false),
         "seL4_VCPUContext" => (7 * 64, false),
         "seL4_UserContext" => (19 * 64, false),
-        "seL4_CPtr" | "seL4_CNode" | "seL4_IRQHandler" | "seL4_IRQControl" | "seL4_TCB" | "seL4_Untyped"
-        | "seL4_DomainSet" | "seL4_X86_IOPort" | "seL4_X86_ASIDControl" | "seL4_X86_ASIDPool"
-        | "seL4_X86_IOSpace" | "seL4_X86_Page" | "seL4_X64_PML4" | "seL4_X86_PDPT" | "seL4_X86_PageDirectory"
-        | "seL4_X86_PageTable" | "seL4_X86_IOPageTable" | "seL4_X86_VCPU" | "seL4_X86_EPTPML4"
-        | "seL4_X86_EPTPDPT" | "seL4_X86_EPTPD" | "seL4_X86_EPTPT" => (64, true),
+        "seL4_CPtr"
+        | "seL4_CNode"
+        | "seL4_IRQHandler"
+        | "seL4_IRQControl"
+        | "seL4_TCB"
+        | "seL4_Untyped"
+        | "seL4_DomainSet"
+        | "seL4_X86_IOPort"
+        | "seL4_X86_ASIDControl"
+        | "seL4_X86_ASIDPool"
+        | "seL4_X86_IOSpace"
+        | "seL4_X86_Page"
+        | "seL4_X64_PML4"
+        | "seL4_X86_PDPT"
+        | "seL4_X86_PageDirectory"
+        | "seL4_X86_PageTable"
+        | "seL4_X86_IOPageTable"
+        | "seL4_X86_VCPU"
+        | "seL4_X86_EPTPML4"
+        | "seL4_X86_EPTPDPT"
+        | "seL4_X86_EPTPD"
+        | "seL4_X86_EPTPT" => (64, true),
         other => panic!("type {other} unknown to the stub generator model"),
     }
 }
@@ -300,9 +338,7 @@ fn method_table_matches_the_xml() {
     let src = kernel_or_skip!();
     let by_name = methods_by_name(&src);
     for spec in METHODS {
-        let m = by_name
-            .get(spec.name)
-            .unwrap_or_else(|| panic!("{} is not an active kernel method", spec.name));
+        let m = by_name.get(spec.name).unwrap_or_else(|| panic!("{} is not an active kernel method", spec.name));
         assert_eq!(spec.label.number(), m.label, "{}: label", spec.name);
         let ins: Vec<&str> = m.inputs().iter().map(|p| p.name.as_str()).collect();
         assert_eq!(spec.params, ins.as_slice(), "{}: input parameters or their order", spec.name);
@@ -376,20 +412,44 @@ fn every_builder_marshals_like_libsel4() {
     let regs: Vec<u64> = (0..19).map(|i| 0x5000 + i).collect();
     let ctx = UserContext::from_words(&regs.clone().try_into().unwrap());
 
-    check(&m, s, msg::untyped_retype(ObjectType::CapTable, 0x11, CPtr(0x12), 0x13, 0x14, 0x15, 0x16),
-          &[&[4], &[0x11], &[0x12], &[0x13], &[0x14], &[0x15], &[0x16]]);
+    check(
+        &m,
+        s,
+        msg::untyped_retype(ObjectType::CapTable, 0x11, CPtr(0x12), 0x13, 0x14, 0x15, 0x16),
+        &[&[4], &[0x11], &[0x12], &[0x13], &[0x14], &[0x15], &[0x16]],
+    );
     check(&m, s, msg::tcb_read_registers(true, 0x7e, 0x13), &[&[1], &[0x7e], &[0x13]]);
     check(&m, s, msg::tcb_write_registers(true, 0x7d, 19, &ctx), &[&[1], &[0x7d], &[19], &regs]);
-    check(&m, s, msg::tcb_copy_registers(CPtr(0x21), true, false, true, true, 0x3c),
-          &[&[0x21], &[1], &[0], &[1], &[1], &[0x3c]]);
-    check(&m, s, msg::tcb_configure(CPtr(0x31), PrioProps::new(0x33, 0x32), CPtr(0x34), CapData(0x35), CPtr(0x36),
-                                    CapData(0x37), 0x38, CPtr(0x39)),
-          &[&[0x31], &[0x3332], &[0x34], &[0x35], &[0x36], &[0x37], &[0x38], &[0x39]]);
+    check(
+        &m,
+        s,
+        msg::tcb_copy_registers(CPtr(0x21), true, false, true, true, 0x3c),
+        &[&[0x21], &[1], &[0], &[1], &[1], &[0x3c]],
+    );
+    check(
+        &m,
+        s,
+        msg::tcb_configure(
+            CPtr(0x31),
+            PrioProps::new(0x33, 0x32),
+            CPtr(0x34),
+            CapData(0x35),
+            CPtr(0x36),
+            CapData(0x37),
+            0x38,
+            CPtr(0x39),
+        ),
+        &[&[0x31], &[0x3332], &[0x34], &[0x35], &[0x36], &[0x37], &[0x38], &[0x39]],
+    );
     check(&m, s, msg::tcb_set_priority(0xa1), &[&[0xa1]]);
     check(&m, s, msg::tcb_set_mc_priority(0xa2), &[&[0xa2]]);
     check(&m, s, msg::tcb_set_ipc_buffer(0x41, CPtr(0x42)), &[&[0x41], &[0x42]]);
-    check(&m, s, msg::tcb_set_space(CPtr(0x51), CPtr(0x52), CapData(0x53), CPtr(0x54), CapData(0x55)),
-          &[&[0x51], &[0x52], &[0x53], &[0x54], &[0x55]]);
+    check(
+        &m,
+        s,
+        msg::tcb_set_space(CPtr(0x51), CPtr(0x52), CapData(0x53), CPtr(0x54), CapData(0x55)),
+        &[&[0x51], &[0x52], &[0x53], &[0x54], &[0x55]],
+    );
     check(&m, s, msg::tcb_suspend(), &[]);
     check(&m, s, msg::tcb_resume(), &[]);
     check(&m, s, msg::tcb_bind_notification(CPtr(0x61)), &[&[0x61]]);
@@ -397,42 +457,94 @@ fn every_builder_marshals_like_libsel4() {
     check(&m, s, msg::cnode_revoke(0x71, 0x72), &[&[0x71], &[0x72]]);
     check(&m, s, msg::cnode_delete(0x73, 0x74), &[&[0x73], &[0x74]]);
     check(&m, s, msg::cnode_cancel_badged_sends(0x75, 0x76), &[&[0x75], &[0x76]]);
-    check(&m, s, msg::cnode_copy(0x81, 0x82, CPtr(0x83), 0x84, 0x85, CapRights(6)),
-          &[&[0x81], &[0x82], &[0x83], &[0x84], &[0x85], &[6]]);
-    check(&m, s, msg::cnode_mint(0x91, 0x92, CPtr(0x93), 0x94, 0x95, CapRights(5), CapData(0x96)),
-          &[&[0x91], &[0x92], &[0x93], &[0x94], &[0x95], &[5], &[0x96]]);
+    check(
+        &m,
+        s,
+        msg::cnode_copy(0x81, 0x82, CPtr(0x83), 0x84, 0x85, CapRights(6)),
+        &[&[0x81], &[0x82], &[0x83], &[0x84], &[0x85], &[6]],
+    );
+    check(
+        &m,
+        s,
+        msg::cnode_mint(0x91, 0x92, CPtr(0x93), 0x94, 0x95, CapRights(5), CapData(0x96)),
+        &[&[0x91], &[0x92], &[0x93], &[0x94], &[0x95], &[5], &[0x96]],
+    );
     check(&m, s, msg::cnode_move(0xa1, 0xa2, CPtr(0xa3), 0xa4, 0xa5), &[&[0xa1], &[0xa2], &[0xa3], &[0xa4], &[0xa5]]);
-    check(&m, s, msg::cnode_mutate(0xb1, 0xb2, CPtr(0xb3), 0xb4, 0xb5, CapData(0xb6)),
-          &[&[0xb1], &[0xb2], &[0xb3], &[0xb4], &[0xb5], &[0xb6]]);
-    check(&m, s, msg::cnode_rotate(0xc1, 0xc2, CapData(0xc3), CPtr(0xc4), 0xc5, 0xc6, CapData(0xc7), CPtr(0xc8), 0xc9, 0xca),
-          &[&[0xc1], &[0xc2], &[0xc3], &[0xc4], &[0xc5], &[0xc6], &[0xc7], &[0xc8], &[0xc9], &[0xca]]);
+    check(
+        &m,
+        s,
+        msg::cnode_mutate(0xb1, 0xb2, CPtr(0xb3), 0xb4, 0xb5, CapData(0xb6)),
+        &[&[0xb1], &[0xb2], &[0xb3], &[0xb4], &[0xb5], &[0xb6]],
+    );
+    check(
+        &m,
+        s,
+        msg::cnode_rotate(0xc1, 0xc2, CapData(0xc3), CPtr(0xc4), 0xc5, 0xc6, CapData(0xc7), CPtr(0xc8), 0xc9, 0xca),
+        &[&[0xc1], &[0xc2], &[0xc3], &[0xc4], &[0xc5], &[0xc6], &[0xc7], &[0xc8], &[0xc9], &[0xca]],
+    );
     check(&m, s, msg::cnode_save_caller(0xd1, 0xd2), &[&[0xd1], &[0xd2]]);
-    check(&m, s, msg::irq_control_get(0x1234_5678, CPtr(0xe2), 0xe3, 0xe4), &[&[0x1234_5678], &[0xe2], &[0xe3], &[0xe4]]);
-    check(&m, s, msg::irq_control_get_ioapic(CPtr(0xf1), 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8),
-          &[&[0xf1], &[0xf2], &[0xf3], &[0xf4], &[0xf5], &[0xf6], &[0xf7], &[0xf8]]);
-    check(&m, s, msg::irq_control_get_msi(CPtr(0x101), 0x102, 0x103, 0x104, 0x105, 0x106, 0x107, 0x108),
-          &[&[0x101], &[0x102], &[0x103], &[0x104], &[0x105], &[0x106], &[0x107], &[0x108]]);
+    check(
+        &m,
+        s,
+        msg::irq_control_get(0x1234_5678, CPtr(0xe2), 0xe3, 0xe4),
+        &[&[0x1234_5678], &[0xe2], &[0xe3], &[0xe4]],
+    );
+    check(
+        &m,
+        s,
+        msg::irq_control_get_ioapic(CPtr(0xf1), 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8),
+        &[&[0xf1], &[0xf2], &[0xf3], &[0xf4], &[0xf5], &[0xf6], &[0xf7], &[0xf8]],
+    );
+    check(
+        &m,
+        s,
+        msg::irq_control_get_msi(CPtr(0x101), 0x102, 0x103, 0x104, 0x105, 0x106, 0x107, 0x108),
+        &[&[0x101], &[0x102], &[0x103], &[0x104], &[0x105], &[0x106], &[0x107], &[0x108]],
+    );
     check(&m, s, msg::irq_handler_ack(), &[]);
     check(&m, s, msg::irq_handler_set_notification(CPtr(0x111)), &[&[0x111]]);
     check(&m, s, msg::irq_handler_clear(), &[]);
     check(&m, s, msg::domain_set_set(0x12, CPtr(0x121)), &[&[0x12], &[0x121]]);
-    check(&m, s, msg::x86_pdpt_map(CPtr(0x131), 0x8000_0000, VmAttributes::CacheDisabled), &[&[0x131], &[0x8000_0000], &[2]]);
+    check(
+        &m,
+        s,
+        msg::x86_pdpt_map(CPtr(0x131), 0x8000_0000, VmAttributes::CacheDisabled),
+        &[&[0x131], &[0x8000_0000], &[2]],
+    );
     check(&m, s, msg::x86_pdpt_unmap(), &[]);
-    check(&m, s, msg::x86_page_directory_map(CPtr(0x141), 0x4000_0000, VmAttributes::WriteThrough),
-          &[&[0x141], &[0x4000_0000], &[1]]);
+    check(
+        &m,
+        s,
+        msg::x86_page_directory_map(CPtr(0x141), 0x4000_0000, VmAttributes::WriteThrough),
+        &[&[0x141], &[0x4000_0000], &[1]],
+    );
     check(&m, s, msg::x86_page_directory_unmap(), &[]);
     check(&m, s, msg::x86_page_directory_get_status_bits(0x20_0000), &[&[0x20_0000]]);
-    check(&m, s, msg::x86_page_table_map(CPtr(0x151), 0x60_0000, VmAttributes::Uncacheable), &[&[0x151], &[0x60_0000], &[3]]);
+    check(
+        &m,
+        s,
+        msg::x86_page_table_map(CPtr(0x151), 0x60_0000, VmAttributes::Uncacheable),
+        &[&[0x151], &[0x60_0000], &[3]],
+    );
     check(&m, s, msg::x86_page_table_unmap(), &[]);
     check(&m, s, msg::x86_io_page_table_map(CPtr(0x161), 0x1_0000_0000), &[&[0x161], &[0x1_0000_0000]]);
     check(&m, s, msg::x86_io_page_table_unmap(), &[]);
-    check(&m, s, msg::x86_page_map(CPtr(0x171), 0x40_1000, CapRights(3), VmAttributes::WriteCombining),
-          &[&[0x171], &[0x40_1000], &[3], &[4]]);
+    check(
+        &m,
+        s,
+        msg::x86_page_map(CPtr(0x171), 0x40_1000, CapRights(3), VmAttributes::WriteCombining),
+        &[&[0x171], &[0x40_1000], &[3], &[4]],
+    );
     check(&m, s, msg::x86_page_remap(CPtr(0x181), CapRights(2), VmAttributes::CacheDisabled), &[&[0x181], &[2], &[2]]);
     check(&m, s, msg::x86_page_unmap(), &[]);
     check(&m, s, msg::x86_page_map_io(CPtr(0x191), CapRights(3), 0x7000), &[&[0x191], &[3], &[0x7000]]);
     check(&m, s, msg::x86_page_get_address(), &[]);
-    check(&m, s, msg::x86_asid_control_make_pool(CPtr(0x1a1), CPtr(0x1a2), 0x1a3, 0xa4), &[&[0x1a1], &[0x1a2], &[0x1a3], &[0xa4]]);
+    check(
+        &m,
+        s,
+        msg::x86_asid_control_make_pool(CPtr(0x1a1), CPtr(0x1a2), 0x1a3, 0xa4),
+        &[&[0x1a1], &[0x1a2], &[0x1a3], &[0xa4]],
+    );
     check(&m, s, msg::x86_asid_pool_assign(CPtr(0x1b1)), &[&[0x1b1]]);
     check(&m, s, msg::x86_io_port_in8(0xcfc), &[&[0xcfc]]);
     check(&m, s, msg::x86_io_port_in16(0xcfe), &[&[0xcfe]]);
@@ -501,9 +613,8 @@ fn enum_values(files: &[PathBuf], cfg: &HashMap<String, String>) -> BTreeMap<Str
             let (name, val) = match item.split_once('=') {
                 Some((n, v)) => {
                     let v = v.trim();
-                    let val = eval_expr(v, &values, cfg).unwrap_or_else(|| {
-                        panic!("{}: cannot evaluate enumerator value {v:?}", f.display())
-                    });
+                    let val = eval_expr(v, &values, cfg)
+                        .unwrap_or_else(|| panic!("{}: cannot evaluate enumerator value {v:?}", f.display()));
                     (n.trim(), val)
                 }
                 None => (item, next),
@@ -520,10 +631,7 @@ fn enum_values(files: &[PathBuf], cfg: &HashMap<String, String>) -> BTreeMap<Str
 /// `term [(+|-) term]*` where a term is a number, an earlier enumerator or a config value.
 fn eval_expr(e: &str, values: &BTreeMap<String, i64>, cfg: &HashMap<String, String>) -> Option<i64> {
     let term = |t: &str| -> Option<i64> {
-        t.parse::<i64>()
-            .ok()
-            .or_else(|| values.get(t).copied())
-            .or_else(|| cfg.get(t).and_then(|v| v.parse().ok()))
+        t.parse::<i64>().ok().or_else(|| values.get(t).copied()).or_else(|| cfg.get(t).and_then(|v| v.parse().ok()))
     };
     let toks: Vec<&str> = e.split_whitespace().collect();
     let mut acc = term(toks.first()?)?;
@@ -666,7 +774,8 @@ fn struct_layouts_match_the_c_headers() {
             dir.join("autoconf.h"),
             format!(
                 "#define CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS {}\n#define CONFIG_NUM_PRIORITIES {}\n",
-                config::MAX_NUM_BOOTINFO_UNTYPED_CAPS, config::NUM_PRIORITIES
+                config::MAX_NUM_BOOTINFO_UNTYPED_CAPS,
+                config::NUM_PRIORITIES
             ),
         )
         .unwrap();
@@ -722,8 +831,8 @@ int main(void) {
         .lines()
         .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_string(), v.parse().unwrap())))
         .collect();
-    use std::mem::{offset_of, size_of};
     use sel4::ipc::IpcBuffer;
+    use std::mem::{offset_of, size_of};
     let expect: &[(&str, usize)] = &[
         ("seL4_BootInfo.extraLen", offset::EXTRA_LEN),
         ("seL4_BootInfo.nodeID", offset::NODE_ID),
@@ -819,7 +928,11 @@ fn labels_and_syscalls_match_the_kernel_builds_generated_headers() {
                 return;
             }
         };
-        assert!(out.status.success(), "label probe ({variant}) did not compile:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "label probe ({variant}) did not compile:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let run = Command::new(&exe).output().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         let kernel: HashMap<String, i64> = String::from_utf8_lossy(&run.stdout)

@@ -186,11 +186,7 @@ pub struct DataRegionTooSmall {
 
 impl fmt::Display for DataRegionTooSmall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "data region of {:#x} bytes is too small: it needs at least two {SLOT_SIZE}-byte slots",
-            self.size
-        )
+        write!(f, "data region of {:#x} bytes is too small: it needs at least two {SLOT_SIZE}-byte slots", self.size)
     }
 }
 
@@ -285,12 +281,7 @@ pub trait UdpApp {
     /// A datagram `payload` arrived from `from`. To answer, write at most `reply.len()` bytes
     /// (always `MAX_PAYLOAD`) into `reply` and return their count and the destination; `None`
     /// sends nothing.
-    fn on_datagram(
-        &mut self,
-        payload: &[u8],
-        from: Endpoint,
-        reply: &mut [u8],
-    ) -> Option<(usize, Endpoint)>;
+    fn on_datagram(&mut self, payload: &[u8], from: Endpoint, reply: &mut [u8]) -> Option<(usize, Endpoint)>;
 }
 
 #[cfg(test)]

@@ -64,14 +64,12 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::UnknownLabel(l) => write!(
-                f,
-                "unknown socket-session label {l:#x}: expected BIND (0x30) or UNBIND (0x31)"
-            ),
-            Self::BadLength { label, expected, got } => write!(
-                f,
-                "message with label {label:#x} has {got} message registers, expected {expected}"
-            ),
+            Self::UnknownLabel(l) => {
+                write!(f, "unknown socket-session label {l:#x}: expected BIND (0x30) or UNBIND (0x31)")
+            }
+            Self::BadLength { label, expected, got } => {
+                write!(f, "message with label {label:#x} has {got} message registers, expected {expected}")
+            }
             Self::BadPort(p) => write!(f, "port {p} is not a UDP port: expected 1..=65535"),
         }
     }

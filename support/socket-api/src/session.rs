@@ -54,16 +54,10 @@ pub fn client_from_region(region: &MappedRegion) -> Result<ClientEnd<'static>, L
 pub fn split_owned(mem: &mut [CacheLine]) -> Result<(ServerEnd<'_>, ClientEnd<'_>), LayoutError> {
     let lines = FROM_CLIENT_OFFSET / ring::CACHE_LINE;
     if mem.len() * ring::CACHE_LINE < QUEUE_REGION_SIZE {
-        return Err(LayoutError::RegionTooSmall {
-            need: QUEUE_REGION_SIZE,
-            have: mem.len() * ring::CACHE_LINE,
-        });
+        return Err(LayoutError::RegionTooSmall { need: QUEUE_REGION_SIZE, have: mem.len() * ring::CACHE_LINE });
     }
     let (a, b) = mem.split_at_mut(lines);
     let (to_s, to_c) = ring::split(a, QUEUE_CAPACITY)?;
     let (from_c, from_s) = ring::split(b, QUEUE_CAPACITY)?;
-    Ok((
-        ServerEnd { to_client: to_s, from_client: from_s },
-        ClientEnd { to_client: to_c, from_client: from_c },
-    ))
+    Ok((ServerEnd { to_client: to_s, from_client: from_s }, ClientEnd { to_client: to_c, from_client: from_c }))
 }

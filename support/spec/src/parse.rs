@@ -194,4 +194,3 @@ fn fits(r: &Range, len: usize, what: &'static str) -> Result<(), SpecError> {
         _ => Err(SpecError::BadReference(what)),
     }
 }
-

@@ -10,8 +10,8 @@ use echo::{Echo, EchoApp, EchoCounters, EchoStats, ECHO_PORT};
 use net_testkit::{Wire, IP, PEER_IP};
 use netstack::testkit;
 use netstack::Netstack;
-use socket_api::{ClientEnd, Datagram, DataLayout, Endpoint, Region, QUEUE_REGION_SIZE};
 use socket_api::msg::Message;
+use socket_api::{ClientEnd, DataLayout, Datagram, Endpoint, Region, QUEUE_REGION_SIZE};
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Signals {
@@ -80,7 +80,17 @@ impl Sys {
     }
 
     fn new(wire: Wire, ns: Netstack<'static>) -> Self {
-        Self { wire, ns, echo: None, hosted: None, t: 0, ns_run: true, echo_run: true, echo_stalled: false, sig: Signals::default() }
+        Self {
+            wire,
+            ns,
+            echo: None,
+            hosted: None,
+            t: 0,
+            ns_run: true,
+            echo_run: true,
+            echo_stalled: false,
+            sig: Signals::default(),
+        }
     }
 
     /// Runs every PD that is runnable until all block (bounded).
@@ -118,7 +128,7 @@ impl Sys {
                 self.sig.driver_to_stack += s;
                 self.ns_run = true;
             }
-            if !ran && sent == 0 && !self.ns_run && !(self.echo_run && !self.echo_stalled) {
+            if !ran && sent == 0 && !self.ns_run && (!self.echo_run || self.echo_stalled) {
                 return;
             }
         }
@@ -328,10 +338,10 @@ fn the_stack_refuses_a_hostile_clients_records() {
     let ok = Datagram { offset: layout.client_slot(0), len: 5, remote: peer, local_port: 7 };
     client_view.get_mut(ok.range()).unwrap().copy_from_slice(b"hello");
     let bad = [
-        Datagram { offset: layout.stack_slot(0), ..ok },     // the stack's half
+        Datagram { offset: layout.stack_slot(0), ..ok },      // the stack's half
         Datagram { offset: layout.client_slot(1) + 1, ..ok }, // not a slot start
-        Datagram { len: 2000, ..ok },                       // too long
-        Datagram { local_port: 9, ..ok },                   // port not bound
+        Datagram { len: 2000, ..ok },                         // too long
+        Datagram { local_port: 9, ..ok },                     // port not bound
         Datagram { remote: Endpoint { addr: [255; 4], port: 1 }, ..ok },
         Datagram { offset: u32::MAX, ..ok },
     ];

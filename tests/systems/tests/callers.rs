@@ -19,7 +19,8 @@ fn ok<T>(r: qemu_harness::Result<T>) -> T {
 fn boot(system: &str) -> Qemu {
     let image = build_image(system).unwrap_or_else(|e| panic!("{e}"));
     let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
-    Qemu::spawn(QemuConfig::new().kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT)).unwrap_or_else(|e| panic!("{e}"))
+    Qemu::spawn(QemuConfig::new().kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -40,8 +41,14 @@ fn a_stopped_server_refuses_the_call_it_died_in_and_every_later_one() {
     ok(q.expect_regex(r"monitor: PD 'fragile' faulted: [^\n]*PD stopped", WAIT));
     ok(q.expect("monitor: PD 'fragile' stopped: it refuses every protected call from now on", WAIT));
     ok(q.expect("caller: call 1: error: the PD behind channel 1 refused the call: the server faulted and is stopped (code 0xffff0004)", WAIT));
-    ok(q.expect("caller: call 2: error: the PD behind channel 1 refused the call: the server faulted and is stopped", WAIT));
-    ok(q.expect("caller: call 3: error: the PD behind channel 1 refused the call: the server faulted and is stopped", WAIT));
+    ok(q.expect(
+        "caller: call 2: error: the PD behind channel 1 refused the call: the server faulted and is stopped",
+        WAIT,
+    ));
+    ok(q.expect(
+        "caller: call 3: error: the PD behind channel 1 refused the call: the server faulted and is stopped",
+        WAIT,
+    ));
     ok(q.expect("caller: done", WAIT));
     assert!(!q.output().contains("fragile: up (restarted: true)"), "a stopped server must not run its code again");
 }

@@ -50,7 +50,10 @@ fn console_answers_and_inject_faults_the_pd_which_its_policy_restarts() {
     ok(q.expect("monitor: error: no PD named 'nosuch'; PDs: witness ungranted", WAIT));
 
     ok(q.type_line("inject witness"));
-    ok(q.expect_regex(r"monitor: injected a fault into PD 'witness' at t=\d+ ms \(its next instruction is at 0xdead000\)", WAIT));
+    ok(q.expect_regex(
+        r"monitor: injected a fault into PD 'witness' at t=\d+ ms \(its next instruction is at 0xdead000\)",
+        WAIT,
+    ));
     // Without NX the kernel reports the fetch as a read; either way the address and ip say where.
     ok(q.expect_regex(
         r"monitor: PD 'witness' faulted: VM fault \([a-z ]+\) at address 0xdead000 ip 0xdead000: injected from the console \(inject\); restarting it from a clean image",
@@ -87,7 +90,10 @@ fn cpu_reports_a_window_on_the_benchmark_kernel_and_refuses_elsewhere() {
     ok(q.type_line("inject witness"));
     ok(q.expect("witness: up", WAIT));
     ok(q.type_line("cpu stop"));
-    let m = ok(q.expect_regex(r"monitor: cpu cycles=(\d+) idle=(\d+) busy_pct=(\d+)\.(\d) witness=(\d+) ungranted=(\d+)\n", WAIT));
+    let m = ok(q.expect_regex(
+        r"monitor: cpu cycles=(\d+) idle=(\d+) busy_pct=(\d+)\.(\d) witness=(\d+) ungranted=(\d+)\n",
+        WAIT,
+    ));
     let n = |i: usize| m.groups[i].as_deref().unwrap().parse::<u64>().unwrap();
     let (total, idle, busy, witness, ungranted) = (n(0), n(1), n(2), n(4), n(5));
     assert!(total > 0 && idle <= total, "{}", m.matched);

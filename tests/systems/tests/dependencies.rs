@@ -48,7 +48,12 @@ fn violations(root: &Path) -> Vec<String> {
         .current_dir(root)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cargo} metadata: {e}"));
-    assert!(out.status.success(), "cargo metadata failed in {}:\n{}", root.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed in {}:\n{}",
+        root.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta = json::parse(&String::from_utf8_lossy(&out.stdout)).expect("cargo metadata prints JSON");
     let ws = PathBuf::from(meta.get("workspace_root").and_then(json::Value::as_str).expect("workspace_root"));
     let rel = |p: &str| Path::new(p).strip_prefix(&ws).map(Path::to_path_buf).unwrap_or_else(|_| PathBuf::from(p));
@@ -72,7 +77,11 @@ fn violations(root: &Path) -> Vec<String> {
             };
             if let Some(why) = wrong_way(&from, &place(&to_dir)) {
                 let dep_name = dep.get("name").and_then(json::Value::as_str).unwrap_or("?");
-                found.push(format!("{} ({name}) has a {kind} on {} ({dep_name}): {why}", dir.display(), to_dir.display()));
+                found.push(format!(
+                    "{} ({name}) has a {kind} on {} ({dep_name}): {why}",
+                    dir.display(),
+                    to_dir.display()
+                ));
             }
         }
     }
@@ -98,13 +107,20 @@ fn the_check_catches_every_kind_of_upward_edge() {
         let d = ws.join(dir);
         std::fs::create_dir_all(d.join("src")).unwrap();
         let name = dir.replace('/', "-");
-        std::fs::write(d.join("Cargo.toml"), format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}")).unwrap();
+        std::fs::write(
+            d.join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}"),
+        )
+        .unwrap();
         std::fs::write(d.join("src/lib.rs"), "").unwrap();
     };
     std::fs::create_dir_all(&ws).unwrap();
     std::fs::write(ws.join("Cargo.toml"), "[workspace]\nresolver = \"2\"\nmembers = [\"pds/a\", \"pds/a/pd\", \"pds/b\", \"pds/c\", \"support/s\", \"tests/t\", \"examples/e\"]\n").unwrap();
     krate("support/s", "[dependencies]\npds-b = { path = \"../../pds/b\" }\n");
-    krate("pds/a", "[dependencies]\nsupport-s = { path = \"../../support/s\" }\n[dev-dependencies]\npds-b = { path = \"../b\" }\n");
+    krate(
+        "pds/a",
+        "[dependencies]\nsupport-s = { path = \"../../support/s\" }\n[dev-dependencies]\npds-b = { path = \"../b\" }\n",
+    );
     krate("pds/a/pd", "[dependencies]\npds-a = { path = \"..\" }\n");
     krate("pds/b", "[dependencies]\ntests-t = { path = \"../../tests/t\" }\n");
     krate("pds/c", "[build-dependencies]\npds-b = { path = \"../b\" }\n");
@@ -280,7 +296,8 @@ mod json {
                             b'f' => out.push(12),
                             b'u' => {
                                 let hex = self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?;
-                                let code = u32::from_str_radix(&String::from_utf8_lossy(hex), 16).map_err(|e| e.to_string())?;
+                                let code = u32::from_str_radix(&String::from_utf8_lossy(hex), 16)
+                                    .map_err(|e| e.to_string())?;
                                 self.i += 4;
                                 // Paths and names here are never surrogate pairs; keep others readable.
                                 let c = char::from_u32(code).unwrap_or('\u{fffd}');

@@ -58,11 +58,7 @@ fn boot(system: &str) -> (Qemu, DgramLink) {
     let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
     let link = ok(DgramLink::new());
     let mac = MACS.guest_str();
-    let cfg = QemuConfig::new()
-        .kernel(kernel)
-        .initrd(img)
-        .nic(link.e1000().mac(mac.clone()))
-        .timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new().kernel(kernel).initrd(img).nic(link.e1000().mac(mac.clone())).timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
     ok(q.expect("driver: up:", WAIT));
     ok(q.expect(&format!("driver: session 1 open for PD #2: 1 dataspace(s), MAC {mac}"), WAIT));
@@ -70,9 +66,6 @@ fn boot(system: &str) -> (Qemu, DgramLink) {
     ok(q.expect("loopback: 128 receive buffers of 2048 bytes posted", WAIT));
     (q, link)
 }
-
-
-
 
 fn command(link: &DgramLink, cmd: &str) {
     ok(link.send_frame(&MACS.special(CONTROL_TYPE, cmd.as_bytes())));
@@ -89,7 +82,8 @@ fn stats(q: &mut Qemu, link: &DgramLink) -> (HashMap<String, u64>, String) {
     let m = ok(q.expect_regex(r"driver: stats [^\n]*\n", WAIT));
     let mgr = ok(q.expect_regex(r"dataspace_mgr: stats [^\n]*\n", WAIT)).matched.trim().to_string();
     ok(q.expect("loopback: stats done", WAIT));
-    let map = m.matched
+    let map = m
+        .matched
         .split_whitespace()
         .filter_map(|kv| kv.split_once('='))
         .filter_map(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?)))
@@ -260,21 +254,32 @@ fn holdoff_0_and_100_us_interrupts_and_notifications_per_packet() {
         let (mut q, link) = boot(system);
         // The device itself holds the hold-off: e1000 ITR in 256 ns units.
         let itr = us * 1000 / 256;
-        assert!(q.output().contains(&format!("hold-off {us} us (ITR {itr})")), "{system} must run at hold-off {us} us (ITR {itr})");
+        assert!(
+            q.output().contains(&format!("hold-off {us} us (ITR {itr})")),
+            "{system} must run at hold-off {us} us (ITR {itr})"
+        );
         // DRIVER_TEST_GAP_US changes the spacing (e.g. to look at overload).
-        let gap = std::env::var("DRIVER_TEST_GAP_US").ok().and_then(|v| v.parse().ok()).map_or(GAP, Duration::from_micros);
+        let gap =
+            std::env::var("DRIVER_TEST_GAP_US").ok().and_then(|v| v.parse().ok()).map_or(GAP, Duration::from_micros);
         let f = measure(&mut q, &link, 1000, gap);
         if gap >= GAP {
             // The guest keeps up at this load: the driver sends back every frame it receives
             // (all but the STATS command). Frames may still be lost outside the guest when the
             // host is busy (QEMU stops reading its socket while the guest's ring is empty).
             assert_eq!(f.tx + 1, f.rx, "hold-off {us} us: the driver did not send every frame back");
-            assert!(f.rx * 100 >= f.sent as u64 * 90, "hold-off {us} us: only {} of {} frames reached the driver", f.rx, f.sent);
+            assert!(
+                f.rx * 100 >= f.sent as u64 * 90,
+                "hold-off {us} us: only {} of {} frames reached the driver",
+                f.rx,
+                f.sent
+            );
             assert!(f.back * 100 >= f.sent * 90, "hold-off {us} us: only {} of {} frames came back", f.back, f.sent);
         }
         rows.push((us, f));
     }
-    eprintln!("\nhold-off | sent | back | driver rx | irq/pkt | notify_sent/pkt | client_wakeups/pkt | suppressed/pkt | time");
+    eprintln!(
+        "\nhold-off | sent | back | driver rx | irq/pkt | notify_sent/pkt | client_wakeups/pkt | suppressed/pkt | time"
+    );
     for (us, f) in &rows {
         eprintln!(
             "{us:>5} us | {:>4} | {:>4} | {:>9} | {:>7.3} | {:>15.3} | {:>18.3} | {:>14.3} | {:?}",

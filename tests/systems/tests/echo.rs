@@ -28,7 +28,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use net_testkit::{PEER_IP, PEER_MAC};
-use qemu_harness::{build_image, build_lock, build_kernel, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
+use qemu_harness::{build_image, build_kernel, build_lock, repo_root, DgramLink, KernelVariant, Qemu, QemuConfig};
 use smoltcp::wire::ArpOperation;
 use socket_api::Endpoint;
 
@@ -162,9 +162,9 @@ impl Guest {
     fn basics(&mut self, sizes: &[usize]) {
         // ARP: who has 10.0.2.15?
         self.send(&net_testkit::arp_request(PEER_MAC, PEER_IP, GUEST_IP));
-        let f = ok(self.link.recv_frame_matching(REPLY, |f| {
-            matches!(net_testkit::parse_arp(f), Some((ArpOperation::Reply, ..)))
-        }));
+        let f = ok(self
+            .link
+            .recv_frame_matching(REPLY, |f| matches!(net_testkit::parse_arp(f), Some((ArpOperation::Reply, ..)))));
         let (_, sha, spa, tha, tpa) = net_testkit::parse_arp(&f).expect("matched above");
         assert_eq!((sha, spa, tha, tpa), (GUEST_MAC, GUEST_IP, PEER_MAC, PEER_IP), "ARP reply fields");
 
@@ -174,9 +174,10 @@ impl Guest {
             let mut req = net_testkit::icmp_echo_request(0x1234, seq, &data);
             req[..6].copy_from_slice(&GUEST_MAC);
             self.send(&req);
-            let f = ok(self.link.recv_frame_matching(REPLY, |f| {
-                matches!(net_testkit::parse_echo_reply(f), Some((0x1234, s, ..)) if s == seq)
-            }));
+            let f = ok(self.link.recv_frame_matching(
+                REPLY,
+                |f| matches!(net_testkit::parse_echo_reply(f), Some((0x1234, s, ..)) if s == seq),
+            ));
             let (_, _, got, dst) = net_testkit::parse_echo_reply(&f).expect("matched above");
             assert!(got == data, "ping data of {len} bytes echoed byte-exact");
             assert_eq!(dst, PEER_MAC);
@@ -282,12 +283,18 @@ fn measured_burst(g: &mut Guest, label: &str, prefixes: &[&str], n: usize) {
     let (echoed, took) = g.burst(n, 1024, 32);
     let after = g.stats_point(prefixes);
     let per = |d: u64| d as f64 / n as f64;
-    eprintln!("\n== {label}: burst of {n} x 1024-byte datagrams (32 in flight): {n} sent, {echoed} echoed in {took:.2?}");
+    eprintln!(
+        "\n== {label}: burst of {n} x 1024-byte datagrams (32 in flight): {n} sent, {echoed} echoed in {took:.2?}"
+    );
     eprintln!("   per datagram (deltas of the PDs' statistics lines / {n}; includes one stats probe each side):");
     for (p, (b, a)) in prefixes.iter().zip(before.iter().zip(&after)) {
         let keys: &[&str] = match *p {
-            "driver: stats" | "netstack: driver stats" => &["irqs", "notify_sent", "notify_suppressed", "rx_packets", "tx_packets", "xlate_misses"],
-            "netstack: stats" => &["wakeups", "from_driver", "from_client", "to_driver", "to_client", "udp_in", "udp_out"],
+            "driver: stats" | "netstack: driver stats" => {
+                &["irqs", "notify_sent", "notify_suppressed", "rx_packets", "tx_packets", "xlate_misses"]
+            }
+            "netstack: stats" => {
+                &["wakeups", "from_driver", "from_client", "to_driver", "to_client", "udp_in", "udp_out"]
+            }
             "echo: stats" => &["wakeups", "to_netstack", "received", "echoed"],
             _ => &["received", "echoed"],
         };
@@ -302,7 +309,10 @@ fn measured_burst(g: &mut Guest, label: &str, prefixes: &[&str], n: usize) {
     assert!(delta(&before[0], &after[0], "udp_in") >= n as u64, "{after:?}");
 }
 
-const SIZES: &[usize] = &[1, 2, 3, 7, 8, 17, 63, 64, 100, 127, 128, 255, 256, 511, 512, 513, 700, 1000, 1023, 1024, 1025, 1200, 1400, 1470, 1471, 1472];
+const SIZES: &[usize] = &[
+    1, 2, 3, 7, 8, 17, 63, 64, 100, 127, 128, 255, 256, 511, 512, 513, 700, 1000, 1023, 1024, 1025, 1200, 1400, 1470,
+    1471, 1472,
+];
 
 #[test]
 fn separate_echo_pd_answers_and_survives_bad_traffic() {
@@ -325,21 +335,30 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
     cases.push(("IP header length 3 words", vec![with(&|f| f[14] = 0x43)]));
     cases.push(("bad IPv4 header checksum", vec![with(&|f| f[24] ^= 0x5a)]));
     cases.push(("bad UDP checksum", vec![with(&|f| f[40] ^= 0x5a)]));
-    cases.push(("UDP length past the IP payload", vec![with(&|f| {
-        let l = u16::from_be_bytes([f[38], f[39]]) + 100;
-        f[38..40].copy_from_slice(&l.to_be_bytes());
-        f[40..42].copy_from_slice(&[0, 0]);
-    })]));
-    cases.push(("UDP length below the header", vec![with(&|f| {
-        f[38..40].copy_from_slice(&4u16.to_be_bytes());
-        f[40..42].copy_from_slice(&[0, 0]);
-    })]));
+    cases.push((
+        "UDP length past the IP payload",
+        vec![with(&|f| {
+            let l = u16::from_be_bytes([f[38], f[39]]) + 100;
+            f[38..40].copy_from_slice(&l.to_be_bytes());
+            f[40..42].copy_from_slice(&[0, 0]);
+        })],
+    ));
+    cases.push((
+        "UDP length below the header",
+        vec![with(&|f| {
+            f[38..40].copy_from_slice(&4u16.to_be_bytes());
+            f[40..42].copy_from_slice(&[0, 0]);
+        })],
+    ));
     cases.push(("unicast to another MAC", vec![with(&|f| f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x99]))]));
-    cases.push(("garbage after our MAC and the IPv4 type", vec![{
-        let mut f = good[..14].to_vec();
-        f.extend((0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
-        f
-    }]));
+    cases.push((
+        "garbage after our MAC and the IPv4 type",
+        vec![{
+            let mut f = good[..14].to_vec();
+            f.extend((0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+            f
+        }],
+    ));
     // A broadcast storm: ARP for others and broadcast UDP, 2000 frames back to back.
     let storm: Vec<Vec<u8>> = (0..2000u32)
         .map(|i| {
@@ -386,7 +405,13 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
         g.send(&g.udp(sport, 7, &net_testkit::payload(512, i as u8)));
     }
     let mut back = 0;
-    while g.link.recv_frame_matching(Duration::from_millis(1500), |f| net_testkit::parse_udp(f).is_some_and(|u| u.to.port == sport)).is_ok() {
+    while g
+        .link
+        .recv_frame_matching(Duration::from_millis(1500), |f| {
+            net_testkit::parse_udp(f).is_some_and(|u| u.to.port == sport)
+        })
+        .is_ok()
+    {
         back += 1;
     }
     g.echo_eventually(b"after the flood", &[]);
@@ -420,7 +445,12 @@ fn echo_in_netstack_variant_answers_and_bursts() {
     assert!(text.contains("netstack: hosting an application on UDP port 7"), "{text}");
     assert!(!text.contains("echo: up"), "no echo PD in this configuration:\n{text}");
     g.basics(&[1, 2, 64, 512, 1024, 1471, 1472]);
-    measured_burst(&mut g, "echo-in-netstack.xml (echo in the stack)", &["netstack: stats", "netstack: driver stats", "netstack: echo stats"], 1000);
+    measured_burst(
+        &mut g,
+        "echo-in-netstack.xml (echo in the stack)",
+        &["netstack: stats", "netstack: driver stats", "netstack: echo stats"],
+        1000,
+    );
     let text = g.q.output();
     assert!(!text.contains("faulted"), "no PD may fault:\n{text}");
 }
@@ -442,19 +472,19 @@ fn make_run_answers_nc_and_socat_through_user_networking() {
         .process_group(0)
         .spawn()
         .expect("`make` must be installed");
-    struct KillGroup(i32);
+    /// Kills `make run`'s whole process group (make, the script, QEMU) and reaps make.
+    struct KillGroup(std::process::Child);
     impl Drop for KillGroup {
         fn drop(&mut self) {
             // SAFETY: kill(2) with a negative pid signals our own child's process group.
-            unsafe { libc::kill(-self.0, libc::SIGKILL) };
+            unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+            let _ = self.0.wait();
         }
     }
-    let _kill = KillGroup(child.id() as i32);
+    let (stdout, stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let _kill = KillGroup(child);
     let (tx, rx) = mpsc::channel::<String>();
-    for stream in [
-        Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().expect("piped")),
-    ] {
+    for stream in [Box::new(stdout) as Box<dyn std::io::Read + Send>, Box::new(stderr)] {
         let tx = tx.clone();
         thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -590,7 +620,8 @@ fn adding_a_pd_as_the_doc_says() {
             }
             "xml" => {
                 let path = dir.join("my-system.xml");
-                let text = std::fs::read_to_string(&path).expect("the doc copies system.xml to my-system.xml before its XML");
+                let text =
+                    std::fs::read_to_string(&path).expect("the doc copies system.xml to my-system.xml before its XML");
                 let at = text.rfind("</system>").expect("a closing </system>");
                 std::fs::write(&path, format!("{}{}{}", &text[..at], body, &text[at..])).expect("write my-system.xml");
             }
@@ -620,7 +651,9 @@ fn adding_a_pd_as_the_doc_says() {
         });
         match missing {
             None => break,
-            Some(line) => assert!(Instant::now() < deadline, "the doc's line {line:?} did not appear (in order):\n{out}"),
+            Some(line) => {
+                assert!(Instant::now() < deadline, "the doc's line {line:?} did not appear (in order):\n{out}")
+            }
         }
         thread::sleep(Duration::from_millis(100));
     }

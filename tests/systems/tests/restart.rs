@@ -46,7 +46,6 @@ fn image(system: &str) -> PathBuf {
     build_image(system).unwrap_or_else(|e| panic!("{e}"))
 }
 
-
 /// Boots the system; returns once the loopback has its session and buffers posted.
 fn boot() -> (Qemu, DgramLink) {
     let img = image(SYSTEM);
@@ -62,9 +61,6 @@ fn boot() -> (Qemu, DgramLink) {
     ok(q.expect("loopback: 128 receive buffers of 2048 bytes posted", WAIT));
     (q, link)
 }
-
-
-
 
 fn special(link: &DgramLink, ethertype: [u8; 2], payload: &[u8]) {
     ok(link.send_frame(&MACS.special(ethertype, payload)));
@@ -107,12 +103,15 @@ fn crash_and_recover(q: &mut Qemu, link: &DgramLink, n: u32) -> u64 {
     ok(q.expect("monitor: told PD 'loopback' (its channel 3) that PD 'driver' faulted", WAIT));
     ok(q.expect(&format!("monitor: PD 'driver' restarted (restart #{n})"), WAIT));
     // The manager (highest priority) handles the notice before the restarted driver runs.
-    let held = ok(q.expect_regex(r"dataspace_mgr: driver PD #1 faulted \(told by the monitor\): (\d+) pins held", WAIT));
+    let held =
+        ok(q.expect_regex(r"dataspace_mgr: driver PD #1 faulted \(told by the monitor\): (\d+) pins held", WAIT));
     let held: u64 = held.groups[0].as_deref().and_then(|v| v.parse().ok()).expect("pin count");
     // The restarted driver starts from a clean image: the same start-up lines as at boot.
     ok(q.expect("driver: up:", WAIT));
     ok(q.expect("driver: TEST HOOK", WAIT));
-    let rec = ok(q.expect_regex(r"dataspace_mgr: DEVICE_RESET from driver PD #1: recovered (\d+) pins after device reset", WAIT));
+    let rec = ok(
+        q.expect_regex(r"dataspace_mgr: DEVICE_RESET from driver PD #1: recovered (\d+) pins after device reset", WAIT)
+    );
     let recovered: u64 = rec.groups[0].as_deref().and_then(|v| v.parse().ok()).expect("pin count");
     ok(q.expect(&format!("driver: device reset; the dataspace manager recovered {recovered} pins"), WAIT));
     ok(q.expect("loopback: the driver faulted (monitor's notice; session 1 lost", WAIT));
@@ -120,7 +119,10 @@ fn crash_and_recover(q: &mut Qemu, link: &DgramLink, n: u32) -> u64 {
     ok(q.expect("loopback: 128 receive buffers of 2048 bytes posted", WAIT));
     ok(q.expect("loopback: session reopened after the driver's restart; looping again", WAIT));
     assert_eq!(held, recovered, "the manager must recover exactly the pins the driver held");
-    eprintln!("restart #{n}: {held} pins held at the fault, {recovered} recovered; crash frame to reopened session in {:?}", t0.elapsed());
+    eprintln!(
+        "restart #{n}: {held} pins held at the fault, {recovered} recovered; crash frame to reopened session in {:?}",
+        t0.elapsed()
+    );
     recovered
 }
 

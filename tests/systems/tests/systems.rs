@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use qemu_harness::{build_image, build_lock, build_kernel, repo_root, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
+use qemu_harness::{build_image, build_kernel, build_lock, repo_root, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
 
 /// Per-wait limit (TCG boots the example in a few seconds; CI machines are slower).
 const WAIT: Duration = Duration::from_secs(60);
@@ -56,9 +56,7 @@ fn boot(image: &Path) -> Qemu {
     let cfg = QemuConfig::new()
         .kernel(kernel)
         .initrd(image)
-        .nic(Nic::e1000(Netdev::User {
-            udp_forwards: vec![],
-        }))
+        .nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }))
         .timeout(RUN_LIMIT);
     Qemu::spawn(cfg).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -102,26 +100,14 @@ fn example_system_exchanges_ppc_notifications_and_shared_data() {
     let started = Instant::now();
     expect_hello(&mut q);
     let text = q.output();
-    assert!(
-        text.contains("(matches)"),
-        "the server's checksum must match the client's:\n{text}"
-    );
-    assert!(
-        !text.contains("MISMATCH") && !text.contains("failed"),
-        "{text}"
-    );
-    eprintln!(
-        "hello example done {:?} after QEMU started",
-        started.elapsed()
-    );
+    assert!(text.contains("(matches)"), "the server's checksum must match the client's:\n{text}");
+    assert!(!text.contains("MISMATCH") && !text.contains("failed"), "{text}");
+    eprintln!("hello example done {:?} after QEMU started", started.elapsed());
     // It stays up, idle, without faults.
     thread::sleep(Duration::from_secs(2));
     assert!(q.is_running(), "QEMU stopped:\n{}", q.output());
     let text = q.output();
-    assert!(
-        !text.contains("faulted"),
-        "the example must run cleanly:\n{text}"
-    );
+    assert!(!text.contains("faulted"), "the example must run cleanly:\n{text}");
     assert!(!text.contains("panicked"), "{text}");
 }
 
@@ -135,11 +121,7 @@ fn unmapped_write_and_panic_are_reported_by_name_and_the_others_go_on() {
         r"PD 'faulter' faulted: VM fault \(write\) at address 0x10000000 ip 0x40[0-9a-f]+[^\n]*\n",
         WAIT,
     ));
-    assert!(
-        m.matched.contains("unmapped"),
-        "the hint should say unmapped: {}",
-        m.matched
-    );
+    assert!(m.matched.contains("unmapped"), "the hint should say unmapped: {}", m.matched);
     // A panic: the runtime prints where and why, then faults on purpose for the monitor.
     ok(q.expect("panicker: about to panic", WAIT));
     ok(q.expect_regex(
@@ -151,17 +133,10 @@ fn unmapped_write_and_panic_are_reported_by_name_and_the_others_go_on() {
     ok(q.expect("witness: up", WAIT));
     ok(q.expect("ungranted: up", WAIT));
     ok(q.expect("witness: notified on {1}", WAIT));
-    ok(q.expect(
-        "witness: PPC on channel 2: label 7 words [1, 2, 3, 4, 5, 6]",
-        WAIT,
-    ));
+    ok(q.expect("witness: PPC on channel 2: label 7 words [1, 2, 3, 4, 5, 6]", WAIT));
     ok(q.expect("ungranted: pp_call witness: ok 42", WAIT));
     ok(q.expect("ungranted: done; idle", WAIT));
-    assert!(
-        !q.output().contains("still running after the write"),
-        "{}",
-        q.output()
-    );
+    assert!(!q.output().contains("still running after the write"), "{}", q.output());
 }
 
 #[test]
@@ -170,45 +145,25 @@ fn stack_overflow_is_reported_as_such() {
     let mut q = boot(&img);
     ok(q.expect("overflow: recursing until the stack runs out", WAIT));
     let m = ok(q.expect_regex(r"PD 'overflow' faulted: VM fault \(write\)[^\n]*\n", WAIT));
-    assert!(
-        m.matched.contains("stack overflow"),
-        "not reported as a stack overflow: {}",
-        m.matched
-    );
+    assert!(m.matched.contains("stack overflow"), "not reported as a stack overflow: {}", m.matched);
     ok(q.expect("witness: up", WAIT));
     ok(q.expect("ungranted: done; idle", WAIT));
-    assert!(
-        !q.output().contains("the stack guard did not fire"),
-        "{}",
-        q.output()
-    );
+    assert!(!q.output().contains("the stack guard did not fire"), "{}", q.output());
 }
 
 #[test]
 fn ungranted_channel_use_is_an_error_value_not_a_fault() {
     let img = image("tests/systems/ungranted.xml");
     let mut q = boot(&img);
+    ok(q.expect("ungranted: up; trying what the system file does not grant", WAIT));
+    ok(q.expect("ungranted: notify channel 5: error: notify not granted: channel 5 is not granted", WAIT));
+    ok(q.expect("ungranted: pp_call channel 1: error: pp_call not granted: channel 1", WAIT));
+    ok(q.expect("ungranted: irq_ack 3: error: irq_ack not granted: irq 3", WAIT));
+    ok(q.expect("ungranted: ioport range 1: error: I/O port access not granted: ioport 1", WAIT));
     ok(q.expect(
-        "ungranted: up; trying what the system file does not grant",
+        "ungranted: in8 port 0x81 (outside range 0): error: I/O port 0x81 (1-byte access) is outside ioport 0",
         WAIT,
     ));
-    ok(q.expect(
-        "ungranted: notify channel 5: error: notify not granted: channel 5 is not granted",
-        WAIT,
-    ));
-    ok(q.expect(
-        "ungranted: pp_call channel 1: error: pp_call not granted: channel 1",
-        WAIT,
-    ));
-    ok(q.expect(
-        "ungranted: irq_ack 3: error: irq_ack not granted: irq 3",
-        WAIT,
-    ));
-    ok(q.expect(
-        "ungranted: ioport range 1: error: I/O port access not granted: ioport 1",
-        WAIT,
-    ));
-    ok(q.expect("ungranted: in8 port 0x81 (outside range 0): error: I/O port 0x81 (1-byte access) is outside ioport 0", WAIT));
     ok(q.expect("ungranted: out8 port 0x80 (granted): ok ()", WAIT));
     ok(q.expect("ungranted: notify witness: ok ()", WAIT));
     ok(q.expect("ungranted: pp_call witness: ok 42", WAIT));
@@ -222,15 +177,11 @@ fn bad_system_file_is_rejected_before_qemu_starts() {
     let (ok, log) = make("run", "tests/systems/bad.xml");
     assert!(!ok, "make run must fail on a bad system file:\n{log}");
     assert!(
-        log.contains("tests/systems/bad.xml:16:33: error:")
-            && log.contains("strictly higher priority"),
+        log.contains("tests/systems/bad.xml:16:33: error:") && log.contains("strictly higher priority"),
         "the error must name file:line:col and the rule:\n{log}"
     );
     assert!(!log.contains("run: booting"), "QEMU must not start:\n{log}");
-    assert!(
-        !log.contains("image: kernel"),
-        "nothing may be built after the file is rejected:\n{log}"
-    );
+    assert!(!log.contains("image: kernel"), "nothing may be built after the file is rejected:\n{log}");
 }
 
 #[test]
@@ -241,11 +192,7 @@ fn make_run_boots_the_example_without_a_terminal_and_ends_with_qemu() {
     // A free host port for the default user-networking forward, so parallel runs never clash.
     let port = qemu_harness::free_udp_port().unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new("make")
-        .args([
-            "--no-print-directory",
-            "run",
-            "SYSTEM=examples/hello/hello.xml",
-        ])
+        .args(["--no-print-directory", "run", "SYSTEM=examples/hello/hello.xml"])
         .arg(format!("ECHO_PORT={port}"))
         .current_dir(repo_root())
         .stdin(Stdio::null())
@@ -302,31 +249,16 @@ fn make_run_boots_the_example_without_a_terminal_and_ends_with_qemu() {
     let stop = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("wait for make") {
-            assert!(
-                !status.success(),
-                "make run should report QEMU's termination"
-            );
+            assert!(!status.success(), "make run should report QEMU's termination");
             break;
         }
-        assert!(
-            stop.elapsed() < Duration::from_secs(20),
-            "make run did not end after QEMU was terminated"
-        );
+        assert!(stop.elapsed() < Duration::from_secs(20), "make run did not end after QEMU was terminated");
         thread::sleep(Duration::from_millis(50));
     }
     let stderr = err_thread.join().unwrap_or_default();
-    assert!(
-        stderr.contains("run: booting build/hello/image.elf under QEMU"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("stdin is not a terminal"),
-        "run.sh must say how QEMU is stopped: {stderr}"
-    );
-    assert!(
-        stderr.contains(&format!("hostfwd=udp::{port}-:7")),
-        "ECHO_PORT must reach the netdev: {stderr}"
-    );
+    assert!(stderr.contains("run: booting build/hello/image.elf under QEMU"), "{stderr}");
+    assert!(stderr.contains("stdin is not a terminal"), "run.sh must say how QEMU is stopped: {stderr}");
+    assert!(stderr.contains(&format!("hostfwd=udp::{port}-:7")), "ECHO_PORT must reach the netdev: {stderr}");
 }
 
 #[test]
@@ -335,12 +267,7 @@ fn iso_boots_the_example_from_cdrom() {
     assert!(ok_, "make iso failed:\n{log}");
     let iso = repo_root().join("build/hello/image.iso");
     assert!(iso.is_file(), "{} missing:\n{log}", iso.display());
-    let cfg = QemuConfig::new()
-        .cdrom(&iso)
-        .nic(Nic::e1000(Netdev::User {
-            udp_forwards: vec![],
-        }))
-        .timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new().cdrom(&iso).nic(Nic::e1000(Netdev::User { udp_forwards: vec![] })).timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
     expect_hello(&mut q);
 }
@@ -362,15 +289,9 @@ fn run_sh_and_the_harness_boot_the_same_machine() {
         .stdin(Stdio::null())
         .output()
         .expect("run.sh runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let script: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(|s| s.replace('\\', ""))
-        .collect();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect();
     let harness: Vec<String> = QemuConfig::new()
         .kernel(&k)
         .initrd(&i)
@@ -391,14 +312,8 @@ fn run_sh_and_the_harness_boot_the_same_machine() {
         ("-serial", "stdio"),
         ("-monitor", "none"),
     ] {
-        assert!(
-            pair(&script, flag, value),
-            "run.sh lacks {flag} {value}: {script:?}"
-        );
-        assert!(
-            pair(&harness, flag, value),
-            "harness lacks {flag} {value}: {harness:?}"
-        );
+        assert!(pair(&script, flag, value), "run.sh lacks {flag} {value}: {script:?}");
+        assert!(pair(&harness, flag, value), "harness lacks {flag} {value}: {harness:?}");
     }
     for v in [&script, &harness] {
         assert!(v.contains(&"-no-reboot".to_string()), "{v:?}");

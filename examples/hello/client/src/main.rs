@@ -60,10 +60,7 @@ fn call_server() {
 fn init() -> Client {
     debug_println!("{}: up", pd::name());
     call_server();
-    let client = Client {
-        round: 1,
-        rounds: rounds.get(),
-    };
+    let client = Client { round: 1, rounds: rounds.get() };
     if client.rounds > 0 {
         debug_println!("{}: round 1 of {}: notifying the ticker", pd::name(), client.rounds);
         if let Err(e) = TICKER.notify() {

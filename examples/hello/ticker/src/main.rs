@@ -23,11 +23,7 @@ impl Handler for Ticker {
             return;
         }
         self.count += 1;
-        debug_println!(
-            "{}: notified by the client ({}); notifying back",
-            pd::name(),
-            self.count
-        );
+        debug_println!("{}: notified by the client ({}); notifying back", pd::name(), self.count);
         if let Err(e) = CLIENT.notify() {
             debug_println!("{}: notifying the client failed: {e}", pd::name());
         }

@@ -76,8 +76,7 @@ pub struct Pd<B: Nic + 'static>(pub DriverPd<B, Kernel>);
 
 impl<B: Nic + 'static> Handler for Pd<B> {
     fn notified(&mut self, channels: ChannelSet) {
-        self.0
-            .notified(channels.contains(IRQ), channels.contains(CLIENT));
+        self.0.notified(channels.contains(IRQ), channels.contains(CLIENT));
     }
 
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {

@@ -22,26 +22,18 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                 Some(f) => f,
                 None => {
                     self.stats.xlate_misses += 1;
-                    self.xlate
-                        .refill(d.dataspace, page)
-                        .map_err(BufError::Xlate)?
+                    self.xlate.refill(d.dataspace, page).map_err(BufError::Xlate)?
                 }
             };
             if i == 0 {
                 base = frame;
             } else if frame != base + i as u64 * PAGE_SIZE {
-                return Err(BufError::NotContiguous {
-                    dataspace: d.dataspace,
-                    offset: d.offset,
-                });
+                return Err(BufError::NotContiguous { dataspace: d.dataspace, offset: d.offset });
             }
         }
         let phys = base + off % PAGE_SIZE;
         let limit = self.backend.dma_limit();
-        if phys
-            .checked_add(u64::from(len))
-            .is_none_or(|end| end > limit)
-        {
+        if phys.checked_add(u64::from(len)).is_none_or(|end| end > limit) {
             return Err(BufError::Unreachable { phys, limit });
         }
         for page in first..=last {

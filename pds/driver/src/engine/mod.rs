@@ -48,12 +48,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            rx_slots: 128,
-            tx_slots: 128,
-            budget: 64,
-            holdoff_us: 0,
-        }
+        Self { rx_slots: 128, tx_slots: 128, budget: 64, holdoff_us: 0 }
     }
 }
 
@@ -174,10 +169,7 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
             rx,
             tx,
             session,
-            cfg: Config {
-                budget: cfg.budget.max(1),
-                ..cfg
-            },
+            cfg: Config { budget: cfg.budget.max(1), ..cfg },
             mac,
             rxr: SlotRing::new(cfg.rx_slots),
             txr: SlotRing::new(cfg.tx_slots),
@@ -233,10 +225,7 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
     /// touched (a client that reopens zeroes them first).
     pub fn shutdown(mut self) -> (B, T, Stats, Result<(), InitError>) {
         self.backend.irq_mask();
-        let reset = self
-            .backend
-            .init(self.cfg.rx_slots, self.cfg.tx_slots, self.cfg.holdoff_us)
-            .map(|_| ());
+        let reset = self.backend.init(self.cfg.rx_slots, self.cfg.tx_slots, self.cfg.holdoff_us).map(|_| ());
         // A device that did not come out of reset may still DMA: its pages stay pinned.
         if reset.is_ok() {
             while self.rxr.count > 0 {
@@ -322,10 +311,6 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
         }
         self.set_irq_mask(more, work >= budget);
         self.stats.max_work_per_event = self.stats.max_work_per_event.max(work);
-        Actions {
-            notify_client: notify,
-            ack_irq: false,
-            more_work: more,
-        }
+        Actions { notify_client: notify, ack_irq: false, more_work: more }
     }
 }

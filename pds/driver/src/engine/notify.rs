@@ -31,11 +31,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
     }
 
     fn producer_signal(&mut self, rx: bool) -> bool {
-        let wanted = if rx {
-            self.rx.active.signal_needed()
-        } else {
-            self.tx.free.signal_needed()
-        };
+        let wanted = if rx { self.rx.active.signal_needed() } else { self.tx.free.signal_needed() };
         if wanted {
             self.stats.notify_sent += 1;
         } else {

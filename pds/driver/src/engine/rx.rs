@@ -22,11 +22,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
     /// Moves completed frames to the client's receive queue, at most `budget` of them. A bad
     /// frame, or one the full client queue cannot take, leaves its buffer as a spare.
     pub(super) fn deliver_rx_completions(&mut self, budget: u64) -> RxRound {
-        let mut round = RxRound {
-            work: 0,
-            delivered: false,
-            backlog: false,
-        };
+        let mut round = RxRound { work: 0, delivered: false, backlog: false };
         while self.rxr.count > 0 {
             let Some(done) = self.backend.rx_poll(self.rxr.head) else {
                 break;
@@ -44,10 +40,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                 self.keep_spare(p.desc);
                 continue;
             }
-            let out = Desc {
-                len: done.len,
-                ..p.desc
-            };
+            let out = Desc { len: done.len, ..p.desc };
             match self.rx.active.enqueue(out) {
                 Ok(()) => {
                     self.stats.rx_packets += 1;
@@ -95,17 +88,9 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                     }
                 }
             };
-            match self
-                .session
-                .check_rx(&d)
-                .and_then(|len| self.map(&d, len).map(|m| (m, len)))
-            {
+            match self.session.check_rx(&d).and_then(|len| self.map(&d, len).map(|m| (m, len))) {
                 Ok(((phys, first_page, pages), len)) => {
-                    let slot = self.rxr.push(Posted {
-                        desc: d,
-                        first_page,
-                        pages,
-                    });
+                    let slot = self.rxr.push(Posted { desc: d, first_page, pages });
                     self.backend.rx_post(slot, phys, len);
                     posted += 1;
                 }

@@ -23,13 +23,7 @@ pub(super) struct SlotRing {
 
 impl SlotRing {
     pub(super) fn new(n: u16) -> Self {
-        Self {
-            slots: [None; MAX_SLOTS],
-            n,
-            head: 0,
-            tail: 0,
-            count: 0,
-        }
+        Self { slots: [None; MAX_SLOTS], n, head: 0, tail: 0, count: 0 }
     }
     /// One slot stays empty so that head == tail always means "empty" for e1000's RDH/RDT.
     pub(super) fn space(&self) -> u16 {

@@ -47,12 +47,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
     /// them and no more than the ring has room for. A refused frame goes straight back to
     /// the client with `len = 0`.
     pub(super) fn take_client_tx(&mut self, left: u64) -> TxRound {
-        let mut round = TxRound {
-            work: 0,
-            posted: 0,
-            returned: false,
-            backlog: false,
-        };
+        let mut round = TxRound { work: 0, posted: 0, returned: false, backlog: false };
         let avail = match self.tx.active.available() {
             Ok(n) => u64::from(n),
             Err(_) => {
@@ -77,11 +72,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
             round.work += 1;
             match self.session.check_tx(&d).and_then(|len| self.map(&d, len)) {
                 Ok((phys, first_page, pages)) => {
-                    let slot = self.txr.push(Posted {
-                        desc: d,
-                        first_page,
-                        pages,
-                    });
+                    let slot = self.txr.push(Posted { desc: d, first_page, pages });
                     // Interrupt on the last descriptor of the batch only: one completion
                     // interrupt per batch, further coalesced by the hold-off timer.
                     self.backend.tx_post(slot, phys, d.len, i + 1 == take);

@@ -220,9 +220,7 @@ impl Dp83820Model {
             frame.extend_from_slice(&b);
             let status = if ok { CMDSTS_OK } else { CMDSTS_ERR };
             // Done: clear OWN (hand back to the driver), report status.
-            self.phys
-                .borrow_mut()
-                .write32(cs_at, (cs & !CMDSTS_OWN) | status);
+            self.phys.borrow_mut().write32(cs_at, (cs & !CMDSTS_OWN) | status);
             self.isr |= ISR_TXOK;
             if cs & CMDSTS_INTR != 0 {
                 self.isr |= ISR_TXDESC;
@@ -402,11 +400,7 @@ impl NicModel for Dp83820Model {
             return;
         }
         let size = (cs & CMDSTS_LEN_MASK) as usize;
-        let dest = if frame[0] & 1 != 0 {
-            CMDSTS_DEST_MULTI
-        } else {
-            CMDSTS_DEST_SELF
-        };
+        let dest = if frame[0] & 1 != 0 { CMDSTS_DEST_MULTI } else { CMDSTS_DEST_SELF };
         let status = if frame.len() <= size {
             let ok = self.phys.borrow_mut().write(buf, frame);
             if ok {
@@ -439,8 +433,7 @@ impl NicModel for Dp83820Model {
     fn irq_line(&mut self) -> bool {
         let now = self.clock.now();
         let h = self.holdoff_ns();
-        self.gate
-            .level(self.ier & IER_IE != 0 && self.isr & self.imr != 0, now, h)
+        self.gate.level(self.ier & IER_IE != 0 && self.isr & self.imr != 0, now, h)
     }
 
     fn cause_pending(&self) -> bool {
@@ -476,11 +469,7 @@ mod tests {
     fn model() -> (Dp83820Model, Phys, Clock) {
         let phys = PhysMem::new(BASE, 64 * 1024);
         let clock = Clock::default();
-        (
-            Dp83820Model::new(phys.clone(), clock.clone(), MAC),
-            phys,
-            clock,
-        )
+        (Dp83820Model::new(phys.clone(), clock.clone(), MAC), phys, clock)
     }
 
     fn frame(dst: [u8; 6], len: usize) -> Vec<u8> {
@@ -579,11 +568,7 @@ mod tests {
         };
         assert_eq!(read_mac(&mut m), MAC, "loaded at power-up");
         m.mmio_write(CR, CR_RST);
-        assert_eq!(
-            read_mac(&mut m),
-            [0; 6],
-            "reset clears the perfect-match memory"
-        );
+        assert_eq!(read_mac(&mut m), [0; 6], "reset clears the perfect-match memory");
         m.mmio_write(PTSCR, PTSCR_EELOAD_EN);
         while m.mmio_read(PTSCR) & PTSCR_EELOAD_EN != 0 {}
         assert_eq!(read_mac(&mut m), MAC, "EEPROM reload restores it");
@@ -591,10 +576,7 @@ mod tests {
         let new = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
         for i in 0..3 {
             m.mmio_write(RFCR, (i * 2) as u32);
-            m.mmio_write(
-                RFDR,
-                u32::from(u16::from_le_bytes([new[2 * i], new[2 * i + 1]])),
-            );
+            m.mmio_write(RFDR, u32::from(u16::from_le_bytes([new[2 * i], new[2 * i + 1]])));
         }
         assert_eq!(read_mac(&mut m), new);
         // Filter: with RFEN|APM only frames to the new address are accepted.
@@ -674,10 +656,6 @@ mod tests {
         assert_ne!(cs & CMDSTS_OK, 0);
         assert!(m.tx_idle());
         assert_eq!(m.mmio_read(ISR), ISR_TXOK | ISR_TXDESC | ISR_TXIDLE);
-        assert_eq!(
-            m.mmio_read(TXDP) as u64,
-            d1,
-            "TXDP stops at the first non-owned descriptor"
-        );
+        assert_eq!(m.mmio_read(TXDP) as u64, d1, "TXDP stops at the first non-owned descriptor");
     }
 }

@@ -257,9 +257,7 @@ impl E1000Model {
             EERD if v & EERD_START != 0 => {
                 let addr = ((v >> EERD_ADDR_SHIFT) & 0xff) as usize;
                 let data = self.eeprom.get(addr).copied().unwrap_or(0xffff);
-                self.eerd = EERD_DONE
-                    | (addr as u32) << EERD_ADDR_SHIFT
-                    | u32::from(data) << EERD_DATA_SHIFT;
+                self.eerd = EERD_DONE | (addr as u32) << EERD_ADDR_SHIFT | u32::from(data) << EERD_DATA_SHIFT;
             }
             ICS => self.icr |= v,
             IMS => self.ims |= v,

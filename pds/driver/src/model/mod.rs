@@ -32,11 +32,7 @@ pub type Phys = Rc<RefCell<PhysMem>>;
 impl PhysMem {
     /// `size` bytes of zeroed memory at physical `base`.
     pub fn new(base: u64, size: usize) -> Phys {
-        Rc::new(RefCell::new(Self {
-            base,
-            bytes: vec![0; size],
-            faults: 0,
-        }))
+        Rc::new(RefCell::new(Self { base, bytes: vec![0; size], faults: 0 }))
     }
 
     fn range(&mut self, addr: u64, len: usize) -> Option<core::ops::Range<usize>> {
@@ -94,11 +90,7 @@ pub struct PhysWindow {
 impl PhysWindow {
     /// The `len` bytes at physical `base`.
     pub fn new(mem: &Phys, base: u64, len: usize) -> Self {
-        Self {
-            mem: mem.clone(),
-            base,
-            len,
-        }
+        Self { mem: mem.clone(), base, len }
     }
 }
 
@@ -117,9 +109,7 @@ impl DmaMem for PhysWindow {
     }
     fn write32(&mut self, offset: usize, value: u32) {
         if offset + 4 <= self.len {
-            self.mem
-                .borrow_mut()
-                .write32(self.base + offset as u64, value);
+            self.mem.borrow_mut().write32(self.base + offset as u64, value);
         }
     }
 }
@@ -176,10 +166,7 @@ impl IrqGate {
 
     /// Forgets hold-off history (device reset).
     pub fn reset(&mut self) {
-        *self = Self {
-            edges: self.edges,
-            ..Self::default()
-        };
+        *self = Self { edges: self.edges, ..Self::default() };
     }
 }
 
@@ -298,9 +285,7 @@ impl Translate for FakeXlate {
     }
     fn refill(&mut self, dataspace: u32, page: u64) -> Result<u64, XlateError> {
         self.refills += 1;
-        let f = self
-            .frame(dataspace, page)
-            .ok_or(XlateError::NoMapping { dataspace, page })?;
+        let f = self.frame(dataspace, page).ok_or(XlateError::NoMapping { dataspace, page })?;
         self.cache.borrow_mut().insert((dataspace, page), f);
         Ok(f)
     }

@@ -64,10 +64,7 @@ pub trait Fixture {
 }
 
 fn windows(phys: &Phys) -> (PhysWindow, PhysWindow) {
-    (
-        PhysWindow::new(phys, PHYS_BASE, RING_BYTES),
-        PhysWindow::new(phys, PHYS_BASE + RING_BYTES as u64, RING_BYTES),
-    )
+    (PhysWindow::new(phys, PHYS_BASE, RING_BYTES), PhysWindow::new(phys, PHYS_BASE + RING_BYTES as u64, RING_BYTES))
 }
 
 /// e1000 backend on the e1000 model.
@@ -92,10 +89,7 @@ impl Fixture for Dp32Fx {
     fn build(phys: &Phys, clock: &Clock) -> (Rc<RefCell<Self::M>>, Self::B) {
         let m = Rc::new(RefCell::new(Self::M::new(phys.clone(), clock.clone(), MAC)));
         let (rx, tx) = windows(phys);
-        (
-            m.clone(),
-            Dp83820::new(SharedRegs(m), rx, tx, Addressing::Bits32),
-        )
+        (m.clone(), Dp83820::new(SharedRegs(m), rx, tx, Addressing::Bits32))
     }
 }
 
@@ -108,10 +102,7 @@ impl Fixture for Dp64Fx {
     fn build(phys: &Phys, clock: &Clock) -> (Rc<RefCell<Self::M>>, Self::B) {
         let m = Rc::new(RefCell::new(Self::M::new(phys.clone(), clock.clone(), MAC)));
         let (rx, tx) = windows(phys);
-        (
-            m.clone(),
-            Dp83820::new(SharedRegs(m), rx, tx, Addressing::Bits64),
-        )
+        (m.clone(), Dp83820::new(SharedRegs(m), rx, tx, Addressing::Bits64))
     }
 }
 
@@ -148,12 +139,7 @@ impl Client {
     /// Offers receive buffers `first..first+n` to the driver.
     pub fn post_rx(&mut self, first: u32, n: u32) -> bool {
         for i in first..first + n {
-            let d = Desc {
-                dataspace: DS,
-                offset: i * BUF,
-                len: BUF,
-                cookie: i,
-            };
+            let d = Desc { dataspace: DS, offset: i * BUF, len: BUF, cookie: i };
             if self.rx.free.enqueue(d).is_err() {
                 return false;
             }
@@ -178,12 +164,7 @@ impl Client {
             self.wants_tx_signal = true;
             return false;
         };
-        let d = Desc {
-            dataspace: DS,
-            offset: (RX_BUFS + i) * BUF,
-            len: frame.len() as u32,
-            cookie: i,
-        };
+        let d = Desc { dataspace: DS, offset: (RX_BUFS + i) * BUF, len: frame.len() as u32, cookie: i };
         self.phys.borrow_mut().write(Self::buf_phys(&d), frame);
         if self.tx.active.enqueue(d).is_err() {
             self.free_tx.push(i);
@@ -211,11 +192,7 @@ impl Client {
 
     /// Signals the driver if it asked (producer half of the protocol).
     fn signal_if(&mut self, rx_free: bool) -> bool {
-        let s = if rx_free {
-            self.rx.free.signal_needed()
-        } else {
-            self.tx.active.signal_needed()
-        };
+        let s = if rx_free { self.rx.free.signal_needed() } else { self.tx.active.signal_needed() };
         self.signals_to_driver += u64::from(s);
         s
     }
@@ -303,10 +280,8 @@ pub fn rig_with<F: Fixture>(
     xlate.add(DS, DS_PHYS, DS_SIZE);
     setup(&mut model.borrow_mut(), &mut xlate);
     let lines = CacheLine::lines_for(QCAP).expect("queue capacity");
-    let rxmem: &'static mut [CacheLine] =
-        Box::leak(std::vec![CacheLine::ZERO; lines].into_boxed_slice());
-    let txmem: &'static mut [CacheLine] =
-        Box::leak(std::vec![CacheLine::ZERO; lines].into_boxed_slice());
+    let rxmem: &'static mut [CacheLine] = Box::leak(std::vec![CacheLine::ZERO; lines].into_boxed_slice());
+    let txmem: &'static mut [CacheLine] = Box::leak(std::vec![CacheLine::ZERO; lines].into_boxed_slice());
     let (drv_rx, cli_rx) = ring::split(rxmem, QCAP).expect("rx queues");
     let (cli_tx, drv_tx) = ring::split(txmem, QCAP).expect("tx queues");
     let session = Session::new(&[(DS, DS_SIZE)]).expect("session");
@@ -496,12 +471,7 @@ pub struct BurstFigures {
 /// Receives a burst of `n` frames of `len` bytes spaced `gap_ns` apart with the given hold-off
 /// and reports the per-packet figures (host model, not hardware).
 pub fn burst_figures<F: Fixture>(holdoff_us: u32, n: u64, len: usize, gap_ns: u64) -> BurstFigures {
-    let mut r = rig::<F>(Config {
-        rx_slots: 128,
-        tx_slots: 128,
-        budget: 64,
-        holdoff_us,
-    });
+    let mut r = rig::<F>(Config { rx_slots: 128, tx_slots: 128, budget: 64, holdoff_us });
     r.client_post_rx(0, 128);
     r.settle(1_000_000);
     let t0 = r.clock.now() + 10_000;

@@ -31,10 +31,7 @@ impl Tripwire {
             return None;
         }
         let Ok(ethertype) = u16::try_from(ethertype) else {
-            say!(
-                p,
-                "crash_on_ethertype = {ethertype:#x} is not an EtherType; test hook off"
-            );
+            say!(p, "crash_on_ethertype = {ethertype:#x} is not an EtherType; test hook off");
             return None;
         };
         let (Ok(peek), true) = (peek, paddr != 0) else {
@@ -44,15 +41,8 @@ impl Tripwire {
             );
             return None;
         };
-        say!(
-            p,
-            "TEST HOOK: a received frame with EtherType {ethertype:#06x} makes this driver fault"
-        );
-        Some(Self {
-            peek,
-            paddr,
-            ethertype,
-        })
+        say!(p, "TEST HOOK: a received frame with EtherType {ethertype:#06x} makes this driver fault");
+        Some(Self { peek, paddr, ethertype })
     }
 }
 
@@ -66,11 +56,7 @@ pub struct Hooked<B> {
 impl<B: Nic> Hooked<B> {
     /// `nic` with `tripwire` (none: forwards only).
     pub fn new(nic: B, tripwire: Option<Tripwire>) -> Self {
-        Self {
-            nic,
-            tripwire,
-            rx_phys: [0; QUEUE_CAPACITY as usize],
-        }
+        Self { nic, tripwire, rx_phys: [0; QUEUE_CAPACITY as usize] }
     }
 
     fn check(&self, slot: u16, len: u32) {

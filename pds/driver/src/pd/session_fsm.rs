@@ -150,10 +150,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         match self.bring_up(nic, xlate, ids) {
             Ok(engine) => {
                 *self.state = State::Open(engine);
-                Ok(SessionReply::Opened {
-                    session: SESSION_ID,
-                    mac: self.mac(),
-                })
+                Ok(SessionReply::Opened { session: SESSION_ID, mac: self.mac() })
             }
             Err((e, nic, mut xlate)) => {
                 // Roll back: nothing stays attached for a session that did not open.
@@ -192,13 +189,9 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
                 }
             }
         }
-        let session = Session::new(&spaces[..ids.len()])
-            .map_err(|e| say!(self.platform, "OPEN refused: {e}"));
+        let session = Session::new(&spaces[..ids.len()]).map_err(|e| say!(self.platform, "OPEN refused: {e}"));
         let queues = self.queues.as_ref().map(|(rx, tx)| {
-            (
-                ring::Sender::from_region(rx, QUEUE_CAPACITY),
-                ring::Receiver::from_region(tx, QUEUE_CAPACITY),
-            )
+            (ring::Sender::from_region(rx, QUEUE_CAPACITY), ring::Receiver::from_region(tx, QUEUE_CAPACITY))
         });
         let (session, rx, tx) = match (session, queues) {
             (Ok(s), Some((Ok(rx), Ok(tx)))) => (s, rx, tx),
@@ -244,10 +237,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         say!(p, "{}", StatsLine(&engine));
         let (nic, mut xlate, _, reset) = engine.shutdown();
         if let Err(e) = reset {
-            say!(
-                p,
-                "device reset at close failed ({e}); its pages stay pinned"
-            );
+            say!(p, "device reset at close failed ({e}); its pages stay pinned");
         }
         let detached = xlate.detach_all(self.client);
         say!(

@@ -66,22 +66,8 @@ pub struct Parts<B, P: Platform> {
 impl<B, P: Platform> Parts<B, P> {
     /// The same parts with the backend wrapped (e.g. by a test hook).
     pub fn map_nic<C>(self, f: impl FnOnce(B) -> C) -> Parts<C, P> {
-        let Parts {
-            nic,
-            xlate,
-            rx_queues,
-            tx_queues,
-            client,
-            cfg,
-        } = self;
-        Parts {
-            nic: f(nic),
-            xlate,
-            rx_queues,
-            tx_queues,
-            client,
-            cfg,
-        }
+        let Parts { nic, xlate, rx_queues, tx_queues, client, cfg } = self;
+        Parts { nic: f(nic), xlate, rx_queues, tx_queues, client, cfg }
     }
 }
 
@@ -105,11 +91,7 @@ fn chip(model: u64) -> Option<&'static str> {
 
 /// Checks the regions and setvars and builds the parts for the chip `nic_model` names, printing
 /// the `up:` line, or what is missing (then `None`: the driver refuses every session).
-pub fn parts<P: Platform>(
-    regions: Regions,
-    s: &Settings,
-    platform: &P,
-) -> Option<Parts<AnyNic, P>> {
+pub fn parts<P: Platform>(regions: Regions, s: &Settings, platform: &P) -> Option<Parts<AnyNic, P>> {
     let built = build(regions, s, platform);
     if built.is_none() {
         say!(platform, "cannot start; refusing every session");
@@ -124,34 +106,19 @@ fn mapped<T, P: Platform>(r: Result<T, RegionError>, platform: &P) -> Option<T> 
 
 fn build<P: Platform>(r: Regions, s: &Settings, platform: &P) -> Option<Parts<AnyNic, P>> {
     let Some(chip) = chip(s.nic_model) else {
-        say!(
-            platform,
-            "setvar nic_model = {}: use 82540 (e1000) or 83820 (DP83820)",
-            s.nic_model
-        );
+        say!(platform, "setvar nic_model = {}: use 82540 (e1000) or 83820 (DP83820)", s.nic_model);
         return None;
     };
-    let (regs, dma) = (
-        mapped(r.nic_regs, platform)?,
-        mapped(r.driver_dma, platform)?,
-    );
+    let (regs, dma) = (mapped(r.nic_regs, platform)?, mapped(r.driver_dma, platform)?);
     let rx_queues = mapped(r.rx_queues, platform)?;
     let tx_queues = mapped(r.tx_queues, platform)?;
     let cache = mapped(r.translation_cache, platform)?;
     if dma.len() < 2 * TX_RING_OFFSET {
-        say!(
-            platform,
-            "driver_dma must be at least {:#x} bytes",
-            2 * TX_RING_OFFSET
-        );
+        say!(platform, "driver_dma must be at least {:#x} bytes", 2 * TX_RING_OFFSET);
         return None;
     }
     let Some(client) = PdId::new(s.client_pd) else {
-        say!(
-            platform,
-            "setvar client_pd = {} is not a PD index",
-            s.client_pd
-        );
+        say!(platform, "setvar client_pd = {} is not a PD index", s.client_pd);
         return None;
     };
     let table = match dataspace_api::cache::table_from_region(&cache) {
@@ -179,31 +146,15 @@ fn build<P: Platform>(r: Regions, s: &Settings, platform: &P) -> Option<Parts<An
     } else {
         AnyNic::E1000(E1000::new(regs, rx_mem, tx_mem))
     };
-    Some(Parts {
-        nic,
-        xlate,
-        rx_queues,
-        tx_queues,
-        client,
-        cfg,
-    })
+    Some(Parts { nic, xlate, rx_queues, tx_queues, client, cfg })
 }
 
 /// The start-up quiesce (see the module docs). A device that does not come out of reset serves
 /// nothing.
-pub fn quiesce<B: Nic, P: Platform>(
-    mut nic: B,
-    xlate: Xlate<P>,
-    cfg: Config,
-    s: &Settings,
-    p: &mut P,
-) -> State<B, P> {
+pub fn quiesce<B: Nic, P: Platform>(mut nic: B, xlate: Xlate<P>, cfg: Config, s: &Settings, p: &mut P) -> State<B, P> {
     nic.irq_mask();
     if let Err(e) = nic.init(cfg.rx_slots, cfg.tx_slots, cfg.holdoff_us) {
-        say!(
-            p,
-            "device reset at start failed ({e}); refusing every session"
-        );
+        say!(p, "device reset at start failed ({e}); refusing every session");
         return State::Broken;
     }
     nic.irq_mask();

@@ -57,38 +57,24 @@ impl Platform for FakePlatform {
         let mut f = self.0.borrow_mut();
         f.requests.push(req);
         let publish = |f: &mut Fake, page: u32, pinned| {
-            let t = Translation {
-                ds: DsId(DS),
-                page,
-                frame: DS_PHYS + u64::from(page) * 4096,
-                pinned,
-                expiry: 0,
-            };
+            let t = Translation { ds: DsId(DS), page, frame: DS_PHYS + u64::from(page) * 4096, pinned, expiry: 0 };
             f.writer.write(page as usize, &t).unwrap();
             t
         };
         let r = match req {
-            MgrRequest::Attach { ds, .. } if ds.0 == DS => Ok(MgrReply::Attached(
-                Attachment::new(ds, 0, PAGES, 4096).unwrap(),
-            )),
+            MgrRequest::Attach { ds, .. } if ds.0 == DS => {
+                Ok(MgrReply::Attached(Attachment::new(ds, 0, PAGES, 4096).unwrap()))
+            }
             MgrRequest::Attach { .. } => Err(MgrError::UnknownDataspace),
             MgrRequest::Detach { .. } => Ok(MgrReply::Done),
-            MgrRequest::Refill { page, .. } => {
-                Ok(MgrReply::Translated(publish(&mut f, page, false)))
-            }
+            MgrRequest::Refill { page, .. } => Ok(MgrReply::Translated(publish(&mut f, page, false))),
             MgrRequest::Pin { first, .. } => {
                 publish(&mut f, first, true);
-                Ok(MgrReply::PinCount {
-                    held: 1,
-                    quota: 1000,
-                })
+                Ok(MgrReply::PinCount { held: 1, quota: 1000 })
             }
             MgrRequest::Unpin { first, .. } => {
                 publish(&mut f, first, false);
-                Ok(MgrReply::PinCount {
-                    held: 0,
-                    quota: 1000,
-                })
+                Ok(MgrReply::PinCount { held: 0, quota: 1000 })
             }
             MgrRequest::DeviceReset { .. } => Err(MgrError::NotFaulted),
             _ => Err(MgrError::NotAuthorized),
@@ -104,14 +90,7 @@ impl Platform for FakePlatform {
 }
 
 fn settings() -> Settings {
-    Settings {
-        nic_model: 82540,
-        holdoff_us: 0,
-        client_pd: 2,
-        driver_pd: 1,
-        stats_every_irqs: 0,
-        tsc_hz: 1_000_000,
-    }
+    Settings { nic_model: 82540, holdoff_us: 0, client_pd: 2, driver_pd: 1, stats_every_irqs: 0, tsc_hz: 1_000_000 }
 }
 
 type Nic = <E1000Fx as Fixture>::B;
@@ -128,11 +107,7 @@ fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
         notified: 0,
         acks: 0,
     })));
-    let xlate: Xlate<FakePlatform> = CacheXlate::new(
-        table_from_region(&cache).unwrap(),
-        Manager(p.clone()),
-        1 << 20,
-    );
+    let xlate: Xlate<FakePlatform> = CacheXlate::new(table_from_region(&cache).unwrap(), Manager(p.clone()), 1 << 20);
     let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
     let parts = Parts {
         nic,
@@ -142,17 +117,13 @@ fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
         client: PdId::new(2).unwrap(),
         cfg: config(0),
     };
-    let d = DriverPd::new(Some(parts), &settings(), p.clone(), |s| {
-        std::boxed::Box::leak(std::boxed::Box::new(s))
-    });
+    let d = DriverPd::new(Some(parts), &settings(), p.clone(), |s| std::boxed::Box::leak(std::boxed::Box::new(s)));
     (d, p)
 }
 
 fn open(d: &mut DriverPd<Nic, FakePlatform>, ids: &[u32]) -> Result<SessionReply, SessionError> {
     let ids: Vec<DsId> = ids.iter().map(|&i| DsId(i)).collect();
-    let reply = d
-        .protected(&SessionRequest::Open(DsList::new(&ids).unwrap()).encode())
-        .unwrap();
+    let reply = d.protected(&SessionRequest::Open(DsList::new(&ids).unwrap()).encode()).unwrap();
     SessionReply::decode(Op::Open, &reply).unwrap()
 }
 
@@ -160,19 +131,8 @@ fn open(d: &mut DriverPd<Nic, FakePlatform>, ids: &[u32]) -> Result<SessionReply
 fn start_quiesces_the_device_and_reports_device_reset() {
     let (d, p) = driver();
     assert!(matches!(d.state(), State::Idle(..)));
-    assert_eq!(
-        p.requests(),
-        [MgrRequest::DeviceReset {
-            driver: PdId::new(1).unwrap()
-        }]
-    );
-    assert!(
-        p.lines()
-            .iter()
-            .any(|l| l == "device reset; first start, no pins to recover"),
-        "{:?}",
-        p.lines()
-    );
+    assert_eq!(p.requests(), [MgrRequest::DeviceReset { driver: PdId::new(1).unwrap() }]);
+    assert!(p.lines().iter().any(|l| l == "device reset; first start, no pins to recover"), "{:?}", p.lines());
     assert_eq!(p.0.borrow().acks, 1, "a stale IRQ is acked at start");
 }
 
@@ -180,29 +140,13 @@ fn start_quiesces_the_device_and_reports_device_reset() {
 fn open_stats_close_and_reopen() {
     let (mut d, p) = driver();
     let opened = open(&mut d, &[DS]).unwrap();
-    assert_eq!(
-        opened,
-        SessionReply::Opened {
-            session: 1,
-            mac: MacAddr(MAC)
-        }
-    );
-    assert!(p
-        .lines()
-        .iter()
-        .any(|l| l.starts_with("session 1 open for PD #2: 1 dataspace(s), MAC 52:54:00:12:34:56")));
+    assert_eq!(opened, SessionReply::Opened { session: 1, mac: MacAddr(MAC) });
+    assert!(p.lines().iter().any(|l| l.starts_with("session 1 open for PD #2: 1 dataspace(s), MAC 52:54:00:12:34:56")));
     assert_eq!(open(&mut d, &[DS]), Err(SessionError::NoFreeSession));
 
     let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
-    assert!(matches!(
-        SessionReply::decode(Op::Stats, &reply),
-        Ok(Ok(SessionReply::Stats(_)))
-    ));
-    let line = p
-        .lines()
-        .into_iter()
-        .rfind(|l| l.starts_with("stats "))
-        .expect("a stats line");
+    assert!(matches!(SessionReply::decode(Op::Stats, &reply), Ok(Ok(SessionReply::Stats(_)))));
+    let line = p.lines().into_iter().rfind(|l| l.starts_with("stats ")).expect("a stats line");
     for key in [
         "irqs",
         "rx_packets",
@@ -219,73 +163,36 @@ fn open_stats_close_and_reopen() {
 
     let close = SessionRequest::Close { session: 1 }.encode();
     let reply = d.protected(&close).unwrap();
-    assert_eq!(
-        SessionReply::decode(Op::Close, &reply),
-        Ok(Ok(SessionReply::Closed))
-    );
-    assert!(p
-        .lines()
-        .iter()
-        .any(|l| l.starts_with("session 1 closed: device reset")));
-    assert!(p.requests().contains(&MgrRequest::Detach {
-        client: PdId::new(2).unwrap(),
-        ds: DsId(DS)
-    }));
+    assert_eq!(SessionReply::decode(Op::Close, &reply), Ok(Ok(SessionReply::Closed)));
+    assert!(p.lines().iter().any(|l| l.starts_with("session 1 closed: device reset")));
+    assert!(p.requests().contains(&MgrRequest::Detach { client: PdId::new(2).unwrap(), ds: DsId(DS) }));
     let reply = d.protected(&close).unwrap();
-    assert_eq!(
-        SessionReply::decode(Op::Close, &reply),
-        Ok(Err(SessionError::UnknownSession))
-    );
-    assert!(
-        open(&mut d, &[DS]).is_ok(),
-        "a closed session can be reopened"
-    );
+    assert_eq!(SessionReply::decode(Op::Close, &reply), Ok(Err(SessionError::UnknownSession)));
+    assert!(open(&mut d, &[DS]).is_ok(), "a closed session can be reopened");
 }
 
 #[test]
 fn a_failed_open_detaches_what_it_attached() {
     let (mut d, p) = driver();
-    assert_eq!(
-        open(&mut d, &[DS, 7]),
-        Err(SessionError::Manager(MgrError::UnknownDataspace))
-    );
+    assert_eq!(open(&mut d, &[DS, 7]), Err(SessionError::Manager(MgrError::UnknownDataspace)));
     assert!(matches!(d.state(), State::Idle(..)));
-    assert!(
-        p.requests().contains(&MgrRequest::Detach {
-            client: PdId::new(2).unwrap(),
-            ds: DsId(DS)
-        }),
-        "rollback"
-    );
-    assert!(
-        open(&mut d, &[DS]).is_ok(),
-        "the driver still serves a good OPEN"
-    );
+    assert!(p.requests().contains(&MgrRequest::Detach { client: PdId::new(2).unwrap(), ds: DsId(DS) }), "rollback");
+    assert!(open(&mut d, &[DS]).is_ok(), "the driver still serves a good OPEN");
 }
 
 #[test]
 fn malformed_requests_and_stats_without_a_session_are_refused() {
     let (mut d, p) = driver();
-    assert_eq!(
-        d.protected(&Message::new(0x20, &[]).unwrap()),
-        Err(Refusal::BAD_MESSAGE)
-    );
-    assert!(p
-        .lines()
-        .iter()
-        .any(|l| l.starts_with("bad session request")));
+    assert_eq!(d.protected(&Message::new(0x20, &[]).unwrap()), Err(Refusal::BAD_MESSAGE));
+    assert!(p.lines().iter().any(|l| l.starts_with("bad session request")));
     let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
-    assert_eq!(
-        SessionReply::decode(Op::Stats, &reply),
-        Ok(Err(SessionError::UnknownSession))
-    );
+    assert_eq!(SessionReply::decode(Op::Stats, &reply), Ok(Err(SessionError::UnknownSession)));
 }
 
 #[test]
 fn a_driver_that_could_not_start_refuses_every_session() {
     let p = driver().1;
-    let mut d: DriverPd<Nic, FakePlatform> = DriverPd::new(None, &settings(), p, |s| {
-        std::boxed::Box::leak(std::boxed::Box::new(s))
-    });
+    let mut d: DriverPd<Nic, FakePlatform> =
+        DriverPd::new(None, &settings(), p, |s| std::boxed::Box::leak(std::boxed::Box::new(s)));
     assert_eq!(open(&mut d, &[DS]), Err(SessionError::DeviceFailed));
 }

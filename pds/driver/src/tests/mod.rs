@@ -12,12 +12,7 @@ use ring::Desc;
 use std::vec::Vec;
 
 fn cfg(holdoff_us: u32) -> Config {
-    Config {
-        rx_slots: 64,
-        tx_slots: 64,
-        budget: 32,
-        holdoff_us,
-    }
+    Config { rx_slots: 64, tx_slots: 64, budget: 32, holdoff_us }
 }
 
 fn ready<F: Fixture>(c: Config) -> Rig<F> {
@@ -45,35 +40,16 @@ pub fn shutdown_resets_and_unpins<F: Fixture>() {
 
 pub fn init_reset_and_mac<F: Fixture>() {
     let r = rig::<F>(cfg(100));
-    assert_eq!(
-        r.driver.mac().0,
-        MAC,
-        "{}: MAC read back after reset",
-        F::NAME
-    );
+    assert_eq!(r.driver.mac().0, MAC, "{}: MAC read back after reset", F::NAME);
     let h = r.model.borrow().programmed_holdoff_ns();
-    assert!(
-        (99_000..=100_000).contains(&h),
-        "{}: 100 us hold-off programmed as {h} ns",
-        F::NAME
-    );
+    assert!((99_000..=100_000).contains(&h), "{}: 100 us hold-off programmed as {h} ns", F::NAME);
     let r0 = rig::<F>(cfg(0));
     assert_eq!(r0.model.borrow().programmed_holdoff_ns(), 0);
     // Too long a hold-off is an error value, not a panic.
-    let e = rig_with::<F>(cfg(1_000_000), |_, _| {})
-        .err()
-        .expect("must be refused");
+    let e = rig_with::<F>(cfg(1_000_000), |_, _| {}).err().expect("must be refused");
     assert!(std::format!("{e}").contains("hold-off"), "{e}");
     // A bad ring size too.
-    let e = rig_with::<F>(
-        Config {
-            rx_slots: 12,
-            ..cfg(0)
-        },
-        |_, _| {},
-    )
-    .err()
-    .expect("refused");
+    let e = rig_with::<F>(Config { rx_slots: 12, ..cfg(0) }, |_, _| {}).err().expect("refused");
     assert!(std::format!("{e}").contains("slots"), "{e}");
 }
 
@@ -82,11 +58,7 @@ pub fn rx_all_sizes<F: Fixture>() {
     assert_eq!(r.driver.rx_posted(), 63, "ring of 64 holds 63 buffers");
     let mut sizes: Vec<usize> = (60..=1514).step_by(37).collect();
     sizes.extend([61, 64, 128, 1500, 1513, 1514]);
-    let frames: Vec<Vec<u8>> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| test_frame(MAC, PEER, l, i as u32))
-        .collect();
+    let frames: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &l)| test_frame(MAC, PEER, l, i as u32)).collect();
     let t = r.clock.now();
     for (i, f) in frames.iter().enumerate() {
         r.arrive(t + i as u64 * 20_000, f.clone());
@@ -112,33 +84,19 @@ pub fn rx_all_sizes<F: Fixture>() {
 
 pub fn tx_frames<F: Fixture>() {
     let mut r = ready::<F>(cfg(0));
-    let frames: Vec<Vec<u8>> = (0..40)
-        .map(|i| test_frame(PEER, MAC, 60 + i * 36, i as u32))
-        .collect();
+    let frames: Vec<Vec<u8>> = (0..40).map(|i| test_frame(PEER, MAC, 60 + i * 36, i as u32)).collect();
     for f in &frames {
         assert!(r.client_send(f));
         r.step();
     }
     r.settle(100_000_000);
-    assert_eq!(
-        r.wire_out,
-        frames,
-        "{}: frames on the wire, byte-exact",
-        F::NAME
-    );
+    assert_eq!(r.wire_out, frames, "{}: frames on the wire, byte-exact", F::NAME);
     let s = r.driver.stats();
     assert_eq!(s.tx_packets, 40);
-    assert_eq!(
-        s.tx_bytes,
-        frames.iter().map(|f| f.len() as u64).sum::<u64>()
-    );
+    assert_eq!(s.tx_bytes, frames.iter().map(|f| f.len() as u64).sum::<u64>());
     assert_eq!(r.driver.tx_in_flight(), 0);
     assert_eq!(r.client.tx_refused, 0);
-    assert_eq!(
-        r.driver.xlate().pinned_now(),
-        63,
-        "tx pins released; rx buffers stay pinned"
-    );
+    assert_eq!(r.driver.xlate().pinned_now(), 63, "tx pins released; rx buffers stay pinned");
     // Short frames are padded by the device.
     assert!(r.client_send(&test_frame(PEER, MAC, 20, 77)[..20]));
     r.settle(10_000_000);
@@ -156,17 +114,8 @@ pub fn batching_and_suppression<F: Fixture>() {
     let (irq0, n0) = (r.counts.irq_events, r.counts.driver_to_client);
     r.settle(50_000_000);
     assert_eq!(r.client.received.len(), 32);
-    assert_eq!(
-        r.counts.irq_events - irq0,
-        1,
-        "{}: one interrupt for the batch",
-        F::NAME
-    );
-    assert_eq!(
-        r.counts.driver_to_client - n0,
-        1,
-        "one signal for the batch"
-    );
+    assert_eq!(r.counts.irq_events - irq0, 1, "{}: one interrupt for the batch", F::NAME);
+    assert_eq!(r.counts.driver_to_client - n0, 1, "one signal for the batch");
 
     // A busy client: the first frame finds the driver idle (one signal); while transmissions
     // are in flight the driver does not ask to be signalled, so the rest go without one.
@@ -180,18 +129,9 @@ pub fn batching_and_suppression<F: Fixture>() {
         }
     }
     let signals = r.client.signals_to_driver - s0;
-    assert_eq!(
-        signals,
-        1,
-        "{}: busy client enqueues 29 frames with no signal",
-        F::NAME
-    );
+    assert_eq!(signals, 1, "{}: busy client enqueues 29 frames with no signal", F::NAME);
     r.settle(50_000_000);
-    assert_eq!(
-        r.wire_out.len(),
-        30,
-        "all sent: the tx-complete interrupt woke the driver"
-    );
+    assert_eq!(r.wire_out.len(), 30, "all sent: the tx-complete interrupt woke the driver");
     assert!(r.driver.stats().tx_signal_avoided > before.tx_signal_avoided);
     assert!(r.driver.stats().notify_suppressed > 0);
 }
@@ -202,27 +142,14 @@ pub fn holdoff_reduces_interrupts<F: Fixture>() {
     let f100 = burst_figures::<F>(100, 400, 1514, 12_200);
     assert_eq!(f0.received, 400);
     assert_eq!(f100.received, 400);
-    assert!(
-        f0.irqs_per_pkt > 0.8,
-        "{}: ~1 interrupt per frame without hold-off: {f0:?}",
-        F::NAME
-    );
-    assert!(
-        f100.irqs_per_pkt < 0.2,
-        "{}: hold-off coalesces: {f100:?}",
-        F::NAME
-    );
+    assert!(f0.irqs_per_pkt > 0.8, "{}: ~1 interrupt per frame without hold-off: {f0:?}", F::NAME);
+    assert!(f100.irqs_per_pkt < 0.2, "{}: hold-off coalesces: {f100:?}", F::NAME);
     assert!(f100.irqs_per_pkt * 4.0 < f0.irqs_per_pkt);
     assert!(f100.notify_per_pkt < f0.notify_per_pkt);
 }
 
 pub fn overload_without_livelock<F: Fixture>() {
-    let c = Config {
-        rx_slots: 64,
-        tx_slots: 64,
-        budget: 16,
-        holdoff_us: 0,
-    };
+    let c = Config { rx_slots: 64, tx_slots: 64, budget: 16, holdoff_us: 0 };
     let mut r = ready::<F>(c);
     // Receive flood: a 64-byte frame every 200 ns (far beyond the 2 us + 0.5 us/packet the
     // driver needs), for 20 ms; meanwhile the client transmits a frame every 50 us.
@@ -250,53 +177,19 @@ pub fn overload_without_livelock<F: Fixture>() {
     r.settle(100_000_000);
     r.driver.fold_counters();
     let s = r.driver.stats();
-    assert!(
-        sent >= 390,
-        "{}: the client got to run and send ({sent})",
-        F::NAME
-    );
-    assert_eq!(
-        r.wire_out.len() as u32,
-        sent,
-        "{}: every transmission made progress",
-        F::NAME
-    );
+    assert!(sent >= 390, "{}: the client got to run and send ({sent})", F::NAME);
+    assert_eq!(r.wire_out.len() as u32, sent, "{}: every transmission made progress", F::NAME);
     let got = r.client.received.len() as u64;
-    assert!(
-        got > 1000,
-        "{}: receive progress under overload ({got})",
-        F::NAME
-    );
+    assert!(got > 1000, "{}: receive progress under overload ({got})", F::NAME);
     assert_eq!(s.rx_packets, got);
     let dropped = r.model.borrow().rx_overruns();
-    assert_eq!(
-        got + dropped,
-        offered,
-        "every frame delivered or counted as dropped"
-    );
-    assert_eq!(
-        s.rx_dropped_no_buffer, dropped,
-        "driver's drop count matches the device"
-    );
-    assert!(
-        r.counts.max_pkts_per_event <= 16 + 64,
-        "bounded work per event"
-    );
-    assert!(
-        s.max_work_per_event <= 16,
-        "budget respected: {}",
-        s.max_work_per_event
-    );
-    assert!(
-        s.budget_exhausted > 0,
-        "backlog handled by polling with interrupts masked"
-    );
+    assert_eq!(got + dropped, offered, "every frame delivered or counted as dropped");
+    assert_eq!(s.rx_dropped_no_buffer, dropped, "driver's drop count matches the device");
+    assert!(r.counts.max_pkts_per_event <= 16 + 64, "bounded work per event");
+    assert!(s.max_work_per_event <= 16, "budget respected: {}", s.max_work_per_event);
+    assert!(s.budget_exhausted > 0, "backlog handled by polling with interrupts masked");
     let edges = r.model.borrow().irq_edges();
-    assert!(
-        edges < got / 2,
-        "{}: interrupts masked while polling ({edges} for {got})",
-        F::NAME
-    );
+    assert!(edges < got / 2, "{}: interrupts masked while polling ({edges} for {got})", F::NAME);
 }
 
 pub fn rx_overrun_counted<F: Fixture>() {
@@ -319,10 +212,7 @@ pub fn rx_overrun_counted<F: Fixture>() {
     assert!(r.client_send(&test_frame(PEER, MAC, 100, 1)));
     r.settle(10_000_000);
     assert_eq!(r.wire_out.len(), 1);
-    assert!(
-        r.driver.stats().rx_overrun_events > 0,
-        "overrun seen in the cause register"
-    );
+    assert!(r.driver.stats().rx_overrun_events > 0, "overrun seen in the cause register");
     r.client.return_rx = true;
     r.client_post_rx(8, 8);
     r.settle(1_000_000);
@@ -333,28 +223,12 @@ pub fn rx_overrun_counted<F: Fixture>() {
 }
 
 pub fn hostile_descriptors<F: Fixture>() {
-    let mut r =
-        rig_with::<F>(cfg(0), |_, x| x.swap_pages(DS, 200, 201)).unwrap_or_else(|e| panic!("{e}"));
+    let mut r = rig_with::<F>(cfg(0), |_, x| x.swap_pages(DS, 200, 201)).unwrap_or_else(|e| panic!("{e}"));
     // Receive side: a too-small buffer and one in an unknown dataspace are refused.
     let bad_rx = [
-        Desc {
-            dataspace: DS,
-            offset: 0,
-            len: 100,
-            cookie: 0,
-        },
-        Desc {
-            dataspace: 9,
-            offset: 0,
-            len: 2048,
-            cookie: 0,
-        },
-        Desc {
-            dataspace: DS,
-            offset: u32::MAX - 100,
-            len: 2048,
-            cookie: 0,
-        },
+        Desc { dataspace: DS, offset: 0, len: 100, cookie: 0 },
+        Desc { dataspace: 9, offset: 0, len: 2048, cookie: 0 },
+        Desc { dataspace: DS, offset: u32::MAX - 100, len: 2048, cookie: 0 },
     ];
     for d in bad_rx {
         assert!(r.client.rx.free.enqueue(d).is_ok());
@@ -363,62 +237,25 @@ pub fn hostile_descriptors<F: Fixture>() {
     r.settle(1_000_000);
     assert_eq!(r.driver.rx_posted(), 4, "only the good buffers are posted");
     let e = r.driver.session().errors;
-    assert_eq!(
-        (e.rx_buffer_too_small, e.unknown_dataspace, e.out_of_bounds),
-        (1, 1, 1)
-    );
+    assert_eq!((e.rx_buffer_too_small, e.unknown_dataspace, e.out_of_bounds), (1, 1, 1));
 
     // Transmit side: every malformed descriptor is refused, counted, and handed back with
     // len 0; nothing reaches the wire.
     let tx_off = RX_BUFS * BUF;
     let page300 = 201 * 4096 - 100; // crosses from page 200 into 201, whose frames are swapped
     let bad_tx = [
-        Desc {
-            dataspace: 7,
-            offset: tx_off,
-            len: 100,
-            cookie: 1000,
-        },
-        Desc {
-            dataspace: DS,
-            offset: DS_SIZE as u32 - 50,
-            len: 100,
-            cookie: 1001,
-        },
-        Desc {
-            dataspace: DS,
-            offset: u32::MAX - 10,
-            len: 100,
-            cookie: 1002,
-        },
-        Desc {
-            dataspace: DS,
-            offset: tx_off,
-            len: 0,
-            cookie: 1003,
-        },
-        Desc {
-            dataspace: DS,
-            offset: tx_off,
-            len: 1515,
-            cookie: 1004,
-        },
-        Desc {
-            dataspace: DS,
-            offset: page300,
-            len: 1000,
-            cookie: 1005,
-        },
+        Desc { dataspace: 7, offset: tx_off, len: 100, cookie: 1000 },
+        Desc { dataspace: DS, offset: DS_SIZE as u32 - 50, len: 100, cookie: 1001 },
+        Desc { dataspace: DS, offset: u32::MAX - 10, len: 100, cookie: 1002 },
+        Desc { dataspace: DS, offset: tx_off, len: 0, cookie: 1003 },
+        Desc { dataspace: DS, offset: tx_off, len: 1515, cookie: 1004 },
+        Desc { dataspace: DS, offset: page300, len: 1000, cookie: 1005 },
     ];
     for d in bad_tx {
         assert!(r.client_send_raw(d));
     }
     r.settle(10_000_000);
-    assert!(
-        r.wire_out.is_empty(),
-        "{}: nothing malformed was transmitted",
-        F::NAME
-    );
+    assert!(r.wire_out.is_empty(), "{}: nothing malformed was transmitted", F::NAME);
     r.client.reclaim_tx();
     assert_eq!(r.client.tx_refused, 6, "all handed back with len 0");
     let e = r.driver.session().errors;
@@ -435,20 +272,11 @@ pub fn hostile_descriptors<F: Fixture>() {
     r.settle(10_000_000);
     assert_eq!(r.wire_out, std::vec![f]);
     assert_eq!(r.client.received.len(), 1);
-    assert_eq!(
-        r.driver.xlate().pinned_now(),
-        4,
-        "refused buffers left no pins behind"
-    );
+    assert_eq!(r.driver.xlate().pinned_now(), 4, "refused buffers left no pins behind");
 }
 
 pub fn tx_flood_costs_only_the_client<F: Fixture>() {
-    let c = Config {
-        rx_slots: 64,
-        tx_slots: 32,
-        budget: 16,
-        holdoff_us: 100,
-    };
+    let c = Config { rx_slots: 64, tx_slots: 32, budget: 16, holdoff_us: 100 };
     let mut r = ready::<F>(c);
     // The client floods the tx queue (queue capacity 256, ring 32) while frames arrive.
     let mut queued = 0;
@@ -472,23 +300,10 @@ pub fn tx_flood_costs_only_the_client<F: Fixture>() {
         r.step();
     }
     r.settle(100_000_000);
-    assert_eq!(
-        r.client.received.len(),
-        100,
-        "{}: receive unaffected by the tx flood",
-        F::NAME
-    );
-    assert_eq!(
-        r.wire_out.len() as u32,
-        256 + extra,
-        "everything queued is sent eventually"
-    );
+    assert_eq!(r.client.received.len(), 100, "{}: receive unaffected by the tx flood", F::NAME);
+    assert_eq!(r.wire_out.len() as u32, 256 + extra, "everything queued is sent eventually");
     let s = r.driver.stats();
-    assert!(
-        s.max_work_per_event <= 16,
-        "bounded work per event: {}",
-        s.max_work_per_event
-    );
+    assert!(s.max_work_per_event <= 16, "bounded work per event: {}", s.max_work_per_event);
     assert_eq!(r.driver.session().errors.rejected(), 0);
 }
 
@@ -496,12 +311,7 @@ pub fn translation_misses_and_pins<F: Fixture>() {
     let mut r = ready::<F>(cfg(0));
     let s = r.driver.stats();
     // 63 receive buffers of 2 KiB: two per page, both halves touched -> 32 distinct pages.
-    assert_eq!(
-        s.xlate_misses,
-        32,
-        "{}: one miss per page on first touch",
-        F::NAME
-    );
+    assert_eq!(s.xlate_misses, 32, "{}: one miss per page on first touch", F::NAME);
     assert_eq!(s.pins, 63);
     for i in 0..10 {
         assert!(r.client_send(&test_frame(PEER, MAC, 100, i)));
@@ -515,11 +325,7 @@ pub fn translation_misses_and_pins<F: Fixture>() {
         assert!(r.client_send(&test_frame(PEER, MAC, 100, i)));
     }
     r.settle(10_000_000);
-    assert_eq!(
-        r.driver.stats().xlate_misses,
-        s2.xlate_misses,
-        "warm cache: no misses"
-    );
+    assert_eq!(r.driver.stats().xlate_misses, s2.xlate_misses, "warm cache: no misses");
     assert_eq!(r.driver.xlate().pinned_now(), 63);
 }
 
@@ -581,16 +387,13 @@ suite!(dp83820_64, Dp64Fx);
 
 #[test]
 fn e1000_mac_from_eeprom_when_ral_is_empty() {
-    let r = rig_with::<E1000Fx>(cfg(0), |m, _| m.autoload_mac = false)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = rig_with::<E1000Fx>(cfg(0), |m, _| m.autoload_mac = false).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.driver.mac().0, MAC, "read through EERD");
 }
 
 #[test]
 fn dp83820_without_eeprom_mac_is_an_error() {
-    let e = rig_with::<Dp32Fx>(cfg(0), |m, _| m.eeprom_mac = [0; 6])
-        .err()
-        .expect("refused");
+    let e = rig_with::<Dp32Fx>(cfg(0), |m, _| m.eeprom_mac = [0; 6]).err().expect("refused");
     assert!(std::format!("{e}").contains("MAC"), "{e}");
 }
 
@@ -601,9 +404,11 @@ fn dp83820_32bit_mode_refuses_buffers_above_4g() {
     use crate::model::{PhysMem, PhysWindow, SharedRegs};
     // Rings below 4 GiB are fine; rings above need 64-bit descriptors.
     let phys = PhysMem::new(0x1_0000_0000, 0x10000);
-    let m = std::rc::Rc::new(std::cell::RefCell::new(
-        crate::model::dp83820::Dp83820Model::new(phys.clone(), Default::default(), MAC),
-    ));
+    let m = std::rc::Rc::new(std::cell::RefCell::new(crate::model::dp83820::Dp83820Model::new(
+        phys.clone(),
+        Default::default(),
+        MAC,
+    )));
     let mut b = Dp83820::new(
         SharedRegs(m),
         PhysWindow::new(&phys, 0x1_0000_0000, 0x1000),
@@ -619,24 +424,12 @@ fn dp83820_32bit_mode_refuses_buffers_above_4g() {
 fn holdoff_figures() {
     // Host-model figures (not hardware): a burst of 1000 frames of 1024 bytes at ~1 Gb/s.
     std::println!("host-model figures: burst of 1000 x 1024-byte frames, 8.5 us apart");
-    std::println!(
-        "{:<30} {:>9} {:>10} {:>12}",
-        "model",
-        "hold-off",
-        "irq/pkt",
-        "notify/pkt"
-    );
+    std::println!("{:<30} {:>9} {:>10} {:>12}", "model", "hold-off", "irq/pkt", "notify/pkt");
     fn row<F: Fixture>() {
         for h in [0, 100] {
             let f = burst_figures::<F>(h, 1000, 1024, 8_500);
             assert_eq!(f.received, 1000);
-            std::println!(
-                "{:<30} {:>6} us {:>10.3} {:>12.3}",
-                F::NAME,
-                h,
-                f.irqs_per_pkt,
-                f.notify_per_pkt
-            );
+            std::println!("{:<30} {:>6} us {:>10.3} {:>12.3}", F::NAME, h, f.irqs_per_pkt, f.notify_per_pkt);
         }
     }
     row::<E1000Fx>();

@@ -15,36 +15,21 @@ impl<L: MgrLink> CacheXlate<'_, L> {
         let t = self.reader.borrow_mut().lookup(index, at.ds(), dpage)?;
         let frame = t.frame + off;
         if self.first_hit.get().is_none() {
-            self.first_hit.set(Some(Witness {
-                ds: dataspace,
-                page,
-                frame,
-            }));
+            self.first_hit.set(Some(Witness { ds: dataspace, page, frame }));
         }
         Some(frame)
     }
 
     /// Asks the manager to translate (and publish in the cache) engine page `page`.
-    pub(super) fn refill_from_manager(
-        &mut self,
-        dataspace: u32,
-        page: u64,
-    ) -> Result<u64, XlateError> {
+    pub(super) fn refill_from_manager(&mut self, dataspace: u32, page: u64) -> Result<u64, XlateError> {
         let no_mapping = XlateError::NoMapping { dataspace, page };
         let (at, dpage, off, _) = self.locate(dataspace, page).ok_or(no_mapping)?;
         self.stats.refill_calls += 1;
-        match self.call(&MgrRequest::Refill {
-            ds: at.ds(),
-            page: dpage,
-        }) {
+        match self.call(&MgrRequest::Refill { ds: at.ds(), page: dpage }) {
             Ok(MgrReply::Translated(t)) if t.ds == at.ds() && t.page == dpage => {
                 let frame = t.frame + off;
                 if self.first_miss.is_none() {
-                    self.first_miss = Some(Witness {
-                        ds: dataspace,
-                        page,
-                        frame,
-                    });
+                    self.first_miss = Some(Witness { ds: dataspace, page, frame });
                 }
                 Ok(frame)
             }

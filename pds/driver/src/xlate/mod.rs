@@ -110,10 +110,7 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
 
     /// The counters.
     pub fn stats(&self) -> XlateStats {
-        XlateStats {
-            reader: self.reader.borrow().stats(),
-            ..self.stats
-        }
+        XlateStats { reader: self.reader.borrow().stats(), ..self.stats }
     }
 
     /// The link (e.g. to ask the manager for its own counters).
@@ -132,11 +129,7 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
         if self.atts.iter().flatten().any(|a| a.at.ds() == ds) {
             return Err(SessionError::DuplicateDataspace);
         }
-        let slot = self
-            .atts
-            .iter()
-            .position(Option::is_none)
-            .ok_or(SessionError::TooManyDataspaces)?;
+        let slot = self.atts.iter().position(Option::is_none).ok_or(SessionError::TooManyDataspaces)?;
         let at = match self.call(&MgrRequest::Attach { client, ds }) {
             Ok(MgrReply::Attached(at)) if at.ds() == ds => at,
             Ok(_) => return Err(SessionError::Manager(MgrError::NotAttached)),
@@ -149,10 +142,7 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
             return Err(SessionError::Manager(MgrError::CacheFull));
         }
         self.pages[self.used..self.used + pages].fill(PageState::default());
-        self.atts[slot] = Some(Att {
-            at,
-            first: self.used,
-        });
+        self.atts[slot] = Some(Att { at, first: self.used });
         self.used += pages;
         Ok(at)
     }
@@ -167,10 +157,7 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
         let mut result = Ok(());
         for slot in 0..MAX_SESSION_DATASPACES {
             let Some(a) = self.atts[slot] else { continue };
-            match self.call(&MgrRequest::Detach {
-                client,
-                ds: a.at.ds(),
-            }) {
+            match self.call(&MgrRequest::Detach { client, ds: a.at.ds() }) {
                 Ok(_) => self.atts[slot] = None,
                 Err(MgrError::Pinned) => result = Err(SessionError::Busy),
                 Err(e) => {

@@ -34,11 +34,7 @@ impl<L: MgrLink> CacheXlate<'_, L> {
                 let idle_long = now.wrapping_sub(p.idle_since) >= self.idle_ticks;
                 if p.held && p.refs == 0 && (all || idle_long) {
                     self.stats.unpin_calls += 1;
-                    match self.call(&MgrRequest::Unpin {
-                        ds: a.at.ds(),
-                        first: dpage,
-                        count: 1,
-                    }) {
+                    match self.call(&MgrRequest::Unpin { ds: a.at.ds(), first: dpage, count: 1 }) {
                         // NotPinned: the manager already dropped it (a lapsed or reset pin).
                         Ok(_) | Err(MgrError::NotPinned) => {}
                         Err(_) => continue,
@@ -73,16 +69,9 @@ impl<L: MgrLink> CacheXlate<'_, L> {
     /// One more device-owned buffer in engine page `page` of `dataspace`: pins the page
     /// unless it is already held.
     pub(super) fn pin_page(&mut self, dataspace: u32, page: u64) -> Result<(), XlateError> {
-        let (at, dpage, _, i) = self
-            .locate(dataspace, page)
-            .ok_or(XlateError::NoMapping { dataspace, page })?;
+        let (at, dpage, _, i) = self.locate(dataspace, page).ok_or(XlateError::NoMapping { dataspace, page })?;
         if !self.pages[i].held {
-            let req = MgrRequest::Pin {
-                ds: at.ds(),
-                first: dpage,
-                count: 1,
-                expiry: 0,
-            };
+            let req = MgrRequest::Pin { ds: at.ds(), first: dpage, count: 1, expiry: 0 };
             self.stats.pin_calls += 1;
             let mut result = self.call(&req);
             if result == Err(MgrError::QuotaExceeded) && self.idle_held > 0 {

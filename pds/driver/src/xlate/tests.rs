@@ -56,9 +56,7 @@ impl MgrLink for FakeMgr<'_> {
                 } else if ds.0 != DS {
                     Err(MgrError::UnknownDataspace)
                 } else {
-                    Ok(MgrReply::Attached(
-                        Attachment::new(ds, self.base, self.pages, self.page_size).unwrap(),
-                    ))
+                    Ok(MgrReply::Attached(Attachment::new(ds, self.base, self.pages, self.page_size).unwrap()))
                 }
             }
             MgrRequest::Detach { .. } => {
@@ -231,16 +229,7 @@ fn attach_is_checked_by_the_manager() {
     let bytes = words.as_mut_bytes();
     let clock = Cell::new(0);
     let mut x = setup(bytes, &clock, 16, 4096, 8);
-    assert_eq!(
-        x.attach(PdId::new(CLIENT).unwrap(), DsId(DS)),
-        Err(SessionError::DuplicateDataspace)
-    );
-    assert_eq!(
-        x.attach(PdId::new(CLIENT).unwrap(), DsId(9)),
-        Err(SessionError::Manager(MgrError::UnknownDataspace))
-    );
-    assert_eq!(
-        x.attach(PdId::new(5).unwrap(), DsId(DS + 100)),
-        Err(SessionError::Manager(MgrError::NotShared))
-    );
+    assert_eq!(x.attach(PdId::new(CLIENT).unwrap(), DsId(DS)), Err(SessionError::DuplicateDataspace));
+    assert_eq!(x.attach(PdId::new(CLIENT).unwrap(), DsId(9)), Err(SessionError::Manager(MgrError::UnknownDataspace)));
+    assert_eq!(x.attach(PdId::new(5).unwrap(), DsId(DS + 100)), Err(SessionError::Manager(MgrError::NotShared)));
 }

@@ -65,11 +65,25 @@ pub struct NetstackHandler(Option<NetstackPd<'static>>);
 static RUNNER: StaticCell<Runner<'static>> = StaticCell::new();
 
 fn start(mode: Mode) -> Result<NetstackPd<'static>, startup::StartError> {
-    let regions = Regions { rx_queues: pd::region!(rx_queues)?, tx_queues: pd::region!(tx_queues)?, net_buffers: pd::region!(net_buffers)? };
-    let (ip, prefix, gw, ds, interval) = (ip_addr.get(), prefix_len.get(), gateway.get(), net_buffers_ds.get(), stats_interval_ms.get());
-    let settings = Settings { ip_addr: ip, prefix_len: prefix, gateway: gw, net_buffers_ds: ds, stats_interval_ms: interval, tsc_hz: pd::tsc_hz() };
+    let regions = Regions {
+        rx_queues: pd::region!(rx_queues)?,
+        tx_queues: pd::region!(tx_queues)?,
+        net_buffers: pd::region!(net_buffers)?,
+    };
+    let (ip, prefix, gw, ds, interval) =
+        (ip_addr.get(), prefix_len.get(), gateway.get(), net_buffers_ds.get(), stats_interval_ms.get());
+    let settings = Settings {
+        ip_addr: ip,
+        prefix_len: prefix,
+        gateway: gw,
+        net_buffers_ds: ds,
+        stats_interval_ms: interval,
+        tsc_hz: pd::tsc_hz(),
+    };
     let (mode, report) = match mode {
-        Mode::Client => (startup::Mode::Client { queues: pd::region!(echo_queues)?, data: pd::region!(echo_data)? }, None),
+        Mode::Client => {
+            (startup::Mode::Client { queues: pd::region!(echo_queues)?, data: pd::region!(echo_data)? }, None)
+        }
         Mode::Hosted { app, report } => (startup::Mode::Hosted { app, report }, Some(report)),
     };
     let runner = RUNNER.init(startup::start(regions, settings, mode, &mut Kernel)?);

@@ -3,7 +3,7 @@
 //! once into a free slot and its record queued, and slots come back on the free ring.
 
 use super::{Stats, MAX_CLIENT_SLOTS};
-use socket_api::{free_desc, Datagram, DataLayout, DataRegionTooSmall, Endpoint, Region, ServerEnd, QUEUE_CAPACITY};
+use socket_api::{free_desc, DataLayout, DataRegionTooSmall, Datagram, Endpoint, Region, ServerEnd, QUEUE_CAPACITY};
 
 /// The attached client: its queue ends, data region and delivery slots.
 pub(super) struct ClientSession<'a> {

@@ -25,9 +25,7 @@ impl Netstack<'_> {
         for _ in 0..budget {
             let Some(f) = self.dev.rx.next_frame() else { return false };
             let ports = &self.ports;
-            let class = wire::classify(self.dev.rx.frame(f), self.cfg.mac, self.cfg.ip, |p| {
-                owner(ports, p).is_some()
-            });
+            let class = wire::classify(self.dev.rx.frame(f), self.cfg.mac, self.cfg.ip, |p| owner(ports, p).is_some());
             match class {
                 Class::Udp(u) => {
                     self.stats.udp_in += 1;
@@ -96,11 +94,8 @@ impl Netstack<'_> {
                 };
                 let payload = &self.dev.rx.frame(f)[payload_range];
                 let buf = self.dev.tx.buf(slot);
-                let reply = app.on_datagram(
-                    payload,
-                    u.from,
-                    &mut buf[UDP_HEADROOM..UDP_HEADROOM + MAX_PAYLOAD as usize],
-                );
+                let reply =
+                    app.on_datagram(payload, u.from, &mut buf[UDP_HEADROOM..UDP_HEADROOM + MAX_PAYLOAD as usize]);
                 let dst_mac = match reply {
                     Some((n, to)) if n <= MAX_PAYLOAD as usize => {
                         if to.addr == u.from.addr {

@@ -93,14 +93,9 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::UnknownLabel(label) => write!(f, "unknown message label {label:#x}"),
-            Self::BadLength {
-                label,
-                expected,
-                got,
-            } => write!(
-                f,
-                "message with label {label:#x} has {got} message registers; its layout has {expected}"
-            ),
+            Self::BadLength { label, expected, got } => {
+                write!(f, "message with label {label:#x} has {got} message registers; its layout has {expected}")
+            }
             Self::BadValue { field, value } => {
                 write!(f, "message field `{field}` has out-of-range value {value:#x}")
             }
@@ -112,11 +107,7 @@ pub(crate) fn expect_len(label: u64, mrs: &[u64], expected: usize) -> Result<(),
     if mrs.len() == expected {
         Ok(())
     } else {
-        Err(DecodeError::BadLength {
-            label,
-            expected,
-            got: mrs.len(),
-        })
+        Err(DecodeError::BadLength { label, expected, got: mrs.len() })
     }
 }
 
@@ -130,10 +121,7 @@ pub(crate) fn pd_field(field: &'static str, value: u64) -> Result<PdId, DecodeEr
 
 pub(crate) fn count_field(value: u64) -> Result<u32, DecodeError> {
     match u32_field("count", value)? {
-        0 => Err(DecodeError::BadValue {
-            field: "count",
-            value,
-        }),
+        0 => Err(DecodeError::BadValue { field: "count", value }),
         n => Ok(n),
     }
 }

@@ -82,7 +82,9 @@ impl fmt::Display for MgrError {
             Self::NotPinned => "page is not pinned (never pinned, already unpinned, or its pin expired)",
             Self::NotDriver => "the caller is not a driver of this dataspace manager",
             Self::DriverFaulted => "the driver faulted; requests are refused until its device is reset",
-            Self::CacheFull => "the driver's translation cache has no free range for this dataspace; enlarge it or detach others",
+            Self::CacheFull => {
+                "the driver's translation cache has no free range for this dataspace; enlarge it or detach others"
+            }
             Self::BadExpiry => "pin deadline has already passed",
             Self::NotAuthorized => "this operation is not allowed on the channel it arrived on",
             Self::NotFaulted => "device reset reported for a driver that is not marked faulted",
@@ -172,33 +174,16 @@ impl MgrReply {
         let ok = label::OK;
         match result {
             Err(e) => msg(e.code(), []),
-            Ok(Self::Attached(a)) => msg(
-                ok,
-                [
-                    u64::from(a.base()),
-                    u64::from(a.pages()),
-                    a.page_size(),
-                    u64::from(a.ds().0),
-                ],
-            ),
+            Ok(Self::Attached(a)) => {
+                msg(ok, [u64::from(a.base()), u64::from(a.pages()), a.page_size(), u64::from(a.ds().0)])
+            }
             Ok(Self::Done) => msg(ok, []),
-            Ok(Self::Translated(t)) => msg(
-                ok,
-                [
-                    t.frame,
-                    u64::from(t.pinned),
-                    t.expiry,
-                    u64::from(t.ds.0),
-                    u64::from(t.page),
-                ],
-            ),
-            Ok(Self::PinCount { held, quota }) => {
-                msg(ok, [u64::from(*held), u64::from(*quota)])
+            Ok(Self::Translated(t)) => {
+                msg(ok, [t.frame, u64::from(t.pinned), t.expiry, u64::from(t.ds.0), u64::from(t.page)])
             }
+            Ok(Self::PinCount { held, quota }) => msg(ok, [u64::from(*held), u64::from(*quota)]),
             Ok(Self::Stats(s)) => msg(ok, s.words()),
-            Ok(Self::Recovered { pins, attachments }) => {
-                msg(ok, [u64::from(*pins), u64::from(*attachments)])
-            }
+            Ok(Self::Recovered { pins, attachments }) => msg(ok, [u64::from(*pins), u64::from(*attachments)]),
         }
     }
 
@@ -216,10 +201,8 @@ impl MgrReply {
                 let base = u32_field("base", mrs[0])?;
                 let pages = u32_field("pages", mrs[1])?;
                 let ds = DsId(u32_field("dataspace", mrs[3])?);
-                let a = Attachment::new(ds, base, pages, mrs[2]).ok_or(DecodeError::BadValue {
-                    field: "page size",
-                    value: mrs[2],
-                })?;
+                let a = Attachment::new(ds, base, pages, mrs[2])
+                    .ok_or(DecodeError::BadValue { field: "page size", value: mrs[2] })?;
                 Self::Attached(a)
             }
             Op::Detach | Op::Reclaim | Op::DriverFaulted => {
@@ -229,10 +212,7 @@ impl MgrReply {
             Op::Refill => {
                 expect_len(label, mrs, 5)?;
                 if mrs[0] & crate::cache::FLAG_MASK != 0 {
-                    return Err(DecodeError::BadValue {
-                        field: "frame",
-                        value: mrs[0],
-                    });
+                    return Err(DecodeError::BadValue { field: "frame", value: mrs[0] });
                 }
                 Self::Translated(Translation {
                     frame: mrs[0],
@@ -244,10 +224,7 @@ impl MgrReply {
             }
             Op::Pin | Op::Unpin => {
                 expect_len(label, mrs, 2)?;
-                Self::PinCount {
-                    held: u32_field("held", mrs[0])?,
-                    quota: u32_field("quota", mrs[1])?,
-                }
+                Self::PinCount { held: u32_field("held", mrs[0])?, quota: u32_field("quota", mrs[1])? }
             }
             Op::Stats => {
                 expect_len(label, mrs, 8)?;
@@ -255,10 +232,7 @@ impl MgrReply {
             }
             Op::DeviceReset => {
                 expect_len(label, mrs, 2)?;
-                Self::Recovered {
-                    pins: u32_field("pins", mrs[0])?,
-                    attachments: u32_field("attachments", mrs[1])?,
-                }
+                Self::Recovered { pins: u32_field("pins", mrs[0])?, attachments: u32_field("attachments", mrs[1])? }
             }
         };
         Ok(Ok(reply))

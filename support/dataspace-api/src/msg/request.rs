@@ -94,25 +94,13 @@ impl MgrRequest {
             Self::Attach { client, ds } | Self::Detach { client, ds } => {
                 msg(l, [u64::from(client.index()), u64::from(ds.0)])
             }
-            Self::Refill { ds, page } | Self::Reclaim { ds, page } => {
-                msg(l, [u64::from(ds.0), u64::from(page)])
+            Self::Refill { ds, page } | Self::Reclaim { ds, page } => msg(l, [u64::from(ds.0), u64::from(page)]),
+            Self::Pin { ds, first, count, expiry } => {
+                msg(l, [u64::from(ds.0), u64::from(first), u64::from(count), expiry])
             }
-            Self::Pin {
-                ds,
-                first,
-                count,
-                expiry,
-            } => msg(
-                l,
-                [u64::from(ds.0), u64::from(first), u64::from(count), expiry],
-            ),
-            Self::Unpin { ds, first, count } => {
-                msg(l, [u64::from(ds.0), u64::from(first), u64::from(count)])
-            }
+            Self::Unpin { ds, first, count } => msg(l, [u64::from(ds.0), u64::from(first), u64::from(count)]),
             Self::Stats => msg(l, []),
-            Self::DriverFaulted { driver } | Self::DeviceReset { driver } => {
-                msg(l, [u64::from(driver.index())])
-            }
+            Self::DriverFaulted { driver } | Self::DeviceReset { driver } => msg(l, [u64::from(driver.index())]),
         }
     }
 
@@ -152,11 +140,7 @@ impl MgrRequest {
             }
             label::UNPIN => {
                 expect_len(label, mrs, 3)?;
-                Self::Unpin {
-                    ds: ds(mrs[0])?,
-                    first: u32_field("first page", mrs[1])?,
-                    count: count_field(mrs[2])?,
-                }
+                Self::Unpin { ds: ds(mrs[0])?, first: u32_field("first page", mrs[1])?, count: count_field(mrs[2])? }
             }
             label::STATS => {
                 expect_len(label, mrs, 0)?;

@@ -202,12 +202,19 @@ fn linux_guest_boots_echoes_and_reports_cpu() {
         }
         assert!(attempts.len() < 3, "lost echoes at {RATE_MBPS} Mb/s in every attempt: {attempts:#?}");
     };
-    assert!(after[3] > before[3] || busy(&before, &after) > 0.0, "the cpu counters did not move: {before:?} -> {after:?}");
+    assert!(
+        after[3] > before[3] || busy(&before, &after) > 0.0,
+        "the cpu counters did not move: {before:?} -> {after:?}"
+    );
 
     let net = guest.command("net", "linux-guest: net ");
-    let counts: Vec<u64> = net["linux-guest: net ".len()..].split_whitespace().map(|f| f.parse().expect("a counter")).collect();
+    let counts: Vec<u64> =
+        net["linux-guest: net ".len()..].split_whitespace().map(|f| f.parse().expect("a counter")).collect();
     assert_eq!(counts.len(), 3, "net line {net:?}");
-    assert!(counts[0] >= level.sent && counts[1] >= level.echoed, "eth0 counters {counts:?} below the level's {level:?}");
+    assert!(
+        counts[0] >= level.sent && counts[1] >= level.echoed,
+        "eth0 counters {counts:?} below the level's {level:?}"
+    );
 
     let err = guest.command("bogus", "linux-guest: error: ");
     assert_eq!(err, "linux-guest: error: unknown command bogus");

@@ -77,9 +77,12 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             let in_region = |e: BootError<'a>| BootError { region: Some(rname), ..e };
             let copies = self.slots.alloc(r.count).ctx("copying frame caps").map_err(in_region)?;
             for k in 0..r.count {
-                ROOT.copy(copies + k, 64, ROOT.slot(r.first + k), CapRights::ALL).ctx("copying a frame cap").map_err(in_region)?;
+                ROOT.copy(copies + k, 64, ROOT.slot(r.first + k), CapRights::ALL)
+                    .ctx("copying a frame cap")
+                    .map_err(in_region)?;
                 let va = m.vaddr.get() + (k << r.page_bits);
-                self.map(i, copies + k, va, r.page_bits, m.perms & spec::PERM_W != 0, m.cached != 0).map_err(in_region)?;
+                self.map(i, copies + k, va, r.page_bits, m.perms & spec::PERM_W != 0, m.cached != 0)
+                    .map_err(in_region)?;
             }
         }
         Ok(())

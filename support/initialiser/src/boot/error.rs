@@ -18,9 +18,18 @@ pub enum Cause {
     Alloc(AllocError),
     Plan(PlanError),
     /// A `pci=` device that the scan did not find.
-    PciAbsent { vendor: u16, device: u16, index: u16 },
+    PciAbsent {
+        vendor: u16,
+        device: u16,
+        index: u16,
+    },
     /// A BAR that cannot back the region.
-    BadBar { bar: u8, what: &'static str, addr: u64, size: u64 },
+    BadBar {
+        bar: u8,
+        what: &'static str,
+        addr: u64,
+        size: u64,
+    },
     /// Something else, explained.
     Msg(&'static str),
     /// Something else, with a number.
@@ -107,7 +116,12 @@ pub(super) trait CtxData<T> {
 
 impl<T> CtxData<T> for Result<T, sel4::CapDataError> {
     fn ctx_data<'a>(self, step: &'static str) -> R<'a, T> {
-        self.map_err(|_| BootError { pd: None, region: None, step, cause: Cause::Msg("value does not fit the seL4 cap data encoding") })
+        self.map_err(|_| BootError {
+            pd: None,
+            region: None,
+            step,
+            cause: Cause::Msg("value does not fit the seL4 cap data encoding"),
+        })
     }
 }
 

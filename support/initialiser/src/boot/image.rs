@@ -69,7 +69,8 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             spec::PATCH_TSC_HZ => tsc_hz,
             r => regions.get(r as usize).map_or(0, |r| r.paddr),
         };
-        fill_page(&self.spec, i, Page(CPtr(frame)), page_vaddr, data, false, value).ctx("filling a program image page through the scratch window")
+        fill_page(&self.spec, i, Page(CPtr(frame)), page_vaddr, data, false, value)
+            .ctx("filling a program image page through the scratch window")
     }
 
     /// ELF segments: fresh frames, filled through the scratch window, then mapped.
@@ -96,7 +97,12 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         }
         let want = spec.patches.iter().filter(|p| p.pd.get() as usize == i).count() as u64 * 8;
         if patched != want {
-            return fail("applying boot-time setvars", Cause::Msg("a setvar symbol (region_paddr, or the info block's tsc_hz) lies outside the loaded segments"));
+            return fail(
+                "applying boot-time setvars",
+                Cause::Msg(
+                    "a setvar symbol (region_paddr, or the info block's tsc_hz) lies outside the loaded segments",
+                ),
+            );
         }
         Ok(())
     }

@@ -20,7 +20,10 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             let first = io.addr.get();
             let last = first as u64 + io.size.get() as u64 - 1;
             if io.size.get() == 0 || last > 0xffff {
-                return fail("installing an ioport", Cause::MsgNum("port range leaves 0..=0xffff; size", io.size.get() as u64));
+                return fail(
+                    "installing an ioport",
+                    Cause::MsgNum("port range leaves 0..=0xffff; size", io.size.get() as u64),
+                );
             }
             let data = CapData::io_ports(first, last as u16).ctx_data("encoding a port range")?;
             cn.mint(cspace::IOPORT_BASE + io.id as u64, depth, ROOT.slot(init::IO_PORT.0 .0), CapRights::ALL, data)

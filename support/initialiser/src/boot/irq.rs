@@ -26,9 +26,13 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                     let pin = pci::interrupt_pin(self.io, f.bdf).ctx("reading the Interrupt Pin register")?;
                     let line = pci::interrupt_line(self.io, f.bdf).ctx("reading the Interrupt Line register")?;
                     let Some(gsi) = rule.gsi(&f, pin, line) else {
-                        return fail("routing a PCI interrupt", Cause::MsgNum("the device has no usable INTx line; Interrupt Pin register", pin as u64));
+                        return fail(
+                            "routing a PCI interrupt",
+                            Cause::MsgNum("the device has no usable INTx line; Interrupt Pin register", pin as u64),
+                        );
                     };
-                    pci::enable(self.io, f.bdf, pci::CMD_BUS_MASTER | pci::CMD_MEMORY).ctx("enabling the PCI device")?;
+                    pci::enable(self.io, f.bdf, pci::CMD_BUS_MASTER | pci::CMD_MEMORY)
+                        .ctx("enabling the PCI device")?;
                     self.say(format_args!(
                         "initialiser: PD '{name}' irq {}: PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) INT{} -> IOAPIC pin {gsi} ({:?} rule), vector {}\n",
                         irq.id, f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device,
@@ -46,11 +50,13 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                 .get_ioapic(ROOT.slot(handler), ioapic, pin, level, low, irq.vector as u64)
                 .ctx("claiming the IOAPIC pin (IRQControl_GetIOAPIC)")?;
             let data = CapData::badge(1 << irq.id).ctx_data("badging an irq")?;
-            ROOT.mint(handler + 1, 64, ROOT.slot(objs.notification), CapRights::WRITE, data).ctx("badging the notification")?;
+            ROOT.mint(handler + 1, 64, ROOT.slot(objs.notification), CapRights::WRITE, data)
+                .ctx("badging the notification")?;
             let h = IrqHandler(CPtr(handler));
             h.set_notification(Notification(CPtr(handler + 1))).ctx("IRQHandler_SetNotification")?;
             h.ack().ctx("unmasking the irq")?;
-            cn.copy(cspace::IRQ_BASE + irq.id as u64, depth, ROOT.slot(handler), CapRights::ALL).ctx("installing the irq handler")?;
+            cn.copy(cspace::IRQ_BASE + irq.id as u64, depth, ROOT.slot(handler), CapRights::ALL)
+                .ctx("installing the irq handler")?;
         }
         Ok(())
     }

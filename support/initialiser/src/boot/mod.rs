@@ -39,9 +39,9 @@ use crate::vspace::PagingPlan;
 use crate::PortIo;
 
 pub use console::{ConsoleCaps, COM1, CONSOLE_BADGE};
+use error::{fail, Ctx, CtxData, R};
 pub use error::{BootError, Cause};
 pub use image::{fill_page, patch_value};
-use error::{fail, Ctx, CtxData, R};
 
 /// Where the initialiser maps a frame to fill it: PML4 slot 1 (512 GiB), far from its image.
 pub const SCRATCH: u64 = 0x80_0000_0000;
@@ -134,15 +134,35 @@ struct Builder<'a, 'w, W: Write, P: PortIo> {
 const ROOT: CNode = init::CNODE;
 
 /// Builds and starts every PD of `spec`; prints one line per PD started.
-pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P, out: &mut W) -> R<'a, (System<'a>, Stats)> {
+pub fn build<'a, W: Write, P: PortIo>(
+    bi: &BootInfo<'_>,
+    spec: Spec<'a>,
+    io: &P,
+    out: &mut W,
+) -> R<'a, (System<'a>, Stats)> {
     if spec.regions.len() > MAX_REGIONS {
-        return fail("reading the system spec", Cause::MsgNum("too many memory regions; the initialiser supports at most", MAX_REGIONS as u64));
+        return fail(
+            "reading the system spec",
+            Cause::MsgNum("too many memory regions; the initialiser supports at most", MAX_REGIONS as u64),
+        );
     }
     if spec.segments.len() > MAX_SEGMENTS {
-        return fail("reading the system spec", Cause::MsgNum("too many program segments over all PDs; the initialiser supports at most", MAX_SEGMENTS as u64));
+        return fail(
+            "reading the system spec",
+            Cause::MsgNum(
+                "too many program segments over all PDs; the initialiser supports at most",
+                MAX_SEGMENTS as u64,
+            ),
+        );
     }
     if spec.fault_notifies.len() > MAX_FAULT_NOTICES {
-        return fail("reading the system spec", Cause::MsgNum("too many <fault_notify> elements; the initialiser supports at most", MAX_FAULT_NOTICES as u64));
+        return fail(
+            "reading the system spec",
+            Cause::MsgNum(
+                "too many <fault_notify> elements; the initialiser supports at most",
+                MAX_FAULT_NOTICES as u64,
+            ),
+        );
     }
     let mut uts = UntypedPool::new();
     for u in bi.untypeds() {
@@ -172,7 +192,11 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         let o = b.regions[i];
         b.say(format_args!(
             "initialiser: region '{}': {:#x} bytes at physical {:#x} ({} x {} KiB frames{})\n",
-            spec.str(&r.name), r.size.get(), o.paddr, o.count, (1u64 << o.page_bits) >> 10,
+            spec.str(&r.name),
+            r.size.get(),
+            o.paddr,
+            o.count,
+            (1u64 << o.page_bits) >> 10,
             if r.kind == spec::REGION_RAM { "" } else { ", device memory" }
         ));
     }
@@ -189,7 +213,9 @@ pub fn build<'a, W: Write, P: PortIo>(bi: &BootInfo<'_>, spec: Spec<'a>, io: &P,
         let target = b.pds[f.target.get() as usize].notification;
         let slot = b.slots.alloc(1).ctx("allocating a fault notice slot").map_err(in_pd)?;
         let data = CapData::badge(1 << f.id).ctx_data("badging a fault notice").map_err(in_pd)?;
-        ROOT.mint(slot, 64, ROOT.slot(target), CapRights::WRITE, data).ctx("minting a fault notice cap").map_err(in_pd)?;
+        ROOT.mint(slot, 64, ROOT.slot(target), CapRights::WRITE, data)
+            .ctx("minting a fault notice cap")
+            .map_err(in_pd)?;
         notice_caps[k] = slot;
     }
     let scratch_slot = b.slots.alloc(1).ctx("allocating the monitor's scratch slot")?;

@@ -27,7 +27,13 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     }
 
     /// `count` contiguous RAM objects of 2^`bits` bytes.
-    pub(super) fn objects(&mut self, ty: ObjectType, size_arg: u64, bits: u32, count: u64) -> Result<(u64, u64), Cause> {
+    pub(super) fn objects(
+        &mut self,
+        ty: ObjectType,
+        size_arg: u64,
+        bits: u32,
+        count: u64,
+    ) -> Result<(u64, u64), Cause> {
         let carve = self.uts.alloc_ram(bits, count)?;
         let first = self.retype_from(carve.cap, ty, size_arg, count)?;
         Ok((first, carve.paddr))

@@ -77,7 +77,11 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             Page(CPtr(objs.ipc_frame)),
         )
         .ctx("configuring the TCB")?;
-        let regs = UserContext { rip: pd.entry.get(), rsp: pd.stack_bottom.get() + pd.stack_size.get(), ..UserContext::default() };
+        let regs = UserContext {
+            rip: pd.entry.get(),
+            rsp: pd.stack_bottom.get() + pd.stack_size.get(),
+            ..UserContext::default()
+        };
         tcb.write_registers(false, 2, &regs).ctx("setting the entry point and stack")?;
         tcb.resume().ctx("starting the thread")?;
         self.say(format_args!(

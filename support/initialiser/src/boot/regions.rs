@@ -25,7 +25,11 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             let size = r.size.get();
             let bits = r.page_bits as u32;
             if !(bits == 12 || bits == 21) || size == 0 || size % (1 << bits) != 0 {
-                return fail("checking the region", Cause::MsgNum("size must be a non-zero multiple of the page size; size is", size)).map_err(in_region);
+                return fail(
+                    "checking the region",
+                    Cause::MsgNum("size must be a non-zero multiple of the page size; size is", size),
+                )
+                .map_err(in_region);
             }
             let paddr = match r.kind {
                 spec::REGION_RAM => continue,
@@ -36,27 +40,69 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                     let (addr, bar_size) = match bar {
                         Bar::Memory { addr, size, .. } => (addr, size),
                         Bar::Io { port, size } => {
-                            return fail("reading the BAR", Cause::BadBar { bar: r.bar, what: "is an I/O BAR: grant its ports with <ioport> instead", addr: port as u64, size: size as u64 }).map_err(in_region)
+                            return fail(
+                                "reading the BAR",
+                                Cause::BadBar {
+                                    bar: r.bar,
+                                    what: "is an I/O BAR: grant its ports with <ioport> instead",
+                                    addr: port as u64,
+                                    size: size as u64,
+                                },
+                            )
+                            .map_err(in_region)
                         }
-                        Bar::Absent => return fail("reading the BAR", Cause::BadBar { bar: r.bar, what: "is not implemented by the device", addr: 0, size: 0 }).map_err(in_region),
+                        Bar::Absent => {
+                            return fail(
+                                "reading the BAR",
+                                Cause::BadBar {
+                                    bar: r.bar,
+                                    what: "is not implemented by the device",
+                                    addr: 0,
+                                    size: 0,
+                                },
+                            )
+                            .map_err(in_region)
+                        }
                     };
                     if size > bar_size {
-                        return fail("checking the BAR", Cause::BadBar { bar: r.bar, what: "is smaller than the region", addr, size: bar_size }).map_err(in_region);
+                        return fail(
+                            "checking the BAR",
+                            Cause::BadBar { bar: r.bar, what: "is smaller than the region", addr, size: bar_size },
+                        )
+                        .map_err(in_region);
                     }
                     if addr == 0 {
-                        return fail("checking the BAR", Cause::BadBar { bar: r.bar, what: "was never assigned an address by the firmware", addr, size: bar_size }).map_err(in_region);
+                        return fail(
+                            "checking the BAR",
+                            Cause::BadBar {
+                                bar: r.bar,
+                                what: "was never assigned an address by the firmware",
+                                addr,
+                                size: bar_size,
+                            },
+                        )
+                        .map_err(in_region);
                     }
-                    pci::enable(self.io, f.bdf, pci::CMD_MEMORY | pci::CMD_BUS_MASTER).ctx("enabling the PCI device").map_err(in_region)?;
+                    pci::enable(self.io, f.bdf, pci::CMD_MEMORY | pci::CMD_BUS_MASTER)
+                        .ctx("enabling the PCI device")
+                        .map_err(in_region)?;
                     self.say(format_args!(
                         "initialiser: region '{name}': PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) BAR {} at {addr:#x} ({bar_size:#x} bytes)\n",
                         f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device, r.bar
                     ));
                     addr
                 }
-                _ => return fail("reading the system spec", Cause::MsgNum("unknown region kind", r.kind as u64)).map_err(in_region),
+                _ => {
+                    return fail("reading the system spec", Cause::MsgNum("unknown region kind", r.kind as u64))
+                        .map_err(in_region)
+                }
             };
             if paddr % (1 << bits) != 0 {
-                return fail("checking the region", Cause::MsgNum("physical address is not aligned to the page size:", paddr)).map_err(in_region);
+                return fail(
+                    "checking the region",
+                    Cause::MsgNum("physical address is not aligned to the page size:", paddr),
+                )
+                .map_err(in_region);
             }
             self.regions[i] = RegionObjs { first: 0, count: size >> bits, page_bits: bits as u8, paddr };
             order[n] = (paddr, i);
@@ -67,15 +113,20 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             let (a, ia) = w[0];
             if a + spec.regions[ia].size.get() > w[1].0 {
                 let name = spec.str(&spec.regions[w[1].1].name);
-                return fail("placing device memory", Cause::MsgNum("overlaps another region's physical memory at", w[1].0))
-                    .map_err(|e| BootError { region: Some(name), ..e });
+                return fail(
+                    "placing device memory",
+                    Cause::MsgNum("overlaps another region's physical memory at", w[1].0),
+                )
+                .map_err(|e| BootError { region: Some(name), ..e });
             }
         }
         for &(paddr, i) in &order[..n] {
             let r = self.regions[i];
             let ty = if r.page_bits == 21 { ObjectType::LargePage } else { ObjectType::Page4K };
             let name = spec.str(&spec.regions[i].name);
-            let first = self.objects_at(paddr, ty, r.page_bits as u32, r.count).ctx("taking its frames from device memory")
+            let first = self
+                .objects_at(paddr, ty, r.page_bits as u32, r.count)
+                .ctx("taking its frames from device memory")
                 .map_err(|e| BootError { region: Some(name), ..e })?;
             self.regions[i].first = first;
             self.check_paddr(i)?;
@@ -90,8 +141,11 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         let got = Page(CPtr(r.first)).get_address().ctx("reading the frame address")?;
         if got != r.paddr {
             let name = self.spec.str(&self.spec.regions[i].name);
-            return fail("checking the frame address", Cause::MsgNum("the kernel placed the frames elsewhere (untyped model bug); got", got))
-                .map_err(|e| BootError { region: Some(name), ..e });
+            return fail(
+                "checking the frame address",
+                Cause::MsgNum("the kernel placed the frames elsewhere (untyped model bug); got", got),
+            )
+            .map_err(|e| BootError { region: Some(name), ..e });
         }
         Ok(())
     }
@@ -107,7 +161,9 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
             let bits = r.page_bits as u32;
             let count = r.size.get() >> bits;
             let ty = if bits == 21 { ObjectType::LargePage } else { ObjectType::Page4K };
-            let (first, paddr) = self.objects(ty, 0, bits, count).ctx("allocating its frames")
+            let (first, paddr) = self
+                .objects(ty, 0, bits, count)
+                .ctx("allocating its frames")
                 .map_err(|e| BootError { region: Some(name), ..e })?;
             self.stats.frames += count;
             self.regions[i] = RegionObjs { first, count, page_bits: bits as u8, paddr };

@@ -11,8 +11,7 @@ use super::{show, Reader};
 
 impl Reader<'_, '_> {
     pub(super) fn attr<'n, 'x>(&self, node: Node<'n, 'x>, name: &str) -> Option<Attribute<'n, 'x>> {
-        node.attributes()
-            .find(|a| a.name() == name && a.namespace().is_none())
+        node.attributes().find(|a| a.name() == name && a.namespace().is_none())
     }
 
     /// A required attribute; reports it missing (at the element) with `purpose`.
@@ -27,10 +26,7 @@ impl Reader<'_, '_> {
             let pos = self.node_pos(node);
             self.err(
                 pos,
-                format!(
-                    "<{}> is missing the required attribute '{name}' ({purpose})",
-                    node.tag_name().name()
-                ),
+                format!("<{}> is missing the required attribute '{name}' ({purpose})", node.tag_name().name()),
             );
         }
         found
@@ -50,54 +46,27 @@ impl Reader<'_, '_> {
             Ok(_) => {
                 self.err(
                     pos,
-                    format!(
-                        "<{element}> {}={} is out of range: expected {range}",
-                        attr.name(),
-                        show(attr.value())
-                    ),
+                    format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())),
                 );
                 None
             }
             Err(NumError::Overflow | NumError::Negative) if max != u64::MAX => {
                 self.err(
                     pos,
-                    format!(
-                        "<{element}> {}={} is out of range: expected {range}",
-                        attr.name(),
-                        show(attr.value())
-                    ),
+                    format!("<{element}> {}={} is out of range: expected {range}", attr.name(), show(attr.value())),
                 );
                 None
             }
             Err(e) => {
-                let extra = if max == u64::MAX {
-                    String::new()
-                } else {
-                    format!("; expected {range}")
-                };
-                self.err(
-                    pos,
-                    format!(
-                        "<{element}> {}={}: {}{extra}",
-                        attr.name(),
-                        show(attr.value()),
-                        e.describe()
-                    ),
-                );
+                let extra = if max == u64::MAX { String::new() } else { format!("; expected {range}") };
+                self.err(pos, format!("<{element}> {}={}: {}{extra}", attr.name(), show(attr.value()), e.describe()));
                 None
             }
         }
     }
 
     /// An optional number attribute with a default.
-    pub(super) fn number_or(
-        &mut self,
-        node: Node,
-        name: &str,
-        default: u64,
-        min: u64,
-        max: u64,
-    ) -> Option<u64> {
+    pub(super) fn number_or(&mut self, node: Node, name: &str, default: u64, min: u64, max: u64) -> Option<u64> {
         match self.attr(node, name) {
             Some(a) => self.number(node, &a, min, max),
             None => Some(default),
@@ -106,7 +75,14 @@ impl Reader<'_, '_> {
 
     /// An optional keyword attribute: `Some(default)` when absent, the value `choices` pairs
     /// with its text, or `None` (reported: `expected <expected>`) for any other text.
-    pub(super) fn keyword<T: Copy>(&mut self, node: Node, name: &str, default: T, choices: &[(&str, T)], expected: &str) -> Option<T> {
+    pub(super) fn keyword<T: Copy>(
+        &mut self,
+        node: Node,
+        name: &str,
+        default: T,
+        choices: &[(&str, T)],
+        expected: &str,
+    ) -> Option<T> {
         let Some(attr) = self.attr(node, name) else {
             return Some(default);
         };
@@ -114,10 +90,7 @@ impl Reader<'_, '_> {
             return Some(v);
         }
         let pos = self.attr_pos(&attr);
-        self.err(
-            pos,
-            format!("<{}> {}={}: expected {expected}", node.tag_name().name(), name, show(attr.value())),
-        );
+        self.err(pos, format!("<{}> {}={}: expected {expected}", node.tag_name().name(), name, show(attr.value())));
         None
     }
 
@@ -157,18 +130,18 @@ impl Reader<'_, '_> {
         let attr = self.attr(node, name)?;
         let pos = self.attr_pos(&attr);
         if !value::valid_symbol(attr.value()) {
-            self.err(pos, format!(
-                "<{}> {}={}: expected a symbol name (letters, digits and '_', not starting with a digit)",
-                node.tag_name().name(), name, show(attr.value())
-            ));
+            self.err(
+                pos,
+                format!(
+                    "<{}> {}={}: expected a symbol name (letters, digits and '_', not starting with a digit)",
+                    node.tag_name().name(),
+                    name,
+                    show(attr.value())
+                ),
+            );
             return None;
         }
-        out.push(SetVar {
-            symbol: attr.value().to_string(),
-            value,
-            source,
-            pos,
-        });
+        out.push(SetVar { symbol: attr.value().to_string(), value, source, pos });
         Some(attr.value().to_string())
     }
 
@@ -179,11 +152,7 @@ impl Reader<'_, '_> {
             let pos = self.attr_pos(&attr);
             self.err(
                 pos,
-                format!(
-                    "<{}> name={}: expected a non-empty name",
-                    node.tag_name().name(),
-                    show(attr.value())
-                ),
+                format!("<{}> name={}: expected a non-empty name", node.tag_name().name(), show(attr.value())),
             );
             return None;
         }

@@ -9,10 +9,7 @@ use crate::MAX_CHANNEL_ID;
 
 use super::{no_children, show, Reader};
 
-pub(super) fn read_channel<'a, 'i>(
-    node: Node<'a, 'i>,
-    r: &mut Reader<'_, 'i>,
-) -> Option<(Channel, [Node<'a, 'i>; 2])> {
+pub(super) fn read_channel<'a, 'i>(node: Node<'a, 'i>, r: &mut Reader<'_, 'i>) -> Option<(Channel, [Node<'a, 'i>; 2])> {
     let attrs_ok = r.check_attrs(node, &[], &[]);
     r.check_no_text(node);
     let mut ends = Vec::new();
@@ -47,18 +44,15 @@ pub(super) fn read_channel<'a, 'i>(
     }
     if ends[0].pp && ends[1].pp {
         let pos = r.attr_pos_of(nodes[1], "pp");
-        r.err(pos, "<end> pp=\"true\" on both ends of a <channel>: protected calls go one way only, to the higher-priority PD");
+        r.err(
+            pos,
+            "<end> pp=\"true\" on both ends of a <channel>: protected calls go one way only, to the higher-priority PD",
+        );
         return None;
     }
     let b = ends.pop()?;
     let a = ends.pop()?;
-    Some((
-        Channel {
-            ends: [a, b],
-            pos: r.node_pos(node),
-        },
-        [nodes[0], nodes[1]],
-    ))
+    Some((Channel { ends: [a, b], pos: r.node_pos(node) }, [nodes[0], nodes[1]]))
 }
 
 pub(super) fn read_end(node: Node, r: &mut Reader) -> Option<ChannelEnd> {
@@ -66,15 +60,19 @@ pub(super) fn read_end(node: Node, r: &mut Reader) -> Option<ChannelEnd> {
     r.check_no_text(node);
     no_children(node, r);
     let pd = r.required(node, "pd", "the name of the protection domain at this end");
-    let id = r
-        .required(node, "id", "the channel id this PD uses")
-        .and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
+    let id = r.required(node, "id", "the channel id this PD uses").and_then(|a| r.number(node, &a, 0, MAX_CHANNEL_ID));
     let pp = r.boolean(node, "pp", false);
     let notify = r.boolean(node, "notify", true);
     let setvar_id = match r.attr(node, "setvar_id") {
         Some(a) if !value::valid_symbol(a.value()) => {
             let pos = r.attr_pos(&a);
-            r.err(pos, format!("<end> setvar_id={}: expected a symbol name (letters, digits and '_', not starting with a digit)", show(a.value())));
+            r.err(
+                pos,
+                format!(
+                    "<end> setvar_id={}: expected a symbol name (letters, digits and '_', not starting with a digit)",
+                    show(a.value())
+                ),
+            );
             return None;
         }
         Some(a) => Some(a.value().to_string()),

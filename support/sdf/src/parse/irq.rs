@@ -38,19 +38,8 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
         }
         IrqKind::Pci { device: device? }
     } else {
-        let attrs_ok = r.check_attrs(
-            node,
-            &[
-                "id",
-                "pin",
-                "vector",
-                "ioapic",
-                "trigger",
-                "polarity",
-                "setvar_id",
-            ],
-            irq_hints,
-        );
+        let attrs_ok =
+            r.check_attrs(node, &["id", "pin", "vector", "ioapic", "trigger", "polarity", "setvar_id"], irq_hints);
         if r.attr(node, "pin").is_none() {
             if attrs_ok {
                 let pos = r.node_pos(node);
@@ -58,12 +47,9 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
             }
             return None;
         }
-        let pin = r
-            .required(node, "pin", "the IOAPIC pin")
-            .and_then(|a| r.number(node, &a, 0, MAX_IOAPIC_PIN));
-        let vector = r
-            .required(node, "vector", "the CPU vector, 0..107")
-            .and_then(|a| r.number(node, &a, 0, MAX_IRQ_VECTOR));
+        let pin = r.required(node, "pin", "the IOAPIC pin").and_then(|a| r.number(node, &a, 0, MAX_IOAPIC_PIN));
+        let vector =
+            r.required(node, "vector", "the CPU vector, 0..107").and_then(|a| r.number(node, &a, 0, MAX_IRQ_VECTOR));
         let ioapic = match r.attr(node, "ioapic") {
             None => Some(0),
             Some(a) => match r.number(node, &a, 0, 255) {
@@ -105,17 +91,6 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
         }
     };
     let id = u8::try_from(id?).ok()?;
-    let setvar_id = r.symbol(
-        node,
-        "setvar_id",
-        SetVarValue::Number(u64::from(id)),
-        SetVarSource::IrqId,
-        setvars,
-    );
-    Some(Irq {
-        id,
-        kind,
-        setvar_id,
-        pos: r.node_pos(node),
-    })
+    let setvar_id = r.symbol(node, "setvar_id", SetVarValue::Number(u64::from(id)), SetVarSource::IrqId, setvars);
+    Some(Irq { id, kind, setvar_id, pos: r.node_pos(node) })
 }

@@ -10,50 +10,43 @@ use crate::PHYS_ADDR_LIMIT;
 use super::{no_children, show, Reader};
 
 pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
-    let attrs_ok = r.check_attrs(
-        node,
-        &["name", "size", "page_size", "phys_addr", "pci", "bar"],
-        &[],
-    );
+    let attrs_ok = r.check_attrs(node, &["name", "size", "page_size", "phys_addr", "pci", "bar"], &[]);
     r.check_no_text(node);
     no_children(node, r);
     let name = r.name(node, "the region's name, used by maps");
-    let size = r
-        .required(node, "size", "the region's size in bytes")
-        .and_then(|a| r.number(node, &a, 1, u64::MAX));
+    let size = r.required(node, "size", "the region's size in bytes").and_then(|a| r.number(node, &a, 1, u64::MAX));
     let page_size = match r.attr(node, "page_size") {
         None => Some(PageSize::Small),
-        Some(a) => match value::parse_u64(a.value()) {
-            Ok(0x1000) => Some(PageSize::Small),
-            Ok(0x20_0000) => Some(PageSize::Large),
-            Ok(_) => {
-                let pos = r.attr_pos(&a);
-                r.err(pos, format!("<memory_region> page_size={} is not supported: expected 0x1000 (4 KiB) or 0x200000 (2 MiB)", show(a.value())));
-                None
+        Some(a) => {
+            match value::parse_u64(a.value()) {
+                Ok(0x1000) => Some(PageSize::Small),
+                Ok(0x20_0000) => Some(PageSize::Large),
+                Ok(_) => {
+                    let pos = r.attr_pos(&a);
+                    r.err(pos, format!("<memory_region> page_size={} is not supported: expected 0x1000 (4 KiB) or 0x200000 (2 MiB)", show(a.value())));
+                    None
+                }
+                Err(e) => {
+                    let pos = r.attr_pos(&a);
+                    r.err(
+                        pos,
+                        format!(
+                            "<memory_region> page_size={}: {}; expected 0x1000 or 0x200000",
+                            show(a.value()),
+                            e.describe()
+                        ),
+                    );
+                    None
+                }
             }
-            Err(e) => {
-                let pos = r.attr_pos(&a);
-                r.err(
-                    pos,
-                    format!(
-                        "<memory_region> page_size={}: {}; expected 0x1000 or 0x200000",
-                        show(a.value()),
-                        e.describe()
-                    ),
-                );
-                None
-            }
-        },
+        }
     };
     if let (Some(size), Some(ps)) = (size, page_size) {
         if size % ps.bytes() != 0 {
             let pos = r.attr_pos_of(node, "size");
             r.err(
                 pos,
-                format!(
-                    "<memory_region> size=0x{size:x} is not a multiple of its page size 0x{:x}",
-                    ps.bytes()
-                ),
+                format!("<memory_region> size=0x{size:x} is not a multiple of its page size 0x{:x}", ps.bytes()),
             );
         }
     }
@@ -62,21 +55,14 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
     let bar = r.attr(node, "bar");
     let backing = match (phys, pci, bar) {
         (Some(p), Some(c), _) => {
-            let later = if p.range().start > c.range().start {
-                p
-            } else {
-                c
-            };
+            let later = if p.range().start > c.range().start { p } else { c };
             let pos = r.attr_pos(&later);
             r.err(pos, "<memory_region> has both phys_addr= and pci=: a region is either fixed physical memory or a PCI BAR, not both");
             None
         }
         (Some(_), None, Some(b)) => {
             let pos = r.attr_pos(&b);
-            r.err(
-                pos,
-                "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=",
-            );
+            r.err(pos, "<memory_region> bar= only goes with pci=\"vvvv:dddd\", not with phys_addr=");
             None
         }
         (Some(p), None, None) => {
@@ -85,12 +71,15 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 (Some(addr), Some(size), Some(ps)) => {
                     let pos = r.attr_pos(&p);
                     if addr % ps.bytes() != 0 {
-                        r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} is not aligned to the region's page size 0x{:x}", ps.bytes()));
+                        r.err(
+                            pos,
+                            format!(
+                                "<memory_region> phys_addr=0x{addr:x} is not aligned to the region's page size 0x{:x}",
+                                ps.bytes()
+                            ),
+                        );
                         None
-                    } else if addr
-                        .checked_add(size)
-                        .is_none_or(|end| end > PHYS_ADDR_LIMIT)
-                    {
+                    } else if addr.checked_add(size).is_none_or(|end| end > PHYS_ADDR_LIMIT) {
                         r.err(pos, format!("<memory_region> phys_addr=0x{addr:x} with size 0x{size:x} ends beyond the 52-bit physical address space"));
                         None
                     } else {
@@ -105,10 +94,7 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 Ok(d) => Some(d),
                 Err(why) => {
                     let pos = r.attr_pos(&c);
-                    r.err(
-                        pos,
-                        format!("<memory_region> pci={}: {why}", show(c.value())),
-                    );
+                    r.err(pos, format!("<memory_region> pci={}: {why}", show(c.value())));
                     None
                 }
             };
@@ -116,24 +102,21 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 Some(b) => r.number(node, &b, 0, 5),
                 None => {
                     let pos = r.node_pos(node);
-                    r.err(pos, "<memory_region> with pci= is missing the required attribute 'bar' (the BAR number, 0..5)");
+                    r.err(
+                        pos,
+                        "<memory_region> with pci= is missing the required attribute 'bar' (the BAR number, 0..5)",
+                    );
                     None
                 }
             };
             match (device, bar) {
-                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar {
-                    device,
-                    bar: u8::try_from(bar).ok()?,
-                })),
+                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar { device, bar: u8::try_from(bar).ok()? })),
                 _ => None,
             }
         }
         (None, None, Some(b)) => {
             let pos = r.attr_pos(&b);
-            r.err(
-                pos,
-                "<memory_region> bar= needs pci=\"vvvv:dddd\" to say whose BAR it is",
-            );
+            r.err(pos, "<memory_region> bar= needs pci=\"vvvv:dddd\" to say whose BAR it is");
             None
         }
         (None, None, None) => Some(Backing::Allocated),
@@ -145,11 +128,5 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
     if size % page_size.bytes() != 0 {
         return None;
     }
-    Some(MemoryRegion {
-        name: name?,
-        size,
-        page_size,
-        backing: backing?,
-        pos: r.node_pos(node),
-    })
+    Some(MemoryRegion { name: name?, size, page_size, backing: backing?, pos: r.node_pos(node) })
 }

@@ -24,9 +24,9 @@ use roxmltree::Node;
 
 use crate::model::*;
 
+use reader::no_children;
 pub(crate) use reader::{show, show_char, Reader};
 pub(crate) use system::read;
-use reader::no_children;
 
 /// An error found while reading: where, and what.
 pub(crate) type Found = (Pos, String);

@@ -13,7 +13,8 @@ use super::map::read_map;
 use super::setvar::read_setvar;
 use super::{no_children, show, PdSources, Reader};
 
-const NON_MCS: &str = "this kernel build is non-MCS: it has no passive PDs, budgets or periods (scheduling is by priority only)";
+const NON_MCS: &str =
+    "this kernel build is non-MCS: it has no passive PDs, budgets or periods (scheduling is by priority only)";
 
 pub(super) fn read_pd<'a, 'i>(
     node: Node<'a, 'i>,
@@ -29,26 +30,23 @@ pub(super) fn read_pd<'a, 'i>(
             ("cpu", "this system runs every PD on the boot CPU"),
             ("smc", "SMC forwarding exists only on ARM"),
             ("id", "nested (child) protection domains are not supported"),
-            (
-                "setvar_id",
-                "nested (child) protection domains are not supported",
-            ),
+            ("setvar_id", "nested (child) protection domains are not supported"),
         ],
     );
     r.check_no_text(node);
     let name = r.name(node, "the PD's name, used by channels and fault reports");
     let priority = r.number_or(node, "priority", 0, 0, u64::from(MAX_PRIORITY));
-    let stack_size = r.number_or(
-        node,
-        "stack_size",
-        DEFAULT_STACK_SIZE,
-        MIN_STACK_SIZE,
-        MAX_STACK_SIZE,
-    );
+    let stack_size = r.number_or(node, "stack_size", DEFAULT_STACK_SIZE, MIN_STACK_SIZE, MAX_STACK_SIZE);
     if let (Some(stack), Some(attr)) = (stack_size, r.attr(node, "stack_size")) {
         if stack % 0x1000 != 0 {
             let pos = r.attr_pos(&attr);
-            r.err(pos, format!("<protection_domain> stack_size={}: expected a multiple of the 4 KiB page size (0x1000)", show(attr.value())));
+            r.err(
+                pos,
+                format!(
+                    "<protection_domain> stack_size={}: expected a multiple of the 4 KiB page size (0x1000)",
+                    show(attr.value())
+                ),
+            );
         }
     }
 
@@ -79,7 +77,11 @@ pub(super) fn read_pd<'a, 'i>(
     for child in node.children().filter(|c| c.is_element()) {
         match child.tag_name().name() {
             "program_image" => {
-                r.check_attrs(child, &["path"], &[("path_for_symbols", "symbols are read from the program image itself")]);
+                r.check_attrs(
+                    child,
+                    &["path"],
+                    &[("path_for_symbols", "symbols are read from the program image itself")],
+                );
                 r.check_no_text(child);
                 if program_image.is_some() {
                     let pos = r.node_pos(child);
@@ -133,21 +135,35 @@ pub(super) fn read_pd<'a, 'i>(
                     ok = false;
                 }
             }
-            _ => r.unknown_element(child, node, &["program_image", "map", "irq", "ioport", "setvar", "fault_notify"], &[
-                ("protection_domain", "nested (child) protection domains are not supported"),
-                ("virtual_machine", "virtual machines are not supported (there is no hypervisor in this kernel build)"),
-                ("memory_region", "memory regions are declared directly inside <system> and mapped with <map mr=\"..\">"),
-                ("channel", "channels are declared directly inside <system>"),
-            ]),
+            _ => r.unknown_element(
+                child,
+                node,
+                &["program_image", "map", "irq", "ioport", "setvar", "fault_notify"],
+                &[
+                    ("protection_domain", "nested (child) protection domains are not supported"),
+                    (
+                        "virtual_machine",
+                        "virtual machines are not supported (there is no hypervisor in this kernel build)",
+                    ),
+                    (
+                        "memory_region",
+                        "memory regions are declared directly inside <system> and mapped with <map mr=\"..\">",
+                    ),
+                    ("channel", "channels are declared directly inside <system>"),
+                ],
+            ),
         }
     }
 
     if program_image.is_none() && r.attr(node, "name").is_some() {
         let pos = r.node_pos(node);
-        r.err(pos, format!(
-            "<protection_domain> {} has no <program_image path=\"...\"/>: every PD needs an ELF file",
-            show(r.attr(node, "name").map_or("", |a| a.value()))
-        ));
+        r.err(
+            pos,
+            format!(
+                "<protection_domain> {} has no <program_image path=\"...\"/>: every PD needs an ELF file",
+                show(r.attr(node, "name").map_or("", |a| a.value()))
+            ),
+        );
     }
     let pd = ProtectionDomain {
         name: name?,

@@ -54,10 +54,7 @@ impl<'a, 'i> Reader<'a, 'i> {
     /// Position of attribute `name` of `node`, or of the element if it has no such
     /// attribute.
     pub(crate) fn attr_pos_of(&self, node: Node, name: &str) -> Pos {
-        match node
-            .attributes()
-            .find(|a| a.name() == name && a.namespace().is_none())
-        {
+        match node.attributes().find(|a| a.name() == name && a.namespace().is_none()) {
             Some(a) => self.attr_pos(&a),
             None => self.node_pos(node),
         }
@@ -90,10 +87,8 @@ impl<'a, 'i> Reader<'a, 'i> {
                 None if allowed.is_empty() => {
                     self.err(pos, format!("unknown attribute '{name}' on <{element}>: <{element}> takes no attributes"))
                 }
-                None => self.err(
-                    pos,
-                    format!("unknown attribute '{name}' on <{element}>; expected one of: {}", list(allowed)),
-                ),
+                None => self
+                    .err(pos, format!("unknown attribute '{name}' on <{element}>; expected one of: {}", list(allowed))),
             }
         }
         ok
@@ -115,9 +110,10 @@ impl<'a, 'i> Reader<'a, 'i> {
                         self.err(
                             pos,
                             format!(
-                            "unexpected text {} in <{}>: only elements and comments belong here",
-                            show(text.trim()), node.tag_name().name()
-                        ),
+                                "unexpected text {} in <{}>: only elements and comments belong here",
+                                show(text.trim()),
+                                node.tag_name().name()
+                            ),
                         );
                     }
                 }
@@ -125,28 +121,14 @@ impl<'a, 'i> Reader<'a, 'i> {
         }
     }
 
-    pub(super) fn unknown_element(
-        &mut self,
-        child: Node,
-        parent: Node,
-        expected: &[&str],
-        hints: &[(&str, &str)],
-    ) {
+    pub(super) fn unknown_element(&mut self, child: Node, parent: Node, expected: &[&str], hints: &[(&str, &str)]) {
         let name = child.tag_name().name();
         let pos = self.node_pos(child);
         let parent_name = parent.tag_name().name();
         match hints.iter().find(|(n, _)| *n == name) {
-            Some((_, hint)) => self.err(
-                pos,
-                format!("unexpected element <{name}> in <{parent_name}>: {hint}"),
-            ),
-            None => self.err(
-                pos,
-                format!(
-                    "unknown element <{name}> in <{parent_name}>; expected one of: {}",
-                    list(expected)
-                ),
-            ),
+            Some((_, hint)) => self.err(pos, format!("unexpected element <{name}> in <{parent_name}>: {hint}")),
+            None => self
+                .err(pos, format!("unknown element <{name}> in <{parent_name}>; expected one of: {}", list(expected))),
         }
     }
 }

@@ -18,13 +18,8 @@ pub(super) fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>)
     let attrs_ok = r.check_attrs(node, &["symbol", "value", "region_paddr", "pd_index", "region_sharers"], &[]);
     r.check_no_text(node);
     no_children(node, r);
-    r.required(
-        node,
-        "symbol",
-        "the name of the variable in the PD's program",
-    )?;
-    let mut given: Vec<roxmltree::Attribute> =
-        SETVAR_FORMS.iter().filter_map(|name| r.attr(node, name)).collect();
+    r.required(node, "symbol", "the name of the variable in the PD's program")?;
+    let mut given: Vec<roxmltree::Attribute> = SETVAR_FORMS.iter().filter_map(|name| r.attr(node, name)).collect();
     given.sort_by_key(|a| a.range().start);
     let (value, source, is_ref) = match given.as_slice() {
         [] => {

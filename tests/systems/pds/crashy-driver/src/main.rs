@@ -20,12 +20,7 @@ fn init() -> Pd<Hooked<AnyNic>> {
     let settings = driver_pd::settings();
     let parts = start::parts(driver_pd::regions(), &settings, &Kernel).map(|p| {
         let peek = pd::region!(crash_peek);
-        let tripwire = Tripwire::new(
-            crash_on_ethertype.get(),
-            peek,
-            crash_peek_paddr.get(),
-            &Kernel,
-        );
+        let tripwire = Tripwire::new(crash_on_ethertype.get(), peek, crash_peek_paddr.get(), &Kernel);
         p.map_nic(|nic| Hooked::new(nic, tripwire))
     });
     Pd(DriverPd::new(parts, &settings, Kernel, |s| STATE.init(s)))

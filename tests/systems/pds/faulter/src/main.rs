@@ -17,10 +17,7 @@ fn init() -> NullHandler {
     // SAFETY: none; this write is meant to fault. The address is unmapped in this PD's
     // address space, so the kernel stops the PD and reports the fault to the monitor.
     unsafe { core::ptr::write_volatile(addr as *mut u64, 0xdead) };
-    debug_println!(
-        "{}: still running after the write: the fault was not delivered",
-        pd::name()
-    );
+    debug_println!("{}: still running after the write: the fault was not delivered", pd::name());
     NullHandler
 }
 

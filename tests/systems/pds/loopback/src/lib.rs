@@ -77,21 +77,8 @@ impl<P: Platform> Loopback<P> {
     pub fn start(p: P, regions: Regions, ds: u32, rx_buffers: u64) -> Self {
         let max = (regions.net_buffers.size() as u32 / BUF).min(QUEUE_CAPACITY);
         let nbufs = u32::try_from(rx_buffers).unwrap_or(u32::MAX).min(max);
-        let mut lb = Loopback {
-            p,
-            regions,
-            rx: None,
-            tx: None,
-            ds,
-            nbufs,
-            session: 0,
-            looped: 0,
-            tx_full: 0,
-        };
-        say!(
-            lb.p,
-            "up; opening a session with the driver ({MAX_SESSION_DATASPACES} dataspace(s) max)"
-        );
+        let mut lb = Loopback { p, regions, rx: None, tx: None, ds, nbufs, session: 0, looped: 0, tx_full: 0 };
+        say!(lb.p, "up; opening a session with the driver ({MAX_SESSION_DATASPACES} dataspace(s) max)");
         if lb.open() {
             lb.run();
         }
@@ -112,10 +99,7 @@ impl<P: Platform> Loopback<P> {
             self.looped
         );
         if self.reopen() {
-            say!(
-                self.p,
-                "session reopened after the driver's restart; looping again"
-            );
+            say!(self.p, "session reopened after the driver's restart; looping again");
         }
         self.run();
     }
@@ -139,13 +123,7 @@ impl<P: Platform> Loopback<P> {
         match client::open(&[DsId(self.ds)], |m| p.call_driver(m)) {
             Ok(s) => {
                 self.session = s.session;
-                say!(
-                    self.p,
-                    "session {} open, MAC {} ({:#x})",
-                    s.session,
-                    s.mac,
-                    s.mac.to_word()
-                );
+                say!(self.p, "session {} open, MAC {} ({:#x})", s.session, s.mac, s.mac.to_word());
             }
             Err(e) => {
                 say!(self.p, "OPEN failed: {e}");
@@ -154,12 +132,7 @@ impl<P: Platform> Loopback<P> {
         }
         let mut posted = 0;
         for i in 0..self.nbufs {
-            let d = Desc {
-                dataspace: self.ds,
-                offset: i * BUF,
-                len: BUF,
-                cookie: i,
-            };
+            let d = Desc { dataspace: self.ds, offset: i * BUF, len: BUF, cookie: i };
             if rx.free.enqueue(d).is_ok() {
                 posted += 1;
             }
@@ -189,20 +162,11 @@ impl<P: Platform> Loopback<P> {
         if let Err(e) = self.p.call_manager(&MgrRequest::Stats.encode()) {
             say!(self.p, "manager STATS failed: {e:?}");
         }
-        say!(
-            self.p,
-            "stats done: looped={} tx_full={}",
-            self.looped,
-            self.tx_full
-        );
+        say!(self.p, "stats done: looped={} tx_full={}", self.looped, self.tx_full);
     }
 
     fn reclaim(&mut self, page: u32) -> Result<(), MgrError> {
-        let m = MgrRequest::Reclaim {
-            ds: DsId(self.ds),
-            page,
-        }
-        .encode();
+        let m = MgrRequest::Reclaim { ds: DsId(self.ds), page }.encode();
         match self.p.call_manager(&m) {
             Ok(r) => match MgrReply::decode(Op::Reclaim, &r) {
                 Ok(res) => res.map(|_| ()),
@@ -221,22 +185,12 @@ impl<P: Platform> Loopback<P> {
         let pages = (self.nbufs * BUF).div_ceil(PAGE).max(1);
         let page = ((held * BUF) / PAGE + 1) % pages;
         match self.reclaim(page) {
-            Err(e) => say!(
-                self.p,
-                "RECLAIM page {page} while the driver has it pinned: refused ({e})"
-            ),
-            Ok(()) => say!(
-                self.p,
-                "RECLAIM page {page} while pinned: UNEXPECTEDLY done"
-            ),
+            Err(e) => say!(self.p, "RECLAIM page {page} while the driver has it pinned: refused ({e})"),
+            Ok(()) => say!(self.p, "RECLAIM page {page} while pinned: UNEXPECTEDLY done"),
         }
         let p = &mut self.p;
         match client::close(self.session, |m| p.call_driver(m)) {
-            Ok(()) => say!(
-                self.p,
-                "session {} closed (the driver unpinned its pages)",
-                self.session
-            ),
+            Ok(()) => say!(self.p, "session {} closed (the driver unpinned its pages)", self.session),
             Err(e) => say!(self.p, "CLOSE failed: {e}"),
         }
         match self.reclaim(page) {

@@ -46,26 +46,13 @@ impl Platform for Kernel {
 struct Pd(Option<Loopback<Kernel>>);
 
 fn init() -> Pd {
-    let regions = (
-        pd::region!(rx_queues),
-        pd::region!(tx_queues),
-        pd::region!(net_buffers),
-    );
+    let regions = (pd::region!(rx_queues), pd::region!(tx_queues), pd::region!(net_buffers));
     let (Ok(rx_queues), Ok(tx_queues), Ok(net_buffers)) = regions else {
         debug_println!("{}: a region is not mapped: {regions:?}", pd::name());
         return Pd(None);
     };
-    let regions = Regions {
-        rx_queues,
-        tx_queues,
-        net_buffers,
-    };
-    Pd(Some(Loopback::start(
-        Kernel,
-        regions,
-        net_buffers_ds.get() as u32,
-        rx_buffers.get(),
-    )))
+    let regions = Regions { rx_queues, tx_queues, net_buffers };
+    Pd(Some(Loopback::start(Kernel, regions, net_buffers_ds.get() as u32, rx_buffers.get())))
 }
 
 impl Handler for Pd {

@@ -22,10 +22,7 @@ fn recurse(depth: u64) -> u64 {
 fn init() -> NullHandler {
     debug_println!("{}: recursing until the stack runs out", pd::name());
     let r = recurse(black_box(0));
-    debug_println!(
-        "{}: recursion returned {r}: the stack guard did not fire",
-        pd::name()
-    );
+    debug_println!("{}: recursion returned {r}: the stack guard did not fire", pd::name());
     NullHandler
 }
 

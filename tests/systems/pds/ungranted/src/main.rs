@@ -21,10 +21,7 @@ fn show<T: core::fmt::Debug>(what: &str, r: Result<T, pd::Error>) {
 }
 
 fn init() -> NullHandler {
-    debug_println!(
-        "{}: up; trying what the system file does not grant",
-        pd::name()
-    );
+    debug_println!("{}: up; trying what the system file does not grant", pd::name());
     show("notify channel 5", Channel::new(5).notify());
     show(
         "pp_call channel 1",
@@ -42,12 +39,7 @@ fn init() -> NullHandler {
     debug_println!("{}: now the granted channels", pd::name());
     show("notify witness", WITNESS_NOTIFY.notify());
     match Message::new(7, &[1, 2, 3, 4, 5, 6]) {
-        Ok(m) => show(
-            "pp_call witness",
-            WITNESS_PP
-                .pp_call(&m)
-                .map(|r| r.words().iter().sum::<u64>()),
-        ),
+        Ok(m) => show("pp_call witness", WITNESS_PP.pp_call(&m).map(|r| r.words().iter().sum::<u64>())),
         Err(e) => debug_println!("{}: {e}", pd::name()),
     }
     debug_println!("{}: done; idle", pd::name());

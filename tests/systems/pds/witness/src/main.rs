@@ -21,17 +21,10 @@ impl Handler for Witness {
     }
 
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
-        debug_println!(
-            "{}: PPC on {channel}: label {} words {:?}",
-            pd::name(),
-            msg.label(),
-            msg.words()
-        );
+        debug_println!("{}: PPC on {channel}: label {} words {:?}", pd::name(), msg.label(), msg.words());
         let mut reply = Message::empty(0).map_err(|_| Refusal::BAD_MESSAGE)?;
         for w in msg.words() {
-            reply
-                .push(w.wrapping_mul(2))
-                .map_err(|_| Refusal::BAD_MESSAGE)?;
+            reply.push(w.wrapping_mul(2)).map_err(|_| Refusal::BAD_MESSAGE)?;
         }
         Ok(reply)
     }
