@@ -122,7 +122,15 @@ impl<'a> Manager<'a> {
                 .iter()
                 .map(|d| Binding { attached: None, pins: vec![Pin::default(); d.pages as usize] })
                 .collect();
-            driver_state.push(Driver { pd: spec.pd, quota: spec.pin_quota, writer, faulted: false, held: 0, bindings });
+            driver_state.push(Driver {
+                pd: spec.pd,
+                quota: spec.pin_quota,
+                writer,
+                faulted: false,
+                instance: 0,
+                held: 0,
+                bindings,
+            });
         }
         Ok(Self { dataspaces: ds_state, drivers: driver_state, counters: Counters::default() })
     }
@@ -220,14 +228,16 @@ impl<'a> Manager<'a> {
                 self.expire(now);
                 Ok(MgrReply::Stats(self.stats()))
             }
-            MgrRequest::DriverFaulted { driver: faulted } => match caller {
-                Caller::Monitor => self.driver_faulted(faulted).map(|()| MgrReply::Done),
+            MgrRequest::DriverFaulted { driver: faulted, faults } => match caller {
+                Caller::Monitor => self.driver_faulted(faulted, faults).map(|()| MgrReply::Done),
                 _ => Err(MgrError::NotAuthorized),
             },
-            MgrRequest::DeviceReset { driver: reset } => match caller {
+            MgrRequest::DeviceReset { driver: reset, generation } => match caller {
                 Caller::Driver(pd) if pd != reset => Err(MgrError::NotAuthorized),
                 Caller::Admin => Err(MgrError::NotAuthorized),
-                _ => self.device_reset(reset).map(|(pins, attachments)| MgrReply::Recovered { pins, attachments }),
+                _ => self
+                    .device_reset(reset, generation)
+                    .map(|(pins, attachments)| MgrReply::Recovered { pins, attachments }),
             },
         }
     }

@@ -24,6 +24,9 @@ pub trait Platform {
     fn now_tsc(&mut self) -> u64;
     /// Print one line on the console (the adapter prefixes the PD's name).
     fn print(&mut self, line: fmt::Arguments<'_>);
+    /// How many faults of PD `pd` the monitor has counted (its fault notice's count,
+    /// `pd::fault_count`).
+    fn faults_of(&mut self, pd: PdId) -> u32;
 }
 
 /// One dataspace slot's setvars: `dsK_size` (0 = unused), `dsK_paddr`, `dsK_sharers` (bit `p`
@@ -143,9 +146,13 @@ impl<'a> MgrPd<'a> {
             Ok(MgrReply::Stats(s)) => s.pinned_pages,
             _ => 0,
         };
-        match self.mgr.handle(Caller::Monitor, &MgrRequest::DriverFaulted { driver }, now) {
+        let faults = p.faults_of(driver);
+        match self.mgr.handle(Caller::Monitor, &MgrRequest::DriverFaulted { driver, faults }, now) {
             Ok(_) => p.print(format_args!(
                 "driver {driver} faulted (told by the monitor): {held} pins held; its pins stay and its requests are refused until it resets its device"
+            )),
+            Err(MgrError::NotFaulted) => p.print(format_args!(
+                "driver {driver} fault notice (fault #{faults}) is about an instance its restarted successor already replaced with a device reset; nothing to do"
             )),
             Err(e) => p.print(format_args!("driver {driver} faulted, but DRIVER_FAULTED failed: {e}")),
         }
@@ -193,10 +200,10 @@ fn log(
             Ok(_) => p.print(format_args!("RECLAIM {ds} page {page}: done (page unpinned; its translations invalidated)")),
             Err(e) => p.print(format_args!("RECLAIM {ds} page {page}: refused: {e}")),
         },
-        (MgrRequest::DeviceReset { driver }, Ok(MgrReply::Recovered { pins, attachments })) => p.print(format_args!(
+        (MgrRequest::DeviceReset { driver, .. }, Ok(MgrReply::Recovered { pins, attachments })) => p.print(format_args!(
             "DEVICE_RESET from driver {driver}: recovered {pins} pins after device reset ({attachments} attachment(s) dropped, its cache invalidated); serving it again"
         )),
-        (MgrRequest::DeviceReset { driver }, Err(MgrError::NotFaulted)) => {
+        (MgrRequest::DeviceReset { driver, generation: 0 }, Err(MgrError::NotFaulted)) => {
             p.print(format_args!("DEVICE_RESET from driver {driver} at its first start: nothing to recover"))
         }
         (MgrRequest::Stats, Ok(MgrReply::Stats(s))) => p.print(format_args!(

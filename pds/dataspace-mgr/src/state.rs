@@ -51,6 +51,10 @@ pub(crate) struct Driver<'a> {
     pub(crate) quota: u32,
     pub(crate) writer: CacheWriter<'a>,
     pub(crate) faulted: bool,
+    /// Generation of the live instance: the driver's faults before it started, as its last
+    /// DEVICE_RESET said (0 until then). A fault notice counting no more faults than this is
+    /// about an instance already replaced, whatever order notice and reset arrived in.
+    pub(crate) instance: u32,
     /// Distinct pages with `refs > 0` (lapsed ones included until swept).
     pub(crate) held: u32,
     /// Indexed like `Manager::dataspaces`.

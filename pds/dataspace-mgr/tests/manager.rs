@@ -268,7 +268,7 @@ fn driver_fault_keeps_pins_until_device_reset_then_recovers_them() {
     m.pin(pd(DRIVER), DsId(12), 0, 2, 0, 0).unwrap();
     m.pin(pd(DRIVER), DsId(10), 3, 1, 0, 0).unwrap();
 
-    let faulted = MgrRequest::DriverFaulted { driver: pd(DRIVER) };
+    let faulted = MgrRequest::DriverFaulted { driver: pd(DRIVER), faults: 1 };
     assert_eq!(call(&mut m, drv(), faulted, 0), Err(MgrError::NotAuthorized), "only the monitor");
     assert_eq!(call(&mut m, Caller::Monitor, faulted, 0), Ok(MgrReply::Done));
     // Refused while faulted; pins still protect the pages (the device may still DMA).
@@ -278,7 +278,7 @@ fn driver_fault_keeps_pins_until_device_reset_then_recovers_them() {
     // Another driver is unaffected.
     assert!(m.attach(pd(DRIVER2), pd(CLIENT), DsId(12)).is_ok());
 
-    let reset = MgrRequest::DeviceReset { driver: pd(DRIVER) };
+    let reset = MgrRequest::DeviceReset { driver: pd(DRIVER), generation: 1 };
     assert_eq!(
         call(&mut m, Caller::Driver(pd(DRIVER2)), reset, 2),
         Err(MgrError::NotAuthorized),
@@ -292,6 +292,33 @@ fn driver_fault_keeps_pins_until_device_reset_then_recovers_them() {
     // The restarted driver starts over: attach, pin with its full quota.
     attach(&mut m, CLIENT, 12);
     assert_eq!(m.pin(pd(DRIVER), DsId(12), 0, 3, 0, 4), Ok((3, 3)));
+}
+
+/// The unfavourable order: the restarted driver's DEVICE_RESET (generation 1) reaches the
+/// manager before the monitor's notice of the fault that killed generation 0. The reset still
+/// recovers the old pins, and the late notice must not mark the healthy new instance faulted.
+#[test]
+fn a_device_reset_before_the_fault_notice_recovers_and_the_late_notice_is_stale() {
+    let (c1, c2) = caches();
+    let mut m = manager(&c1, &c2);
+    attach(&mut m, CLIENT, 12);
+    m.pin(pd(DRIVER), DsId(12), 0, 2, 0, 0).unwrap();
+    let first = MgrRequest::DeviceReset { driver: pd(DRIVER), generation: 0 };
+    assert_eq!(call(&mut m, drv(), first, 0), Err(MgrError::NotFaulted), "first start: nothing to recover");
+    let reset = MgrRequest::DeviceReset { driver: pd(DRIVER), generation: 1 };
+    assert_eq!(call(&mut m, drv(), reset, 1), Ok(MgrReply::Recovered { pins: 2, attachments: 1 }));
+    let late = MgrRequest::DriverFaulted { driver: pd(DRIVER), faults: 1 };
+    assert_eq!(call(&mut m, Caller::Monitor, late, 2), Err(MgrError::NotFaulted), "stale: generation 1 is live");
+    attach(&mut m, CLIENT, 12);
+    assert!(m.refill(pd(DRIVER), DsId(12), 0, 3).is_ok(), "the new instance is served");
+    // A later real fault of generation 1 is not stale, and an old generation cannot reset.
+    let second = MgrRequest::DriverFaulted { driver: pd(DRIVER), faults: 2 };
+    assert_eq!(call(&mut m, Caller::Monitor, second, 4), Ok(MgrReply::Done));
+    assert_eq!(m.refill(pd(DRIVER), DsId(12), 0, 5), Err(MgrError::DriverFaulted));
+    let old = MgrRequest::DeviceReset { driver: pd(DRIVER), generation: 0 };
+    assert_eq!(call(&mut m, drv(), old, 6), Err(MgrError::NotAuthorized));
+    let gen2 = MgrRequest::DeviceReset { driver: pd(DRIVER), generation: 2 };
+    assert!(matches!(call(&mut m, drv(), gen2, 7), Ok(MgrReply::Recovered { .. })));
 }
 
 #[test]

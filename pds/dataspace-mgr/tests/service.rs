@@ -17,6 +17,8 @@ fn pd(i: u64) -> dataspace_api::PdId {
 struct Fake {
     now: u64,
     lines: Vec<String>,
+    /// The fault count the monitor's notice carries.
+    faults: u32,
 }
 
 impl Platform for Fake {
@@ -25,6 +27,9 @@ impl Platform for Fake {
     }
     fn print(&mut self, line: fmt::Arguments<'_>) {
         self.lines.push(line.to_string());
+    }
+    fn faults_of(&mut self, _pd: dataspace_api::PdId) -> u32 {
+        self.faults
     }
 }
 
@@ -92,11 +97,19 @@ fn a_driver_fault_then_its_device_reset_are_reported() {
     let cache: Vec<CacheEntry> = (0..16).map(|_| CacheEntry::new()).collect();
     let mut p = Fake::default();
     let mut mgr = start(&setup(), &cache, &mut p).unwrap();
-    let reset = || msg(MgrRequest::DeviceReset { driver: pd(1) });
-    mgr.protected(Role::Driver, "channel 1", &reset(), &mut p).unwrap();
+    let reset = |generation| msg(MgrRequest::DeviceReset { driver: pd(1), generation });
+    mgr.protected(Role::Driver, "channel 1", &reset(0), &mut p).unwrap();
     assert_eq!(p.lines.last().unwrap(), "DEVICE_RESET from driver PD #1 at its first start: nothing to recover");
+    p.faults = 1;
     mgr.driver_faulted(&mut p);
     assert!(p.lines.last().unwrap().starts_with("driver PD #1 faulted (told by the monitor): 0 pins held"));
-    mgr.protected(Role::Driver, "channel 1", &reset(), &mut p).unwrap();
+    mgr.protected(Role::Driver, "channel 1", &reset(1), &mut p).unwrap();
     assert!(p.lines.last().unwrap().starts_with("DEVICE_RESET from driver PD #1: recovered 0 pins after device reset"));
+    // The same notice again (delivered late): about the instance the reset replaced.
+    mgr.driver_faulted(&mut p);
+    assert!(
+        p.lines.last().unwrap().contains("fault #1) is about an instance its restarted successor already replaced"),
+        "{:?}",
+        p.lines
+    );
 }

@@ -133,8 +133,8 @@ fn random_requests_keep_invariants() {
             11..=13 => MgrRequest::Unpin { ds, first: page, count },
             14..=15 => MgrRequest::Reclaim { ds, page },
             16 => MgrRequest::Stats,
-            17 => MgrRequest::DriverFaulted { driver: pd(rng.below(5)) },
-            _ => MgrRequest::DeviceReset { driver: pd(rng.below(5)) },
+            17 => MgrRequest::DriverFaulted { driver: pd(rng.below(5)), faults: rng.below(4) as u32 },
+            _ => MgrRequest::DeviceReset { driver: pd(rng.below(5)), generation: rng.below(4) as u32 },
         };
         let pinned_before = pinned_map(&m, now);
         let live_pin_on_page = quotas.iter().any(|&(d, _)| m.is_pinned(d, ds, page, now));

@@ -23,8 +23,9 @@ fn all_requests() -> Vec<MgrRequest> {
         MgrRequest::Unpin { ds: DsId(2), first: 0, count: 1 },
         MgrRequest::Reclaim { ds: DsId(2), page: 9 },
         MgrRequest::Stats,
-        MgrRequest::DriverFaulted { driver: pd(1) },
-        MgrRequest::DeviceReset { driver: pd(1) },
+        MgrRequest::DriverFaulted { driver: pd(1), faults: 3 },
+        MgrRequest::DeviceReset { driver: pd(1), generation: 0 },
+        MgrRequest::DeviceReset { driver: pd(62), generation: u32::MAX },
     ]
 }
 

@@ -103,14 +103,15 @@ impl Monitor {
         let injected = core::mem::take(&mut health.injected);
         health.faults += 1;
         let _ = writeln!(out, "{}", Report { pd: name, fault, layout: sys.pds[index].layout, outcome, injected });
-        tell(sys, index, out);
+        let faults = health.faults;
+        tell(sys, index, faults, out);
         let tcb = Tcb(CPtr(sys.pds[index].tcb));
         match outcome {
             Outcome::Stop | Outcome::RestartLimit => {
                 health.stopped = true;
                 stop(sys, index, name, out);
             }
-            Outcome::Restart { n } => match restart(sys, index) {
+            Outcome::Restart { n } => match restart(sys, index, faults) {
                 Ok(()) => {
                     health.restarts = n;
                     let _ = writeln!(out, "monitor: PD '{name}' restarted (restart #{n}) at t={} ms", ms(sys));
@@ -310,12 +311,18 @@ fn read_pools(sys: &System<'_>, index: usize, area: &mut [u8; spec::pools::AREA]
 }
 
 /// Signals every PD that `<fault_notify>` names for PD `index`.
-fn tell<W: Write>(sys: &System<'_>, index: usize, out: &mut W) {
+/// First the fault count goes into each target's IPC buffer page (`spec::notices`), so the
+/// notice says which fault it is about.
+fn tell<W: Write>(sys: &System<'_>, index: usize, faults: u32, out: &mut W) {
     for (k, f) in sys.spec.fault_notifies.iter().enumerate() {
         if f.pd.get() as usize != index {
             continue;
         }
         let Some(&cap) = sys.notice_caps.get(k) else { continue };
+        let target = f.target.get() as usize;
+        if let Err(e) = write_fault_count(sys, target, index, faults) {
+            let _ = writeln!(out, "monitor: could not write the fault count for PD '{}': {e}", sys.pd_name(target));
+        }
         Notification(CPtr(cap)).signal();
         let _ = writeln!(
             out,
@@ -327,9 +334,28 @@ fn tell<W: Write>(sys: &System<'_>, index: usize, out: &mut W) {
     }
 }
 
+/// Writes `faults`, PD `about`'s fault count, into PD `target`'s IPC buffer page
+/// (`spec::notices`), through a second mapping of that page in the scratch window.
+fn write_fault_count(sys: &System<'_>, target: usize, about: usize, faults: u32) -> Result<(), InvocationError> {
+    let Some(at) = spec::notices::count_offset(about) else { return Ok(()) };
+    ROOT.copy(sys.scratch_slot, 64, ROOT.slot(sys.pds[target].ipc_frame), CapRights::READ_WRITE)?;
+    let page = Page(CPtr(sys.scratch_slot));
+    let mapped = page.map(init::VSPACE, SCRATCH, CapRights::READ_WRITE, VmAttributes::WriteBack);
+    if mapped.is_ok() {
+        // SAFETY: the target's IPC buffer frame is mapped read-write at SCRATCH (one page) just
+        // above; `at` is inside the page and 4-byte aligned (`spec::notices`), and the kernel
+        // uses only the first 1024 bytes of an IPC buffer. A volatile store: the PD reads it.
+        unsafe { ((SCRATCH as usize + at) as *mut u32).write_volatile(faults) };
+        let _ = page.unmap();
+    }
+    let deleted = ROOT.delete(sys.scratch_slot, 64);
+    mapped.and(deleted)
+}
+
 /// Restarts PD `index` from a clean image: suspend, restore the writable segments, reset the
-/// registers, resume. On error, the step that failed.
-fn restart(sys: &System<'_>, index: usize) -> Result<(), (&'static str, InvocationError)> {
+/// registers (`rsi` = its generation, the `faults` it has had), resume. On error, the step
+/// that failed.
+fn restart(sys: &System<'_>, index: usize, faults: u32) -> Result<(), (&'static str, InvocationError)> {
     let spec = &sys.spec;
     let rec = spec.pds[index];
     let tcb = Tcb(CPtr(sys.pds[index].tcb));
@@ -362,6 +388,7 @@ fn restart(sys: &System<'_>, index: usize) -> Result<(), (&'static str, Invocati
         rsp: rec.stack_bottom.get() + rec.stack_size.get(),
         rflags: RFLAGS_USER_DEFAULT,
         rdi: spec::START_RESTARTED,
+        rsi: u64::from(faults),
         ..UserContext::default()
     };
     tcb.write_registers(false, UserContext::WORDS as u64, &regs).map_err(|e| ("resetting its registers", e))?;

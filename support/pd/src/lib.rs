@@ -59,7 +59,7 @@ pub use pools::Pool;
 pub use print::_print;
 pub use region::{DmaRegion, MappedRegion, Mmio, RegionError};
 pub use setvar::SetVar;
-pub use state::{__pd_info, grants, name, restarted, tsc, tsc_hz, InfoBlock};
+pub use state::{__pd_info, fault_count, generation, grants, name, restarted, tsc, tsc_hz, InfoBlock};
 
 /// What a PD does after `init`: react to notifications and (servers) protected calls.
 pub trait Handler {

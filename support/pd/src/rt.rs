@@ -28,14 +28,15 @@ extern "Rust" {
     fn __pd_entry() -> !;
 }
 
-/// `mode` is `rdi` at `_start`: `spec::START_*`, set by the initialiser.
-extern "C" fn pd_start(mode: u64) -> ! {
+/// `mode` is `rdi` at `_start` (`spec::START_*`) and `generation` is `rsi` (the PD's faults
+/// before this instance started), both set by the initialiser.
+extern "C" fn pd_start(mode: u64, generation: u64) -> ! {
     if mode == spec::START_STOPPED {
         // The PD faulted and is stopped: its data may be anything, so touch none of it.
         crate::event::refuse_forever()
     }
     crate::state::init();
-    crate::state::set_restarted(mode == spec::START_RESTARTED);
+    crate::state::set_restarted(mode == spec::START_RESTARTED, generation);
     // SAFETY: `protection_domain!` defines `__pd_entry` with exactly this signature; a PD
     // without the macro fails to link (undefined `__pd_entry`), so the call cannot go astray.
     unsafe { __pd_entry() }

@@ -85,12 +85,35 @@ pub(crate) fn init() {
     }
 }
 
-/// Whether this instance was restarted by the monitor (set once by the entry code).
+/// Whether this instance was restarted by the monitor, and its generation (set once by the
+/// entry code).
 static RESTARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static GENERATION: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 #[cfg_attr(test, allow(dead_code))]
-pub(crate) fn set_restarted(restarted: bool) {
+pub(crate) fn set_restarted(restarted: bool, generation: u64) {
     RESTARTED.store(restarted, core::sync::atomic::Ordering::Relaxed);
+    GENERATION.store(if restarted { generation as u32 } else { 0 }, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// This instance's generation: how many times the PD had faulted before it started (0 on the
+/// first start). Peers compare it with the count in a fault notice ([`fault_count`]).
+pub fn generation() -> u32 {
+    GENERATION.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// How many faults of PD `pd` (its index) the monitor had counted when it last sent this PD a
+/// fault notice about it (0 if never). No kernel call: the monitor writes the count into this
+/// PD's IPC buffer page (layout `spec::notices`) before it signals.
+pub fn fault_count(pd: u8) -> u32 {
+    let (ipc, Some(at)) = (ipc_buffer(), spec::notices::count_offset(usize::from(pd))) else { return 0 };
+    if ipc == 0 {
+        return 0;
+    }
+    // SAFETY: `ipc + at` lies in this PD's IPC buffer page (`count_offset` is inside the page,
+    // 4-byte aligned, checked at compile time in spec); the page is mapped for the PD's life,
+    // and the kernel uses only its first 1024 bytes. A volatile load: the monitor writes it.
+    unsafe { ((ipc as usize + at) as *const u32).read_volatile() }
 }
 
 /// Whether this PD instance was restarted by the monitor after a fault (false on the first

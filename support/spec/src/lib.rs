@@ -30,6 +30,7 @@ mod pd_info;
 mod records;
 
 pub mod cspace;
+pub mod notices;
 pub mod pools;
 
 pub use parse::{Spec, SpecError};

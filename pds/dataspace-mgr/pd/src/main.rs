@@ -1,15 +1,14 @@
 //! The dataspace manager PD (`dataspace_mgr.elf` in `system.xml`): wires the host-tested
 //! `dataspace-mgr` library ([`dataspace_mgr::service`]) to the PD runtime. Setvars (scheme in
 //! `system.xml`'s header and the crate README): dataspaces `ds0..ds3` (`dsK_size`, `dsK_paddr`,
-//! `dsK_sharers`, `dsK_id`, `dsK_page_size`), `driver_pd`, `pin_quota` and the region
-//! `translation_cache`. Channels: 1 = the driver, 2 = an admin PD, 3 = the monitor's notice
-//! that the driver faulted (`<fault_notify pd="dataspace_mgr" id="3"/>`).
+//! `dsK_sharers`, `dsK_id`, `dsK_page_size`), `driver_pd`, `pin_quota`, region `translation_cache`.
+//! Channels: 1 = driver, 2 = admin PD, 3 = the monitor's driver-fault notice (`<fault_notify>`).
 #![no_std]
 #![no_main]
 
 use core::mem::MaybeUninit;
 
-use dataspace_api::cache::table_from_region;
+use dataspace_api::{cache::table_from_region, PdId};
 use dataspace_mgr::service::{self, MgrPd, Platform, Role, Setup, Slot, StartError};
 use linked_list_allocator::LockedHeap;
 use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
@@ -37,7 +36,7 @@ static HEAP: ConstStaticCell<[MaybeUninit<u8>; 256 * 1024]> = ConstStaticCell::n
 #[global_allocator]
 static ALLOCATOR: LockedHeap = LockedHeap::empty();
 
-/// The runtime's clock and console.
+/// The runtime's clock, console and fault notices.
 struct Kernel;
 
 impl Platform for Kernel {
@@ -47,16 +46,17 @@ impl Platform for Kernel {
     fn print(&mut self, line: core::fmt::Arguments<'_>) {
         debug_println!("{}: {line}", pd::name());
     }
+    fn faults_of(&mut self, pd: PdId) -> u32 {
+        pd::fault_count(pd.index())
+    }
 }
 
 /// Running, or down after a start-up failure (then every request is refused).
 struct Mgr(Option<MgrPd<'static>>);
 
 fn start() -> Result<MgrPd<'static>, StartError> {
-    let region = pd::region!(translation_cache).map_err(|e| {
-        debug_println!("{}: translation cache: {e}", pd::name());
-        StartError("the translation_cache region is not mapped (setvar_vaddr translation_cache)")
-    })?;
+    let region = pd::region!(translation_cache)
+        .map_err(|_| StartError("the translation_cache region is not mapped (setvar_vaddr translation_cache)"))?;
     let cache = table_from_region(&region).map_err(|e| {
         debug_println!("{}: translation cache: {e}", pd::name());
         StartError("bad translation cache region")

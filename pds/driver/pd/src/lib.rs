@@ -29,6 +29,7 @@ pub fn settings() -> Settings {
         driver_pd: driver_pd.get(),
         stats_every_irqs: stats_every_irqs.get(),
         tsc_hz: pd::tsc_hz(),
+        generation: pd::generation(),
     }
 }
 

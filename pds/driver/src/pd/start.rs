@@ -30,6 +30,9 @@ pub struct Settings {
     pub stats_every_irqs: u64,
     /// The TSC frequency (0 if unknown): idle pins are given back after a second.
     pub tsc_hz: u64,
+    /// This instance's generation (`pd::generation()`: the driver's faults before it
+    /// started), named in DEVICE_RESET so the manager can order it against fault notices.
+    pub generation: u32,
 }
 
 /// The regions the system file maps into the driver, as the runtime's region helper gave them.
@@ -166,7 +169,7 @@ pub fn quiesce<B: Nic, P: Platform>(mut nic: B, xlate: Xlate<P>, cfg: Config, s:
         );
         return State::Idle(nic, xlate);
     };
-    match Manager(p.clone()).call(&MgrRequest::DeviceReset { driver: me }) {
+    match Manager(p.clone()).call(&MgrRequest::DeviceReset { driver: me, generation: s.generation }) {
         Ok(Ok(MgrReply::Recovered { pins, attachments })) => say!(
             p,
             "device reset; the dataspace manager recovered {pins} pins and {attachments} attachment(s) of the previous instance"

@@ -90,7 +90,15 @@ impl Platform for FakePlatform {
 }
 
 fn settings() -> Settings {
-    Settings { nic_model: 82540, holdoff_us: 0, client_pd: 2, driver_pd: 1, stats_every_irqs: 0, tsc_hz: 1_000_000 }
+    Settings {
+        nic_model: 82540,
+        holdoff_us: 0,
+        client_pd: 2,
+        driver_pd: 1,
+        stats_every_irqs: 0,
+        tsc_hz: 1_000_000,
+        generation: 0,
+    }
 }
 
 type Nic = <E1000Fx as Fixture>::B;
@@ -131,7 +139,7 @@ fn open(d: &mut DriverPd<Nic, FakePlatform>, ids: &[u32]) -> Result<SessionReply
 fn start_quiesces_the_device_and_reports_device_reset() {
     let (d, p) = driver();
     assert!(matches!(d.state(), State::Idle(..)));
-    assert_eq!(p.requests(), [MgrRequest::DeviceReset { driver: PdId::new(1).unwrap() }]);
+    assert_eq!(p.requests(), [MgrRequest::DeviceReset { driver: PdId::new(1).unwrap(), generation: 0 }]);
     assert!(p.lines().iter().any(|l| l == "device reset; first start, no pins to recover"), "{:?}", p.lines());
     assert_eq!(p.0.borrow().acks, 1, "a stale IRQ is acked at start");
 }

@@ -14,8 +14,8 @@
 //! | 5     | UNPIN          | driver  | dataspace, first page, count                 |
 //! | 6     | RECLAIM        | admin   | dataspace, page                              |
 //! | 7     | STATS          | any     | (none)                                       |
-//! | 8     | DRIVER_FAULTED | monitor | driver pd                                    |
-//! | 9     | DEVICE_RESET   | monitor or the driver itself | driver pd               |
+//! | 8     | DRIVER_FAULTED | monitor | driver pd, its fault count                   |
+//! | 9     | DEVICE_RESET   | monitor or the driver itself | driver pd, generation   |
 //!
 //! Replies: label 0 = success with the operation's reply layout ([`MgrReply`]); any other
 //! label is an error code ([`MgrError::code`]) with no MRs. (The client -> driver session

@@ -63,11 +63,18 @@ pub enum MgrRequest {
     DriverFaulted {
         /// The faulted driver.
         driver: PdId,
+        /// How many faults of it the monitor has seen in all (the notice's count): a notice
+        /// about an instance older than the live one is stale and changes nothing.
+        faults: u32,
     },
-    /// `driver`'s device has been reset: drop all its pins and attachments.
+    /// `driver`'s device has been reset by a new instance: drop all pins and attachments of
+    /// the instances before it.
     DeviceReset {
         /// The driver.
         driver: PdId,
+        /// The instance's generation: the faults of this driver before it started (0 at the
+        /// first start; `pd::generation()`).
+        generation: u32,
     },
 }
 
@@ -100,7 +107,9 @@ impl MgrRequest {
             }
             Self::Unpin { ds, first, count } => msg(l, [u64::from(ds.0), u64::from(first), u64::from(count)]),
             Self::Stats => msg(l, []),
-            Self::DriverFaulted { driver } | Self::DeviceReset { driver } => msg(l, [u64::from(driver.index())]),
+            Self::DriverFaulted { driver, faults: n } | Self::DeviceReset { driver, generation: n } => {
+                msg(l, [u64::from(driver.index()), u64::from(n)])
+            }
         }
     }
 
@@ -147,12 +156,12 @@ impl MgrRequest {
                 Self::Stats
             }
             label::DRIVER_FAULTED | label::DEVICE_RESET => {
-                expect_len(label, mrs, 1)?;
+                expect_len(label, mrs, 2)?;
                 let driver = pd_field("driver", mrs[0])?;
                 if label == label::DRIVER_FAULTED {
-                    Self::DriverFaulted { driver }
+                    Self::DriverFaulted { driver, faults: u32_field("faults", mrs[1])? }
                 } else {
-                    Self::DeviceReset { driver }
+                    Self::DeviceReset { driver, generation: u32_field("generation", mrs[1])? }
                 }
             }
             other => return Err(DecodeError::UnknownLabel(other)),
