@@ -1,6 +1,7 @@
 # The project's front door. Thin on purpose: real work lives in cargo and support/.
 #   make test                 lint, host tests, QEMU system tests (tests/systems), loom models
 #   make lint                 clippy (all targets, warnings are errors) and rustfmt --check
+#   make soak [MINUTES=10]    chaos soak: faults injected into driver, netstack, echo under load
 #   make check SYSTEM=file    validate a system file, nothing booted
 #   make bench                host benchmarks (shared rings vs crossbeam ArrayQueue)
 #   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
@@ -51,6 +52,12 @@ kernel-iommu:
 .PHONY: initialiser
 initialiser:
 	$(CARGO) build -p initialiser --release
+
+# Not part of `make test`: 10 minutes of saturating load with a fault every 20 s.
+.PHONY: soak
+MINUTES ?= 10
+soak: deps
+	$(CARGO) run --release -p soak -- --minutes $(MINUTES)
 
 bench:
 	$(CARGO) run --release -p ring --features bench --bin ring-bench

@@ -118,8 +118,8 @@ fn main() -> ExitCode {
         eprintln!("loadgen: level {}/{n}: {mbps} Mb/s for {} ms (about {left} s left)", i + 1, l.duration_ms);
         let r = g.level(mbps, Duration::from_millis(l.duration_ms), Duration::from_millis(l.drain_ms), l.batch);
         println!(
-            "level offered_mbps={:.1} sent_mbps={:.1} sent={} echoed={} corrupt={} duplicates={} send_errors={} achieved_mbps={:.1} loss_pct={:.2} rtt_p50_us={} rtt_p99_us={}",
-            r.offered_mbps, r.sent_mbps, r.sent, r.echoed, r.corrupt, r.duplicates, r.send_errors, r.achieved_mbps, r.loss_pct, r.rtt_p50_us, r.rtt_p99_us
+            "level offered_mbps={:.1} sent_mbps={:.1} sent={} echoed={} corrupt={} duplicates={} send_errors={} achieved_mbps={:.1} loss_pct={:.2} rtt_p50_us={} rtt_p99_us={} max_gap_us={}",
+            r.offered_mbps, r.sent_mbps, r.sent, r.echoed, r.corrupt, r.duplicates, r.send_errors, r.achieved_mbps, r.loss_pct, r.rtt_p50_us, r.rtt_p99_us, r.max_gap_us
         );
         rows.push(format!(
             "{:.1},{:.1},{},{},{},{},{},{:.1},{:.2},{},{}",

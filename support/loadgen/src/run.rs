@@ -42,6 +42,10 @@ pub struct LevelResult {
     pub rtt_p50_us: u64,
     /// 99th percentile round trip, microseconds.
     pub rtt_p99_us: u64,
+    /// Longest time between two consecutive intact echoes of this level (or from the level's
+    /// start to its first echo), microseconds: how long the echo stopped, e.g. while a PD
+    /// recovered from a fault.
+    pub max_gap_us: u64,
 }
 
 /// Round-trip percentiles of the closed-loop phase.
@@ -69,6 +73,9 @@ struct LevelCounts {
     corrupt: u64,
     duplicates: u64,
     rtt: Option<Histogram<u64>>,
+    /// When the level started, then when its last echo arrived (ns since the run started).
+    last_ns: u64,
+    max_gap_ns: u64,
 }
 
 struct Shared {
@@ -137,7 +144,8 @@ impl Generator {
     pub fn level(&mut self, offered_mbps: f64, duration: Duration, drain: Duration, batch: u32) -> LevelResult {
         let level = {
             let mut s = self.shared.lock().expect("receiver thread alive");
-            s.levels.push(LevelCounts { rtt: Some(histogram()), ..LevelCounts::default() });
+            let last_ns = self.start.elapsed().as_nanos() as u64;
+            s.levels.push(LevelCounts { rtt: Some(histogram()), last_ns, ..LevelCounts::default() });
             (s.levels.len() - 1) as u16
         };
         let pps = offered_mbps * 1e6 / (self.payload as f64 * 8.0);
@@ -184,6 +192,7 @@ impl Generator {
             loss_pct: if sent == 0 { 0.0 } else { 100.0 * sent.saturating_sub(c.echoed) as f64 / sent as f64 },
             rtt_p50_us: hist.value_at_quantile(0.5),
             rtt_p99_us: hist.value_at_quantile(0.99),
+            max_gap_us: c.max_gap_ns / 1000,
         }
     }
 
@@ -285,6 +294,8 @@ fn receive(
                         c.duplicates += 1;
                     } else {
                         c.echoed += 1;
+                        c.max_gap_ns = c.max_gap_ns.max(now_ns.saturating_sub(c.last_ns));
+                        c.last_ns = now_ns;
                         if let Some(h) = c.rtt.as_mut() {
                             let _ = h.record(rtt_us.max(1));
                         }

@@ -45,6 +45,8 @@ fn paces_and_counts_every_echo_once() {
     assert_eq!(r.echoed, r.sent, "{r:?}");
     assert_eq!((r.corrupt, r.duplicates, r.loss_pct), (0, 0, 0.0));
     assert!(r.rtt_p50_us > 0 && r.rtt_p99_us >= r.rtt_p50_us);
+    // 40 Mb/s is one probe every ~200 us: no gap near 100 ms on a working echo.
+    assert!(r.max_gap_us > 0 && r.max_gap_us < 100_000, "{r:?}");
     let t = g.latency(50, Duration::from_millis(500));
     assert_eq!((t.samples, t.lost), (50, 0));
     assert!(t.p50_us <= t.p99_us && t.p99_us <= t.max_us);
@@ -86,6 +88,21 @@ fn corrupt_dropped_and_duplicated_echoes_are_told_apart() {
     let r = g.level(0.01, Duration::from_millis(1000), Duration::from_millis(200), 1);
     assert!(r.sent > 0);
     assert_eq!((r.echoed, r.duplicates), (r.sent, r.sent), "{r:?}");
+}
+
+#[test]
+fn an_echo_that_pauses_shows_as_the_longest_gap() {
+    // The server stops answering for 300 ms after its 50th datagram.
+    let (addr, stop) = echo_server(|n, _| {
+        if n == 50 {
+            thread::sleep(Duration::from_millis(300));
+        }
+        true
+    });
+    let mut g = Generator::new(Link::udp(addr).unwrap(), 256).unwrap();
+    let r = g.level(2.0, Duration::from_millis(800), Duration::from_millis(200), 1);
+    assert!(r.max_gap_us >= 250_000 && r.max_gap_us < 700_000, "{r:?}");
+    stop.store(true, Ordering::Relaxed);
 }
 
 #[test]
