@@ -10,6 +10,37 @@ import sys
 # (file, old text, new text, why)
 FIXES = [
     (
+        "include/arch/x86/arch/kernel/multiboot.h",
+        """    void *drives_addr;
+    void *config_table;
+    void *boot_loader_name;
+    void *apm_table;
+    /* The bootinfo types are declared to be precisely the VBE layout, so
+     * we can reuse those types here */
+    seL4_VBEInfoBlock_t *vbe_control_info;
+    seL4_VBEModeInfoBlock_t *vbe_mode_info;""",
+        """    uint32_t drives_addr;
+    uint32_t config_table;
+    uint32_t boot_loader_name;
+    uint32_t apm_table;
+    /* Physical addresses of the VBE blocks (32-bit in the multiboot spec; a pointer here
+     * would be 8 bytes on x86_64 and shift every later field). */
+    uint32_t vbe_control_info;
+    uint32_t vbe_mode_info;""",
+        "the multiboot info's address fields are 32-bit, but seL4 5.0 declares them as pointers, "
+        "which are 8 bytes on x86_64: every field from drives_addr on is misread, and with a "
+        "display adapter (GRUB then passes VBE information) the kernel dereferences a garbage "
+        "VBE pointer right after parsing the memory map and never gets further",
+    ),
+    (
+        "src/arch/x86/kernel/boot_sys.c",
+        """        boot_state.vbe_info.vbeInfoBlock = *mbi->vbe_control_info;
+        boot_state.vbe_info.vbeModeInfoBlock = *mbi->vbe_mode_info;""",
+        """        boot_state.vbe_info.vbeInfoBlock = *(seL4_VBEInfoBlock_t *)(word_t)mbi->vbe_control_info;
+        boot_state.vbe_info.vbeModeInfoBlock = *(seL4_VBEModeInfoBlock_t *)(word_t)mbi->vbe_mode_info;""",
+        "read the VBE blocks through the 32-bit physical addresses the fixed struct holds",
+    ),
+    (
         "include/arch/x86/arch/64/mode/machine.h",
         "static inline void invalidateLocalPageStructureCacheASID(paddr_t root, asid_t asid)\n",
         "/* SysBenchmarkFlushCaches (benchmark builds) calls this; seL4 5.0 defines it for ia32 only. */\n"
