@@ -112,6 +112,9 @@ pub struct QemuConfig {
     pub nic: Option<Nic>,
     /// Add an emulated Intel VT-d unit (`-device intel-iommu`, q35 with split irqchip).
     pub iommu: bool,
+    /// The display adapter (`-vga`): `none` by default; `std` is what a PC has (GRUB then
+    /// hands the kernel VBE information).
+    pub vga: String,
     /// Extra arguments appended as given.
     pub extra_args: Vec<OsString>,
     /// Hard limit on the whole run: QEMU is killed when it passes, whatever the test does.
@@ -144,6 +147,7 @@ impl QemuConfig {
             memory_mib: 512,
             nic: None,
             iommu: false,
+            vga: "none".into(),
             extra_args: Vec::new(),
             timeout: Duration::from_secs(120),
             log_file: None,
@@ -190,6 +194,13 @@ impl QemuConfig {
         self.iommu = on;
         self
     }
+    /// The display adapter (`-vga std|none|...`).
+    pub fn vga(mut self, vga: impl Into<String>) -> Self {
+        self.vga = vga.into();
+        self
+    }
+
+    /// Appends one QEMU argument as given.
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.extra_args.push(arg.into());
         self
@@ -256,7 +267,7 @@ impl QemuConfig {
         push("-display");
         push("none");
         push("-vga");
-        push("none");
+        push(&self.vga);
         push("-monitor");
         push("none");
         push("-serial");
