@@ -106,7 +106,7 @@ fn real_main() -> Result<ExitCode, String> {
             let t0 = std::time::Instant::now();
             let (_, complete) = run::run(&opts)?;
             let heading = format!(
-                "{} run of {} UTC: levels {} Mb/s, {} s each, {} ms drain, {} latency samples; took {:.0} s.",
+                "{} run of {} UTC: levels {} Mb/s, {} s each, {} ms drain, {} latency samples; took {:.0} s, builds included.",
                 if quick { "QUICK" } else { "Full" },
                 run::timestamp(started),
                 opts.levels.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(","),

@@ -295,6 +295,7 @@ fn build_linux() -> Result<(PathBuf, PathBuf), String> {
 /// and `make image` puts it in build/eval-holdoff0/image.elf (named by the file's stem).
 fn prepare(which: Which, out: &Path, kernel: &Path) -> Result<Prepared, String> {
     let sel4 = |system: &str, holdoff: u32, colocated: bool, ready: &'static str| -> Result<Prepared, String> {
+        eprintln!("eval: building the image of {system} (make image)");
         let image = build_image(system).map_err(|e| format!("cannot build the image of {system}: {e}"))?;
         Ok(Prepared {
             which,
@@ -324,6 +325,7 @@ fn prepare(which: Which, out: &Path, kernel: &Path) -> Result<Prepared, String> 
             sel4(f, h, true, "netstack: hosting an application on UDP port 7")
         }
         Which::Linux => {
+            eprintln!("eval: building the Linux guest (support/eval/linux/build.sh)");
             let (kernel, initrd) = build_linux()?;
             Ok(Prepared {
                 which,
@@ -358,7 +360,8 @@ fn boot(p: &Prepared, log: &Path, limit: Duration) -> Result<Booted, String> {
     let console = |e: qemu_harness::Error| format!("{e}");
     match &p.boot {
         Boot::Sel4 { ready, .. } => {
-            let up = q.expect_regex(r"netstack: (up: [^\r\n]*|cannot start: [^\r\n]*)", BOOT_WAIT).map_err(console)?;
+            let up =
+                q.expect_regex(r"netstack: (up: [^\r\n]*|cannot start: [^\r\n]*)\r?\n", BOOT_WAIT).map_err(console)?;
             if !up.matched.contains("up: ") {
                 return Err(format!("the network stack did not start: {} (serial log: {})", up.matched, log.display()));
             }
@@ -371,7 +374,7 @@ fn boot(p: &Prepared, log: &Path, limit: Duration) -> Result<Booted, String> {
             }
         }
         Boot::Linux { .. } => {
-            let up = q.expect_regex(r"linux-guest: (up [^\r\n]*|error: [^\r\n]*)", BOOT_WAIT).map_err(console)?;
+            let up = q.expect_regex(r"linux-guest: (up [^\r\n]*|error: [^\r\n]*)\r?\n", BOOT_WAIT).map_err(console)?;
             if !up.matched.starts_with("linux-guest: up") {
                 return Err(format!("the Linux guest failed to start: {} (serial log: {})", up.matched, log.display()));
             }
@@ -396,10 +399,10 @@ enum CpuProbe {
 fn monitor_start(q: &mut Qemu) -> Result<(), String> {
     q.type_line("cpu start").map_err(|e| e.to_string())?;
     let m = q
-        .expect_regex(r"monitor: (cpu started|error: [^\r\n]*)", CONSOLE_WAIT)
+        .expect_regex(r"monitor: (cpu started|error: [^\r\n]*)\r?\n", CONSOLE_WAIT)
         .map_err(|e| format!("no answer to `cpu start`: {e}"))?;
     if m.matched.contains("error:") {
-        return Err(m.matched);
+        return Err(m.matched.trim_end().to_string());
     }
     Ok(())
 }

@@ -6,12 +6,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::results::{ConfigKey, ProfileRow, Row, Tables};
+use crate::results::{ConfigKey, LatencyRow, ProfileRow, Row, Tables};
 
 /// Throughput below Linux's by more than this fraction counts as a loss.
 pub const THROUGHPUT_TOLERANCE: f64 = 0.01;
 /// CPU above Linux's by more than this many percentage points counts as a loss.
 pub const CPU_TOLERANCE_PTS: f64 = 1.0;
+
+/// A round trip longer than Linux's by more than this fraction counts as a loss.
+pub const LATENCY_TOLERANCE: f64 = 0.05;
 
 /// Categories that make up the framework's own overhead, as the paper defines it.
 pub const OVERHEAD_CATEGORIES: [&str; 3] = ["Notification", "IPC", "Interrupt"];
@@ -157,6 +160,24 @@ pub fn losses(rows: &[Row]) -> Vec<String> {
     out
 }
 
+/// Plain sentences for each seL4 configuration whose closed-loop median or 99th-percentile
+/// round trip is longer than Linux's by more than [`LATENCY_TOLERANCE`].
+pub fn latency_losses(latency: &[LatencyRow]) -> Vec<String> {
+    let Some(linux) = latency.iter().find(|l| l.system == "linux") else { return Vec::new() };
+    let mut out = Vec::new();
+    for l in latency.iter().filter(|l| l.system != "linux") {
+        for (what, mine, theirs) in [("median", l.p50_us, linux.p50_us), ("99th-percentile", l.p99_us, linux.p99_us)] {
+            if mine as f64 > theirs as f64 * (1.0 + LATENCY_TOLERANCE) {
+                out.push(format!(
+                    "{} has a longer {what} round trip than Linux: {mine} us against {theirs} us.",
+                    l.key().label()
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Framework overhead as the paper defines it: Notification + IPC + Interrupt, percent of the
 /// non-idle cycles. `None` when the profile has no non-idle time.
 pub fn framework_overhead(profile: &[ProfileRow]) -> Option<f64> {
@@ -198,13 +219,15 @@ pub fn summary_md(t: &Tables, heading: &str) -> String {
     if !has_linux || !has_sel4 {
         s.push_str("No comparison: this run has no Linux levels or no seL4 levels.\n\n");
     } else {
-        let l = losses(rows);
+        let mut l = losses(rows);
+        l.extend(latency_losses(&t.latency));
         if l.is_empty() {
             let _ = writeln!(
                 s,
                 "Nowhere in this run: at every level Linux was also measured at, each seL4 configuration \
                  echoed at least {:.0}% of Linux's throughput and used no more than {CPU_TOLERANCE_PTS:.0} \
-                 point more CPU (where both CPU figures exist).\n",
+                 point more CPU (where both CPU figures exist), and no round trip percentile was more than \
+                 5% longer than Linux's.\n",
                 100.0 * (1.0 - THROUGHPUT_TOLERANCE)
             );
         } else {
@@ -214,7 +237,14 @@ pub fn summary_md(t: &Tables, heading: &str) -> String {
             s.push('\n');
         }
         if vs_linux(rows).iter().all(|v| v.cpu_ratio.is_none()) {
-            s.push_str("CPU could not be compared: at least one side has no CPU figures in this run.\n\n");
+            let sel4_cpu = rows.iter().any(|r| r.system != "linux" && r.cpu_pct.is_some());
+            let linux_cpu = rows.iter().any(|r| r.system == "linux" && r.cpu_pct.is_some());
+            let missing = match (sel4_cpu, linux_cpu) {
+                (false, false) => "neither seL4's nor Linux's CPU was measured",
+                (false, true) => "seL4's CPU was not measured",
+                _ => "Linux's CPU was not measured",
+            };
+            let _ = writeln!(s, "CPU could not be compared: {missing} in this run (see the notes), so only throughput and latency are compared.\n");
         }
     }
 

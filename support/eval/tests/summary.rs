@@ -5,7 +5,7 @@
 mod common;
 
 use eval::results::{self, Row};
-use eval::summary::{self, framework_overhead, losses, peaks, vs_linux};
+use eval::summary::{self, framework_overhead, latency_losses, losses, peaks, vs_linux};
 
 fn fixture_rows() -> Vec<Row> {
     results::read_dir(&common::fixture()).unwrap().results
@@ -97,4 +97,17 @@ fn framework_overhead_is_a_share_of_non_idle_time() {
     let p = results::read_dir(&common::fixture()).unwrap().profile.unwrap();
     assert!((framework_overhead(&p).unwrap() - 15.0).abs() < 1e-9);
     assert_eq!(framework_overhead(&[results::ProfileRow { category: "Idle".into(), share_pct: 100.0 }]), None);
+}
+
+#[test]
+fn a_longer_round_trip_than_linux_is_a_loss() {
+    let mut t = results::read_dir(&common::fixture()).unwrap();
+    assert!(latency_losses(&t.latency).is_empty(), "the fixture's seL4 round trips are shorter");
+    t.latency[0].p50_us = 1000;
+    let l = latency_losses(&t.latency);
+    assert_eq!(
+        l,
+        vec!["sel4 (hold-off 100 us) has a longer median round trip than Linux: 1000 us against 900 us.".to_string()]
+    );
+    assert!(summary::summary_md(&t, "").contains("- sel4 (hold-off 100 us) has a longer median round trip"));
 }
