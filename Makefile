@@ -9,6 +9,8 @@
 #                             (BENCH=1: the benchmark kernel; the console's `cpu` measures CPU)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
+#   make eval                 the evaluation (Figure 1: seL4 vs the Linux guest) -> build/eval/latest/ (docs/evaluation.md)
+#   make eval QUICK=1         a reduced evaluation run (3 levels of 1 s, at most ~5 min)
 SYSTEM ?= system.xml
 CARGO  ?= cargo
 
@@ -105,3 +107,10 @@ clean:
 .PHONY: linux-guest
 linux-guest:
 	@CARGO=$(CARGO) support/eval/linux/build.sh
+
+# The evaluation (docs/evaluation.md): builds every image and the Linux guest itself, boots each
+# configuration once, writes build/eval/<timestamp>/ and points build/eval/latest at it.
+# Redraw a run's summary and figures with: cargo run --release -p eval -- report build/eval/latest
+.PHONY: eval
+eval: deps
+	$(CARGO) run --release -p eval -- run$(if $(filter-out 0,$(QUICK)), --quick)

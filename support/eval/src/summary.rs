@@ -1,0 +1,371 @@
+//! summary.md: the measured table and the ratios the paper's reader wants (throughput and CPU
+//! of each seL4 configuration against Linux at the same offered level, peak throughput of each
+//! configuration, latency, the profile and its framework overhead when one was measured), and,
+//! said plainly, every level where this system loses to Linux.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::results::{ConfigKey, LatencyRow, ProfileRow, Row, Tables};
+
+/// Throughput below Linux's by more than this fraction counts as a loss.
+pub const THROUGHPUT_TOLERANCE: f64 = 0.01;
+/// CPU above Linux's by more than this many percentage points counts as a loss.
+pub const CPU_TOLERANCE_PTS: f64 = 1.0;
+
+/// A round trip longer than Linux's by more than this fraction counts as a loss.
+pub const LATENCY_TOLERANCE: f64 = 0.05;
+
+/// Categories that make up the framework's own overhead, as the paper defines it.
+pub const OVERHEAD_CATEGORIES: [&str; 3] = ["Notification", "IPC", "Interrupt"];
+
+/// The configurations in the order they first appear in the results.
+pub fn configs(rows: &[Row]) -> Vec<ConfigKey> {
+    let mut seen = Vec::new();
+    for r in rows {
+        let k = r.key();
+        if !seen.contains(&k) {
+            seen.push(k);
+        }
+    }
+    seen
+}
+
+fn same_level(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+fn linux_at(rows: &[Row], offered: f64) -> Option<&Row> {
+    rows.iter().find(|r| r.system == "linux" && same_level(r.offered_mbps, offered))
+}
+
+/// One seL4 level beside Linux's at the same offered load.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VsLinux {
+    /// The seL4 configuration.
+    pub config: ConfigKey,
+    /// Offered load, Mb/s.
+    pub offered_mbps: f64,
+    /// seL4's achieved throughput.
+    pub achieved_mbps: f64,
+    /// Linux's.
+    pub linux_mbps: f64,
+    /// seL4 / Linux throughput (`None` when Linux echoed nothing).
+    pub throughput_ratio: Option<f64>,
+    /// seL4's CPU.
+    pub cpu_pct: Option<f64>,
+    /// Linux's CPU.
+    pub linux_cpu_pct: Option<f64>,
+    /// seL4 / Linux CPU (`None` when either is unknown or Linux's is 0).
+    pub cpu_ratio: Option<f64>,
+}
+
+/// Every seL4 level that has a Linux level at the same offered load.
+pub fn vs_linux(rows: &[Row]) -> Vec<VsLinux> {
+    rows.iter()
+        .filter(|r| r.system != "linux")
+        .filter_map(|r| {
+            let l = linux_at(rows, r.offered_mbps)?;
+            let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
+            Some(VsLinux {
+                config: r.key(),
+                offered_mbps: r.offered_mbps,
+                achieved_mbps: r.achieved_mbps,
+                linux_mbps: l.achieved_mbps,
+                throughput_ratio: ratio(r.achieved_mbps, l.achieved_mbps),
+                cpu_pct: r.cpu_pct,
+                linux_cpu_pct: l.cpu_pct,
+                cpu_ratio: match (r.cpu_pct, l.cpu_pct) {
+                    (Some(a), Some(b)) => ratio(a, b),
+                    _ => None,
+                },
+            })
+        })
+        .collect()
+}
+
+/// A configuration's best level.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peak {
+    /// The configuration.
+    pub config: ConfigKey,
+    /// Its highest achieved throughput.
+    pub achieved_mbps: f64,
+    /// At this offered load.
+    pub offered_mbps: f64,
+    /// CPU at that level.
+    pub cpu_pct: Option<f64>,
+    /// Highest offered load it echoed with no loss at all (`None`: it lost at every level).
+    pub lossless_up_to: Option<f64>,
+}
+
+/// The peak of each configuration, in [`configs`] order.
+pub fn peaks(rows: &[Row]) -> Vec<Peak> {
+    configs(rows)
+        .into_iter()
+        .filter_map(|k| {
+            let mine: Vec<&Row> = rows.iter().filter(|r| r.key() == k).collect();
+            let best = mine.iter().copied().max_by(|a, b| a.achieved_mbps.total_cmp(&b.achieved_mbps))?;
+            let lossless_up_to =
+                mine.iter().filter(|r| r.sent > 0 && r.echoed >= r.sent).map(|r| r.offered_mbps).max_by(f64::total_cmp);
+            Some(Peak {
+                config: k.clone(),
+                achieved_mbps: best.achieved_mbps,
+                offered_mbps: best.offered_mbps,
+                cpu_pct: best.cpu_pct,
+                lossless_up_to,
+            })
+        })
+        .collect()
+}
+
+/// Plain sentences, one per level (and per peak) where a seL4 configuration does worse than
+/// Linux: lower throughput (by more than [`THROUGHPUT_TOLERANCE`]) or more CPU (by more than
+/// [`CPU_TOLERANCE_PTS`]).
+pub fn losses(rows: &[Row]) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in vs_linux(rows) {
+        if v.achieved_mbps < v.linux_mbps * (1.0 - THROUGHPUT_TOLERANCE) {
+            out.push(format!(
+                "{} loses on throughput at {} Mb/s offered: {:.1} Mb/s against Linux's {:.1} Mb/s.",
+                v.config.label(),
+                v.offered_mbps,
+                v.achieved_mbps,
+                v.linux_mbps
+            ));
+        }
+        if let (Some(a), Some(b)) = (v.cpu_pct, v.linux_cpu_pct) {
+            if a > b + CPU_TOLERANCE_PTS {
+                out.push(format!(
+                    "{} uses more CPU at {} Mb/s offered: {a:.1}% against Linux's {b:.1}%.",
+                    v.config.label(),
+                    v.offered_mbps
+                ));
+            }
+        }
+    }
+    let p = peaks(rows);
+    if let Some(linux) = p.iter().find(|p| p.config.system == "linux") {
+        for q in p.iter().filter(|q| q.config.system != "linux") {
+            if q.achieved_mbps < linux.achieved_mbps * (1.0 - THROUGHPUT_TOLERANCE) {
+                out.push(format!(
+                    "{} peaks lower than Linux: {:.1} Mb/s against {:.1} Mb/s.",
+                    q.config.label(),
+                    q.achieved_mbps,
+                    linux.achieved_mbps
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Plain sentences for each seL4 configuration whose closed-loop median or 99th-percentile
+/// round trip is longer than Linux's by more than [`LATENCY_TOLERANCE`].
+pub fn latency_losses(latency: &[LatencyRow]) -> Vec<String> {
+    let Some(linux) = latency.iter().find(|l| l.system == "linux") else { return Vec::new() };
+    let mut out = Vec::new();
+    for l in latency.iter().filter(|l| l.system != "linux") {
+        for (what, mine, theirs) in [("median", l.p50_us, linux.p50_us), ("99th-percentile", l.p99_us, linux.p99_us)] {
+            if mine as f64 > theirs as f64 * (1.0 + LATENCY_TOLERANCE) {
+                out.push(format!(
+                    "{} has a longer {what} round trip than Linux: {mine} us against {theirs} us.",
+                    l.key().label()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Framework overhead as the paper defines it: Notification + IPC + Interrupt, percent of the
+/// non-idle cycles. `None` when the profile has no non-idle time.
+pub fn framework_overhead(profile: &[ProfileRow]) -> Option<f64> {
+    let is = |r: &ProfileRow, name: &str| r.category.eq_ignore_ascii_case(name);
+    let idle: f64 = profile.iter().filter(|r| is(r, "Idle")).map(|r| r.share_pct).sum();
+    let total: f64 = profile.iter().map(|r| r.share_pct).sum();
+    let busy = total - idle;
+    if busy <= 0.0 {
+        return None;
+    }
+    let own: f64 = profile.iter().filter(|r| OVERHEAD_CATEGORIES.iter().any(|c| is(r, c))).map(|r| r.share_pct).sum();
+    Some(100.0 * own / busy)
+}
+
+fn num(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into())
+}
+
+fn ratio(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into())
+}
+
+/// summary.md's text. `heading` goes under the title (e.g. when and how the run was made).
+pub fn summary_md(t: &Tables, heading: &str) -> String {
+    let rows = &t.results;
+    let mut s = String::from("# Evaluation summary (Figure 1)\n\n");
+    if !heading.is_empty() {
+        let _ = writeln!(s, "{heading}\n");
+    }
+    s.push_str(
+        "Figures from one run on one machine under QEMU TCG: compare them with each other, not with \
+         hardware. Rates are Mb/s of UDP payload (1024-byte echo); CPU is the busy share of the \
+         guest's one CPU over each level.\n\n",
+    );
+
+    s.push_str("## Where this system loses\n\n");
+    let has_linux = rows.iter().any(|r| r.system == "linux");
+    let has_sel4 = rows.iter().any(|r| r.system != "linux");
+    if !has_linux || !has_sel4 {
+        s.push_str("No comparison: this run has no Linux levels or no seL4 levels.\n\n");
+    } else {
+        let mut l = losses(rows);
+        l.extend(latency_losses(&t.latency));
+        if l.is_empty() {
+            let _ = writeln!(
+                s,
+                "Nowhere in this run: at every level Linux was also measured at, each seL4 configuration \
+                 echoed at least {:.0}% of Linux's throughput and used no more than {CPU_TOLERANCE_PTS:.0} \
+                 point more CPU (where both CPU figures exist), and no round trip percentile was more than \
+                 5% longer than Linux's.\n",
+                100.0 * (1.0 - THROUGHPUT_TOLERANCE)
+            );
+        } else {
+            for line in &l {
+                let _ = writeln!(s, "- {line}");
+            }
+            s.push('\n');
+        }
+        if vs_linux(rows).iter().all(|v| v.cpu_ratio.is_none()) {
+            let sel4_cpu = rows.iter().any(|r| r.system != "linux" && r.cpu_pct.is_some());
+            let linux_cpu = rows.iter().any(|r| r.system == "linux" && r.cpu_pct.is_some());
+            let missing = match (sel4_cpu, linux_cpu) {
+                (false, false) => "neither seL4's nor Linux's CPU was measured",
+                (false, true) => "seL4's CPU was not measured",
+                _ => "Linux's CPU was not measured",
+            };
+            let _ = writeln!(s, "CPU could not be compared: {missing} in this run (see the notes), so only throughput and latency are compared.\n");
+        }
+    }
+
+    s.push_str("## Peak throughput\n\n| configuration | peak Mb/s | at offered Mb/s | CPU % there | no loss up to Mb/s |\n|---|---:|---:|---:|---:|\n");
+    for p in peaks(rows) {
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} | {} | {} | {} |",
+            p.config.label(),
+            p.achieved_mbps,
+            p.offered_mbps,
+            num(p.cpu_pct, 1),
+            p.lossless_up_to.map(|v| v.to_string()).unwrap_or_else(|| "lost at every level".into())
+        );
+    }
+    s.push('\n');
+
+    s.push_str("## Against Linux, per level\n\n");
+    let vs = vs_linux(rows);
+    if vs.is_empty() {
+        s.push_str("No level was measured on both seL4 and Linux.\n\n");
+    } else {
+        s.push_str("| configuration | offered Mb/s | Mb/s | Linux Mb/s | throughput vs Linux | CPU % | Linux CPU % | CPU vs Linux |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for v in &vs {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} |",
+                v.config.label(),
+                v.offered_mbps,
+                v.achieved_mbps,
+                v.linux_mbps,
+                ratio(v.throughput_ratio),
+                num(v.cpu_pct, 1),
+                num(v.linux_cpu_pct, 1),
+                ratio(v.cpu_ratio)
+            );
+        }
+        s.push('\n');
+    }
+
+    s.push_str("## All levels (results.csv)\n\n");
+    s.push_str(&results_table(rows));
+    s.push('\n');
+
+    s.push_str("## Round trips (closed loop, latency.csv)\n\n");
+    if t.latency.is_empty() {
+        s.push_str("No latency phase in this run.\n\n");
+    } else {
+        s.push_str("| configuration | samples | lost | p50 us | p90 us | p99 us | p99.9 us | max us |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for l in &t.latency {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                l.key().label(),
+                l.samples,
+                l.lost,
+                l.p50_us,
+                l.p90_us,
+                l.p99_us,
+                l.p999_us,
+                l.max_us
+            );
+        }
+        s.push('\n');
+    }
+
+    s.push_str("## Execution profile (Figure 1(a))\n\n");
+    match &t.profile {
+        None => s.push_str("Not measured: this directory has no profile.csv, so there is no fig1a.svg.\n\n"),
+        Some(p) => {
+            s.push_str("| category | share of cycles % |\n|---|---:|\n");
+            for r in p {
+                let _ = writeln!(s, "| {} | {:.1} |", r.category, r.share_pct);
+            }
+            match framework_overhead(p) {
+                Some(o) => {
+                    let _ = writeln!(s, "\nFramework overhead (Notification + IPC + Interrupt, share of non-idle cycles): {o:.1}% (the paper: 12%).\n");
+                }
+                None => s.push_str("\nFramework overhead: the profile has no non-idle cycles.\n\n"),
+            }
+        }
+    }
+
+    if !t.notes.is_empty() {
+        s.push_str("## Notes from the run\n\n");
+        for n in &t.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The results as a Markdown table (also what docs/evaluation.md shows).
+pub fn results_table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| system | hold-off us | offered Mb/s | sent | echoed | achieved Mb/s | loss % | CPU % |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    // Grouped by configuration, levels ascending.
+    let mut by: BTreeMap<usize, Vec<&Row>> = BTreeMap::new();
+    let order = configs(rows);
+    for r in rows {
+        let i = order.iter().position(|k| *k == r.key()).unwrap_or(0);
+        by.entry(i).or_default().push(r);
+    }
+    for group in by.values_mut() {
+        group.sort_by(|a, b| a.offered_mbps.total_cmp(&b.offered_mbps));
+        for r in group.iter() {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {} |",
+                r.system,
+                r.holdoff_us.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+                r.offered_mbps,
+                r.sent,
+                r.echoed,
+                r.achieved_mbps,
+                r.loss_pct,
+                num(r.cpu_pct, 1)
+            );
+        }
+    }
+    s
+}

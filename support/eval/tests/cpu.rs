@@ -1,0 +1,73 @@
+//! The console CPU parsers: the seL4 monitor's `cpu stop` line and the Linux guest's
+//! /proc/stat line, good and malformed, and the busy share between two /proc/stat samples.
+
+use eval::cpu::{linux_busy_pct, parse_linux_line, parse_monitor_line};
+
+#[test]
+fn monitor_line_with_pds() {
+    let c = parse_monitor_line("monitor: cpu cycles=1000000 idle=600000 busy_pct=40.0 dataspace_mgr=1000 driver=150000 netstack=200000 echo=9000\r\n").unwrap();
+    assert_eq!(c.cycles, 1_000_000);
+    assert_eq!(c.idle, 600_000);
+    assert_eq!(c.busy_pct, 40.0);
+    assert_eq!(c.pds.len(), 4);
+    assert_eq!(c.pds[1], ("driver".to_string(), 150_000));
+    assert_eq!(c.kernel_cycles(), 1_000_000 - 600_000 - 360_000);
+}
+
+#[test]
+fn monitor_line_without_pds_and_rounding() {
+    let c = parse_monitor_line("monitor: cpu cycles=3 idle=2 busy_pct=33.3").unwrap();
+    assert_eq!(c.busy_pct, 33.3);
+    assert!(c.pds.is_empty());
+}
+
+#[test]
+fn malformed_monitor_lines() {
+    let cases = [
+        ("monitor: error: cpu needs the benchmark kernel (CONFIG_BENCHMARK_TRACK_UTILISATION)", "the monitor refused"),
+        ("netstack: stats rx=1", "does not start with"),
+        ("monitor: cpu idle=1 cycles=2 busy_pct=50.0", "expected cycles="),
+        ("monitor: cpu cycles=10 idle=5", "busy_pct= is missing"),
+        ("monitor: cpu cycles=ten idle=5 busy_pct=50.0", "not a whole number"),
+        ("monitor: cpu cycles=10 idle=5 busy_pct=half", "not a number"),
+        ("monitor: cpu cycles=10 idle=11 busy_pct=0.0", "exceeds"),
+        ("monitor: cpu cycles=10 idle=5 busy_pct=50.0 driver=6", "exceed the window"),
+        ("monitor: cpu cycles=10 idle=5 busy_pct=20.0", "disagrees"),
+        ("monitor: cpu cycles=10 idle=5 busy_pct=150.0", "outside 0..100"),
+        ("monitor: cpu cycles=0 idle=0 busy_pct=0.0", "no cycles"),
+        ("monitor: cpu cycles=10 idle=5 busy_pct=50.0 driver", "<pd>=<cycles>"),
+        ("monitor: cpu cycles=10 idle=5 busy_pct=50.0 =3", "without a name"),
+    ];
+    for (line, want) in cases {
+        let e = parse_monitor_line(line).unwrap_err().to_string();
+        assert!(e.contains(want), "{line:?}: {want:?} not in {e:?}");
+    }
+}
+
+#[test]
+fn linux_line_and_busy_share() {
+    let a = parse_linux_line("linux-guest: cpu 100 0 50 800 50 0 0 0 0 0\r").unwrap();
+    let b = parse_linux_line("linux-guest: cpu 130 0 90 810 50 5 15 0 0 0").unwrap();
+    assert_eq!(a.fields, [100, 0, 50, 800, 50, 0, 0, 0]);
+    // 100 ticks passed, 10 idle: 90% busy.
+    assert!((linux_busy_pct(&a, &b).unwrap() - 90.0).abs() < 1e-9);
+    // Eight fields are enough (older kernels have no guest fields).
+    assert!(parse_linux_line("linux-guest: cpu 1 2 3 4 5 6 7 8").is_ok());
+}
+
+#[test]
+fn malformed_linux_lines_and_windows() {
+    for (line, want) in [
+        ("linux-guest: cpu 1 2 3", "3 fields"),
+        ("linux-guest: cpu 1 2 x 4 5 6 7 8", "\"x\" is not a tick count"),
+        ("linux-guest: error: unknown command cpux", "does not start with"),
+        ("cpu 1 2 3 4 5 6 7 8", "does not start with"),
+    ] {
+        let e = parse_linux_line(line).unwrap_err().to_string();
+        assert!(e.contains(want), "{line:?}: {want:?} not in {e:?}");
+    }
+    let a = parse_linux_line("linux-guest: cpu 1 2 3 4 5 6 7 8").unwrap();
+    assert!(linux_busy_pct(&a, &a).unwrap_err().contains("no ticks"));
+    let back = parse_linux_line("linux-guest: cpu 0 2 3 4 5 6 7 8").unwrap();
+    assert!(linux_busy_pct(&a, &back).unwrap_err().contains("backwards"));
+}
