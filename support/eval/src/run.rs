@@ -14,7 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadgen::frame::Station;
 use loadgen::{Generator, Link};
-use qemu_harness::{build_image, build_kernel, free_udp_port, repo_root, KernelVariant, Netdev, Nic, Qemu, QemuConfig};
+use qemu_harness::{
+    build_bench_image, build_image, build_kernel, free_udp_port, repo_root, KernelVariant, Netdev, Nic, Qemu,
+    QemuConfig,
+};
 
 use crate::cpu::{self, MonitorCpu, ProcStat};
 use crate::results::{ConfigKey, LatencyRow, Row, Tables};
@@ -198,39 +201,17 @@ impl Estimate {
     }
 }
 
-/// The benchmark kernel (with the utilisation counters `cpu start`/`cpu stop` read) when the
-/// kernel build knows it, else the default kernel and why seL4's CPU cannot be measured.
-fn sel4_kernel() -> Result<(PathBuf, Option<String>), String> {
-    let script = repo_root().join("support/kernel/build.sh");
-    let text = fs::read_to_string(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
-    if text.contains("--bench") {
-        let out = Command::new(&script)
-            .arg("--bench")
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {} --bench: {e}", script.display()))?;
-        let image = repo_root().join("build/kernel/bench/kernel32.elf");
-        if out.status.success() && image.is_file() {
-            return Ok((image, None));
+/// The benchmark kernel (with the utilisation counters `cpu start`/`cpu stop` read), and
+/// whether images must be built for it; if it cannot be built, the default kernel and a note
+/// saying seL4 CPU is not measured.
+fn sel4_kernel() -> Result<(PathBuf, bool, Option<String>), String> {
+    match build_kernel(KernelVariant::Bench) {
+        Ok(k) => Ok((k, true, None)),
+        Err(e) => {
+            let k = build_kernel(KernelVariant::Default).map_err(|e| e.to_string())?;
+            Ok((k, false, Some(format!("the benchmark kernel did not build ({e}): seL4 CPU not measured"))))
         }
-        let why = format!(
-            "the benchmark kernel did not build ({} --bench: {}; {}): seL4 CPU not measured",
-            script.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no message")
-        );
-        let k = build_kernel(KernelVariant::Default).map_err(|e| e.to_string())?;
-        return Ok((k, Some(why)));
     }
-    let k = build_kernel(KernelVariant::Default).map_err(|e| e.to_string())?;
-    Ok((
-        k,
-        Some(
-            "this tree has no benchmark kernel variant (support/kernel/build.sh has no --bench): seL4 CPU not measured"
-                .into(),
-        ),
-    ))
 }
 
 /// Runs support/eval/linux/build.sh (cached: seconds when nothing changed).
@@ -293,10 +274,11 @@ fn build_linux() -> Result<(PathBuf, PathBuf), String> {
 /// written into the output directory as `eval-holdoff0.xml`: its program images are plain
 /// names (cargo bins, found by the image tool in build/pds), so the copy builds from anywhere,
 /// and `make image` puts it in build/eval-holdoff0/image.elf (named by the file's stem).
-fn prepare(which: Which, out: &Path, kernel: &Path) -> Result<Prepared, String> {
+fn prepare(which: Which, out: &Path, kernel: &Path, bench: bool) -> Result<Prepared, String> {
     let sel4 = |system: &str, holdoff: u32, colocated: bool, ready: &'static str| -> Result<Prepared, String> {
-        eprintln!("eval: building the image of {system} (make image)");
-        let image = build_image(system).map_err(|e| format!("cannot build the image of {system}: {e}"))?;
+        eprintln!("eval: building the image of {system} (make image{})", if bench { " BENCH=1" } else { "" });
+        let image = if bench { build_bench_image(system) } else { build_image(system) }
+            .map_err(|e| format!("cannot build the image of {system}: {e}"))?;
         Ok(Prepared {
             which,
             key: ConfigKey {
@@ -438,17 +420,18 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
     ));
     let needs_sel4 = opts.which.iter().any(|w| *w != Which::Linux);
     let kernel = if needs_sel4 {
-        let (k, why) = sel4_kernel()?;
+        let (k, bench, why) = sel4_kernel()?;
         if let Some(why) = why {
             tables.notes.push(why);
         }
-        Some(k)
+        Some((k, bench))
     } else {
         None
     };
     let mut prepared = Vec::new();
     for w in &opts.which {
-        match prepare(*w, &opts.out, kernel.as_deref().unwrap_or(Path::new(""))) {
+        let (k, bench) = kernel.as_ref().map_or((Path::new(""), false), |(k, b)| (k.as_path(), *b));
+        match prepare(*w, &opts.out, k, bench) {
             Ok(p) => prepared.push(p),
             Err(e) => {
                 say(format!("{}: not measured: {e}", w.name()));
