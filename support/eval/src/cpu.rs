@@ -53,6 +53,29 @@ impl MonitorCpu {
     }
 }
 
+/// The execution profile (Figure 1(a)) from one utilisation window of the default system:
+/// each PD's cycles under its role (the driver is Driver, the network stack IP, the echo Echo,
+/// the dataspace manager Translation: it serves the driver's refills and pins), the kernel's
+/// own cycles (every busy cycle not charged to a PD: IPC, interrupt entry, notifications,
+/// scheduling) and Idle, each as a share of the window. A PD with another name keeps its name.
+pub fn profile(c: &MonitorCpu) -> Vec<crate::results::ProfileRow> {
+    let share = |n: u64| if c.cycles == 0 { 0.0 } else { 100.0 * n as f64 / c.cycles as f64 };
+    let category = |pd: &str| match pd {
+        "driver" => "Driver".to_string(),
+        "netstack" => "IP".to_string(),
+        "echo" => "Echo".to_string(),
+        "dataspace_mgr" => "Translation".to_string(),
+        other => other.to_string(),
+    };
+    let mut rows: Vec<crate::results::ProfileRow> =
+        vec![crate::results::ProfileRow { category: "Kernel".into(), share_pct: share(c.kernel_cycles()) }];
+    for (pd, cycles) in &c.pds {
+        rows.push(crate::results::ProfileRow { category: category(pd), share_pct: share(*cycles) });
+    }
+    rows.push(crate::results::ProfileRow { category: "Idle".into(), share_pct: share(c.idle) });
+    rows
+}
+
 /// Parses `monitor: cpu cycles=<n> idle=<n> busy_pct=<x.y> <pd>=<n> ...` (trailing `\r` and
 /// spaces allowed). Checks that the figures agree with each other: idle and the PDs fit in the
 /// window, and busy_pct is within a tenth of a percent (plus rounding) of 100 * (1 - idle/cycles).

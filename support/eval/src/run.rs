@@ -551,6 +551,32 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                 cpu_pct,
             });
         }
+        // Experiment (a): the execution profile of the default system at 80% of the
+        // saturation this run measured (its best achieved throughput).
+        if p.which == Which::Sel4 && probe_ok {
+            let peak = tables
+                .results
+                .iter()
+                .filter(|r| r.system == p.key.system && r.holdoff_us == p.key.holdoff_us)
+                .map(|r| r.achieved_mbps)
+                .fold(0.0, f64::max);
+            let load = (0.8 * peak).max(1.0);
+            say(format!("{name}: execution profile at {load:.0} Mb/s (80% of the {peak:.0} Mb/s peak)"));
+            let window = monitor_start(&mut b.q).and_then(|()| {
+                let r = b.gen.level(load, Duration::from_secs_f64(opts.seconds_per_level), opts.drain, opts.batch);
+                monitor_stop(&mut b.q).map(|c| (r, c))
+            });
+            match window {
+                Ok((r, c)) => {
+                    tables.profile = Some(cpu::profile(&c));
+                    tables.notes.push(format!(
+                        "profile: {} at {load:.0} Mb/s offered (80% of the measured peak), achieved {:.1} Mb/s, busy {:.1}%",
+                        p.key.label(), r.achieved_mbps, c.busy_pct
+                    ));
+                }
+                Err(e) => tables.notes.push(format!("profile: not measured: {e}")),
+            }
+        }
         if opts.latency_samples > 0 {
             step += 1;
             say(format!(

@@ -71,3 +71,21 @@ fn malformed_linux_lines_and_windows() {
     let back = parse_linux_line("linux-guest: cpu 0 2 3 4 5 6 7 8").unwrap();
     assert!(linux_busy_pct(&a, &back).unwrap_err().contains("backwards"));
 }
+
+#[test]
+fn a_cpu_window_becomes_the_profile_by_role() {
+    let c = parse_monitor_line(
+        "monitor: cpu cycles=1000000 idle=600000 busy_pct=40.0 dataspace_mgr=1000 driver=150000 netstack=200000 echo=9000",
+    )
+    .unwrap();
+    let p = eval::cpu::profile(&c);
+    let get = |name: &str| p.iter().find(|r| r.category == name).map(|r| r.share_pct).unwrap();
+    assert!((get("Kernel") - 4.0).abs() < 1e-9, "the rest of the busy time: {p:?}");
+    assert!((get("Driver") - 15.0).abs() < 1e-9);
+    assert!((get("IP") - 20.0).abs() < 1e-9);
+    assert!((get("Echo") - 0.9).abs() < 1e-9);
+    assert!((get("Translation") - 0.1).abs() < 1e-9);
+    assert!((get("Idle") - 60.0).abs() < 1e-9);
+    let total: f64 = p.iter().map(|r| r.share_pct).sum();
+    assert!((total - 100.0).abs() < 1e-9, "the shares cover the window: {total}");
+}
