@@ -54,19 +54,26 @@ pub fn take_dma(
     Ok(DmaRegion::new(region, paddr.get()))
 }
 
+/// One setvar static of a region (what `region!` and `dma_region!` declare); not for
+/// direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __region_setvar {
+    ($static:ident, $symbol:expr) => {
+        #[export_name = $symbol]
+        #[used]
+        #[link_section = ".data.setvar"]
+        static $static: $crate::SetVar<u64> = $crate::SetVar::new(0);
+    };
+}
+
 /// The region the system file maps at setvars `NAME` / `NAME_size`: `pd::region!(NAME)`
 /// gives `Result<MappedRegion, RegionError>`.
 #[macro_export]
 macro_rules! region {
     ($name:ident) => {{
-        #[export_name = stringify!($name)]
-        #[used]
-        #[link_section = ".data.setvar"]
-        static VADDR: $crate::SetVar<u64> = $crate::SetVar::new(0);
-        #[export_name = concat!(stringify!($name), "_size")]
-        #[used]
-        #[link_section = ".data.setvar"]
-        static SIZE: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        $crate::__region_setvar!(VADDR, stringify!($name));
+        $crate::__region_setvar!(SIZE, concat!(stringify!($name), "_size"));
         static TAKEN: ::core::sync::atomic::AtomicBool = ::core::sync::atomic::AtomicBool::new(false);
         $crate::region::take(stringify!($name), &VADDR, &SIZE, &TAKEN)
     }};
@@ -78,18 +85,9 @@ macro_rules! region {
 #[macro_export]
 macro_rules! dma_region {
     ($name:ident) => {{
-        #[export_name = stringify!($name)]
-        #[used]
-        #[link_section = ".data.setvar"]
-        static VADDR: $crate::SetVar<u64> = $crate::SetVar::new(0);
-        #[export_name = concat!(stringify!($name), "_size")]
-        #[used]
-        #[link_section = ".data.setvar"]
-        static SIZE: $crate::SetVar<u64> = $crate::SetVar::new(0);
-        #[export_name = concat!(stringify!($name), "_paddr")]
-        #[used]
-        #[link_section = ".data.setvar"]
-        static PADDR: $crate::SetVar<u64> = $crate::SetVar::new(0);
+        $crate::__region_setvar!(VADDR, stringify!($name));
+        $crate::__region_setvar!(SIZE, concat!(stringify!($name), "_size"));
+        $crate::__region_setvar!(PADDR, concat!(stringify!($name), "_paddr"));
         static TAKEN: ::core::sync::atomic::AtomicBool = ::core::sync::atomic::AtomicBool::new(false);
         $crate::region::take_dma(stringify!($name), &VADDR, &SIZE, &PADDR, &TAKEN)
     }};
