@@ -15,6 +15,18 @@ pub fn zeroed(name: &'static str, size: usize) -> MappedRegion {
         .expect("a fresh allocation is neither null nor wrapping")
 }
 
+/// Two views of one fresh zeroed region, as two PDs that map the same `<memory_region>` have
+/// (each PD's code sees only its own): for host tests of the two ends of a shared layout.
+pub fn shared_pair(name: &'static str, size: usize) -> (MappedRegion, MappedRegion) {
+    let a = zeroed(name, size);
+    // SAFETY: the same leaked allocation as `a`, valid for the rest of the program; the two
+    // views stand for two address spaces, and their users share the bytes only through the
+    // protocol under test (rings' atomics, buffers handed over by the queues), never through
+    // Rust references held at the same time.
+    let b = unsafe { MappedRegion::new(name, a.vaddr(), a.size()) }.expect("a fresh allocation is a valid range");
+    (a, b)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -27,5 +39,9 @@ mod tests {
         let mut byte = [1u8];
         a.read(99, &mut byte).unwrap();
         assert_eq!(byte, [0]);
+        let (x, y) = super::shared_pair("s", 16);
+        x.write(3, b"z").unwrap();
+        y.read(3, &mut byte).unwrap();
+        assert_eq!(byte, *b"z", "two views of the same bytes");
     }
 }
