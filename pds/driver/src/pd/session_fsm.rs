@@ -120,6 +120,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
     }
 
     /// After every event: if the manager turned out to be stopped, stop networking once.
+    #[inline(never)]
     fn check_manager(&mut self) {
         let stopped = match &mut *self.state {
             State::Open(engine) => engine.xlate_mut().link_mut().stopped(),
@@ -188,7 +189,12 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
             Refusal::BAD_MESSAGE
         })?;
         let reply = match request {
-            SessionRequest::Open(list) => self.open(list.ids()),
+            SessionRequest::Open(list) => {
+                if matches!(self.state, State::Open(_)) {
+                    self.replace_session();
+                }
+                self.open(list.ids())
+            }
             SessionRequest::Close { session } => self.close(session),
             SessionRequest::Stats => match &*self.state {
                 State::Open(engine) => {
@@ -209,15 +215,21 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         }
     }
 
+    /// An OPEN while the session is open: the client was restarted (see the module docs).
+    // Never inlined, like every transition that moves the (large) state: their frames then
+    // follow one another on the stack instead of adding up in the caller's.
+    #[inline(never)]
+    fn replace_session(&mut self) {
+        say!(
+            self.platform,
+            "OPEN while session {SESSION_ID} is open: the client was restarted; dropping its old session"
+        );
+        self.owed_notices = self.owed_notices.saturating_add(1);
+        let _ = self.end_session(SESSION_ID);
+    }
+
+    #[inline(never)]
     fn open(&mut self, ids: &[DsId]) -> Result<SessionReply, SessionError> {
-        if matches!(self.state, State::Open(_)) {
-            say!(
-                self.platform,
-                "OPEN while session {SESSION_ID} is open: the client was restarted; dropping its old session"
-            );
-            self.owed_notices = self.owed_notices.saturating_add(1);
-            let _ = self.end_session(SESSION_ID);
-        }
         let (nic, xlate) = match core::mem::replace(self.state, State::Broken) {
             State::Idle(nic, xlate) => (nic, xlate),
             other => {
@@ -311,6 +323,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         }
     }
 
+    #[inline(never)]
     fn close(&mut self, session: u32) -> Result<SessionReply, SessionError> {
         if session != SESSION_ID || !matches!(self.state, State::Open(_)) {
             return Err(SessionError::UnknownSession);
@@ -319,6 +332,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
     }
 
     /// Ends the open session: device reset, statistics printed, unpinned, detached.
+    #[inline(never)]
     fn end_session(&mut self, session: u32) -> Result<SessionReply, SessionError> {
         let State::Open(engine) = core::mem::replace(self.state, State::Broken) else {
             return Err(SessionError::UnknownSession);
