@@ -145,6 +145,26 @@ impl<'a> Echo<'a> {
         self.nfree
     }
 
+    /// The reply slots as a buffer pool (for the monitor's `status`): in all, free, with the
+    /// stack (queued to it or being sent).
+    pub fn pool(&self) -> (u32, u32, u32) {
+        let (size, free) = (self.slots as u32, self.nfree as u32);
+        (size, free, size - free)
+    }
+
+    /// The stack was restarted: a new end over the session's queue region (zeroed by the
+    /// stack when it served our new BIND), and every reply slot free again (the old stack's
+    /// queue entries are gone with it).
+    pub fn reset(&mut self, end: ClientEnd<'a>) {
+        self.end = end;
+        self.nfree = 0;
+        for i in (0..self.slots as u16).rev() {
+            self.free[self.nfree] = i;
+            self.nfree += 1;
+        }
+        self.out = [false; MAX_SLOTS];
+    }
+
     fn reap(&mut self) {
         for _ in 0..=QUEUE_CAPACITY {
             let d = match self.end.from_client.free.dequeue() {

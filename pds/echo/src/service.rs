@@ -1,7 +1,9 @@
 //! The echo PD's life around [`Echo`], kept out of the binary so the host can test it:
 //! start-up (views of the session regions, the BIND call to the stack), the poll-until-idle
-//! loop run on every wake-up, and the rate-limited statistics line. The PD binary supplies a
-//! [`Platform`] (notify the stack, the clock, the console); tests supply a fake.
+//! loop run on every wake-up, the rate-limited statistics line, and recovery after the stack
+//! restarts ([`EchoPd::netstack_faulted`]: bind again, then reset our side of the session). The
+//! PD binary supplies a [`Platform`] (notify the stack, call it, the clock, the console); tests
+//! supply a fake.
 
 use core::fmt;
 
@@ -19,7 +21,21 @@ pub trait Platform {
     fn now_tsc(&mut self) -> u64;
     /// Print one line on the console (the adapter prefixes the PD's name).
     fn print(&mut self, line: fmt::Arguments<'_>);
+    /// A protected call to the stack (channel 1); the adapter prints a failure itself.
+    fn call_netstack(&mut self, request: &Message) -> Result<Message, CallFailed>;
 }
+
+/// Why a call to the stack got no reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallFailed {
+    /// The stack faulted while serving it and was restarted (`Refusal::RESTARTED`): try again.
+    Restarted,
+    /// Any other failure (printed by the adapter).
+    Failed,
+}
+
+/// Tries of a BIND refused because the stack restarted under it.
+const BIND_TRIES: usize = 3;
 
 /// Why the echo PD could not start (printed as `echo: cannot start: ...`).
 #[derive(Debug)]
@@ -57,6 +73,7 @@ impl From<region::RegionError> for StartError {
 /// The running echo PD: the service, its wake-up counters and its statistics line.
 pub struct EchoPd<'a> {
     echo: Echo<'a>,
+    queues: Option<MappedRegion>,
     wakeups: u64,
     repolls: u64,
     last_print: Option<u64>,
@@ -69,7 +86,41 @@ impl<'a> EchoPd<'a> {
     /// milliseconds of a `tsc_hz` clock (and only after activity).
     pub fn new(echo: Echo<'a>, tsc_hz: u64, interval_ms: u64) -> Self {
         let interval_tsc = tsc_hz / 1000 * interval_ms;
-        Self { echo, wakeups: 0, repolls: 0, last_print: None, printed_at: 0, interval_tsc }
+        Self { echo, queues: None, wakeups: 0, repolls: 0, last_print: None, printed_at: 0, interval_tsc }
+    }
+
+    /// The same PD keeping the session's queue region (what recovery lays a new end over).
+    pub fn with_queues(mut self, queues: MappedRegion) -> Self {
+        self.queues = Some(queues);
+        self
+    }
+
+    /// The monitor's notice: the stack faulted and was restarted. Binds the port again (the
+    /// new stack zeroes the session's queues while it serves the BIND; a BIND the dead instance
+    /// was serving is refused and tried again), then lays a new end with every reply slot
+    /// free, and polls (asking for the stack's signals again).
+    pub fn netstack_faulted(&mut self, p: &mut impl Platform) {
+        p.print(format_args!("the network stack faulted (monitor's notice); binding port {ECHO_PORT} again"));
+        let mut reply = p.call_netstack(&self.echo.bind_request());
+        for _ in 1..BIND_TRIES {
+            if reply != Err(CallFailed::Restarted) {
+                break;
+            }
+            reply = p.call_netstack(&self.echo.bind_request());
+        }
+        let bound = match reply {
+            Ok(r) => self.echo.bind_reply(&r).map_err(|e| p.print(format_args!("binding again failed: {e}"))).is_ok(),
+            Err(_) => false,
+        };
+        let end = self.queues.as_ref().map(socket_api::client_from_region);
+        match end {
+            Some(Ok(end)) => self.echo.reset(end),
+            _ => p.print(format_args!("cannot lay the session queues again")),
+        }
+        if bound {
+            p.print(format_args!("port {ECHO_PORT} bound again; {} reply slots free", self.echo.free_slots()));
+        }
+        self.run(p);
     }
 
     /// The service.
@@ -196,6 +247,9 @@ mod tests {
         now: u64,
         notified: u32,
         lines: Vec<String>,
+        /// BIND calls made through the platform, and how many to refuse as RESTARTED first.
+        binds: u32,
+        refuse: u32,
     }
 
     impl Platform for Fake {
@@ -207,6 +261,14 @@ mod tests {
         }
         fn print(&mut self, line: fmt::Arguments<'_>) {
             self.lines.push(line.to_string());
+        }
+        fn call_netstack(&mut self, m: &Message) -> Result<Message, CallFailed> {
+            self.binds += 1;
+            if self.refuse > 0 {
+                self.refuse -= 1;
+                return Err(CallFailed::Restarted);
+            }
+            Ok(bind_ok(m).unwrap())
         }
     }
 
@@ -298,6 +360,51 @@ mod tests {
         assert_eq!(p.lines.len(), lines + 1);
         assert!(p.lines.last().unwrap().starts_with("stats wakeups=3 "));
         assert_eq!(pd.counters().0, 3);
+    }
+
+    #[test]
+    fn after_the_stacks_restart_the_echo_binds_again_and_its_reply_slots_are_whole() {
+        let (q, d) = regions();
+        let layout = DataLayout::new(DATA).unwrap();
+        for i in 0..3u32 {
+            d.write(layout.stack_slot(i) as usize, b"ping").unwrap();
+        }
+        let mut p = Fake::default();
+        let echo = start(&q, d, bind_ok, &mut p).unwrap();
+        let mut stack = socket_api::server_from_region(&q).unwrap();
+        let zero = |q: &MappedRegion| {
+            for off in (0..q.size()).step_by(64) {
+                q.write(off, &[0u8; 64]).unwrap();
+            }
+        };
+        let mut pd = EchoPd::new(echo, 1_000_000, 1).with_queues(q);
+        pd.started(&mut p);
+        assert_eq!(pd.echo().pool(), (64, 64, 0));
+        let peer = Endpoint { addr: [10, 0, 2, 2], port: 4000 };
+        for i in 0..2u32 {
+            let dg = Datagram { offset: layout.stack_slot(i), len: 4, remote: peer, local_port: 7 };
+            stack.to_client.active.enqueue(dg.to_desc()).unwrap();
+        }
+        pd.notified(&mut p);
+        assert_eq!(pd.echo().pool(), (64, 62, 2), "two replies with the stack, never returned");
+
+        // The stack dies with them; its new instance zeroes the queues while serving the BIND
+        // (the first BIND reaches the dead instance and is refused).
+        zero(pd.queues.as_ref().unwrap());
+        let mut stack = socket_api::server_from_region(pd.queues.as_ref().unwrap()).unwrap();
+        p.refuse = 1;
+        pd.netstack_faulted(&mut p);
+        assert_eq!(p.binds, 2, "bound again after one refusal");
+        assert!(p.lines.iter().any(|l| l == "the network stack faulted (monitor's notice); binding port 7 again"));
+        assert!(p.lines.iter().any(|l| l == "port 7 bound again; 64 reply slots free"), "{:?}", p.lines);
+        assert_eq!(pd.echo().pool(), (64, 64, 0), "every reply slot is back");
+        // The new session works from index 0.
+        let dg = Datagram { offset: layout.stack_slot(2), len: 4, remote: peer, local_port: 7 };
+        stack.to_client.active.enqueue(dg.to_desc()).unwrap();
+        pd.notified(&mut p);
+        let d = stack.from_client.active.dequeue().unwrap().expect("the echo answers on the new session");
+        assert_eq!(Datagram::from_desc(&d).remote, peer);
+        assert_eq!(pd.echo().stats().queue_corrupt, 0);
     }
 
     #[test]

@@ -488,3 +488,52 @@ impl<'a> phy::Device for NetDevice<'a> {
         caps
     }
 }
+
+/// Recovery (a restarted driver): new queue ends over queues the driver zeroed at OPEN, and
+/// every buffer back with the stack, whatever the old driver held; nothing is leaked.
+impl<'a> NetDevice<'a> {
+    /// Takes the new session's queue ends and reclaims every receive and transmit slot (the
+    /// receive slots are posted again by the next [`RxSide::post`]).
+    pub fn reset(&mut self, rx: ring::Receiver<'a>, tx: ring::Sender<'a>) {
+        let r = &mut self.rx;
+        r.ring = rx;
+        r.state = [SlotState::Stack; MAX_SLOTS];
+        r.fifo_head = 0;
+        r.fifo_len = 0;
+        r.nunposted = 0;
+        for slot in (0..r.slots as u16).rev() {
+            r.unposted[r.nunposted] = slot;
+            r.nunposted += 1;
+        }
+        r.published = false;
+        let t = &mut self.tx;
+        t.ring = tx;
+        t.with_driver = [false; MAX_SLOTS];
+        t.nfree = 0;
+        for slot in (0..t.slots as u16).rev() {
+            t.free[t.nfree] = slot;
+            t.nfree += 1;
+        }
+        t.published = false;
+        self.pending = None;
+    }
+}
+
+impl TxSide<'_> {
+    /// Transmit slots in all.
+    pub fn size(&self) -> usize {
+        self.slots as usize
+    }
+
+    /// Transmit slots with the driver (queued or being sent).
+    pub fn with_driver(&self) -> usize {
+        self.with_driver[..self.slots as usize].iter().filter(|w| **w).count()
+    }
+}
+
+impl RxSide<'_> {
+    /// Receive slots in all.
+    pub fn size(&self) -> usize {
+        self.slots as usize
+    }
+}

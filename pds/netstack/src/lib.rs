@@ -39,4 +39,4 @@ pub use device::DeviceStats;
 /// (`nic_api::QUEUE_CAPACITY`), named here for the PD binary.
 pub use nic_api::QUEUE_CAPACITY as DRIVER_QUEUE_CAPACITY;
 pub use runner::{PdCounters, Platform, RateLimit, Runner};
-pub use stack::{Actions, Netstack, Stats, MAX_PORTS};
+pub use stack::{Actions, Netstack, PoolCounts, Pools, Stats, MAX_PORTS};

@@ -83,6 +83,7 @@ pub struct Runner<'a> {
     ns: Netstack<'a>,
     counters: PdCounters,
     report: RateLimit,
+    regions: Option<crate::startup::SessionRegions>,
 }
 
 impl<'a> Runner<'a> {
@@ -90,7 +91,23 @@ impl<'a> Runner<'a> {
     /// wake-up that did something).
     pub fn new(ns: Netstack<'a>, stats_interval_ms: u64) -> Self {
         let hz = ns.config().tsc_hz;
-        Self { ns, counters: PdCounters::default(), report: RateLimit::new(hz, stats_interval_ms) }
+        Self { ns, counters: PdCounters::default(), report: RateLimit::new(hz, stats_interval_ms), regions: None }
+    }
+
+    /// The same runner keeping the session regions (what recovery lays new queue ends over).
+    pub fn with_regions(mut self, regions: crate::startup::SessionRegions) -> Self {
+        self.regions = Some(regions);
+        self
+    }
+
+    /// Hands the session regions over (once; `None` if none were given).
+    pub fn take_regions(&mut self) -> Option<crate::startup::SessionRegions> {
+        self.regions.take()
+    }
+
+    /// The stack, to reset a session after a peer's restart.
+    pub fn stack_mut(&mut self) -> &mut Netstack<'a> {
+        &mut self.ns
     }
 
     /// The stack.
@@ -113,6 +130,12 @@ impl<'a> Runner<'a> {
         self.counters.wakeups += 1;
         self.counters.from_driver += u64::from(driver);
         self.counters.from_client += u64::from(client);
+        self.poll_until_idle(p)
+    }
+
+    /// Polls until idle as [`Runner::wakeup`] does, but not counted as a wake-up (after a
+    /// session reset, to publish buffers and ask for signals again).
+    pub fn poll_until_idle(&mut self, p: &mut impl Platform) -> Actions {
         let mut first = true;
         loop {
             if !core::mem::take(&mut first) {

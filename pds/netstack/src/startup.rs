@@ -4,7 +4,7 @@
 //! ([`Mode`]), then forward every wake-up and protected call ([`NetstackPd`]), printing the
 //! stack's, the hosted application's and the driver's statistics lines together. The PD
 //! binary supplies a [`Kernel`] (the runner's [`Platform`] plus the protected call to the
-//! driver); tests supply a fake.
+//! driver); tests supply a fake. Recovery after a peer's restart is `startup/recover.rs`.
 
 use core::fmt;
 
@@ -114,10 +114,15 @@ pub fn start<'a>(regions: Regions, s: Settings, mode: Mode<'a>, k: &mut impl Ker
     let tx = ring::Sender::from_region(&regions.tx_queues, DRIVER_QUEUE_CAPACITY).map_err(E::Queue)?;
     let mut ns =
         Netstack::new(cfg, Region::from_mapped(regions.net_buffers), rx, tx, k.now_tsc()).map_err(E::Config)?;
+    let mut kept =
+        SessionRegions { rx_queues: regions.rx_queues, tx_queues: regions.tx_queues, client_queues: None, ds };
     match mode {
         Mode::Client { queues, data } => {
+            // A restarted stack finds the old instance's queue state: start from zero.
+            recover::zero(&queues);
             let end = socket_api::server_from_region(&queues).map_err(E::Queue)?;
             ns.attach_client(end, Region::from_mapped(data)).map_err(E::ClientRegion)?;
+            kept.client_queues = Some(queues);
         }
         Mode::Hosted { app, .. } => {
             let port = app.port();
@@ -133,13 +138,14 @@ pub fn start<'a>(regions: Regions, s: Settings, mode: Mode<'a>, k: &mut impl Ker
         ns.rx_posted(),
         cfg.tsc_hz / 1_000_000
     ));
-    Ok(Runner::new(ns, s.stats_interval_ms))
+    Ok(Runner::new(ns, s.stats_interval_ms).with_regions(kept))
 }
 
 /// The running network stack PD: what its `Handler` forwards to.
 pub struct NetstackPd<'a> {
     runner: &'a mut Runner<'a>,
     report: Option<&'a dyn fmt::Display>,
+    recovery: recover::Recovery,
 }
 
 impl<'a> NetstackPd<'a> {
@@ -149,7 +155,8 @@ impl<'a> NetstackPd<'a> {
     pub fn new(runner: &'a mut Runner<'a>, report: Option<&'a dyn fmt::Display>, k: &mut impl Kernel) -> Self {
         k.notify_driver();
         let _ = runner.wakeup(k, false, false);
-        Self { runner, report }
+        let recovery = recover::Recovery::new(runner.take_regions());
+        Self { runner, report, recovery }
     }
 
     /// The stack and its counters.
@@ -160,8 +167,11 @@ impl<'a> NetstackPd<'a> {
     /// A notification batch (`driver` / `client`: whether those channels signalled): poll
     /// until idle, then maybe print the statistics lines (stack, hosted application, driver).
     pub fn notified(&mut self, k: &mut impl Kernel, driver: bool, client: bool) {
+        if self.recovery.driver_down {
+            self.reopen(k);
+        }
         let _ = self.runner.wakeup(k, driver, client);
-        if self.runner.maybe_report(k) {
+        if self.runner.maybe_report(k) && !self.recovery.driver_down {
             if let Some(r) = self.report {
                 k.print(format_args!("{r}"));
             }
@@ -173,11 +183,21 @@ impl<'a> NetstackPd<'a> {
         }
     }
 
-    /// The client's protected call (BIND / UNBIND on channel 2).
-    pub fn protected(&mut self, request: &Message) -> Message {
-        self.runner.protected(request)
+    /// The client's protected call (BIND / UNBIND on channel 2). A BIND from a new client
+    /// instance resets its session first (see `startup/recover.rs`).
+    pub fn protected(&mut self, k: &mut impl Kernel, request: &Message) -> Message {
+        let reset = self.before_client_call(k, request);
+        let reply = self.runner.protected(request);
+        if reset {
+            // The zeroed queues lost our signal requests: ask again.
+            let _ = self.runner.poll_until_idle(k);
+        }
+        reply
     }
 }
+
+mod recover;
+pub use recover::SessionRegions;
 
 #[cfg(test)]
 mod tests;

@@ -132,6 +132,16 @@ impl Wire {
         self.rx.free.dequeue().ok().flatten()
     }
 
+    /// The driver restarts: it forgets every buffer it held and serves a new session over fresh
+    /// (zeroed) queues, the same buffers; returns the stack's new ends (recovery tests).
+    pub fn restart(&mut self) -> (ring::Receiver<'static>, ring::Sender<'static>) {
+        let (drv_rx, stack_rx) = ring::split(leak_queue_pair(), QCAP).expect("ring layout");
+        let (stack_tx, drv_tx) = ring::split(leak_queue_pair(), QCAP).expect("ring layout");
+        self.rx = drv_rx;
+        self.tx = drv_tx;
+        (stack_rx, stack_tx)
+    }
+
     /// "Transmits" everything the stack queued and hands the buffers back.
     pub fn collect(&mut self) -> usize {
         let mut n = 0;

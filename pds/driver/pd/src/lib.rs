@@ -19,6 +19,9 @@ pub const IRQ: Channel = Channel::new(0);
 pub const CLIENT: Channel = Channel::new(1);
 /// Channel 2: the dataspace manager.
 pub const MANAGER: Channel = Channel::new(2);
+/// Id 3: the monitor's notice that the client faulted (`<fault_notify pd="driver" id="3"/>`
+/// in the client's element; absent in systems whose client is not restarted).
+pub const CLIENT_FAULT: Channel = Channel::new(3);
 
 /// The setvars (see pds/driver/README.md).
 pub fn settings() -> Settings {
@@ -70,20 +73,47 @@ impl Platform for Kernel {
     fn print(&self, line: core::fmt::Arguments<'_>) {
         debug_println!("{}: {}", pd::name(), line);
     }
+    fn is_stopped(e: &pd::Error) -> bool {
+        matches!(e, pd::Error::Refused { code, .. } if *code == Refusal::STOPPED.0)
+    }
 }
 
-/// The PD's handler: forwards notifications and the client's PPCs.
-pub struct Pd<B: Nic + 'static>(pub DriverPd<B, Kernel>);
+/// The PD's handler: forwards notifications and the client's PPCs, and reports the receive
+/// ring (`rx`) to the monitor's `status` after each.
+pub struct Pd<B: Nic + 'static> {
+    driver: DriverPd<B, Kernel>,
+    rx: pd::Pool,
+}
+
+impl<B: Nic + 'static> Pd<B> {
+    /// The handler around a started driver.
+    pub fn new(driver: DriverPd<B, Kernel>) -> Self {
+        let pd = Self { driver, rx: pd::Pool::register("rx") };
+        pd.report();
+        pd
+    }
+
+    fn report(&self) {
+        let (size, free, posted) = self.driver.rx_pool();
+        self.rx.report(size, free, posted);
+    }
+}
 
 impl<B: Nic + 'static> Handler for Pd<B> {
     fn notified(&mut self, channels: ChannelSet) {
-        self.0.notified(channels.contains(IRQ), channels.contains(CLIENT));
+        if channels.contains(CLIENT_FAULT) {
+            self.driver.client_faulted();
+        }
+        self.driver.notified(channels.contains(IRQ), channels.contains(CLIENT));
+        self.report();
     }
 
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
         if channel != CLIENT {
             return Err(Refusal::UNSUPPORTED);
         }
-        self.0.protected(&msg)
+        let reply = self.driver.protected(&msg);
+        self.report();
+        reply
     }
 }

@@ -15,7 +15,7 @@ static STATE: StaticCell<State<AnyNic, Kernel>> = StaticCell::new();
 fn init() -> Pd<AnyNic> {
     let settings = driver_pd::settings();
     let parts = start::parts(driver_pd::regions(), &settings, &Kernel);
-    Pd(DriverPd::new(parts, &settings, Kernel, |s| STATE.init(s)))
+    Pd::new(DriverPd::new(parts, &settings, Kernel, |s| STATE.init(s)))
 }
 
 pd::protection_domain!(init);

@@ -56,6 +56,12 @@ pub trait Platform: Clone {
     fn now(&self) -> u64;
     /// Prints one console line, prefixed with the PD's name.
     fn print(&self, line: fmt::Arguments<'_>);
+    /// Whether a failed call was refused because the manager is stopped (the monitor's
+    /// `Refusal::STOPPED`): networking cannot go on, and the driver says so once.
+    fn is_stopped(e: &Self::CallError) -> bool {
+        let _ = e;
+        false
+    }
 }
 
 /// Prints a line through a [`Platform`].
@@ -64,21 +70,42 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// The manager, reached through the platform (what [`CacheXlate`] calls).
+/// The manager, reached through the platform (what [`CacheXlate`] calls). Once a call is
+/// refused because the manager is stopped, [`Manager::stopped`] says so and failed calls are
+/// no longer printed one by one (the driver prints one plain line instead).
 #[derive(Clone)]
-pub struct Manager<P>(pub P);
+pub struct Manager<P> {
+    platform: P,
+    stopped: bool,
+}
+
+impl<P: Platform> Manager<P> {
+    /// The manager behind `platform`.
+    pub fn new(platform: P) -> Self {
+        Self { platform, stopped: false }
+    }
+
+    /// Whether a call was refused because the manager PD is stopped.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+}
 
 impl<P: Platform> MgrLink for Manager<P> {
     fn call(&mut self, req: &MgrRequest) -> Result<Result<MgrReply, MgrError>, LinkError> {
-        let reply = self.0.call_manager(&req.encode()).map_err(|e| {
-            say!(self.0, "call to the dataspace manager failed: {e}");
+        let reply = self.platform.call_manager(&req.encode()).map_err(|e| {
+            if P::is_stopped(&e) {
+                self.stopped = true;
+            } else {
+                say!(self.platform, "call to the dataspace manager failed: {e}");
+            }
             LinkError::Call
         })?;
         MgrReply::decode(req.op(), &reply).map_err(LinkError::Decode)
     }
 
     fn now(&self) -> u64 {
-        self.0.now()
+        self.platform.now()
     }
 }
 

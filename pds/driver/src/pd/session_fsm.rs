@@ -8,6 +8,17 @@
 //! * CLOSE resets the device, prints the statistics, unpins and detaches.
 //! * DRIVER_STATS prints and returns the counters.
 //!
+//! Recovery (DESIGN.md section 4): the driver serves one client, so an OPEN while its session
+//! is open means the client was restarted (its old instance never closed): the old session is
+//! dropped as CLOSE would (device reset, unpinned, detached) and the new OPEN served. The
+//! monitor's notice that the client faulted ([`DriverPd::client_faulted`]) drops it too. Either
+//! may come first: a re-OPEN leaves one notice owed, which the late notice then pays instead of
+//! dropping the new instance's session. OPEN zeroes both queue regions before the driver lays
+//! its ends over them, so the client (which lays its own after OPEN returns) and the driver
+//! start from the same clean state however the old session ended. If the manager is stopped
+//! (its calls are refused with `Refusal::STOPPED`), the driver says once that networking
+//! stopped, resets its device and refuses every session from then on.
+//!
 //! Notifications run the engine while a session is open; its `Actions` say whether to signal
 //! the client and ack the IRQ, and `more_work` keeps it polling (device interrupts stay masked)
 //! until the backlog is gone.
@@ -47,6 +58,10 @@ pub struct DriverPd<B: Nic + 'static, P: Platform + 'static> {
     witnesses: Witnesses,
     every: u64,
     next_stats_irq: u64,
+    /// Fault notices owed by clients whose new instance re-OPENed before the notice came.
+    owed_notices: u32,
+    /// Networking stopped because the manager did (said once).
+    manager_stopped: bool,
 }
 
 impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
@@ -74,7 +89,65 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
             witnesses: Witnesses::default(),
             every: settings.stats_every_irqs,
             next_stats_irq: settings.stats_every_irqs,
+            owed_notices: 0,
+            manager_stopped: false,
         }
+    }
+
+    /// The receive ring as a buffer pool (for the monitor's `status`): usable slots, slots
+    /// without a buffer, buffers the device holds.
+    pub fn rx_pool(&self) -> (u32, u32, u32) {
+        let size = u32::from(self.cfg.rx_slots.saturating_sub(1));
+        let posted = match &*self.state {
+            State::Open(engine) => u32::from(engine.rx_posted()),
+            _ => 0,
+        };
+        (size, size.saturating_sub(posted), posted)
+    }
+
+    /// The monitor's notice that the client faulted: drop its session (unless a re-OPEN of its
+    /// new instance already did, see the module docs).
+    pub fn client_faulted(&mut self) {
+        if self.owed_notices > 0 {
+            self.owed_notices -= 1;
+            say!(self.platform, "the client's fault notice: its session was already replaced by its new instance");
+            return;
+        }
+        if matches!(self.state, State::Open(_)) {
+            say!(self.platform, "the client faulted (monitor's notice); dropping its session");
+            let _ = self.end_session(SESSION_ID);
+        }
+    }
+
+    /// After every event: if the manager turned out to be stopped, stop networking once.
+    #[inline(never)]
+    fn check_manager(&mut self) {
+        let stopped = match &mut *self.state {
+            State::Open(engine) => engine.xlate_mut().link_mut().stopped(),
+            State::Idle(_, xlate) => xlate.link_mut().stopped(),
+            State::Broken => false,
+        };
+        if !stopped || self.manager_stopped {
+            return;
+        }
+        self.manager_stopped = true;
+        say!(
+            self.platform,
+            "networking stopped: the dataspace manager stopped (it owns the pins and translations); device reset, every session refused"
+        );
+        match core::mem::replace(self.state, State::Broken) {
+            State::Open(engine) => {
+                let _ = engine.shutdown();
+            }
+            State::Idle(mut nic, _) => nic.irq_mask(),
+            State::Broken => {}
+        }
+    }
+
+    /// The client queue regions (`rx_queues`, `tx_queues`), for host tests that play the client.
+    #[cfg(test)]
+    pub(crate) fn queue_regions(&self) -> Option<&(region::MappedRegion, region::MappedRegion)> {
+        self.queues.as_ref()
     }
 
     /// The state (for tests and diagnostics).
@@ -105,6 +178,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
             _ if irq => self.platform.irq_ack(),
             _ => {}
         }
+        self.check_manager();
         self.show_witnesses();
     }
 
@@ -115,7 +189,12 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
             Refusal::BAD_MESSAGE
         })?;
         let reply = match request {
-            SessionRequest::Open(list) => self.open(list.ids()),
+            SessionRequest::Open(list) => {
+                if matches!(self.state, State::Open(_)) {
+                    self.replace_session();
+                }
+                self.open(list.ids())
+            }
             SessionRequest::Close { session } => self.close(session),
             SessionRequest::Stats => match &*self.state {
                 State::Open(engine) => {
@@ -125,6 +204,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
                 _ => Err(SessionError::UnknownSession),
             },
         };
+        self.check_manager();
         self.show_witnesses();
         Ok(SessionReply::encode(&reply))
     }
@@ -135,6 +215,20 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         }
     }
 
+    /// An OPEN while the session is open: the client was restarted (see the module docs).
+    // Never inlined, like every transition that moves the (large) state: their frames then
+    // follow one another on the stack instead of adding up in the caller's.
+    #[inline(never)]
+    fn replace_session(&mut self) {
+        say!(
+            self.platform,
+            "OPEN while session {SESSION_ID} is open: the client was restarted; dropping its old session"
+        );
+        self.owed_notices = self.owed_notices.saturating_add(1);
+        let _ = self.end_session(SESSION_ID);
+    }
+
+    #[inline(never)]
     fn open(&mut self, ids: &[DsId]) -> Result<SessionReply, SessionError> {
         let (nic, xlate) = match core::mem::replace(self.state, State::Broken) {
             State::Idle(nic, xlate) => (nic, xlate),
@@ -191,6 +285,9 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         }
         let session = Session::new(&spaces[..ids.len()]).map_err(|e| say!(self.platform, "OPEN refused: {e}"));
         let queues = self.queues.as_ref().map(|(rx, tx)| {
+            // A clean state both sides agree on (see the module docs).
+            zero(rx);
+            zero(tx);
             (ring::Sender::from_region(rx, QUEUE_CAPACITY), ring::Receiver::from_region(tx, QUEUE_CAPACITY))
         });
         let (session, rx, tx) = match (session, queues) {
@@ -226,10 +323,17 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         }
     }
 
+    #[inline(never)]
     fn close(&mut self, session: u32) -> Result<SessionReply, SessionError> {
         if session != SESSION_ID || !matches!(self.state, State::Open(_)) {
             return Err(SessionError::UnknownSession);
         }
+        self.end_session(session)
+    }
+
+    /// Ends the open session: device reset, statistics printed, unpinned, detached.
+    #[inline(never)]
+    fn end_session(&mut self, session: u32) -> Result<SessionReply, SessionError> {
         let State::Open(engine) = core::mem::replace(self.state, State::Broken) else {
             return Err(SessionError::UnknownSession);
         };
@@ -249,6 +353,14 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
         );
         *self.state = State::Idle(nic, xlate);
         detached.map(|()| SessionReply::Closed)
+    }
+}
+
+/// Zeroes a queue region (64 bytes at a time; the region's size is a multiple of that).
+fn zero(r: &region::MappedRegion) {
+    let zeros = [0u8; 64];
+    for off in (0..r.size()).step_by(64) {
+        let _ = r.write(off, &zeros[..64.min(r.size() - off)]);
     }
 }
 

@@ -132,7 +132,7 @@ fn build<P: Platform>(r: Regions, s: &Settings, platform: &P) -> Option<Parts<An
         }
     };
     let idle_ticks = if s.tsc_hz == 0 { 1 << 31 } else { s.tsc_hz };
-    let xlate = CacheXlate::new(table, Manager(platform.clone()), idle_ticks);
+    let xlate = CacheXlate::new(table, Manager::new(platform.clone()), idle_ticks);
     let cfg = config(s.holdoff_us);
     say!(
         platform,
@@ -169,7 +169,7 @@ pub fn quiesce<B: Nic, P: Platform>(mut nic: B, xlate: Xlate<P>, cfg: Config, s:
         );
         return State::Idle(nic, xlate);
     };
-    match Manager(p.clone()).call(&MgrRequest::DeviceReset { driver: me, generation: s.generation }) {
+    match Manager::new(p.clone()).call(&MgrRequest::DeviceReset { driver: me, generation: s.generation }) {
         Ok(Ok(MgrReply::Recovered { pins, attachments })) => say!(
             p,
             "device reset; the dataspace manager recovered {pins} pins and {attachments} attachment(s) of the previous instance"

@@ -1,5 +1,7 @@
 //! The PD logic against the e1000 model and a fake platform (manager, console, channels): the
-//! start-up quiesce, OPEN (and its rollback), DRIVER_STATS, CLOSE, and malformed requests.
+//! start-up quiesce, OPEN (and its rollback), DRIVER_STATS, CLOSE, and malformed requests; and
+//! recovery: a restarted client's re-OPEN or fault notice drops the old session (in either
+//! order), the receive ring's pool back at its size, and a stopped manager.
 
 extern crate std;
 
@@ -30,6 +32,8 @@ struct Fake {
     writer: CacheWriter<'static>,
     notified: u64,
     acks: u64,
+    /// The manager is stopped: every call is refused so.
+    stopped: bool,
 }
 
 #[derive(Clone)]
@@ -55,6 +59,9 @@ impl Platform for FakePlatform {
     fn call_manager(&mut self, m: &Message) -> Result<Message, &'static str> {
         let req = MgrRequest::decode(m).map_err(|_| "bad request")?;
         let mut f = self.0.borrow_mut();
+        if f.stopped {
+            return Err("stopped");
+        }
         f.requests.push(req);
         let publish = |f: &mut Fake, page: u32, pinned| {
             let t = Translation { ds: DsId(DS), page, frame: DS_PHYS + u64::from(page) * 4096, pinned, expiry: 0 };
@@ -87,6 +94,9 @@ impl Platform for FakePlatform {
     fn print(&self, line: core::fmt::Arguments<'_>) {
         self.0.borrow_mut().lines.push(line.to_string());
     }
+    fn is_stopped(e: &&'static str) -> bool {
+        *e == "stopped"
+    }
 }
 
 fn settings() -> Settings {
@@ -114,8 +124,10 @@ fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
         writer,
         notified: 0,
         acks: 0,
+        stopped: false,
     })));
-    let xlate: Xlate<FakePlatform> = CacheXlate::new(table_from_region(&cache).unwrap(), Manager(p.clone()), 1 << 20);
+    let xlate: Xlate<FakePlatform> =
+        CacheXlate::new(table_from_region(&cache).unwrap(), Manager::new(p.clone()), 1 << 20);
     let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
     let parts = Parts {
         nic,
@@ -150,7 +162,6 @@ fn open_stats_close_and_reopen() {
     let opened = open(&mut d, &[DS]).unwrap();
     assert_eq!(opened, SessionReply::Opened { session: 1, mac: MacAddr(MAC) });
     assert!(p.lines().iter().any(|l| l.starts_with("session 1 open for PD #2: 1 dataspace(s), MAC 52:54:00:12:34:56")));
-    assert_eq!(open(&mut d, &[DS]), Err(SessionError::NoFreeSession));
 
     let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
     assert!(matches!(SessionReply::decode(Op::Stats, &reply), Ok(Ok(SessionReply::Stats(_)))));
@@ -203,4 +214,89 @@ fn a_driver_that_could_not_start_refuses_every_session() {
     let mut d: DriverPd<Nic, FakePlatform> =
         DriverPd::new(None, &settings(), p, |s| std::boxed::Box::leak(std::boxed::Box::new(s)));
     assert_eq!(open(&mut d, &[DS]), Err(SessionError::DeviceFailed));
+}
+
+/// The client's ends of the session queues (as a client lays them after OPEN).
+fn client_ends(d: &DriverPd<Nic, FakePlatform>) -> (ring::Receiver<'static>, ring::Sender<'static>) {
+    let (rx, tx) = d.queue_regions().expect("queues");
+    let cap = nic_api::QUEUE_CAPACITY;
+    (ring::Receiver::from_region(rx, cap).unwrap(), ring::Sender::from_region(tx, cap).unwrap())
+}
+
+/// Posts `n` receive buffers as the client and lets the driver take them.
+fn post(d: &mut DriverPd<Nic, FakePlatform>, rx: &mut ring::Receiver<'static>, n: u32) {
+    for i in 0..n {
+        rx.free.enqueue(ring::Desc { dataspace: DS, offset: i * 2048, len: 2048, cookie: i }).unwrap();
+    }
+    d.notified(false, true);
+}
+
+fn unpins(p: &FakePlatform) -> usize {
+    p.requests().iter().filter(|r| matches!(r, MgrRequest::Unpin { .. })).count()
+}
+
+#[test]
+fn a_restarted_clients_reopen_drops_the_old_session_and_its_late_notice_is_paid() {
+    let (mut d, p) = driver();
+    assert_eq!(d.rx_pool(), (255, 255, 0), "no session: no buffer with the device");
+    open(&mut d, &[DS]).unwrap();
+    let (mut rx, _tx) = client_ends(&d);
+    post(&mut d, &mut rx, 8);
+    assert_eq!(d.rx_pool(), (255, 247, 8));
+    // The client's new instance opens again before the monitor's notice arrives.
+    let before = unpins(&p);
+    assert!(open(&mut d, &[DS]).is_ok(), "a re-OPEN is served");
+    assert!(p.lines().iter().any(|l| l.contains("the client was restarted; dropping its old session")));
+    assert!(unpins(&p) > before, "the old session's buffers were unpinned");
+    assert!(p.requests().contains(&MgrRequest::Detach { client: PdId::new(2).unwrap(), ds: DsId(DS) }));
+    assert_eq!(d.rx_pool(), (255, 255, 0), "the old buffers are no longer with the device");
+    // The new instance's queues start clean: it posts from index 0 and the driver takes them.
+    let (mut rx, _tx) = client_ends(&d);
+    post(&mut d, &mut rx, 8);
+    assert_eq!(d.rx_pool(), (255, 247, 8));
+    // The late notice is for the old instance: the new session stays.
+    d.client_faulted();
+    assert!(matches!(d.state(), State::Open(_)));
+    assert!(p.lines().iter().any(|l| l.contains("its session was already replaced")));
+    // A later fault of the new instance drops its session.
+    d.client_faulted();
+    assert!(matches!(d.state(), State::Idle(..)));
+    assert_eq!(d.rx_pool(), (255, 255, 0));
+}
+
+#[test]
+fn a_clients_fault_notice_drops_its_session_and_the_new_open_is_served() {
+    let (mut d, p) = driver();
+    open(&mut d, &[DS]).unwrap();
+    let (mut rx, _tx) = client_ends(&d);
+    post(&mut d, &mut rx, 16);
+    // The dead instance left junk in the queues (posted twice, indices moved).
+    post(&mut d, &mut rx, 4);
+    d.client_faulted();
+    assert!(matches!(d.state(), State::Idle(..)));
+    assert!(p.lines().iter().any(|l| l == "the client faulted (monitor's notice); dropping its session"));
+    assert!(p.lines().iter().any(|l| l.starts_with("session 1 closed: device reset")));
+    assert_eq!(d.rx_pool(), (255, 255, 0));
+    assert!(open(&mut d, &[DS]).is_ok());
+    let (mut rx, _tx) = client_ends(&d);
+    post(&mut d, &mut rx, 16);
+    assert_eq!(d.rx_pool(), (255, 239, 16), "the new session's buffers, none of the old");
+}
+
+#[test]
+fn a_stopped_manager_stops_networking_with_one_plain_line() {
+    let (mut d, p) = driver();
+    open(&mut d, &[DS]).unwrap();
+    p.0.borrow_mut().stopped = true;
+    let (mut rx, _tx) = client_ends(&d);
+    post(&mut d, &mut rx, 4);
+    post(&mut d, &mut rx, 4);
+    let said: Vec<String> = p.lines().into_iter().filter(|l| l.starts_with("networking stopped")).collect();
+    assert_eq!(said.len(), 1, "{:?}", p.lines());
+    assert!(said[0].contains("the dataspace manager stopped"), "{}", said[0]);
+    assert!(!p.lines().iter().any(|l| l.contains("call to the dataspace manager failed")), "no line per call");
+    assert!(matches!(d.state(), State::Broken));
+    assert_eq!(open(&mut d, &[DS]), Err(SessionError::DeviceFailed));
+    d.notified(true, true);
+    assert_eq!(p.lines().iter().filter(|l| l.starts_with("networking stopped")).count(), 1);
 }

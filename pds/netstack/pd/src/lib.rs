@@ -23,6 +23,9 @@ pd::setvar!(stats_interval_ms: u64 = 1000);
 
 const DRIVER: Channel = Channel::new(1);
 const CLIENT: Channel = Channel::new(2);
+/// The monitor's notices (`<fault_notify>` ids): the driver faulted, the client faulted.
+const DRIVER_FAULT: Channel = Channel::new(3);
+const CLIENT_FAULT: Channel = Channel::new(4);
 
 /// The kernel calls the stack makes, through the PD runtime.
 pub struct Kernel;
@@ -59,8 +62,21 @@ pub enum Mode {
     Hosted { app: &'static mut dyn UdpApp, report: &'static dyn Display },
 }
 
-/// The PD's handler: running, or down after a start-up failure (the reason was printed).
-pub struct NetstackHandler(Option<NetstackPd<'static>>);
+/// The PD's handler: running, or down after a start-up failure (the reason was printed); and
+/// its buffer pools as the monitor's `status` shows them (`rx`, `tx`, `client`).
+pub struct NetstackHandler(Option<NetstackPd<'static>>, [Option<pd::Pool>; 3]);
+
+impl NetstackHandler {
+    fn report(&self) {
+        let Some(ns) = &self.0 else { return };
+        let p = ns.runner().stack().pools();
+        for (pool, c) in self.1.iter().zip([Some(p.rx), Some(p.tx), p.client]) {
+            if let (Some(pool), Some(c)) = (pool, c) {
+                pool.report(c.size, c.free, c.posted);
+            }
+        }
+    }
+}
 
 static RUNNER: StaticCell<Runner<'static>> = StaticCell::new();
 
@@ -92,20 +108,35 @@ fn start(mode: Mode) -> Result<NetstackPd<'static>, startup::StartError> {
 
 /// Starts the stack (call from the PD's `init`); on failure prints why.
 pub fn init(mode: Mode) -> NetstackHandler {
-    NetstackHandler(start(mode).map_err(|e| debug_println!("{}: cannot start: {e}", pd::name())).ok())
+    let ns = start(mode).map_err(|e| debug_println!("{}: cannot start: {e}", pd::name())).ok();
+    let client = ns.as_ref().is_some_and(|n| n.runner().stack().pools().client.is_some());
+    let pools =
+        [Some(pd::Pool::register("rx")), Some(pd::Pool::register("tx")), client.then(|| pd::Pool::register("client"))];
+    let h = NetstackHandler(ns, pools);
+    h.report();
+    h
 }
 
 impl Handler for NetstackHandler {
     fn notified(&mut self, channels: ChannelSet) {
         if let Some(ns) = &mut self.0 {
+            if channels.contains(DRIVER_FAULT) {
+                ns.driver_faulted(&mut Kernel);
+            }
+            if channels.contains(CLIENT_FAULT) {
+                ns.client_faulted(&mut Kernel);
+            }
             ns.notified(&mut Kernel, channels.contains(DRIVER), channels.contains(CLIENT));
         }
+        self.report();
     }
 
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
-        match &mut self.0 {
-            Some(ns) if channel == CLIENT => Ok(ns.protected(&msg)),
+        let reply = match &mut self.0 {
+            Some(ns) if channel == CLIENT => Ok(ns.protected(&mut Kernel, &msg)),
             _ => Err(Refusal::UNSUPPORTED),
-        }
+        };
+        self.report();
+        reply
     }
 }

@@ -40,6 +40,24 @@ impl<'a> ClientSession<'a> {
         Ok(s)
     }
 
+    /// Delivery slots in all.
+    pub(super) fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// A new client instance: its new end, every delivery slot free again.
+    pub(super) fn reset(&mut self, end: ServerEnd<'a>) {
+        self.end = end;
+        self.nfree = 0;
+        for i in (0..self.slots as u16).rev() {
+            self.free[self.nfree] = i;
+            self.nfree += 1;
+        }
+        self.out = [false; MAX_CLIENT_SLOTS];
+        self.delivered = false;
+        self.returned = false;
+    }
+
     /// Takes back delivery slots the client is done with.
     pub(super) fn reap(&mut self, stats: &mut Stats) {
         for _ in 0..=QUEUE_CAPACITY {

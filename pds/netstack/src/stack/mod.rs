@@ -4,7 +4,8 @@
 //!
 //! `client.rs` is the client session's delivery slots, `ports.rs` the bind protocol and who
 //! owns a port, `send.rs` the client's datagrams out, `receive.rs` received frames in (fast
-//! path, smoltcp, or drop); this file holds the stack, its `poll` and the signal decisions.
+//! path, smoltcp, or drop), `recovery.rs` the sessions' resets after a peer restarts and the
+//! buffer pools; this file holds the stack, its `poll` and the signal decisions.
 
 use crate::config::{Clock, Config, ConfigError};
 use crate::device::{DeviceStats, Frame, NetDevice};
@@ -18,7 +19,10 @@ use socket_api::{Region, UdpApp};
 mod client;
 mod ports;
 mod receive;
+mod recovery;
 mod send;
+
+pub use recovery::{PoolCounts, Pools};
 
 /// Most bound ports (client's and hosted apps' together).
 pub const MAX_PORTS: usize = 16;

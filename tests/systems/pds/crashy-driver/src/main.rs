@@ -23,7 +23,7 @@ fn init() -> Pd<Hooked<AnyNic>> {
         let tripwire = Tripwire::new(crash_on_ethertype.get(), peek, crash_peek_paddr.get(), &Kernel);
         p.map_nic(|nic| Hooked::new(nic, tripwire))
     });
-    Pd(DriverPd::new(parts, &settings, Kernel, |s| STATE.init(s)))
+    Pd::new(DriverPd::new(parts, &settings, Kernel, |s| STATE.init(s)))
 }
 
 pd::protection_domain!(init);
