@@ -134,6 +134,12 @@ pub fn classify(frame: &[u8], mac: [u8; 6], our_ip: [u8; 4], bound: impl Fn(u16)
     }
 }
 
+/// Whether an Ethernet address names one station: the group (I/G) bit, bit 0 of the first
+/// octet, is clear. Multicast and broadcast addresses have it set.
+pub fn is_unicast_mac(mac: [u8; 6]) -> bool {
+    mac[0] & 1 == 0
+}
+
 /// A sender address a reply can go back to.
 trait UnicastCompat {
     fn x_is_unicast_compat(&self) -> bool;

@@ -29,7 +29,11 @@ impl Netstack<'_> {
             match class {
                 Class::Udp(u) => {
                     self.stats.udp_in += 1;
-                    self.neigh.learn(u.from.addr, u.src_mac);
+                    // Only a unicast source MAC names a station (group bit clear); a multicast
+                    // or broadcast source is bogus and must not replace what ARP taught.
+                    if wire::is_unicast_mac(u.src_mac) {
+                        self.neigh.learn(u.from.addr, u.src_mac);
+                    }
                     if !self.client_ready(u) {
                         self.held = Some((f, u));
                         self.stats.client_backpressure += 1;
@@ -98,7 +102,7 @@ impl Netstack<'_> {
                     app.on_datagram(payload, u.from, &mut buf[UDP_HEADROOM..UDP_HEADROOM + MAX_PAYLOAD as usize]);
                 let dst_mac = match reply {
                     Some((n, to)) if n <= MAX_PAYLOAD as usize => {
-                        if to.addr == u.from.addr {
+                        if to.addr == u.from.addr && wire::is_unicast_mac(u.src_mac) {
                             Some((n, to, u.src_mac))
                         } else {
                             let hop = next_hop(&self.cfg, to.addr);
