@@ -181,6 +181,7 @@ fn full_fixture_parses_every_form_with_defaults() {
             ("ip", N(0xc0a8_0102), S::Value),
             ("count", N(0x10), S::Value),
             ("big_paddr", SetVarValue::RegionPaddr("big".into()), S::RegionPaddr),
+            ("big_size", N(0x40_0000), S::RegionSize),
         ]
     );
     assert_eq!(
