@@ -180,7 +180,7 @@ fn readers_never_accept_torn_entries() {
 fn a_write_left_half_done_by_a_previous_writer_does_not_flip_the_parity() {
     for stale in [1u64, 7, u64::MAX] {
         // Word 0 of entry 1 is its `seq`: odd, as a writer that died mid-write left it.
-        let mut words = vec![0u64; 2 * ENTRY_BYTES / 8];
+        let mut words = [0u64; 2 * ENTRY_BYTES / 8];
         words[ENTRY_BYTES / 8] = stale;
         let bytes: &mut [u8] = zerocopy::IntoBytes::as_mut_bytes(&mut words[..]);
         let entries = table_from_bytes(bytes).unwrap();
