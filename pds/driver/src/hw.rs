@@ -59,6 +59,18 @@ pub enum XlateError {
     NoMapping { dataspace: u32, page: u64 },
     /// The manager refused to pin the page: the driver's pin quota is used up.
     PinQuota { dataspace: u32, page: u64 },
+    /// The manager refused for a reason of its own (e.g. the driver is marked faulted, the
+    /// dataspace is no longer attached), or could not be reached at all.
+    Unavailable { dataspace: u32, page: u64 },
+}
+
+impl XlateError {
+    /// Whether the failure is the client's doing (a buffer in memory the manager does not
+    /// share with the driver), as opposed to the driver's or the manager's state (pin quota,
+    /// a refusal of the manager's own, the manager unreachable), which may pass.
+    pub const fn is_client_fault(&self) -> bool {
+        matches!(self, Self::NoMapping { .. })
+    }
 }
 
 impl core::fmt::Display for XlateError {
@@ -73,6 +85,11 @@ impl core::fmt::Display for XlateError {
                 f,
                 "cannot pin dataspace {dataspace} page {page}: the driver's pin quota is used up \
                  (raise it in the system file or post fewer buffers)"
+            ),
+            Self::Unavailable { dataspace, page } => write!(
+                f,
+                "dataspace {dataspace} page {page}: the dataspace manager refused or could not be \
+                 reached (see the driver's call errors and the manager's log)"
             ),
         }
     }

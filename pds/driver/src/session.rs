@@ -108,6 +108,10 @@ pub struct SessionErrors {
     /// Refused transmit buffers that could not be returned because the client's free queue was
     /// full (the client does not collect its buffers).
     pub returns_dropped: u64,
+    /// Receive buffers handed back to the client with `len = 0` because they could not be
+    /// translated or pinned for a reason that is not the client's fault (pin quota, a refusal
+    /// of the manager's own, the manager unreachable). Not a rejection: the client reposts.
+    pub rx_returned: u64,
 }
 
 impl SessionErrors {

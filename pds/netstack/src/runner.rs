@@ -201,7 +201,8 @@ impl fmt::Display for StatsLine<'_> {
              frames_in={} frames_out={} udp_in={} udp_out={} to_smoltcp={} drop_malformed={} \
              drop_bad_checksum={} drop_other_mac={} drop_no_tx_buffer={} drop_client_full={} \
              drop_no_neighbour={} drop_app={} client_backpressure={} rx_bad_desc={} tx_bad_desc={} \
-             tx_refused={} tx_no_buffer={} queue_corrupt={} copies_to_client={} copies_from_client={}",
+             tx_refused={} tx_no_buffer={} queue_corrupt={} copies_to_client={} copies_from_client={} \
+             drop_bad_range={}",
             p.wakeups,
             p.from_driver,
             p.from_client,
@@ -229,6 +230,7 @@ impl fmt::Display for StatsLine<'_> {
             d.queue_corrupt + s.driver_queue_corrupt + s.client_queue_corrupt,
             s.copies_to_client,
             s.copies_from_client,
+            s.drop_bad_range,
         )
     }
 }

@@ -122,16 +122,28 @@ pub fn classify(frame: &[u8], mac: [u8; 6], our_ip: [u8; 4], bound: impl Fn(u16)
                 return Class::Drop(DropReason::BadChecksum);
             }
             let payload_offset = 14 + usize::from(pkt.header_len()) + 8;
+            let payload_len = usize::from(udp.len()).saturating_sub(8);
+            // The fields were re-read from memory the device can DMA into: the range must
+            // still lie inside the frame, or the frame is junk.
+            if payload_offset.checked_add(payload_len).is_none_or(|end| end > frame.len()) {
+                return Class::Drop(DropReason::Malformed);
+            }
             Class::Udp(UdpIn {
                 src_mac: eth.src_addr().0,
                 from: Endpoint { addr: ip(src), port: udp.src_port() },
                 port: udp.dst_port(),
                 payload_offset,
-                payload_len: usize::from(udp.len()) - 8,
+                payload_len,
             })
         }
         _ => Class::Stack,
     }
+}
+
+/// Whether an Ethernet address names one station: the group (I/G) bit, bit 0 of the first
+/// octet, is clear. Multicast and broadcast addresses have it set.
+pub fn is_unicast_mac(mac: [u8; 6]) -> bool {
+    mac[0] & 1 == 0
 }
 
 /// A sender address a reply can go back to.

@@ -414,3 +414,53 @@ fn fast_path_headers_are_the_reference_frames() {
     let n = netstack::wire::write_arp_request(&mut arp, MAC, IP, PEER_IP);
     assert_eq!(arp[..n], net_testkit::arp_request(MAC, IP, PEER_IP)[..]);
 }
+
+/// A hosted app that forwards every datagram to one fixed endpoint (never back to its sender),
+/// so its replies go out by the neighbour table.
+struct Forward {
+    to: Endpoint,
+}
+
+impl UdpApp for Forward {
+    fn port(&self) -> u16 {
+        9
+    }
+    fn on_datagram(&mut self, p: &[u8], from: Endpoint, reply: &mut [u8]) -> Option<(usize, Endpoint)> {
+        if from.addr == self.to.addr {
+            return None;
+        }
+        reply[..p.len()].copy_from_slice(p);
+        Some((p.len(), self.to))
+    }
+}
+
+#[test]
+fn the_fast_path_learns_neighbours_only_from_unicast_source_macs() {
+    const HOST: [u8; 4] = [10, 0, 2, 77];
+    const HOST_MAC: [u8; 6] = [0x52, 0x55, 0x0a, 0x00, 0x02, 0x4d];
+    let (mut wire, mut ns) = testkit::setup(testkit::config());
+    let app: &'static mut Forward = Box::leak(Box::new(Forward { to: Endpoint { addr: HOST, port: 5000 } }));
+    ns.host_app(app).unwrap();
+    let mut t = 0;
+    // The host announces itself (ARP, unicast sender MAC): learned.
+    assert!(wire.inject(&net_testkit::arp_request(HOST_MAC, HOST, IP)));
+    pump(&mut wire, &mut ns, &mut t);
+    wire.take_sent();
+    // Datagrams "from" the host with a multicast and a broadcast source MAC: must not be learned.
+    for group in [[0x01, 0x00, 0x5e, 0x00, 0x00, 0x01], [0xff; 6], [0x33, 0x33, 0, 0, 0, 1]] {
+        let from = Endpoint { addr: HOST, port: 5000 };
+        let f = net_testkit::udp_frame(group, MAC, from, Endpoint { addr: IP, port: 9 }, b"spoof");
+        assert!(wire.inject(&f));
+    }
+    pump(&mut wire, &mut ns, &mut t);
+    assert!(wire.take_sent().is_empty(), "the app answers nothing to the host itself");
+    assert_eq!(ns.stats().udp_in, 3, "the datagrams themselves were taken");
+    // A datagram from the peer is forwarded to the host: to the MAC ARP taught, not a group.
+    assert!(wire.inject(&net_testkit::peer_udp(40000, 9, b"forward me")));
+    pump(&mut wire, &mut ns, &mut t);
+    let sent = wire.take_sent();
+    let out: Vec<_> = sent.iter().filter_map(|f| net_testkit::parse_udp(f)).collect();
+    assert_eq!(out.len(), 1, "one forwarded datagram, got {sent:?}");
+    assert_eq!(out[0].to, Endpoint { addr: HOST, port: 5000 });
+    assert_eq!(out[0].dst_mac, HOST_MAC, "a group source MAC replaced the learned neighbour");
+}

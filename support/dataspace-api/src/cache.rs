@@ -23,8 +23,8 @@
 //!
 //! # Seqlock protocol
 //!
-//! Writer (one per table): `seq` := odd; release fence; store tag, frame, expiry;
-//! `seq` := next even (release). Reader: load `seq` (acquire), retry if odd; load the fields;
+//! Writer (one per table): `seq` := `seq | 1` (odd, whatever parity a previous writer left);
+//! release fence; store tag, frame, expiry; `seq` := that odd value + 1 (even, release). Reader: load `seq` (acquire), retry if odd; load the fields;
 //! acquire fence; re-load `seq`; accept only if unchanged. A reader gives up after
 //! [`MAX_READ_ATTEMPTS`] and reports a miss, and the driver then asks the manager (REFILL),
 //! whose reply carries the translation itself. `tests/loom.rs` model-checks this.
@@ -75,6 +75,18 @@ impl CacheEntry {
     #[cfg(feature = "loom")]
     pub fn new() -> Self {
         Self { seq: AtomicU64::new(0), tag: AtomicU64::new(0), frame: AtomicU64::new(0), expiry: AtomicU64::new(0) }
+    }
+}
+
+#[cfg(feature = "loom")]
+impl CacheEntry {
+    /// For `tests/loom.rs` only: leaves the entry as a writer that stopped mid-write would
+    /// (odd `seq`, `frame` already rewritten).
+    #[doc(hidden)]
+    pub fn leave_mid_write_for_loom(&self, frame: u64) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        self.frame.store(frame, Ordering::Relaxed);
     }
 }
 
@@ -242,7 +254,18 @@ impl<'a> CacheWriter<'a> {
         let entry = self.entry(index)?;
         let flags = FLAG_VALID | if t.pinned { FLAG_PINNED } else { 0 };
         let expiry = if t.pinned { t.expiry } else { 0 };
-        publish(entry, tag_of(t.ds, t.page), t.frame | flags, expiry);
+        publish(entry, tag_of(t.ds, t.page), t.frame | flags, expiry, true);
+        Ok(())
+    }
+
+    /// Negative control for `tests/loom.rs` only: [`CacheWriter::write`] without the release
+    /// fence after the odd `seq`, which lets a reader accept a torn entry. loom must find it.
+    #[cfg(feature = "loom")]
+    #[doc(hidden)]
+    pub fn write_without_fence_for_loom_control(&mut self, index: usize, t: &Translation) -> Result<(), CacheError> {
+        let entry = self.entry(index)?;
+        let flags = FLAG_VALID | if t.pinned { FLAG_PINNED } else { 0 };
+        publish(entry, tag_of(t.ds, t.page), t.frame | flags, if t.pinned { t.expiry } else { 0 }, false);
         Ok(())
     }
 
@@ -250,7 +273,7 @@ impl<'a> CacheWriter<'a> {
     /// translation any more (a read that started earlier either finished with it or retries).
     pub fn invalidate(&mut self, index: usize) -> Result<(), CacheError> {
         let entry = self.entry(index)?;
-        publish(entry, 0, 0, 0);
+        publish(entry, 0, 0, 0, true);
         Ok(())
     }
 
@@ -266,16 +289,22 @@ impl<'a> CacheWriter<'a> {
     }
 }
 
-fn publish(entry: &CacheEntry, tag: u64, frame: u64, expiry: u64) {
-    // Only this writer stores to `seq`, so a relaxed load reads its own last (even) value.
-    let seq = entry.seq.load(Ordering::Relaxed);
-    entry.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+/// `fenced` is false only in the loom negative control.
+fn publish(entry: &CacheEntry, tag: u64, frame: u64, expiry: u64, fenced: bool) {
+    // Only this writer stores to `seq`, so a relaxed load reads its own last value. That is
+    // even unless a previous writer (a manager restarted mid-write) stopped half-way: start
+    // from `seq | 1` either way, so the entry is odd while we write and even after, whatever
+    // parity we found (deriving both from the found value would flip the parity for good).
+    let odd = entry.seq.load(Ordering::Relaxed) | 1;
+    entry.seq.store(odd, Ordering::Relaxed);
     // Orders the odd `seq` before the field stores for any reader that sees one of them.
-    fence(Ordering::Release);
+    if fenced {
+        fence(Ordering::Release);
+    }
     entry.tag.store(tag, Ordering::Relaxed);
     entry.frame.store(frame, Ordering::Relaxed);
     entry.expiry.store(expiry, Ordering::Relaxed);
-    entry.seq.store(seq.wrapping_add(2), Ordering::Release);
+    entry.seq.store(odd.wrapping_add(1), Ordering::Release);
 }
 
 fn decode(tag: u64, frame: u64, expiry: u64) -> Option<Translation> {

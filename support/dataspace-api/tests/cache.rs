@@ -172,3 +172,29 @@ fn readers_never_accept_torn_entries() {
     });
     assert!(accepted > 0, "readers accepted nothing (torn reads: {torn})");
 }
+
+/// A manager restarted in the middle of a write leaves the entry's `seq` odd. The next writer
+/// must not derive its parity from that: it starts from `seq | 1` and finishes on the next even
+/// value, so readers accept its write (and every later one).
+#[test]
+fn a_write_left_half_done_by_a_previous_writer_does_not_flip_the_parity() {
+    for stale in [1u64, 7, u64::MAX] {
+        // Word 0 of entry 1 is its `seq`: odd, as a writer that died mid-write left it.
+        let mut words = [0u64; 2 * ENTRY_BYTES / 8];
+        words[ENTRY_BYTES / 8] = stale;
+        let bytes: &mut [u8] = zerocopy::IntoBytes::as_mut_bytes(&mut words[..]);
+        let entries = table_from_bytes(bytes).unwrap();
+        let r = CacheReader::new(entries);
+        assert_eq!(r.snapshot(1), Snapshot::Torn, "seq {stale}: a half-written entry is never accepted");
+
+        let mut w = CacheWriter::new(entries);
+        for round in 0..3u64 {
+            let want = t(2, 1, 0x4000_0000 + (round << 12));
+            w.write(1, &want).unwrap();
+            assert_eq!(r.snapshot(1), Snapshot::Stable(Some(want)), "seq {stale}, write {round}: readers accept it");
+        }
+        w.invalidate(1).unwrap();
+        assert_eq!(r.snapshot(1), Snapshot::Stable(None), "seq {stale}: invalidation is seen");
+        assert_eq!(r.snapshot(0), Snapshot::Stable(None), "the neighbour entry is untouched");
+    }
+}

@@ -12,6 +12,10 @@
 //! | 3 | UserException | 0 IP, 1 SP, 2 FLAGS, 3 exception number, 4 error code |
 //! | 5 | VMFault | 0 IP, 1 address, 2 instruction fault, 3 FSR (the #PF error code) |
 //!
+//! A PD holds its own fault endpoint capability (seL4 5.0 non-MCS looks the handler cptr up
+//! in the faulting thread's CSpace), so it could send a fault message itself; [`authenticate`]
+//! tells a kernel fault from such a forgery.
+//!
 //! seL4 5.0's x86 `handleVMFault` keeps the fault address in a `uint32_t`, so a VM fault
 //! reports only the **low 32 bits** of the address. The hints allow for that: a stack guard page
 //! above 4 GiB is recognised by its low 32 bits too.
@@ -304,6 +308,186 @@ impl fmt::Display for Report<'_> {
         }
         let hint = if self.injected { "injected from the console (inject)" } else { self.fault.hint(&self.layout) };
         write!(f, "monitor: PD '{}' faulted: {}: {}; {}", self.pd, fault, hint, self.outcome.describe())
+    }
+}
+
+/// `seL4_SysCall` (RDX at the `syscall` instruction, seL4 5.0 x86_64): the only system call
+/// that leaves its caller blocked on a reply, as a genuine fault leaves the faulting thread.
+pub const SYS_CALL: u64 = -1i64 as u64;
+
+/// What the monitor reads of a fault report's sender after suspending it (`TCB_Suspend`, then
+/// `TCB_ReadRegisters`): the saved FaultIP (seL4's restart PC: the faulting instruction, or
+/// the `syscall` instruction for a thread that entered the kernel by a system call), and RDX
+/// and RSI (the system call number and the message info word of a thread blocked in one).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SenderRegs {
+    pub fault_ip: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+}
+
+/// Why a message on a PD's fault endpoint is not a fault the kernel reported.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Forgery {
+    /// A label the kernel never sends for a fault.
+    UnknownLabel { label: u64 },
+    /// The right label with the wrong number of message registers.
+    WrongLength { label: u64, length: u64, expected: u64 },
+    /// Capabilities were transferred or unwrapped (a kernel fault message carries none).
+    Caps,
+    /// No reply capability came with it: it was sent with `seL4_Send`/`seL4_NBSend` (the
+    /// kernel's fault IPC always leaves the faulting thread waiting on a reply).
+    NoReply,
+    /// The sender is blocked in `seL4_Call` sending exactly this label and length: it called
+    /// its own fault endpoint.
+    SenderInCall,
+    /// The IP the message reports is not where the (suspended, never resumed) sender stands.
+    IpMismatch { reported: u64, actual: u64 },
+}
+
+impl fmt::Display for Forgery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Forgery::UnknownLabel { label } => write!(f, "label {label} is no seL4 fault type"),
+            Forgery::WrongLength { label, length, expected } => {
+                write!(f, "label {label} with {length} message registers (a kernel fault has {expected})")
+            }
+            Forgery::Caps => f.write_str("it carries capabilities"),
+            Forgery::NoReply => f.write_str("it came without a reply capability (seL4_Send)"),
+            Forgery::SenderInCall => f.write_str("the sender is blocked in seL4_Call on its fault endpoint"),
+            Forgery::IpMismatch { reported, actual } => {
+                write!(f, "it reports ip {reported:#x} but the sender stands at {actual:#x}")
+            }
+        }
+    }
+}
+
+/// The message-info word's fields (seL4 64-bit: label 63..12, caps unwrapped 11..9, extra caps
+/// 8..7, length 6..0).
+const fn info_fields(word: u64) -> (u64, u64, u64, u64) {
+    (word >> 12, (word >> 9) & 7, (word >> 7) & 3, word & 0x7f)
+}
+
+/// The IP register a fault message of this kind reports (None for an unknown label).
+fn reported_ip(label: u64, mrs: &[u64]) -> Option<u64> {
+    let at = match label {
+        LABEL_UNKNOWN_SYSCALL => 15,
+        LABEL_CAP_FAULT | LABEL_USER_EXCEPTION | LABEL_VM_FAULT => 0,
+        _ => return None,
+    };
+    Some(mrs.get(at).copied().unwrap_or(0))
+}
+
+/// Decides whether a message on a PD's fault endpoint is a fault the kernel reported, or a
+/// report the PD forged by invoking its own fault endpoint capability (which it must hold:
+/// seL4 5.0 non-MCS looks the fault handler cptr up in the faulting thread's own CSpace).
+///
+/// `info` is the message-info word as received, `mrs` its message registers, `reply` whether
+/// the receive left a reply capability (`CNode_SaveCaller` into an empty slot, then a probe
+/// of that slot), `regs` the sender's registers read after suspending it, before replying.
+///
+/// Sound against a forged `seL4_Send`/`seL4_NBSend` (no reply cap) and a forged `seL4_Call`
+/// (a caller blocked on its reply cannot change its registers, and they show the call).
+/// A PD could make a *real* fault look forged (by faulting with RDX = -1 and RSI = the fault's
+/// info word), which only harms itself: it is not restarted.
+pub fn authenticate(info: u64, mrs: &[u64], reply: bool, regs: &SenderRegs) -> Result<Fault, Forgery> {
+    let (label, unwrapped, extra, length) = info_fields(info);
+    let expected = Fault::length(label) as u64;
+    if expected == 0 {
+        return Err(Forgery::UnknownLabel { label });
+    }
+    if length != expected {
+        return Err(Forgery::WrongLength { label, length, expected });
+    }
+    if unwrapped != 0 || extra != 0 {
+        return Err(Forgery::Caps);
+    }
+    if !reply {
+        return Err(Forgery::NoReply);
+    }
+    let (sent_label, _, _, sent_length) = info_fields(regs.rsi);
+    if regs.rdx == SYS_CALL && sent_label == label && sent_length == length {
+        return Err(Forgery::SenderInCall);
+    }
+    let reported = reported_ip(label, mrs).unwrap_or(0);
+    if reported != regs.fault_ip {
+        return Err(Forgery::IpMismatch { reported, actual: regs.fault_ip });
+    }
+    Ok(Fault::decode(label, mrs))
+}
+
+#[cfg(test)]
+mod authenticity_tests {
+    use super::*;
+
+    const fn info(label: u64, length: u64) -> u64 {
+        label << 12 | length
+    }
+
+    const VM: [u64; 4] = [0x40_1234, 0x10, 0, 6];
+    const AT_FAULT: SenderRegs = SenderRegs { fault_ip: 0x40_1234, rdx: 7, rsi: 0 };
+
+    #[test]
+    fn a_kernel_fault_message_is_genuine() {
+        let f = authenticate(info(LABEL_VM_FAULT, 4), &VM, true, &AT_FAULT).unwrap();
+        assert_eq!(f, Fault::Vm { ip: 0x40_1234, addr: 0x10, instruction: false, fsr: 6 });
+        let mut us = [0u64; 19];
+        us[15] = 0x40_2000;
+        let regs = SenderRegs { fault_ip: 0x40_2000, rdx: 0x1234, rsi: 0 };
+        assert!(matches!(
+            authenticate(info(LABEL_UNKNOWN_SYSCALL, 19), &us, true, &regs),
+            Ok(Fault::UnknownSyscall { .. })
+        ));
+        let ue = [0x40_3000, 0x7fff_0000, 0x202, 6, 0];
+        let regs = SenderRegs { fault_ip: 0x40_3000, ..AT_FAULT };
+        assert!(authenticate(info(LABEL_USER_EXCEPTION, 5), &ue, true, &regs).is_ok());
+        let cf = [0x40_4000, 99, 0, 1, 0, 0, 0];
+        let regs = SenderRegs { fault_ip: 0x40_4000, ..AT_FAULT };
+        assert!(authenticate(info(LABEL_CAP_FAULT, 7), &cf, true, &regs).is_ok());
+    }
+
+    #[test]
+    fn labels_and_lengths_must_be_the_kernels_exactly() {
+        for label in [0, 4, 6, 7, 42, 1 << 40] {
+            assert_eq!(authenticate(info(label, 4), &VM, true, &AT_FAULT), Err(Forgery::UnknownLabel { label }));
+        }
+        for length in [0, 3, 5, 19, 120] {
+            assert_eq!(
+                authenticate(info(LABEL_VM_FAULT, length), &VM, true, &AT_FAULT),
+                Err(Forgery::WrongLength { label: LABEL_VM_FAULT, length, expected: 4 })
+            );
+        }
+        assert_eq!(authenticate(info(LABEL_VM_FAULT, 4) | 1 << 7, &VM, true, &AT_FAULT), Err(Forgery::Caps));
+        assert_eq!(authenticate(info(LABEL_VM_FAULT, 4) | 1 << 9, &VM, true, &AT_FAULT), Err(Forgery::Caps));
+    }
+
+    #[test]
+    fn a_forged_send_has_no_reply_capability() {
+        assert_eq!(authenticate(info(LABEL_VM_FAULT, 4), &VM, false, &AT_FAULT), Err(Forgery::NoReply));
+    }
+
+    #[test]
+    fn a_forged_call_shows_in_the_blocked_senders_registers() {
+        // The PD called its fault endpoint: RDX = seL4_SysCall, RSI = the info it sent (caps
+        // bits may differ from what arrived), FaultIP at its `syscall` instruction.
+        let calling = SenderRegs { fault_ip: 0x40_1234, rdx: SYS_CALL, rsi: info(LABEL_VM_FAULT, 4) | 1 << 7 };
+        assert_eq!(authenticate(info(LABEL_VM_FAULT, 4), &VM, true, &calling), Err(Forgery::SenderInCall));
+        // Claiming an IP other than where it stands is caught too.
+        let elsewhere = SenderRegs { fault_ip: 0x40_9000, rdx: 3, rsi: 0 };
+        assert_eq!(
+            authenticate(info(LABEL_VM_FAULT, 4), &VM, true, &elsewhere),
+            Err(Forgery::IpMismatch { reported: 0x40_1234, actual: 0x40_9000 })
+        );
+        // A genuine fault inside a call with another message is still a fault.
+        let other_call = SenderRegs { fault_ip: 0x40_1234, rdx: SYS_CALL, rsi: info(9, 2) };
+        assert!(authenticate(info(LABEL_VM_FAULT, 4), &VM, true, &other_call).is_ok());
+    }
+
+    #[test]
+    fn forgeries_read_as_sentences() {
+        extern crate std;
+        let s = std::format!("{}", Forgery::WrongLength { label: 5, length: 3, expected: 4 });
+        assert_eq!(s, "label 5 with 3 message registers (a kernel fault has 4)");
     }
 }
 

@@ -224,6 +224,19 @@ impl<'a> Producer<'a> {
         // Orders our tail store before the load of the request (store-buffering pattern: the
         // consumer does the mirror image; Release/Acquire alone would let both miss each other).
         fence(Ordering::SeqCst);
+        self.take_signal_request()
+    }
+
+    /// Negative control for `tests/loom.rs` only: [`Producer::signal_needed`] without its
+    /// SeqCst fence, which loses wake-ups. loom must find it.
+    #[cfg(feature = "loom")]
+    #[doc(hidden)]
+    #[must_use]
+    pub fn signal_needed_without_fence_for_loom_control(&mut self) -> bool {
+        self.take_signal_request()
+    }
+
+    fn take_signal_request(&mut self) -> bool {
         let word = &self.ring.header.signal.word;
         let wanted = word.load(Ordering::Relaxed) != 0 && word.swap(0, Ordering::Relaxed) != 0;
         if wanted {

@@ -4,8 +4,8 @@
 //! queued and no signal coming never wakes, which loom reports as a deadlock once the producer
 //! is done), no deadlock, and every item delivered exactly once and in order. loom also fails
 //! the model on any concurrent access to a descriptor slot. Negative controls run the same
-//! model with the re-check, or the consumer's SeqCst fence, left out and must fail, showing the
-//! model can see the bug it guards against.
+//! model with the re-check, the consumer's SeqCst fence, or the producer's SeqCst fence left
+//! out and must fail, showing the model can see the bug it guards against.
 //!
 //! Sizes are chosen so the whole file runs in about 15 s in release: the exhaustive run (no
 //! preemption bound) has 2 items through a ring of 2 (3 items take loom many minutes); the
@@ -62,9 +62,22 @@ fn check(preemptions: Option<usize>, f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
+/// How the producer decides whether to signal.
+#[derive(Clone, Copy, Debug)]
+enum ProducerSide {
+    /// `Producer::signal_needed`: fence(SeqCst), then take the request.
+    Correct,
+    /// Bug: take the request without the SeqCst fence after publishing the tail.
+    NoFence,
+}
+
 /// Producer side: enqueue (yielding while the ring is full, as a PD would wait for the consumer
 /// to catch up), then signal only if `signal_needed` says so.
 fn send(p: &mut Producer<'_>, d: Desc, wake: &Notify) {
+    send_with(p, d, wake, ProducerSide::Correct)
+}
+
+fn send_with(p: &mut Producer<'_>, d: Desc, wake: &Notify, side: ProducerSide) {
     loop {
         match p.enqueue(d) {
             Ok(()) => break,
@@ -72,7 +85,11 @@ fn send(p: &mut Producer<'_>, d: Desc, wake: &Notify) {
             Err(e) => panic!("{e}"),
         }
     }
-    if p.signal_needed() {
+    let wanted = match side {
+        ProducerSide::Correct => p.signal_needed(),
+        ProducerSide::NoFence => p.signal_needed_without_fence_for_loom_control(),
+    };
+    if wanted {
         wake.notify();
     }
 }
@@ -93,6 +110,10 @@ fn receive(c: &mut Consumer<'_>, wake: &Notify, protocol: Protocol) -> Desc {
 /// One ring: the producer sends `items` through a ring of `capacity`; the consumer takes them,
 /// blocking whenever the ring is empty.
 fn one_ring(items: u32, capacity: u32, protocol: Protocol, preemptions: Option<usize>) {
+    one_ring_with(items, capacity, protocol, ProducerSide::Correct, preemptions)
+}
+
+fn one_ring_with(items: u32, capacity: u32, protocol: Protocol, side: ProducerSide, preemptions: Option<usize>) {
     check(preemptions, move || {
         let (mut tx, mut rx) = ring::loom_pair(capacity).unwrap();
         let wake_consumer = Arc::new(Notify::new());
@@ -100,7 +121,7 @@ fn one_ring(items: u32, capacity: u32, protocol: Protocol, preemptions: Option<u
 
         let producer = thread::spawn(move || {
             for i in 0..items {
-                send(&mut tx.active, desc(i), &wake);
+                send_with(&mut tx.active, desc(i), &wake, side);
             }
         });
 
@@ -165,4 +186,10 @@ fn negative_control_without_recheck_loses_a_wakeup() {
 #[should_panic(expected = "deadlock")]
 fn negative_control_without_fence_loses_a_wakeup() {
     one_ring(2, 2, Protocol::NoFence, None);
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn negative_control_without_producer_fence_loses_a_wakeup() {
+    one_ring_with(2, 2, Protocol::Correct, ProducerSide::NoFence, None);
 }

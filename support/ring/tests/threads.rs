@@ -1,7 +1,9 @@
 //! The rings on real threads and real atomics (not loom): a client and a server exchange
 //! buffers through a queue pair, both blocking with the suppressed-notification protocol
 //! (thread park/unpark stands in for seL4 notifications). Checks order, completeness, buffer
-//! return and that blocking happened without hanging.
+//! return and that blocking happened without hanging. A sleep that only its 5 s timeout ended
+//! is a lost wake-up and fails the test (the timeout only keeps a broken protocol from hanging
+//! the test run; it must never be what wakes a side).
 #![cfg(not(feature = "loom"))]
 
 use ring::{CacheLine, Desc};
@@ -10,6 +12,17 @@ use std::time::{Duration, Instant};
 
 const ITEMS: u32 = 200_000;
 const CAP: u32 = 16;
+/// How long a side sleeps at most: only a safety net, see [`sleep`].
+const WAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Blocks as a PD blocks on its notification (park/unpark stand in for it). Fails if nothing
+/// but the timeout ended the sleep: the peer never signalled, i.e. a lost wake-up.
+fn sleep(who: &str) {
+    let start = Instant::now();
+    thread::park_timeout(WAKE_TIMEOUT);
+    let slept = start.elapsed();
+    assert!(slept < WAKE_TIMEOUT, "the {who} slept {slept:?}: only the timeout woke it (a lost wake-up)");
+}
 
 #[test]
 fn queue_pair_round_trips_on_two_threads_with_blocking() {
@@ -36,7 +49,7 @@ fn queue_pair_round_trips_on_two_threads_with_blocking() {
                     }
                 } else if rx.active.prepare_to_block().unwrap() {
                     sleeps += 1;
-                    thread::park_timeout(Duration::from_secs(5));
+                    sleep("server");
                 }
             }
             (rx.active.stats(), rx.free.stats(), sleeps)
@@ -64,7 +77,7 @@ fn queue_pair_round_trips_on_two_threads_with_blocking() {
                 }
                 None => {
                     if tx.free.prepare_to_block().unwrap() {
-                        thread::park_timeout(Duration::from_secs(5));
+                        sleep("client");
                     }
                 }
             }

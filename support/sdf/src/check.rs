@@ -192,7 +192,10 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             let (form, known): (&str, Vec<&str>) = if node.has_attribute("pd_index") {
                 ("pd_index", pd_names.clone())
             } else {
-                let form = if node.has_attribute("region_paddr") { "region_paddr" } else { "region_sharers" };
+                let form = ["region_paddr", "region_size"]
+                    .into_iter()
+                    .find(|f| node.has_attribute(*f))
+                    .unwrap_or("region_sharers");
                 (form, system.regions.iter().map(|m| m.name.as_str()).collect())
             };
             let name = node.attribute(form).unwrap_or("");
@@ -210,6 +213,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             };
             match form {
                 "pd_index" => resolved.push((p, k, target as u64)),
+                "region_size" => resolved.push((p, k, system.regions[target].size)),
                 "region_sharers" => {
                     let mask = system
                         .pds

@@ -272,6 +272,9 @@ pub enum SetVarSource {
     Value,
     /// `<setvar symbol region_paddr=..>`.
     RegionPaddr,
+    /// `<setvar symbol region_size="mr">` (our extension): the size of memory region `mr` in
+    /// bytes, for a PD that needs it without mapping the region.
+    RegionSize,
     /// `<setvar symbol pd_index="pd">` (our extension): the PD's index in the file (its
     /// position among the `protection_domain`s, from 0), so no index is written by hand.
     PdIndex,

@@ -98,6 +98,7 @@ const TOKENS: &[&str] = &[
     "symbol",
     "value",
     "region_paddr",
+    "region_size",
     "setvar_id",
     "setvar_addr",
     "path",

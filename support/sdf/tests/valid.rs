@@ -58,11 +58,15 @@ fn project_system_xml_has_the_designed_topology() {
         }
     }
 
-    // The buffer dataspace: netstack and dataspace manager map it, the driver never does.
+    // The buffer dataspace: only the netstack maps it. The driver never does, and the dataspace
+    // manager, which only needs its size, gets that from a region_size setvar, not a mapping.
     let who_maps = |mr: &str| -> Vec<&str> {
         s.pds.iter().filter(|p| p.maps.iter().any(|m| m.mr == mr)).map(|p| p.name.as_str()).collect()
     };
-    assert_eq!(who_maps("net_buffers"), ["dataspace_mgr", "netstack"]);
+    assert_eq!(who_maps("net_buffers"), ["netstack"]);
+    let dsm = s.pd("dataspace_mgr").expect("dataspace_mgr");
+    let net_buffers_size = s.region("net_buffers").expect("net_buffers").size;
+    assert_eq!(setvar(dsm, "ds0_size"), SetVarValue::Number(net_buffers_size));
     assert_eq!(s.region("net_buffers").map(|r| r.page_size), Some(PageSize::Large));
     assert_eq!(who_maps("rx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("tx_queues"), ["driver", "netstack"]);
@@ -181,6 +185,7 @@ fn full_fixture_parses_every_form_with_defaults() {
             ("ip", N(0xc0a8_0102), S::Value),
             ("count", N(0x10), S::Value),
             ("big_paddr", SetVarValue::RegionPaddr("big".into()), S::RegionPaddr),
+            ("big_size", N(0x40_0000), S::RegionSize),
         ]
     );
     assert_eq!(

@@ -17,8 +17,9 @@
 //! - labels and syscall numbers once more, as the kernel build's own generated headers
 //!   (build/kernel/{default,iommu}/generated, when built) define them.
 //!
-//! Without the kernel source (fetched by `support/kernel/sel4-src.sh`) the tests print why and
-//! pass vacuously.
+//! Without the kernel source (fetched by `support/kernel/sel4-src.sh`) or a C compiler the
+//! tests print SKIPPED and why, and pass vacuously; with `CI=true` in the environment they fail
+//! instead, so CI can never pass without having checked the ABI.
 
 use roxmltree::Document;
 use sel4::bootinfo::offset;
@@ -64,14 +65,25 @@ fn kernel_src() -> Option<PathBuf> {
     (out.status.success() && ok(&p)).then_some(p)
 }
 
+/// Whether this is a CI run (`CI=true`), where a missing prerequisite fails the test.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// A check cannot run for `why`: prints SKIPPED locally, fails the test under `CI=true`.
+fn skip(why: &str) {
+    assert!(!in_ci(), "CI=true and {why}: a CI run must check the ABI, not skip it");
+    eprintln!("SKIPPED: {why}");
+}
+
 macro_rules! kernel_or_skip {
     () => {
         match kernel_src() {
             Some(p) => p,
             None => {
-                eprintln!(
-                    "SKIPPED: seL4 5.0.0 source not found (set SEL4_SRC, or run support/kernel/sel4-src.sh \
-                     with crates.io reachable); the ABI was NOT checked against the kernel"
+                skip(
+                    "seL4 5.0.0 source not found (set SEL4_SRC, or run support/kernel/sel4-src.sh \
+                     with crates.io reachable); the ABI was NOT checked against the kernel",
                 );
                 return;
             }
@@ -763,7 +775,7 @@ fn struct_layouts_match_the_c_headers() {
     let src = kernel_or_skip!();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     if Command::new(&cc).arg("--version").output().is_err() {
-        eprintln!("SKIPPED: no C compiler ({cc}); struct layouts not checked against the headers");
+        skip(&format!("no C compiler ({cc}); struct layouts not checked against the headers"));
         return;
     }
     let autoconf_dir = repo_support().join("kernel/config");
@@ -924,7 +936,7 @@ fn labels_and_syscalls_match_the_kernel_builds_generated_headers() {
         {
             Ok(o) => o,
             Err(e) => {
-                eprintln!("SKIPPED: no C compiler ({cc}: {e})");
+                skip(&format!("no C compiler ({cc}: {e})"));
                 return;
             }
         };

@@ -8,8 +8,10 @@
 //! Queue roles (DESIGN.md §6): for **receive** the driver is the `Sender` (filled frames go out
 //! on the active ring, empty buffers come back on the free ring); for **transmit** it is the
 //! `Receiver` (frames arrive on the active ring, sent buffers go back on the free ring). A
-//! refused transmit descriptor is returned on the free ring with `len = 0`; a refused receive
-//! buffer is dropped (it is the client's own junk) — both are counted in the session.
+//! refused transmit descriptor is returned on the free ring with `len = 0`; a receive buffer
+//! refused as the client's own junk is dropped, one that could not be pinned for a reason
+//! that is not the client's fault (pin quota, manager refusal or unreachable) is returned on
+//! the active ring with `len = 0` — all are counted in the session.
 //!
 //! Every event runs one bounded round (`service`), in steps each in the file named for it:
 //! `tx.rs` reaps transmit completions and takes the client's transmit work, `rx.rs` hands
@@ -126,6 +128,9 @@ pub struct Driver<'q, B: NicBackend, T: Translate> {
     /// client queue full): reused before asking the client for more.
     spare: [Desc; MAX_SLOTS],
     nspare: usize,
+    /// The last refill stopped at a buffer the manager would not pin (not the client's
+    /// fault): do not ask the client to signal new free buffers until the next event.
+    rx_refill_deferred: bool,
     irq_masked: bool,
     stats: Stats,
     last_cause: Cause,
@@ -175,6 +180,7 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
             txr: SlotRing::new(cfg.tx_slots),
             spare: [Desc::default(); MAX_SLOTS],
             nspare: 0,
+            rx_refill_deferred: false,
             irq_masked: true,
             stats: Stats::default(),
             last_cause: Cause::default(),
@@ -293,15 +299,15 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
         let rx = self.deliver_rx_completions(budget);
         let mut work = rx.work;
         // 3. Refill the receive ring: spares first, then the client's free buffers.
-        let posted_rx = self.refill_rx();
+        let refill = self.refill_rx();
         // 4. Transmit submissions, bounded by what is left of the budget and by ring space.
         let tx = self.take_client_tx(budget.saturating_sub(work));
         work += tx.work;
         returned |= tx.returned;
-        self.kick_device(tx.posted, posted_rx);
+        self.kick_device(tx.posted, refill.posted);
 
         // 5. Publish to the client: signal only if it asked (suppressed notification).
-        let notify = self.publish(rx.delivered, returned);
+        let notify = self.publish(rx.delivered || refill.returned, returned);
 
         let rx_backlog = rx.backlog || self.rx_frame_waiting(work >= budget);
         let mut more = rx_backlog || tx.backlog;

@@ -45,14 +45,16 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
     /// true if work arrived meanwhile (do not block).
     pub(super) fn prepare_to_block(&mut self) -> bool {
         let mut more = false;
-        if self.rxr.space() > 0 {
+        if self.rxr.space() > 0 && !self.rx_refill_deferred {
             match self.rx.free.prepare_to_block() {
                 Ok(true) => {}
                 Ok(false) => more = true, // buffers arrived meanwhile
                 Err(_) => self.session.errors.queue_corrupt += 1,
             }
         } else {
-            // Ring full of buffers: interrupts will wake us; the client need not signal.
+            // Ring full of buffers: interrupts will wake us; the client need not signal. Or
+            // the last buffer could not be pinned: retry at the next interrupt or transmit,
+            // not at the client's immediate repost of the buffer we just returned.
             self.rx.free.cancel_signal();
         }
         if self.txr.count == 0 {

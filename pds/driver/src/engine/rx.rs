@@ -1,12 +1,22 @@
 //! The receive direction: hand the device's receive completions to the client on its active
 //! ring (bounded by the budget), and keep the device's receive ring full, from buffers taken
-//! back without a frame first and then from the client's free ring.
+//! back without a frame first and then from the client's free ring, at most one ring's worth
+//! per event; a buffer that cannot be pinned through no fault of the client goes back to it.
 
 use super::slots::Posted;
 use super::{Driver, MAX_SLOTS};
 use crate::backend::NicBackend;
 use crate::hw::Translate;
+use crate::session::BufError;
 use ring::Desc;
+
+/// What one refill of the receive ring did.
+pub(super) struct RxRefill {
+    /// Buffers posted to the device; the caller kicks it.
+    pub(super) posted: u16,
+    /// At least one buffer went back to the client (`len = 0`) on the receive queue.
+    pub(super) returned: bool,
+}
 
 /// What one pass over the receive completions did.
 pub(super) struct RxRound {
@@ -70,11 +80,24 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
     }
 
     /// Posts receive buffers while the ring has room: spares first, then the client's free
-    /// buffers (validated, translated and pinned). Returns how many were posted; the caller
-    /// kicks the device.
-    pub(super) fn refill_rx(&mut self) -> u16 {
-        let mut posted = 0;
-        while self.rxr.space() > 0 {
+    /// buffers (validated, translated and pinned). The caller kicks the device if any were
+    /// posted and publishes to the client if any were returned.
+    ///
+    /// Bounded per event: at most one ring's worth (`rx_slots`) of buffers is examined, however
+    /// many refused ones the client keeps queueing. A buffer refused for a reason that is not
+    /// the client's fault (pin quota, a refusal of the manager's own, the manager unreachable)
+    /// goes back to the client with `len = 0` (counted in `rx_returned`), like a refused
+    /// transmit buffer, and ends the refill for this event: the reason will not have passed
+    /// for the next buffer, and the driver does not ask for a signal on the free ring (see
+    /// `prepare_to_block`), so a client that reposts at once causes no signal ping-pong; the
+    /// next interrupt or client transmit retries.
+    pub(super) fn refill_rx(&mut self) -> RxRefill {
+        let mut out = RxRefill { posted: 0, returned: false };
+        self.rx_refill_deferred = false;
+        for _ in 0..self.cfg.rx_slots {
+            if self.rxr.space() == 0 {
+                break;
+            }
             let d = if self.nspare > 0 {
                 self.nspare -= 1;
                 self.spare[self.nspare]
@@ -92,12 +115,36 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                 Ok(((phys, first_page, pages), len)) => {
                     let slot = self.rxr.push(Posted { desc: d, first_page, pages });
                     self.backend.rx_post(slot, phys, len);
-                    posted += 1;
+                    out.posted += 1;
+                }
+                Err(BufError::Xlate(e)) if !e.is_client_fault() => {
+                    out.returned |= self.return_rx(d);
+                    self.rx_refill_deferred = true;
+                    break;
                 }
                 Err(e) => self.session.errors.count(&e),
             }
         }
-        posted
+        out
+    }
+
+    /// Hands a receive buffer the driver could not post back to the client, empty; true if it
+    /// was published. A full receive queue keeps it as a spare for the next event.
+    fn return_rx(&mut self, d: Desc) -> bool {
+        match self.rx.active.enqueue(Desc { len: 0, ..d }) {
+            Ok(()) => {
+                self.session.errors.rx_returned += 1;
+                true
+            }
+            Err(ring::EnqueueError::Full) => {
+                self.keep_spare(d);
+                false
+            }
+            Err(ring::EnqueueError::Peer(_)) => {
+                self.session.errors.queue_corrupt += 1;
+                false
+            }
+        }
     }
 
     /// After a round that used up its budget: does a completed frame already wait in the

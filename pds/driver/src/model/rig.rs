@@ -124,6 +124,8 @@ pub struct Client {
     pub signals_to_driver: u64,
     /// Transmit buffers returned with `len == 0` (refused by the driver).
     pub tx_refused: u64,
+    /// Receive buffers returned with `len == 0` (the driver could not post them).
+    pub rx_empty: u64,
     /// Frames handed to the driver.
     pub tx_enqueued: u64,
     /// Whether the client is runnable (woken by a signal or has its own work).
@@ -202,6 +204,7 @@ impl Client {
         let mut n = 0;
         let mut returned = false;
         while let Ok(Some(d)) = self.rx.active.dequeue() {
+            self.rx_empty += u64::from(d.len == 0);
             let mut f = std::vec![0u8; d.len as usize];
             self.phys.borrow_mut().read(Self::buf_phys(&d), &mut f);
             self.received.push(f);
@@ -296,6 +299,7 @@ pub fn rig_with<F: Fixture>(
         kept_rx: Vec::new(),
         signals_to_driver: 0,
         tx_refused: 0,
+        rx_empty: 0,
         tx_enqueued: 0,
         awake: true,
         wants_tx_signal: false,

@@ -46,7 +46,7 @@ impl<B: Nic, P: Platform> fmt::Display for StatsLine<'_, B, P> {
             f,
             "stats {} client_wakeups={} tx_signal_avoided={} polls={} budget_exhausted={} max_work={} \
              refills={} pin_calls={} unpin_calls={} pinned_pages={} rx_dropped_no_buffer={} \
-             rx_dropped_client_full={}",
+             rx_dropped_client_full={} rx_returned={}",
             driver_stats(self.0),
             s.client_wakeups,
             s.tx_signal_avoided,
@@ -58,7 +58,8 @@ impl<B: Nic, P: Platform> fmt::Display for StatsLine<'_, B, P> {
             x.unpin_calls,
             x.pinned_pages,
             s.rx_dropped_no_buffer,
-            s.rx_dropped_client_full
+            s.rx_dropped_client_full,
+            self.0.session().errors.rx_returned
         )
     }
 }

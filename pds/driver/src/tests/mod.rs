@@ -435,3 +435,46 @@ fn holdoff_figures() {
     row::<E1000Fx>();
     row::<Dp32Fx>();
 }
+
+/// Receive buffers the driver cannot post for reasons that are not the client's fault (here
+/// the pin quota) go back to the client with `len = 0`, counted, instead of being dropped: the
+/// client's pool does not drain, and once pins free up the buffers are posted again.
+#[test]
+fn rx_buffers_refused_by_the_pin_quota_are_returned_not_dropped() {
+    let mut r = rig_with::<E1000Fx>(cfg(0), |_, x| x.quota = 10).unwrap_or_else(|e| panic!("{e}"));
+    r.client_post_rx(0, 40);
+    r.settle(1_000_000);
+    assert_eq!(r.driver.rx_posted(), 10, "the quota allows 10 pins");
+    let returned = r.driver.session().errors.rx_returned;
+    assert!(returned > 0, "refused buffers counted as returned");
+    assert!(r.client.rx_empty > 0, "the client got buffers back with len 0");
+    // Every buffer is somewhere: with the device, or with the client (its free ring or kept).
+    let with_client = r.client.rx.free.free_slots().map(|room| QCAP - room).unwrap();
+    assert_eq!(u32::from(r.driver.rx_posted()) + with_client + r.client.kept_rx.len() as u32, 40);
+    assert_eq!(r.driver.session().errors.translation, 0, "not counted as the client's error");
+    // The quota frees up: the returned buffers are posted again.
+    r.driver.xlate_mut().quota = 1 << 20;
+    for i in 0..4 {
+        r.arrive(r.clock.now() + 1_000, test_frame(MAC, PEER, 100, i));
+    }
+    r.settle(10_000_000);
+    assert_eq!(r.client.received.iter().filter(|f| f.len() == 100).count(), 4, "frames still arrive");
+    assert_eq!(r.driver.rx_posted(), 40, "every buffer posted once pins are available");
+}
+
+/// One event examines at most one ring's worth of free receive buffers, however many the
+/// client queued (here all of them junk that never fills the ring).
+#[test]
+fn one_event_refills_at_most_the_ring_size() {
+    let mut r = rig::<E1000Fx>(cfg(0));
+    let posted = r.driver.rx_posted();
+    let before = r.driver.session().errors.rx_buffer_too_small;
+    for i in 0..200 {
+        let d = Desc { dataspace: DS, offset: i * BUF, len: 64, cookie: i };
+        assert!(r.client.rx.free.enqueue(d).is_ok());
+    }
+    let _ = r.driver.on_client_notified();
+    let examined = r.driver.session().errors.rx_buffer_too_small - before;
+    assert!(examined > 0 && examined <= 64, "one event examined {examined} buffers (ring of 64)");
+    assert_eq!(r.driver.rx_posted(), posted);
+}

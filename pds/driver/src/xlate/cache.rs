@@ -33,7 +33,8 @@ impl<L: MgrLink> CacheXlate<'_, L> {
                 }
                 Ok(frame)
             }
-            _ => Err(no_mapping),
+            Ok(_) => Err(XlateError::Unavailable { dataspace, page }), // a reply for another page
+            Err(e) => Err(super::link::xlate_error(e, dataspace, page)),
         }
     }
 }

@@ -6,6 +6,7 @@ use core::fmt;
 use dataspace_api::msg::{DecodeError, MgrError, MgrReply, MgrRequest};
 
 use super::CacheXlate;
+use crate::hw::XlateError;
 
 /// Why a call to the manager produced no answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +35,20 @@ pub trait MgrLink {
     fn call(&mut self, req: &MgrRequest) -> Result<Result<MgrReply, MgrError>, LinkError>;
     /// Now, in TSC ticks.
     fn now(&self) -> u64;
+}
+
+/// What a manager refusal of a REFILL or PIN means for the buffer: the client's fault (it
+/// named memory the manager does not share: [`XlateError::NoMapping`]) or not
+/// ([`XlateError::Unavailable`]; the quota has its own variant). A broken link reads as
+/// `NotAuthorized` and so as unavailable.
+pub(super) fn xlate_error(e: MgrError, dataspace: u32, page: u64) -> XlateError {
+    match e {
+        MgrError::UnknownDataspace | MgrError::NotShared | MgrError::PageOutOfRange | MgrError::RangeOverflow => {
+            XlateError::NoMapping { dataspace, page }
+        }
+        MgrError::QuotaExceeded => XlateError::PinQuota { dataspace, page },
+        _ => XlateError::Unavailable { dataspace, page },
+    }
 }
 
 impl<L: MgrLink> CacheXlate<'_, L> {

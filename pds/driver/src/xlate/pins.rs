@@ -85,7 +85,7 @@ impl<L: MgrLink> CacheXlate<'_, L> {
                     self.stats.quota_refusals += 1;
                     return Err(XlateError::PinQuota { dataspace, page });
                 }
-                Err(_) => return Err(XlateError::NoMapping { dataspace, page }),
+                Err(e) => return Err(super::link::xlate_error(e, dataspace, page)),
             }
             self.pages[i].held = true;
             self.stats.pinned_pages += 1;

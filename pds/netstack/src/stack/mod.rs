@@ -99,6 +99,9 @@ pub struct Stats {
     pub client_backpressure: u64,
     /// Polls that stopped at a batch limit.
     pub batch_limited: u64,
+    /// Datagrams dropped because their header-derived payload range does not fit the frame the
+    /// driver handed back (headers rewritten under the stack: a driver re-posted a held buffer).
+    pub drop_bad_range: u64,
 }
 
 /// The network stack.
