@@ -396,7 +396,10 @@ pub fn authenticate(info: u64, mrs: &[u64], reply: bool, regs: &SenderRegs) -> R
     if expected == 0 {
         return Err(Forgery::UnknownLabel { label });
     }
-    if length != expected {
+    // A cap fault's length depends on its lookup failure: 4 words, plus 1 (missing capability,
+    // BitsLeft), 2 (depth mismatch) or 3 (guard mismatch); the other faults have one length.
+    let fits = if label == LABEL_CAP_FAULT { (4..=expected).contains(&length) } else { length == expected };
+    if !fits {
         return Err(Forgery::WrongLength { label, length, expected });
     }
     if unwrapped != 0 || extra != 0 {
@@ -426,6 +429,18 @@ mod authenticity_tests {
 
     const VM: [u64; 4] = [0x40_1234, 0x10, 0, 6];
     const AT_FAULT: SenderRegs = SenderRegs { fault_ip: 0x40_1234, rdx: 7, rsi: 0 };
+
+    #[test]
+    fn cap_faults_come_in_every_lookup_failure_length() {
+        let at = SenderRegs { fault_ip: 0x40_1000, ..AT_FAULT };
+        for len in 4..=7u64 {
+            let mrs = [0x40_1000, 0x12c, 0, 2, 1, 0, 0];
+            assert!(authenticate(info(LABEL_CAP_FAULT, len), &mrs[..len as usize], true, &at).is_ok(), "length {len}");
+        }
+        let mrs = [0x40_1000; 8];
+        assert!(authenticate(info(LABEL_CAP_FAULT, 3), &mrs[..3], true, &at).is_err());
+        assert!(authenticate(info(LABEL_CAP_FAULT, 8), &mrs, true, &at).is_err());
+    }
 
     #[test]
     fn a_kernel_fault_message_is_genuine() {

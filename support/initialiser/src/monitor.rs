@@ -88,8 +88,38 @@ pub fn run<W: Write>(sys: &System<'_>, out: &mut W) -> ! {
             let _ = writeln!(out, "monitor: message with unknown badge {:#x} (label {label}) ignored", msg.badge.0);
             continue;
         }
-        m.fault(sys, index, Fault::decode(label, &mrs[..len]), out);
+        match authentic(sys, index, msg.info.0, &mrs[..len]) {
+            Ok(fault) => m.fault(sys, index, fault, out),
+            Err(why) => {
+                // Not the kernel's fault IPC: the PD itself sent it through its fault endpoint
+                // capability. Nothing is restarted or told; the sender stays suspended.
+                let _ = writeln!(
+                    out,
+                    "monitor: PD '{}' sent a forged fault report ({why}); ignored, the PD is suspended",
+                    sys.pd_name(index)
+                );
+                m.health[index].stopped = true;
+            }
+        }
     }
+}
+
+/// Whether a message on PD `index`'s fault endpoint really is the kernel's report of its fault
+/// (`fault::authenticate`): a kernel fault IPC leaves a reply capability, and the faulting
+/// thread (suspended here, so it cannot move on) stands at the IP the report names and is not
+/// in a `seL4_Call` of its own. The reply capability is saved, probed and dropped.
+fn authentic(sys: &System<'_>, index: usize, info: u64, mrs: &[u64]) -> Result<Fault, crate::fault::Forgery> {
+    let reply = ROOT.save_caller(sys.reply_slot, 64).is_ok()
+        && ROOT.move_(sys.scratch_slot, 64, ROOT.slot(sys.reply_slot)).is_ok()
+        && ROOT.delete(sys.scratch_slot, 64).is_ok();
+    let tcb = Tcb(CPtr(sys.pds[index].tcb));
+    let regs = tcb.read_registers(true, UserContext::WORDS as u64).unwrap_or_default();
+    crate::fault::authenticate(
+        info,
+        mrs,
+        reply,
+        &crate::fault::SenderRegs { fault_ip: regs.rip, rdx: regs.rdx, rsi: regs.rsi },
+    )
 }
 
 impl Monitor {

@@ -52,3 +52,19 @@ fn a_stopped_server_refuses_the_call_it_died_in_and_every_later_one() {
     ok(q.expect("caller: done", WAIT));
     assert!(!q.output().contains("fragile: up (restarted: true)"), "a stopped server must not run its code again");
 }
+
+/// A PD cannot forge a fault report for itself: a message shaped like a kernel VM-fault
+/// report, sent or called on the PD's own fault endpoint capability, is recognised (no reply
+/// capability; a sender blocked in its own call) and neither restarts the PD nor tells anyone.
+#[test]
+fn forged_fault_reports_are_refused() {
+    let mut q = boot("tests/systems/forger.xml");
+    ok(q.expect("monitor: PD 'sender' sent a forged fault report (it came without a reply capability", WAIT));
+    ok(q.expect("monitor: PD 'caller' sent a forged fault report (the sender is blocked in seL4_Call", WAIT));
+    ok(q.expect("witness: up", WAIT));
+    std::thread::sleep(Duration::from_millis(500));
+    let out = q.output();
+    assert!(!out.contains("restarted (restart #"), "a forged report restarted a PD:\n{out}");
+    assert!(!out.contains("faulted:"), "a forged report was reported as a fault:\n{out}");
+    assert!(!out.contains("the forged call came back"), "{out}");
+}

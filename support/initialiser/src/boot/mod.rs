@@ -90,6 +90,9 @@ pub struct System<'a> {
     pub notice_caps: [u64; MAX_FAULT_NOTICES],
     /// An empty root slot the monitor uses for a temporary frame-cap copy.
     pub scratch_slot: u64,
+    /// An empty root slot the monitor saves a fault message's reply capability into, to
+    /// check that a kernel fault IPC (which always leaves one) sent it.
+    pub reply_slot: u64,
     /// Physical address of each memory region (for `region_paddr` patches on a restart).
     pub region_paddr: [u64; MAX_REGIONS],
     /// TSC ticks per second.
@@ -219,6 +222,7 @@ pub fn build<'a, W: Write, P: PortIo>(
         notice_caps[k] = slot;
     }
     let scratch_slot = b.slots.alloc(1).ctx("allocating the monitor's scratch slot")?;
+    let reply_slot = b.slots.alloc(1).ctx("allocating the monitor's reply slot")?;
     for i in 0..spec.pds.len() {
         let name = spec.str(&spec.pds[i].name);
         b.pd_start(i).map_err(|e| BootError { pd: Some(name), ..e })?;
@@ -243,6 +247,7 @@ pub fn build<'a, W: Write, P: PortIo>(
         seg_frames: b.seg_frames,
         notice_caps,
         scratch_slot,
+        reply_slot,
         region_paddr,
         tsc_hz: b.tsc_hz,
         console,
