@@ -219,6 +219,12 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
         self.regs.write32(IMC, u32::MAX);
         let _ = self.regs.read32(ICR);
 
+        // Receive quiet before its ring moves: with RDT = RDH the device has no buffer to write.
+        // A real 8254x's reset has stopped it already; QEMU's model ignores CTRL.RST and keeps
+        // its registers, so without this it could write a frame through a half-set-up ring.
+        let rdh = self.regs.read32(RDH);
+        self.regs.write32(RDT, rdh);
+
         let mac = self.read_mac()?;
 
         // Link up: set link up, auto speed detection; no PHY reset.
@@ -241,7 +247,14 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
         self.regs.write32(RDH, 0);
         self.regs.write32(RDT, 0);
         self.regs.write32(RDTR, 0); // no extra receive delay: hold-off is ITR's job
-        self.regs.write32(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC | RCTL_BSIZE_2048 | RCTL_RDMTS_HALF);
+                                    // Written only when it differs: after a real reset it is 0, so it always is on
+                                    // hardware; QEMU's model, which keeps it across CTRL.RST, refuses every frame for a
+                                    // second after any RCTL write (its queue-flush timer), which a restarted driver or a
+                                    // reopened session would otherwise pay each time.
+        let rctl = RCTL_EN | RCTL_BAM | RCTL_SECRC | RCTL_BSIZE_2048 | RCTL_RDMTS_HALF;
+        if self.regs.read32(RCTL) != rctl {
+            self.regs.write32(RCTL, rctl);
+        }
 
         // Transmit ring.
         for s in 0..tx_slots {

@@ -6,13 +6,12 @@
 //! other PD prints an error line meanwhile; after the load stops `status` shows every buffer
 //! pool as it was at start; and the echo still answers.
 //!
-//! The bound: the issue asks for 100 ms; the echo's own restart takes tens of ms. A driver or
-//! netstack restart here costs about 1 s, nearly all of it QEMU's e1000 model: every CTRL.RST
-//! takes the link down and its autonegotiation timer brings it back 500 ms later (no frame is
-//! received meanwhile), and recovery resets the device twice (a restarted driver at its start
-//! and again at the new OPEN; a dropped session at its close and again at the new OPEN). So the
-//! test asserts [`GAP_LIMIT`] and prints the figure it measured (never faked) and, above the
-//! target, says so.
+//! The bound: the issue asks for 100 ms; the echo's own restart takes tens of ms, a driver or
+//! netstack restart about 100 ms under TCG (it was about 1 s while the driver rewrote RCTL at
+//! every device set-up: QEMU's e1000 model refuses every frame for a second after any RCTL
+//! write; the driver now leaves an already-right RCTL alone). TCG on 2 shared cores is noisy,
+//! so the test asserts [`GAP_LIMIT`], four times the target, and prints the figure it measured
+//! (never faked) and, above the target, says so.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,8 +34,8 @@ const SPORT: u16 = 50007;
 const PER_MS: usize = 2;
 /// The issue's target for the longest echo gap around an injection.
 const GAP_TARGET: Duration = Duration::from_millis(100);
-/// What this test asserts (TCG, 2 shared cores, two e1000 link-downs; see the module docs).
-const GAP_LIMIT: Duration = Duration::from_millis(1500);
+/// What this test asserts (TCG on 2 shared cores; see the module docs).
+const GAP_LIMIT: Duration = Duration::from_millis(400);
 /// Words that make a console line an error line.
 const ERROR_WORDS: [&str; 6] = ["failed", "cannot", "panicked", "refused the call", "corrupt", "error:"];
 
