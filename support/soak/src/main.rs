@@ -1,12 +1,12 @@
 //! `soak`: boots `system.xml` with a raw-Ethernet link, runs a steady UDP echo load near
 //! saturation, and every `--every` seconds types `inject <pd>` on the serial console for the
 //! next of driver, netstack, echo. Each phase (one injection and the load after it) prints
-//! datagrams sent, echoed and lost and the longest echo gap; at the end the console's `status`
-//! pools are compared with those at the start. Bounded: `--minutes` (default 10) of load.
+//! datagrams sent, echoed and lost and the longest echo gap; at the end every buffer pool the
+//! console's `status` shows must have all its buffers free or lent, at its size at start. Bounded: `--minutes` (default 10) of load.
 //!
 //! ```text
 //! soak: phase 4/30 inject=driver sent=.. echoed=.. lost=.. longest_gap_ms=..
-//! soak: pools at the end equal the start (netstack rx.size=.. ...)   or   soak: LEAK: ...
+//! soak: pool netstack.rx: size 256 (at start 256), free 0 + lent 256 = 256: every buffer accounted for
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -49,17 +49,43 @@ fn main() -> ExitCode {
     }
 }
 
-/// The pool keys of every `monitor: status` line, in order (`<pd> <key>=<value> ...`).
-fn pools(q: &mut Qemu, pds: usize) -> Result<Vec<String>, String> {
+/// One pool of one PD as `status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PoolCount {
+    pd: String,
+    pool: String,
+    size: u64,
+    free: u64,
+    posted: u64,
+}
+
+/// Every pool of every PD from the console's `status` (`<pool>.size=N <pool>.free=N
+/// <pool>.posted=N` per pool).
+fn pools(q: &mut Qemu, pds: usize) -> Result<Vec<PoolCount>, String> {
     q.type_line("status").map_err(|e| e.to_string())?;
-    let mut lines = Vec::new();
+    let mut out = Vec::new();
     for _ in 0..pds {
         let m = q.expect_regex(r"monitor: status (\S+) (running|stopped)[^\n]*\n", WAIT).map_err(|e| e.to_string())?;
-        let line = m.matched.trim_end();
-        let pools: Vec<&str> = line.split(' ').filter(|w| w.contains(".size=") || w.contains(".free=")).collect();
-        lines.push(format!("{} {}", m.groups[0].clone().unwrap_or_default(), pools.join(" ")));
+        let pd = m.groups[0].clone().unwrap_or_default();
+        let mut counts: Vec<PoolCount> = Vec::new();
+        for word in m.matched.split_whitespace() {
+            let Some((key, value)) = word.split_once('=') else { continue };
+            let Some((pool, field)) = key.split_once('.') else { continue };
+            let Ok(n) = value.parse::<u64>() else { continue };
+            if !counts.iter().any(|c| c.pool == pool) {
+                counts.push(PoolCount { pd: pd.clone(), pool: pool.to_string(), size: 0, free: 0, posted: 0 });
+            }
+            let c = counts.iter_mut().find(|c| c.pool == pool).expect("just added");
+            match field {
+                "size" => c.size = n,
+                "free" => c.free = n,
+                "posted" => c.posted = n,
+                _ => {}
+            }
+        }
+        out.extend(counts);
     }
-    Ok(lines)
+    Ok(out)
 }
 
 fn run(a: &Args) -> Result<bool, String> {
@@ -74,8 +100,8 @@ fn run(a: &Args) -> Result<bool, String> {
         .nic(Nic::e1000(Netdev::Dgram { local: qaddr, remote: haddr }))
         .timeout(limit);
     let mut q = Qemu::spawn(cfg).map_err(|e| e.to_string())?;
-    q.expect("echo: up", WAIT).map_err(|e| e.to_string())?;
     q.expect("monitor: console ready", WAIT).map_err(|e| e.to_string())?;
+    q.expect("echo: up", WAIT).map_err(|e| e.to_string())?;
     let npds = q.output().matches("initialiser: started PD '").count();
     let me = Station { mac: [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02], ip: [10, 0, 2, 2], port: 40007 };
     let link =
@@ -114,14 +140,28 @@ fn run(a: &Args) -> Result<bool, String> {
         sent.saturating_sub(echoed),
         100.0 * sent.saturating_sub(echoed) as f64 / sent.max(1) as f64
     );
+    // A buffer is accounted for when it is free in its PD or lent to a peer (a device, a
+    // client; sent buffers come back lazily); a leaked one is neither.
     let mut same = true;
-    for (s, e) in start_pools.iter().zip(&end_pools) {
-        if s == e {
-            println!("soak: pools {s}: back to their size at start");
-        } else {
-            same = false;
-            println!("soak: LEAK: pools at start {s}; at the end {e}");
-        }
+    for e in &end_pools {
+        let start = start_pools.iter().find(|s| s.pd == e.pd && s.pool == e.pool);
+        let kept = e.free + e.posted == e.size && start.is_some_and(|s| s.size == e.size);
+        same &= kept;
+        println!(
+            "soak: pool {}.{}: size {} (at start {}), free {} + lent {} = {}{}",
+            e.pd,
+            e.pool,
+            e.size,
+            start.map_or("-".to_string(), |s| s.size.to_string()),
+            e.free,
+            e.posted,
+            e.free + e.posted,
+            if kept { ": every buffer accounted for" } else { ": LEAK" }
+        );
+    }
+    if start_pools.len() != end_pools.len() {
+        same = false;
+        println!("soak: LEAK: {} pools at start, {} at the end", start_pools.len(), end_pools.len());
     }
     let faults = q.output().matches("faulted: ").count();
     println!("soak: {faults} faults reported, {} restarts", q.output().matches("restarted (restart #").count());
