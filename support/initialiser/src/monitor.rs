@@ -92,13 +92,12 @@ pub fn run<W: Write>(sys: &System<'_>, out: &mut W) -> ! {
             Ok(fault) => m.fault(sys, index, fault, out),
             Err(why) => {
                 // Not the kernel's fault IPC: the PD itself sent it through its fault endpoint
-                // capability. Nothing is restarted or told; the sender stays suspended.
-                let _ = writeln!(
-                    out,
-                    "monitor: PD '{}' sent a forged fault report ({why}); ignored, the PD is suspended",
-                    sys.pd_name(index)
-                );
+                // capability. Nothing is restarted or told; the sender is stopped (a server in
+                // its refuse-forever mode, so its own callers still get an answer).
+                let name = sys.pd_name(index);
+                let _ = writeln!(out, "monitor: PD '{name}' sent a forged fault report ({why}); ignored, the PD is stopped");
                 m.health[index].stopped = true;
+                stop(sys, index, name, out);
             }
         }
     }
