@@ -55,9 +55,12 @@ impl MonitorCpu {
 
 /// The execution profile (Figure 1(a)) from one utilisation window of the default system:
 /// each PD's cycles under its role (the driver is Driver, the network stack IP, the echo Echo,
-/// the dataspace manager Translation: it serves the driver's refills and pins), the kernel's
-/// own cycles (every busy cycle not charged to a PD: IPC, interrupt entry, notifications,
-/// scheduling) and Idle, each as a share of the window. A PD with another name keeps its name.
+/// the dataspace manager Translation: it serves the driver's refills and pins), Kernel (busy
+/// cycles charged to no PD: the monitor and the time between a kernel entry and the switch it
+/// makes) and Idle, each as a share of the window. seL4's accounting charges a thread from the
+/// kernel entry that switched to it to the one that switched away, so each PD's share holds the
+/// kernel work done for it (its IPC, notifications, interrupt entries): Kernel here is not the
+/// kernel's whole share. A PD with another name keeps its name.
 pub fn profile(c: &MonitorCpu) -> Vec<crate::results::ProfileRow> {
     let share = |n: u64| if c.cycles == 0 { 0.0 } else { 100.0 * n as f64 / c.cycles as f64 };
     let category = |pd: &str| match pd {
