@@ -95,7 +95,10 @@ pub fn run<W: Write>(sys: &System<'_>, out: &mut W) -> ! {
                 // capability. Nothing is restarted or told; the sender is stopped (a server in
                 // its refuse-forever mode, so its own callers still get an answer).
                 let name = sys.pd_name(index);
-                let _ = writeln!(out, "monitor: PD '{name}' sent a forged fault report ({why}); ignored, the PD is stopped");
+                let _ = writeln!(
+                    out,
+                    "monitor: PD '{name}' sent a forged fault report ({why}); ignored, the PD is stopped"
+                );
                 m.health[index].stopped = true;
                 stop(sys, index, name, out);
             }
