@@ -1,11 +1,12 @@
 //! The evaluation of issue 11 (DESIGN.md §8): the paper's Figure 1 rebuilt against a Linux guest
 //! in the same QEMU machine. [`run`] drives the systems (QEMU, loadgen, console CPU figures);
 //! [`results`] holds the tables and their CSV files, [`summary`] the ratios and summary.md,
-//! [`plot`] the SVG figures, [`cpu`] the console parsers; [`report`] turns a directory of CSVs
+//! [`plot`] the SVG figures, [`cpu`] the console parsers, [`counters`] the driver's counters; [`report`] turns a directory of CSVs
 //! into the summary and figures (what `eval run` does at its end and `eval report` on demand).
 
 #![forbid(unsafe_code)]
 
+pub mod counters;
 pub mod cpu;
 pub mod plot;
 pub mod results;

@@ -562,6 +562,9 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                 .fold(0.0, f64::max);
             let load = (0.8 * peak).max(1.0);
             say(format!("{name}: execution profile at {load:.0} Mb/s (80% of the {peak:.0} Mb/s peak)"));
+            // The driver's counters before the window: the stack prints them at most once a
+            // second after activity, so the last line so far stands for the window's start.
+            let counters_before = crate::counters::last(&b.q.output());
             let window = monitor_start(&mut b.q).and_then(|()| {
                 let r = b.gen.level(load, Duration::from_secs_f64(opts.seconds_per_level), opts.drain, opts.batch);
                 monitor_stop(&mut b.q).map(|c| (r, c))
@@ -569,6 +572,13 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             match window {
                 Ok((r, c)) => {
                     tables.profile = Some(cpu::profile(&c));
+                    // One more stats line for the window's end (it comes within a second).
+                    thread::sleep(Duration::from_millis(1500));
+                    let after = crate::counters::last(&b.q.output());
+                    match counters_before.zip(after).and_then(|(x, y)| crate::counters::per_packet(x, y)) {
+                        Some(line) => tables.notes.push(format!("profile: {line}")),
+                        None => tables.notes.push("profile: no driver counters around the window".into()),
+                    }
                     tables.notes.push(format!(
                         "profile: {} at {load:.0} Mb/s offered (80% of the measured peak), achieved {:.1} Mb/s, busy {:.1}%",
                         p.key.label(), r.achieved_mbps, c.busy_pct

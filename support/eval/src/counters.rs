@@ -1,0 +1,80 @@
+//! The framework's own counters beside the profile: the network stack prints the driver's
+//! counters (`netstack: driver stats irqs=N rx_packets=N tx_packets=N notify_sent=N
+//! notify_suppressed=N ...`, nic-api's one form) at most once a second after activity; two
+//! such lines around the profile window give interrupts and notifications per packet.
+
+/// The counters of one `driver stats` line that the profile needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DriverCounters {
+    /// Interrupts taken.
+    pub irqs: u64,
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Frames sent.
+    pub tx_packets: u64,
+    /// Signals sent to the client.
+    pub notify_sent: u64,
+    /// Signals the suppressed-notification protocol saved.
+    pub notify_suppressed: u64,
+}
+
+/// Parses one `driver stats` line (the part after `driver stats`); `None` if a key is missing.
+pub fn parse(line: &str) -> Option<DriverCounters> {
+    let rest = &line[line.find("driver stats ")? + "driver stats ".len()..];
+    let get = |key: &str| -> Option<u64> {
+        rest.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+    };
+    Some(DriverCounters {
+        irqs: get("irqs")?,
+        rx_packets: get("rx_packets")?,
+        tx_packets: get("tx_packets")?,
+        notify_sent: get("notify_sent")?,
+        notify_suppressed: get("notify_suppressed")?,
+    })
+}
+
+/// The last `driver stats` line in `text` that parses.
+pub fn last(text: &str) -> Option<DriverCounters> {
+    text.lines().rev().find_map(parse)
+}
+
+/// Interrupts, notifications sent and notifications suppressed per received packet between two
+/// samples, as one line for the summary's notes; `None` when no packet arrived in between.
+pub fn per_packet(before: DriverCounters, after: DriverCounters) -> Option<String> {
+    let packets = after.rx_packets.checked_sub(before.rx_packets).filter(|&p| p > 0)?;
+    let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / packets as f64;
+    Some(format!(
+        "counters per received packet over the profile window ({packets} packets): interrupts {:.3}, \
+         client notifications sent {:.3}, suppressed {:.3} (the driver's counters; kernel calls and copies per \
+         packet are not counted)",
+        per(after.irqs, before.irqs),
+        per(after.notify_sent, before.notify_sent),
+        per(after.notify_suppressed, before.notify_suppressed)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = "netstack: driver stats irqs=100 rx_packets=1000 tx_packets=999 notify_sent=10 notify_suppressed=90 xlate_hits=5 xlate_misses=1 errors=0";
+
+    #[test]
+    fn lines_parse_and_deltas_are_per_packet() {
+        let a = parse(LINE).unwrap();
+        assert_eq!(
+            a,
+            DriverCounters { irqs: 100, rx_packets: 1000, tx_packets: 999, notify_sent: 10, notify_suppressed: 90 }
+        );
+        let text = format!("{LINE}\nnoise\nnetstack: driver stats irqs=150 rx_packets=2000 tx_packets=1999 notify_sent=20 notify_suppressed=190\n");
+        let b = last(&text).unwrap();
+        let line = per_packet(a, b).unwrap();
+        assert!(
+            line.contains("(1000 packets): interrupts 0.050, client notifications sent 0.010, suppressed 0.100"),
+            "{line}"
+        );
+        assert_eq!(per_packet(b, b), None, "no packet, no ratio");
+        assert_eq!(parse("netstack: driver stats irqs=1"), None, "keys missing");
+        assert_eq!(last("nothing here"), None);
+    }
+}
