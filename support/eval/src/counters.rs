@@ -3,34 +3,12 @@
 //! notify_suppressed=N ...`, nic-api's one form) at most once a second after activity; two
 //! such lines around the profile window give interrupts and notifications per packet.
 
-/// The counters of one `driver stats` line that the profile needs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DriverCounters {
-    /// Interrupts taken.
-    pub irqs: u64,
-    /// Frames received.
-    pub rx_packets: u64,
-    /// Frames sent.
-    pub tx_packets: u64,
-    /// Signals sent to the client.
-    pub notify_sent: u64,
-    /// Signals the suppressed-notification protocol saved.
-    pub notify_suppressed: u64,
-}
+pub use nic_api::DriverStats as DriverCounters;
 
-/// Parses one `driver stats` line (the part after `driver stats`); `None` if a key is missing.
+/// Parses one `driver stats` line (nic-api's reader of its own printed form); `None` if it is
+/// not one or a key is missing.
 pub fn parse(line: &str) -> Option<DriverCounters> {
-    let rest = &line[line.find("driver stats ")? + "driver stats ".len()..];
-    let get = |key: &str| -> Option<u64> {
-        rest.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
-    };
-    Some(DriverCounters {
-        irqs: get("irqs")?,
-        rx_packets: get("rx_packets")?,
-        tx_packets: get("tx_packets")?,
-        notify_sent: get("notify_sent")?,
-        notify_suppressed: get("notify_suppressed")?,
-    })
+    line.contains("driver stats ").then(|| DriverCounters::parse(line)).flatten()
 }
 
 /// The last `driver stats` line in `text` that parses.
@@ -64,9 +42,18 @@ mod tests {
         let a = parse(LINE).unwrap();
         assert_eq!(
             a,
-            DriverCounters { irqs: 100, rx_packets: 1000, tx_packets: 999, notify_sent: 10, notify_suppressed: 90 }
+            DriverCounters {
+                irqs: 100,
+                rx_packets: 1000,
+                tx_packets: 999,
+                notify_sent: 10,
+                notify_suppressed: 90,
+                xlate_hits: 5,
+                xlate_misses: 1,
+                errors: 0
+            }
         );
-        let text = format!("{LINE}\nnoise\nnetstack: driver stats irqs=150 rx_packets=2000 tx_packets=1999 notify_sent=20 notify_suppressed=190\n");
+        let text = format!("{LINE}\nnoise\nnetstack: driver stats irqs=150 rx_packets=2000 tx_packets=1999 notify_sent=20 notify_suppressed=190 xlate_hits=9 xlate_misses=1 errors=0\n");
         let b = last(&text).unwrap();
         let line = per_packet(a, b).unwrap();
         assert!(

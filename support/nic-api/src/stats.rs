@@ -43,6 +43,27 @@ impl DriverStats {
         ]
     }
 
+    /// Reads the counters back from their printed form (the `key=value` pairs [`Display`]
+    /// writes, anywhere in `text`, e.g. after a `driver stats` prefix); `None` if a key is
+    /// missing or not a number. The one reader of the one printed form.
+    ///
+    /// [`Display`]: fmt::Display
+    pub fn parse(text: &str) -> Option<Self> {
+        let get = |key: &str| -> Option<u64> {
+            text.split_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+        };
+        Some(Self {
+            irqs: get("irqs")?,
+            rx_packets: get("rx_packets")?,
+            tx_packets: get("tx_packets")?,
+            notify_sent: get("notify_sent")?,
+            notify_suppressed: get("notify_suppressed")?,
+            xlate_hits: get("xlate_hits")?,
+            xlate_misses: get("xlate_misses")?,
+            errors: get("errors")?,
+        })
+    }
+
     /// The counters in words made by [`DriverStats::words`].
     pub fn from_words(w: [u64; Self::WORDS]) -> Self {
         let [irqs, rx_packets, tx_packets, notify_sent, notify_suppressed, xlate_hits, xlate_misses, errors] = w;
@@ -66,5 +87,20 @@ impl fmt::Display for DriverStats {
             self.xlate_misses,
             self.errors
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn the_printed_form_reads_back() {
+        let s = DriverStats::from_words([1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(DriverStats::parse(&format!("netstack: driver stats {s}")), Some(s));
+        assert_eq!(DriverStats::parse("irqs=1 rx_packets=2"), None, "keys missing");
+        assert_eq!(DriverStats::parse(&format!("{s}").replace("errors=8", "errors=x")), None);
     }
 }
