@@ -3,6 +3,9 @@
 //! (the benchmark kernel's utilisation counters over a `cpu start` .. `cpu stop` window) and the
 //! Linux guest's `linux-guest: cpu <user nice system idle iowait irq softirq steal ...>` line
 //! (the first line of /proc/stat, in USER_HZ ticks), of which two give a window's busy share.
+//! With the patched bench kernel, `cpu stop` also prints the window's kernel time per thread
+//! and by entry class (`monitor: cpu-kernel ..`, `monitor: cpu-entries ..`), which split the
+//! profile's kernel work out of the PDs.
 
 use std::fmt;
 
@@ -43,6 +46,33 @@ pub struct MonitorCpu {
     pub busy_pct: f64,
     /// Cycles per PD, in system-file order.
     pub pds: Vec<(String, u64)>,
+    /// The kernel-time report of the patched bench kernel, when it was read.
+    pub kernel: Option<KernelTime>,
+}
+
+/// Prefix of the monitor's kernel time per thread (`cpu stop`'s second line).
+pub const KERNEL_PREFIX: &str = "monitor: cpu-kernel ";
+/// Prefix of the monitor's kernel entries by class (`cpu stop`'s third line).
+pub const ENTRIES_PREFIX: &str = "monitor: cpu-entries ";
+/// The entry classes the patched bench kernel counts, in its order.
+pub const ENTRY_CLASSES: [&str; 7] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fault"];
+
+/// The window's kernel time: per thread (the part of each `cpu` figure spent in kernel entries
+/// that returned to that thread) and by entry class over all threads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelTime {
+    /// Kernel cycles charged to the idle thread.
+    pub idle: u64,
+    /// Kernel cycles per PD, in system-file order.
+    pub pds: Vec<(String, u64)>,
+    /// (cycles, entries) per class of [`ENTRY_CLASSES`].
+    pub classes: [(u64, u64); 7],
+}
+
+impl KernelTime {
+    fn class(&self, name: &str) -> (u64, u64) {
+        ENTRY_CLASSES.iter().position(|c| *c == name).map_or((0, 0), |i| self.classes[i])
+    }
 }
 
 impl MonitorCpu {
@@ -61,6 +91,13 @@ impl MonitorCpu {
 /// kernel entry that switched to it to the one that switched away, so each PD's share holds the
 /// kernel work done for it (its IPC, notifications, interrupt entries): Kernel here is not the
 /// kernel's whole share. A PD with another name keeps its name.
+///
+/// With the patched bench kernel's kernel-time report ([`KernelTime`]) the kernel's work comes
+/// out of the PDs and the idle thread instead: each PD's row is its own code only, and the
+/// kernel entries are split by class: Interrupt (interrupt entries and IRQ acks), Notification
+/// (signals and waits on notifications), IPC (calls, replies and waits on endpoints: a PD that
+/// serves protected calls waits on its endpoint, so its wake-ups by notification count here),
+/// Kernel (other syscalls, faults, and threads outside the system file, i.e. the monitor).
 pub fn profile(c: &MonitorCpu) -> Vec<crate::results::ProfileRow> {
     let share = |n: u64| if c.cycles == 0 { 0.0 } else { 100.0 * n as f64 / c.cycles as f64 };
     let category = |pd: &str| match pd {
@@ -70,13 +107,84 @@ pub fn profile(c: &MonitorCpu) -> Vec<crate::results::ProfileRow> {
         "dataspace_mgr" => "Translation".to_string(),
         other => other.to_string(),
     };
-    let mut rows: Vec<crate::results::ProfileRow> =
-        vec![crate::results::ProfileRow { category: "Kernel".into(), share_pct: share(c.kernel_cycles()) }];
-    for (pd, cycles) in &c.pds {
-        rows.push(crate::results::ProfileRow { category: category(pd), share_pct: share(*cycles) });
-    }
-    rows.push(crate::results::ProfileRow { category: "Idle".into(), share_pct: share(c.idle) });
+    let row = |category: &str, cycles: u64| crate::results::ProfileRow {
+        category: category.into(),
+        share_pct: share(cycles),
+    };
+    let Some(k) = &c.kernel else {
+        let mut rows = vec![row("Kernel", c.kernel_cycles())];
+        rows.extend(c.pds.iter().map(|(pd, cycles)| row(&category(pd), *cycles)));
+        rows.push(row("Idle", c.idle));
+        return rows;
+    };
+    let kernel_of = |pd: &str| k.pds.iter().find(|(name, _)| name == pd).map_or(0, |(_, cycles)| *cycles);
+    let all_entries: u64 = k.classes.iter().map(|(cycles, _)| cycles).sum();
+    let pd_kernel: u64 = c.pds.iter().map(|(pd, _)| kernel_of(pd).min(c.cycles)).sum();
+    // Busy time charged to no PD (the monitor), less the kernel entries charged to it.
+    let others_user = c.kernel_cycles().saturating_sub(all_entries.saturating_sub(pd_kernel + k.idle));
+    let (other, fault) = (k.class("other").0, k.class("fault").0);
+    let mut rows = vec![
+        row("Kernel", other + fault + others_user),
+        row("IPC", k.class("ipc").0),
+        row("Notification", k.class("signal").0 + k.class("wait").0),
+        row("Interrupt", k.class("interrupt").0 + k.class("irq_ack").0),
+    ];
+    rows.extend(c.pds.iter().map(|(pd, cycles)| row(&category(pd), cycles.saturating_sub(kernel_of(pd)))));
+    rows.push(row("Idle", c.idle.saturating_sub(k.idle)));
     rows
+}
+
+/// Kernel entries per echoed datagram over the profile window, by class, and the kernel calls
+/// (syscalls: every class but interrupt entries and faults), as one line for the summary's notes.
+pub fn entries_per_datagram(k: &KernelTime, echoed: u64) -> Option<String> {
+    if echoed == 0 {
+        return None;
+    }
+    let per = |n: u64| n as f64 / echoed as f64;
+    let mut s = format!("kernel entries per echoed datagram ({echoed} datagrams):");
+    for (name, (_, n)) in ENTRY_CLASSES.iter().zip(k.classes) {
+        s.push_str(&format!(" {name} {:.3}", per(n)));
+    }
+    let calls: u64 = ["irq_ack", "signal", "wait", "ipc", "other"].iter().map(|c| k.class(c).1).sum();
+    s.push_str(&format!("; kernel calls {:.3}", per(calls)));
+    Some(s)
+}
+
+/// Parses `monitor: cpu-kernel idle=<n> <pd>=<n> ...` and `monitor: cpu-entries <class>=<cycles>/<n>
+/// ...` (every class of [`ENTRY_CLASSES`], in order).
+pub fn parse_kernel_lines(kernel_line: &str, entries_line: &str) -> Result<KernelTime, ParseError> {
+    let fields = |line: &str, prefix: &str| -> Result<Vec<(String, String)>, ParseError> {
+        let text = line.trim_end_matches(['\r', '\n', ' ']);
+        let rest = text.strip_prefix(prefix).ok_or_else(|| bad(line, format!("it does not start with {prefix:?}")))?;
+        rest.split_whitespace()
+            .map(|f| {
+                f.split_once('=')
+                    .filter(|(k, _)| !k.is_empty())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .ok_or_else(|| bad(line, format!("expected <name>=<value>, found {f:?}")))
+            })
+            .collect()
+    };
+    let num = |line: &str, key: &str, v: &str| -> Result<u64, ParseError> {
+        v.parse::<u64>().map_err(|_| bad(line, format!("{key}={v:?} is not a whole number")))
+    };
+    let mut kernel = fields(kernel_line, KERNEL_PREFIX)?.into_iter();
+    let idle = match kernel.next() {
+        Some((k, v)) if k == "idle" => num(kernel_line, "idle", &v)?,
+        _ => return Err(bad(kernel_line, "idle= must come first")),
+    };
+    let pds = kernel.map(|(k, v)| num(kernel_line, &k, &v).map(|n| (k, n))).collect::<Result<Vec<_>, _>>()?;
+    let entries = fields(entries_line, ENTRIES_PREFIX)?;
+    if entries.len() != ENTRY_CLASSES.len() || entries.iter().zip(ENTRY_CLASSES).any(|((k, _), c)| k != c) {
+        return Err(bad(entries_line, format!("expected the classes {} in that order", ENTRY_CLASSES.join(" "))));
+    }
+    let mut classes = [(0, 0); 7];
+    for (slot, (k, v)) in classes.iter_mut().zip(&entries) {
+        let (cycles, n) =
+            v.split_once('/').ok_or_else(|| bad(entries_line, format!("{k}={v:?} is not <cycles>/<entries>")))?;
+        *slot = (num(entries_line, k, cycles)?, num(entries_line, k, n)?);
+    }
+    Ok(KernelTime { idle, pds, classes })
 }
 
 /// Parses `monitor: cpu cycles=<n> idle=<n> busy_pct=<x.y> <pd>=<n> ...` (trailing `\r` and
@@ -132,7 +240,7 @@ pub fn parse_monitor_line(line: &str) -> Result<MonitorCpu, ParseError> {
     if (expect - busy_pct).abs() > 0.15 {
         return Err(bad(line, format!("busy_pct={busy_pct} disagrees with idle/cycles ({expect:.1}%)")));
     }
-    Ok(MonitorCpu { cycles, idle, busy_pct, pds })
+    Ok(MonitorCpu { cycles, idle, busy_pct, pds, kernel: None })
 }
 
 /// One `/proc/stat` cpu sample from the Linux guest (USER_HZ ticks).

@@ -394,7 +394,18 @@ fn monitor_stop(q: &mut Qemu) -> Result<MonitorCpu, String> {
     let m = q
         .expect_regex(r"monitor: (cpu cycles=[^\r\n]*|error: [^\r\n]*)\r?\n", CONSOLE_WAIT)
         .map_err(|e| format!("no answer to `cpu stop`: {e}"))?;
-    cpu::parse_monitor_line(&m.matched).map_err(|e| e.to_string())
+    let mut c = cpu::parse_monitor_line(&m.matched).map_err(|e| e.to_string())?;
+    // The patched bench kernel's kernel-time report follows at once (support/kernel/patch-source.py).
+    let kernel = q.expect_regex(r"monitor: cpu-kernel [^\r\n]*\r?\n", CONSOLE_WAIT).map_err(|e| e.to_string());
+    let entries = q.expect_regex(r"monitor: cpu-entries [^\r\n]*\r?\n", CONSOLE_WAIT).map_err(|e| e.to_string());
+    c.kernel = Some(
+        kernel
+            .and_then(|k| {
+                entries.and_then(|e| cpu::parse_kernel_lines(&k.matched, &e.matched).map_err(|e| e.to_string()))
+            })
+            .map_err(|e| format!("no kernel-time report after `cpu stop` (is the bench kernel patched?): {e}"))?,
+    );
+    Ok(c)
 }
 
 fn linux_sample(q: &mut Qemu) -> Result<ProcStat, String> {
@@ -572,6 +583,9 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             match window {
                 Ok((r, c)) => {
                     tables.profile = Some(cpu::profile(&c));
+                    if let Some(line) = c.kernel.as_ref().and_then(|k| cpu::entries_per_datagram(k, r.echoed)) {
+                        tables.notes.push(format!("profile: {line}"));
+                    }
                     // One more stats line for the window's end (it comes within a second).
                     thread::sleep(Duration::from_millis(1500));
                     let after = crate::counters::last(&b.q.output());

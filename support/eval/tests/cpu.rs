@@ -89,3 +89,51 @@ fn a_cpu_window_becomes_the_profile_by_role() {
     let total: f64 = p.iter().map(|r| r.share_pct).sum();
     assert!((total - 100.0).abs() < 1e-9, "the shares cover the window: {total}");
 }
+
+const KERNEL: &str = "monitor: cpu-kernel idle=20000 dataspace_mgr=500 driver=50000 netstack=30000 echo=3000\r\n";
+const ENTRIES: &str = "monitor: cpu-entries interrupt=25000/100 irq_ack=10000/90 signal=15000/300 wait=20000/200 \
+                       ipc=30000/150 other=2500/5 fault=1000/1\r\n";
+
+#[test]
+fn the_kernel_time_report_parses_and_refuses_what_it_does_not_promise() {
+    let k = eval::cpu::parse_kernel_lines(KERNEL, ENTRIES).unwrap();
+    assert_eq!(k.idle, 20000);
+    assert_eq!(k.pds[1], ("driver".to_string(), 50000));
+    assert_eq!(k.classes[0], (25000, 100));
+    assert_eq!(k.classes[6], (1000, 1));
+    let e = |kl: &str, el: &str| eval::cpu::parse_kernel_lines(kl, el).unwrap_err().to_string();
+    assert!(e("monitor: cpu-kernel driver=1", ENTRIES).contains("idle= must come first"));
+    assert!(e("monitor: cpu-kernel idle=x", ENTRIES).contains("not a whole number"));
+    assert!(e(KERNEL, "monitor: cpu-entries interrupt=1/1").contains("in that order"));
+    assert!(e(KERNEL, &ENTRIES.replace("25000/100", "25000")).contains("<cycles>/<entries>"));
+    assert!(e("monitor: cpu cycles=1", ENTRIES).contains("does not start with"));
+}
+
+#[test]
+fn with_the_kernel_report_the_profile_splits_kernel_work_out_of_the_pds() {
+    let mut c = parse_monitor_line(
+        "monitor: cpu cycles=1000000 idle=600000 busy_pct=40.0 dataspace_mgr=1000 driver=150000 netstack=200000 echo=9000",
+    )
+    .unwrap();
+    c.kernel = Some(eval::cpu::parse_kernel_lines(KERNEL, ENTRIES).unwrap());
+    let p = eval::cpu::profile(&c);
+    let get = |name: &str| p.iter().find(|r| r.category == name).map(|r| r.share_pct).unwrap();
+    // Entries total 103500 cycles; PDs and idle were charged 83500 + 20000 of them, so the 40000
+    // cycles charged to no PD are all the monitor's own.
+    assert!((get("Kernel") - (2500.0 + 1000.0 + 40000.0) / 1e4).abs() < 1e-9, "{p:?}");
+    assert!((get("IPC") - 3.0).abs() < 1e-9);
+    assert!((get("Notification") - 3.5).abs() < 1e-9);
+    assert!((get("Interrupt") - 3.5).abs() < 1e-9);
+    assert!((get("Driver") - 10.0).abs() < 1e-9, "150000 less its 50000 kernel cycles");
+    assert!((get("IP") - 17.0).abs() < 1e-9);
+    assert!((get("Echo") - 0.6).abs() < 1e-9);
+    assert!((get("Translation") - 0.05).abs() < 1e-9);
+    assert!((get("Idle") - 58.0).abs() < 1e-9);
+    let total: f64 = p.iter().map(|r| r.share_pct).sum();
+    assert!((total - 100.0).abs() < 1e-9, "the shares cover the window: {total}");
+    let overhead = eval::summary::framework_overhead(&p).unwrap();
+    assert!((overhead - 100.0 * 10.0 / 42.0).abs() < 1e-9, "{overhead}");
+    let line = eval::cpu::entries_per_datagram(c.kernel.as_ref().unwrap(), 100).unwrap();
+    assert!(line.contains("interrupt 1.000 irq_ack 0.900 signal 3.000 wait 2.000 ipc 1.500 other 0.050 fault 0.010; kernel calls 7.450"), "{line}");
+    assert_eq!(eval::cpu::entries_per_datagram(c.kernel.as_ref().unwrap(), 0), None);
+}

@@ -7,7 +7,7 @@
 //! | `help` | the commands, one line |
 //! | `status` | one line per PD: name, running/stopped, faults, restarts |
 //! | `inject <pd>` | makes that PD fault at its next instruction; its policy then applies |
-//! | `cpu start`, `cpu stop` | (benchmark kernel) a measurement window: `stop` prints the window's cycles, the idle thread's, the busy share and each PD's cycles |
+//! | `cpu start`, `cpu stop` | (benchmark kernel) a measurement window: `stop` prints the window's cycles, the idle thread's, the busy share and each PD's cycles; then the kernel time charged to each thread (`cpu-kernel`) and the kernel entries by class (`cpu-entries`) |
 //!
 //! Every answer line starts with `monitor: `; a bad line gets one `monitor: error: ...` line.
 
@@ -236,6 +236,43 @@ impl fmt::Display for CpuLine<'_> {
     }
 }
 
+/// With the patched bench kernel, `cpu stop` also prints the window's kernel time charged to
+/// each thread: `monitor: cpu-kernel idle=<cycles> <pd>=<cycles> ...` (the kernel entries that
+/// returned to that thread, a part of its `cpu` figure).
+pub struct KernelLine<'a> {
+    /// Kernel cycles charged to the idle thread (interrupts taken while idle).
+    pub idle: u64,
+    /// Each PD's kernel cycles, in system-file order.
+    pub pds: &'a [(&'a str, u64)],
+}
+
+impl fmt::Display for KernelLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "monitor: cpu-kernel idle={}", self.idle)?;
+        for (name, cycles) in self.pds {
+            write!(f, " {name}={cycles}")?;
+        }
+        Ok(())
+    }
+}
+
+/// ... and the window's kernel entries by class, over all threads: `monitor: cpu-entries
+/// interrupt=<cycles>/<entries> irq_ack=.. signal=.. wait=.. ipc=.. other=.. fault=..`.
+pub struct EntriesLine<'a> {
+    /// (class, cycles, entries), in the kernel's class order.
+    pub classes: &'a [(&'a str, u64, u64)],
+}
+
+impl fmt::Display for EntriesLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "monitor: cpu-entries")?;
+        for (name, cycles, entries) in self.classes {
+            write!(f, " {name}={cycles}/{entries}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -316,5 +353,19 @@ mod tests {
         assert_eq!(format!("{empty}"), "monitor: cpu cycles=0 idle=0 busy_pct=0.0");
         let huge = CpuLine { total: u64::MAX, idle: 0, pds: &[] };
         assert!(format!("{huge}").ends_with("busy_pct=100.0"));
+    }
+
+    #[test]
+    fn kernel_time_lines_have_one_format() {
+        let pds = [("driver", 30u64), ("netstack", 20)];
+        assert_eq!(
+            format!("{}", KernelLine { idle: 5, pds: &pds }),
+            "monitor: cpu-kernel idle=5 driver=30 netstack=20"
+        );
+        let classes = [("interrupt", 100u64, 4u64), ("signal", 50, 10)];
+        assert_eq!(
+            format!("{}", EntriesLine { classes: &classes }),
+            "monitor: cpu-entries interrupt=100/4 signal=50/10"
+        );
     }
 }

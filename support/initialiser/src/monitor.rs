@@ -35,7 +35,7 @@ use sel4::{
 };
 
 use crate::boot::{fill_page, patch_value, System, COM1, CONSOLE_BADGE, SCRATCH};
-use crate::console::{self, Command, CpuLine, Input, LineBuffer, PdHealth, StatusLine};
+use crate::console::{self, Command, CpuLine, EntriesLine, Input, KernelLine, LineBuffer, PdHealth, StatusLine};
 use crate::fault::{Fault, Outcome, Policy, Report, Restarts, MAX_FAULT_MRS, RESTART_WINDOW_MS};
 
 const ROOT: CNode = init::CNODE;
@@ -235,13 +235,29 @@ impl Monitor {
             Ok(Command::CpuStop) => {
                 sel4::bench::finalize_log();
                 let mut pds = [("", 0u64); spec::MAX_PDS];
+                let mut kernel_pds = [("", 0u64); spec::MAX_PDS];
                 let mut window = sel4::bench::Utilisation::default();
-                for (i, slot) in pds.iter_mut().enumerate().take(sys.spec.pds.len()) {
-                    window = sel4::bench::thread(CPtr(sys.pds[i].tcb));
-                    *slot = (sys.pd_name(i), window.thread);
+                let mut kernel = None;
+                for i in 0..sys.spec.pds.len() {
+                    let (util, k) = sel4::bench::thread(CPtr(sys.pds[i].tcb));
+                    window = util;
+                    pds[i] = (sys.pd_name(i), util.thread);
+                    kernel = k;
+                    kernel_pds[i] = (sys.pd_name(i), k.map_or(0, |k| k.thread));
                 }
                 let n = sys.spec.pds.len();
                 let _ = writeln!(out, "{}", CpuLine { total: window.total, idle: window.idle, pds: &pds[..n] });
+                // Only a kernel patched by support/kernel/patch-source.py reports kernel time.
+                if let Some(k) = kernel {
+                    let _ = writeln!(out, "{}", KernelLine { idle: k.idle, pds: &kernel_pds[..n] });
+                    let mut classes = [("", 0u64, 0u64); sel4::bench::ENTRY_CLASSES.len()];
+                    for (slot, (name, (cycles, entries))) in
+                        classes.iter_mut().zip(sel4::bench::ENTRY_CLASSES.iter().zip(k.classes))
+                    {
+                        *slot = (name, cycles, entries);
+                    }
+                    let _ = writeln!(out, "{}", EntriesLine { classes: &classes });
+                }
             }
         }
     }

@@ -241,10 +241,35 @@ pub mod bench {
         raw_number(RESET_THREAD_UTILISATION, tcb.0, 0, [0; 4]);
     }
 
-    /// `tcb`'s, the idle thread's and the window's cycles (after [`finalize_log`]).
-    pub fn thread(tcb: CPtr) -> Utilisation {
+    /// `tcb`'s, the idle thread's and the window's cycles (after [`finalize_log`]), and the
+    /// kernel-time report our patched bench kernel adds (see [`KernelTime`]).
+    pub fn thread(tcb: CPtr) -> (Utilisation, Option<KernelTime>) {
         raw_number(GET_THREAD_UTILISATION, tcb.0, 0, [0; 4]);
         let mr = |i| crate::ipc::get_mr(i).unwrap_or(0);
-        Utilisation { thread: mr(0), idle: mr(1), total: mr(2) }
+        let util = Utilisation { thread: mr(0), idle: mr(1), total: mr(2) };
+        let kernel = (mr(3) == KERNEL_TIME_MAGIC).then(|| KernelTime {
+            thread: mr(4),
+            idle: mr(5),
+            classes: core::array::from_fn(|k| (mr(6 + 2 * k), mr(7 + 2 * k))),
+        });
+        (util, kernel)
+    }
+
+    /// Message register 3's value when the kernel appended its kernel-time report ("KENT").
+    pub const KERNEL_TIME_MAGIC: u64 = 0x4b45_4e54;
+    /// The kernel-entry classes of [`KernelTime::classes`], in order.
+    pub const ENTRY_CLASSES: [&str; 7] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fault"];
+
+    /// Kernel time over the window, as support/kernel/patch-source.py's bench-kernel accounting
+    /// counts it: each kernel entry's cycles (entry stamp to exit), charged to the thread the
+    /// entry returned to (as seL4's utilisation accounting charges it) and to its entry class.
+    #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+    pub struct KernelTime {
+        /// Kernel cycles charged to the thread asked about.
+        pub thread: u64,
+        /// Kernel cycles charged to the idle thread.
+        pub idle: u64,
+        /// (cycles, entries) per class of [`ENTRY_CLASSES`], over all threads.
+        pub classes: [(u64, u64); 7],
     }
 }
