@@ -4,7 +4,7 @@
 //! the bootinfo and PCI bus and runs the ABI self-check ([`run`], [`abi_check`]).
 //!
 //! Pure, host-tested parts: [`alloc`] (untyped and slot allocators), [`vspace`] (page-table
-//! planning), [`pci`] (scan, BARs, INTx routing), [`fault`] (fault decoding and reports),
+//! planning), [`pci`] (scan, BARs, INTx routing), [`fault`] (fault decoding and reports), [`iommu`] (VT-d plans),
 //! [`report`]. [`boot`] and [`monitor`] make system calls and are tested under QEMU.
 #![no_std]
 
@@ -13,6 +13,7 @@ pub mod alloc;
 pub mod boot;
 pub mod console;
 pub mod fault;
+pub mod iommu;
 pub mod monitor;
 pub mod pci;
 pub mod report;
