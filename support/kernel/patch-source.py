@@ -143,9 +143,10 @@ static inline void c_exit_hook(void)
 /* Ours (support/kernel/patch-source.py): kernel time by entry class, for the evaluation's
  * profile. Classes, in order: 0 interrupt entry, 1 IRQ handler invocation (ack), 2 signal (send
  * on a notification), 3 wait on a notification, 4 IPC (any API syscall on an endpoint or reply
- * cap), 5 other syscalls (debug, benchmark, invocations of other objects, yield), 6 faults. The
- * debug build fills ksKernelEntry at every entry (TRACK_KERNEL_ENTRIES). */
-#define BENCHMARK_ENTRY_CLASSES 7
+ * cap), 5 other syscalls (debug, benchmark, invocations of other objects, yield), 6 FPU traps
+ * (the lazy FPU switch: the first FPU use after a switch), 7 other faults. The debug build
+ * fills ksKernelEntry at every entry (TRACK_KERNEL_ENTRIES). */
+#define BENCHMARK_ENTRY_CLASSES 8
 static uint64_t benchmark_entry_cycles[BENCHMARK_ENTRY_CLASSES];
 static uint64_t benchmark_entry_count[BENCHMARK_ENTRY_CLASSES];
 
@@ -176,8 +177,10 @@ static word_t benchmark_entry_class(void)
         }
     case Entry_UnknownSyscall:
         return 5;
-    default:
+    case Entry_UnimplementedDevice:
         return 6;
+    default:
+        return 7;
     }
 #else
     return 5;

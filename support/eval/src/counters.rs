@@ -23,8 +23,8 @@ pub fn per_packet(before: DriverCounters, after: DriverCounters) -> Option<Strin
     let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / packets as f64;
     Some(format!(
         "counters per received packet over the profile window ({packets} packets): interrupts {:.3}, \
-         client notifications sent {:.3}, suppressed {:.3} (the driver's counters; kernel calls and copies per \
-         packet are not counted)",
+         client notifications sent {:.3}, suppressed {:.3} (the driver's counters; kernel calls are in the \
+         kernel-entries note, copies are not counted here)",
         per(after.irqs, before.irqs),
         per(after.notify_sent, before.notify_sent),
         per(after.notify_suppressed, before.notify_suppressed)

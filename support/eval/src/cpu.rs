@@ -55,7 +55,7 @@ pub const KERNEL_PREFIX: &str = "monitor: cpu-kernel ";
 /// Prefix of the monitor's kernel entries by class (`cpu stop`'s third line).
 pub const ENTRIES_PREFIX: &str = "monitor: cpu-entries ";
 /// The entry classes the patched bench kernel counts, in its order.
-pub const ENTRY_CLASSES: [&str; 7] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fault"];
+pub const ENTRY_CLASSES: [&str; 8] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fpu", "fault"];
 
 /// The window's kernel time: per thread (the part of each `cpu` figure spent in kernel entries
 /// that returned to that thread) and by entry class over all threads.
@@ -66,7 +66,7 @@ pub struct KernelTime {
     /// Kernel cycles per PD, in system-file order.
     pub pds: Vec<(String, u64)>,
     /// (cycles, entries) per class of [`ENTRY_CLASSES`].
-    pub classes: [(u64, u64); 7],
+    pub classes: [(u64, u64); 8],
 }
 
 impl KernelTime {
@@ -97,7 +97,8 @@ impl MonitorCpu {
 /// kernel entries are split by class: Interrupt (interrupt entries and IRQ acks), Notification
 /// (signals and waits on notifications), IPC (calls, replies and waits on endpoints: a PD that
 /// serves protected calls waits on its endpoint, so its wake-ups by notification count here),
-/// Kernel (other syscalls, faults, and threads outside the system file, i.e. the monitor).
+/// Kernel (other syscalls, FPU traps, faults, and threads outside the system file, i.e. the
+/// monitor).
 pub fn profile(c: &MonitorCpu) -> Vec<crate::results::ProfileRow> {
     let share = |n: u64| if c.cycles == 0 { 0.0 } else { 100.0 * n as f64 / c.cycles as f64 };
     let category = |pd: &str| match pd {
@@ -122,9 +123,9 @@ pub fn profile(c: &MonitorCpu) -> Vec<crate::results::ProfileRow> {
     let pd_kernel: u64 = c.pds.iter().map(|(pd, _)| kernel_of(pd).min(c.cycles)).sum();
     // Busy time charged to no PD (the monitor), less the kernel entries charged to it.
     let others_user = c.kernel_cycles().saturating_sub(all_entries.saturating_sub(pd_kernel + k.idle));
-    let (other, fault) = (k.class("other").0, k.class("fault").0);
+    let (other, fpu, fault) = (k.class("other").0, k.class("fpu").0, k.class("fault").0);
     let mut rows = vec![
-        row("Kernel", other + fault + others_user),
+        row("Kernel", other + fpu + fault + others_user),
         row("IPC", k.class("ipc").0),
         row("Notification", k.class("signal").0 + k.class("wait").0),
         row("Interrupt", k.class("interrupt").0 + k.class("irq_ack").0),
@@ -178,7 +179,7 @@ pub fn parse_kernel_lines(kernel_line: &str, entries_line: &str) -> Result<Kerne
     if entries.len() != ENTRY_CLASSES.len() || entries.iter().zip(ENTRY_CLASSES).any(|((k, _), c)| k != c) {
         return Err(bad(entries_line, format!("expected the classes {} in that order", ENTRY_CLASSES.join(" "))));
     }
-    let mut classes = [(0, 0); 7];
+    let mut classes = [(0, 0); 8];
     for (slot, (k, v)) in classes.iter_mut().zip(&entries) {
         let (cycles, n) =
             v.split_once('/').ok_or_else(|| bad(entries_line, format!("{k}={v:?} is not <cycles>/<entries>")))?;

@@ -92,7 +92,7 @@ fn a_cpu_window_becomes_the_profile_by_role() {
 
 const KERNEL: &str = "monitor: cpu-kernel idle=20000 dataspace_mgr=500 driver=50000 netstack=30000 echo=3000\r\n";
 const ENTRIES: &str = "monitor: cpu-entries interrupt=25000/100 irq_ack=10000/90 signal=15000/300 wait=20000/200 \
-                       ipc=30000/150 other=2500/5 fault=1000/1\r\n";
+                       ipc=30000/150 other=2000/4 fpu=500/1 fault=1000/1\r\n";
 
 #[test]
 fn the_kernel_time_report_parses_and_refuses_what_it_does_not_promise() {
@@ -100,7 +100,8 @@ fn the_kernel_time_report_parses_and_refuses_what_it_does_not_promise() {
     assert_eq!(k.idle, 20000);
     assert_eq!(k.pds[1], ("driver".to_string(), 50000));
     assert_eq!(k.classes[0], (25000, 100));
-    assert_eq!(k.classes[6], (1000, 1));
+    assert_eq!(k.classes[6], (500, 1));
+    assert_eq!(k.classes[7], (1000, 1));
     let e = |kl: &str, el: &str| eval::cpu::parse_kernel_lines(kl, el).unwrap_err().to_string();
     assert!(e("monitor: cpu-kernel driver=1", ENTRIES).contains("idle= must come first"));
     assert!(e("monitor: cpu-kernel idle=x", ENTRIES).contains("not a whole number"));
@@ -134,6 +135,6 @@ fn with_the_kernel_report_the_profile_splits_kernel_work_out_of_the_pds() {
     let overhead = eval::summary::framework_overhead(&p).unwrap();
     assert!((overhead - 100.0 * 10.0 / 42.0).abs() < 1e-9, "{overhead}");
     let line = eval::cpu::entries_per_datagram(c.kernel.as_ref().unwrap(), 100).unwrap();
-    assert!(line.contains("interrupt 1.000 irq_ack 0.900 signal 3.000 wait 2.000 ipc 1.500 other 0.050 fault 0.010; kernel calls 7.450"), "{line}");
+    assert!(line.contains("interrupt 1.000 irq_ack 0.900 signal 3.000 wait 2.000 ipc 1.500 other 0.040 fpu 0.010 fault 0.010; kernel calls 7.440"), "{line}");
     assert_eq!(eval::cpu::entries_per_datagram(c.kernel.as_ref().unwrap(), 0), None);
 }

@@ -257,7 +257,7 @@ impl fmt::Display for KernelLine<'_> {
 }
 
 /// ... and the window's kernel entries by class, over all threads: `monitor: cpu-entries
-/// interrupt=<cycles>/<entries> irq_ack=.. signal=.. wait=.. ipc=.. other=.. fault=..`.
+/// interrupt=<cycles>/<entries> irq_ack=.. signal=.. wait=.. ipc=.. other=.. fpu=.. fault=..`.
 pub struct EntriesLine<'a> {
     /// (class, cycles, entries), in the kernel's class order.
     pub classes: &'a [(&'a str, u64, u64)],

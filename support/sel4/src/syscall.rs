@@ -258,7 +258,7 @@ pub mod bench {
     /// Message register 3's value when the kernel appended its kernel-time report ("KENT").
     pub const KERNEL_TIME_MAGIC: u64 = 0x4b45_4e54;
     /// The kernel-entry classes of [`KernelTime::classes`], in order.
-    pub const ENTRY_CLASSES: [&str; 7] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fault"];
+    pub const ENTRY_CLASSES: [&str; 8] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fpu", "fault"];
 
     /// Kernel time over the window, as support/kernel/patch-source.py's bench-kernel accounting
     /// counts it: each kernel entry's cycles (entry stamp to exit), charged to the thread the
@@ -270,6 +270,6 @@ pub mod bench {
         /// Kernel cycles charged to the idle thread.
         pub idle: u64,
         /// (cycles, entries) per class of [`ENTRY_CLASSES`], over all threads.
-        pub classes: [(u64, u64); 7],
+        pub classes: [(u64, u64); 8],
     }
 }
