@@ -148,6 +148,45 @@ pub trait NicBackend {
     fn dma_limit(&self) -> u64 {
         u64::MAX
     }
+
+    /// Programs the receive-address filter to accept unicast frames for exactly `macs` (in
+    /// order; the first is normally the station address [`NicBackend::init`] returned) and
+    /// drops unicast for any other address in hardware. Broadcast stays accepted. Refuses,
+    /// leaving the filter as it was, when `macs` holds more entries than the chip's exact-match
+    /// filter has ([`FilterError::TooMany`]) or an entry that is not a station address.
+    fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError>;
+}
+
+/// Why [`NicBackend::set_unicast_filter`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterError {
+    /// More addresses than the chip's exact-match filter holds (`max`).
+    TooMany {
+        /// Entries the chip has.
+        max: usize,
+    },
+    /// An entry is multicast, broadcast or all-zero.
+    NotStation(MacAddr),
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FilterError::TooMany { max } => write!(f, "the receive-address filter holds at most {max} addresses"),
+            FilterError::NotStation(m) => write!(f, "{m} is not a station address"),
+        }
+    }
+}
+
+/// Checks `macs` against a filter of `max` entries (shared by the backends).
+pub fn check_filter(macs: &[MacAddr], max: usize) -> Result<(), FilterError> {
+    if macs.len() > max {
+        return Err(FilterError::TooMany { max });
+    }
+    match macs.iter().find(|m| !m.is_valid_station()) {
+        Some(m) => Err(FilterError::NotStation(*m)),
+        None => Ok(()),
+    }
 }
 
 /// Validates a ring size for both chips: 8..=256 slots, multiple of 8 (e1000 needs RDLEN/TDLEN

@@ -16,7 +16,7 @@
 //! descriptor holding just OWN (no status, no length) is an empty slot the driver owns, where
 //! the receiver stops (goes idle) until the driver re-enables it with CR.RXE.
 
-use crate::backend::{Cause, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
+use crate::backend::{check_filter, Cause, FilterError, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
 use crate::hw::{DmaMem, Regs};
 
 /// Register offsets and bits (DP83820 datasheet §4.2).
@@ -405,6 +405,26 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
             Addressing::Bits32 => 1 << 32,
             Addressing::Bits64 => u64::MAX,
         }
+    }
+
+    /// One exact-match entry (the perfect-match memory); several unicast addresses would need
+    /// the chip's hash filter, which this backend does not program yet. An empty list leaves
+    /// perfect match off (broadcast only).
+    fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError> {
+        check_filter(macs, 1)?;
+        // RFEN must be clear while the filter memory is written (datasheet, RFCR).
+        self.regs.write32(RFCR, 0);
+        let mut ctrl = RFCR_RFEN | RFCR_AAB;
+        if let Some(MacAddr(m)) = macs.first() {
+            for i in 0..3 {
+                self.regs.write32(RFCR, (i * 2) as u32);
+                self.regs.write32(RFDR, u32::from(u16::from_le_bytes([m[2 * i], m[2 * i + 1]])));
+            }
+            ctrl |= RFCR_APM;
+        }
+        self.regs.write32(RFCR, 0);
+        self.regs.write32(RFCR, ctrl);
+        Ok(())
     }
 }
 

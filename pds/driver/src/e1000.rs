@@ -6,7 +6,7 @@
 //! Software Developer's Manual" (8254x SDM) §13 (registers) and §3.2.3/§3.3.3 (legacy
 //! descriptors), as also used by QEMU's `hw/net/e1000_regs.h` and Linux's `e1000_hw.h`.
 
-use crate::backend::{Cause, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
+use crate::backend::{check_filter, Cause, FilterError, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
 use crate::hw::{DmaMem, Regs};
 
 /// Register offsets and bits (8254x SDM §13.4).
@@ -38,6 +38,8 @@ pub mod regs {
     pub const MTA: usize = 0x5200;
     pub const RAL0: usize = 0x5400;
     pub const RAH0: usize = 0x5404;
+    /// Receive-address filter entries (RAL(n) = RAL0 + 8n, RAH(n) = RAH0 + 8n).
+    pub const RA_ENTRIES: usize = 16;
     /// Statistics (read-to-clear): CRC errors, missed packets, good packets rx/tx.
     pub const CRCERRS: usize = 0x4000;
     pub const MPC: usize = 0x4010;
@@ -352,6 +354,20 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
 
     fn read_counters(&mut self) -> HwCounters {
         HwCounters { rx_missed: u64::from(self.regs.read32(MPC)) }
+    }
+
+    /// RAL(n)/RAH(n) for n < 16: entry n takes `macs[n]` with Address Valid set, the rest are
+    /// cleared (RAH first, so no half-written entry is ever valid).
+    fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError> {
+        check_filter(macs, RA_ENTRIES)?;
+        for n in 0..RA_ENTRIES {
+            self.regs.write32(RAH0 + 8 * n, 0);
+            if let Some(MacAddr(m)) = macs.get(n) {
+                self.regs.write32(RAL0 + 8 * n, u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+                self.regs.write32(RAH0 + 8 * n, u32::from(m[4]) | u32::from(m[5]) << 8 | RAH_AV);
+            }
+        }
+        Ok(())
     }
 }
 

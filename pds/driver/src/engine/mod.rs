@@ -215,6 +215,10 @@ impl<'q, B: NicBackend, T: Translate> Driver<'q, B, T> {
     pub fn backend(&self) -> &B {
         &self.backend
     }
+    /// The backend, mutably (the session layer programs its receive-address filter).
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
     /// The translation cache handle.
     pub fn xlate(&self) -> &T {
         &self.xlate

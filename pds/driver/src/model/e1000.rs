@@ -40,8 +40,8 @@ pub struct E1000Model {
     tdlen: u32,
     tdh: u32,
     tdt: u32,
-    ral0: u32,
-    rah0: u32,
+    /// The receive-address filter: (RAL(n), RAH(n)) for its 16 entries.
+    ra: [(u32, u32); 16],
     mta: [u32; 128],
     mpc: u32,
     gprc: u32,
@@ -84,8 +84,7 @@ impl E1000Model {
             tdlen: 0,
             tdh: 0,
             tdt: 0,
-            ral0: 0,
-            rah0: 0,
+            ra: [(0, 0); 16],
             mta: [0; 128],
             mpc: 0,
             gprc: 0,
@@ -120,13 +119,11 @@ impl E1000Model {
         self.mta = [0; 128];
         self.pending_tx.clear();
         self.gate.reset();
+        // Entries 1..15 come out of reset invalid; entry 0 is loaded from the EEPROM.
+        self.ra = [(0, 0); 16];
         if self.autoload_mac {
             let e = &self.eeprom;
-            self.ral0 = u32::from(e[0]) | u32::from(e[1]) << 16;
-            self.rah0 = u32::from(e[2]) | RAH_AV;
-        } else {
-            self.ral0 = 0;
-            self.rah0 = 0;
+            self.ra[0] = (u32::from(e[0]) | u32::from(e[1]) << 16, u32::from(e[2]) | RAH_AV);
         }
         self.busy = self.reset_busy_reads;
     }
@@ -156,9 +153,10 @@ impl E1000Model {
         if self.rctl & RCTL_UPE != 0 {
             return true;
         }
-        let ral = self.ral0.to_le_bytes();
-        let rah = self.rah0.to_le_bytes();
-        self.rah0 & RAH_AV != 0 && dst == [ral[0], ral[1], ral[2], ral[3], rah[0], rah[1]]
+        self.ra.iter().any(|&(ral, rah)| {
+            let (l, h) = (ral.to_le_bytes(), rah.to_le_bytes());
+            rah & RAH_AV != 0 && dst == [l[0], l[1], l[2], l[3], h[0], h[1]]
+        })
     }
 
     fn process_tx(&mut self) {
@@ -231,8 +229,14 @@ impl E1000Model {
             TDLEN => self.tdlen,
             TDH => self.tdh,
             TDT => self.tdt,
-            RAL0 => self.ral0,
-            RAH0 => self.rah0,
+            o if (RAL0..RAL0 + 8 * 16).contains(&o) && o % 4 == 0 => {
+                let (ral, rah) = self.ra[(o - RAL0) / 8];
+                if o % 8 == 0 {
+                    ral
+                } else {
+                    rah
+                }
+            }
             MPC => core::mem::take(&mut self.mpc),
             GPRC | TPR => core::mem::take(&mut self.gprc),
             GPTC | TPT => core::mem::take(&mut self.gptc),
@@ -281,8 +285,14 @@ impl E1000Model {
                 self.tdt = v & 0xffff;
                 self.process_tx();
             }
-            RAL0 => self.ral0 = v,
-            RAH0 => self.rah0 = v,
+            o if (RAL0..RAL0 + 8 * 16).contains(&o) && o % 4 == 0 => {
+                let e = &mut self.ra[(o - RAL0) / 8];
+                if o % 8 == 0 {
+                    e.0 = v;
+                } else {
+                    e.1 = v;
+                }
+            }
             o if (MTA..MTA + 512).contains(&o) => self.mta[(o - MTA) / 4] = v,
             _ => {}
         }

@@ -8,7 +8,7 @@ use nic_api::QUEUE_CAPACITY;
 use region::MappedRegion;
 
 use super::{say, Nic, Platform};
-use crate::backend::{Cause, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
+use crate::backend::{Cause, FilterError, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
 
 /// The hook's view of received frames: the client's buffer region (mapped read-only), its
 /// physical base, and the EtherType that makes the driver fault.
@@ -129,6 +129,9 @@ impl<B: Nic> NicBackend for Hooked<B> {
     }
     fn dma_limit(&self) -> u64 {
         self.nic.dma_limit()
+    }
+    fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError> {
+        self.nic.set_unicast_filter(macs)
     }
 }
 

@@ -2,7 +2,7 @@
 //! at start, so the PD is monomorphised once rather than once per chip. Also the hold-off
 //! register read-back the session line prints.
 
-use crate::backend::{Cause, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
+use crate::backend::{Cause, FilterError, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
 use crate::dp83820::{self, Dp83820};
 use crate::e1000::{self, E1000};
 use crate::hw::{DmaMem, Regs};
@@ -87,6 +87,9 @@ impl<R: Regs, M: DmaMem> NicBackend for AnyNic<R, M> {
     }
     fn dma_limit(&self) -> u64 {
         each!(self, n => n.dma_limit())
+    }
+    fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError> {
+        each!(self, n => n.set_unicast_filter(macs))
     }
 }
 

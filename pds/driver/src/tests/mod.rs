@@ -38,6 +38,51 @@ pub fn shutdown_resets_and_unpins<F: Fixture>() {
     assert_eq!(stats.rx_packets, delivered);
 }
 
+/// The receive-address filter passes unicast for exactly the programmed addresses (as many as
+/// the chip's exact-match filter holds: 16 on the e1000, 1 on the DP83820), keeps broadcast,
+/// and refuses a list it cannot hold or a non-station entry without changing what it passes.
+pub fn unicast_filter<F: Fixture>() {
+    use crate::backend::{FilterError, MacAddr, NicBackend};
+    const OTHER: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
+    let max = if F::NAME == "e1000" { 16 } else { 1 };
+    let mut r = ready::<F>(cfg(0));
+    let two = [MacAddr(MAC), MacAddr(OTHER)];
+    let res = r.driver.backend_mut().set_unicast_filter(&two);
+    if max >= 2 {
+        assert_eq!(res, Ok(()), "{}", F::NAME);
+    } else {
+        assert_eq!(res, Err(FilterError::TooMany { max }), "{}", F::NAME);
+    }
+    let many: Vec<MacAddr> = (0..=max as u8).map(|i| MacAddr([0x52, 0x54, 0, 1, 2, i])).collect();
+    let e = r.driver.backend_mut().set_unicast_filter(&many);
+    assert_eq!(e, Err(FilterError::TooMany { max }), "{}: one too many", F::NAME);
+    let e = r.driver.backend_mut().set_unicast_filter(&[MacAddr([0x01, 0, 0x5e, 0, 0, 1])]);
+    assert!(matches!(e, Err(FilterError::NotStation(_))), "{}: multicast entry refused", F::NAME);
+    let deliver = |r: &mut Rig<F>, dst: [u8; 6], tag: u32| {
+        let before = r.client.received.len();
+        r.arrive(r.clock.now() + 1_000, test_frame(dst, PEER, 80, tag));
+        r.settle(10_000_000);
+        r.client.received.len() - before
+    };
+    // Refused calls left the filter as the last accepted one (or init) set it.
+    assert_eq!(deliver(&mut r, MAC, 1), 1, "{}: station address passes", F::NAME);
+    assert_eq!(deliver(&mut r, OTHER, 2), usize::from(max >= 2), "{}: second address", F::NAME);
+    assert_eq!(deliver(&mut r, PEER, 3), 0, "{}: unicast for nobody is dropped", F::NAME);
+    assert_eq!(deliver(&mut r, [0xff; 6], 4), 1, "{}: broadcast passes", F::NAME);
+    // Reprogrammed to OTHER alone: the old station address is now dropped in hardware.
+    assert_eq!(r.driver.backend_mut().set_unicast_filter(&[MacAddr(OTHER)]), Ok(()));
+    assert_eq!(deliver(&mut r, OTHER, 5), 1, "{}: new address passes", F::NAME);
+    assert_eq!(deliver(&mut r, MAC, 6), 0, "{}: old address dropped", F::NAME);
+    assert_eq!(deliver(&mut r, [0xff; 6], 7), 1, "{}: broadcast still passes", F::NAME);
+    if max == 16 {
+        let full: Vec<MacAddr> = (0..16u8).map(|i| MacAddr([0x52, 0x54, 0, 9, 9, i])).collect();
+        assert_eq!(r.driver.backend_mut().set_unicast_filter(&full), Ok(()));
+        assert_eq!(deliver(&mut r, [0x52, 0x54, 0, 9, 9, 15], 8), 1, "last entry used");
+        assert_eq!(deliver(&mut r, OTHER, 9), 0, "entries beyond the list cleared");
+    }
+    assert_eq!(r.driver.session().errors.rejected(), 0);
+}
+
 pub fn init_reset_and_mac<F: Fixture>() {
     let r = rig::<F>(cfg(100));
     assert_eq!(r.driver.mac().0, MAC, "{}: MAC read back after reset", F::NAME);
@@ -336,6 +381,10 @@ macro_rules! suite {
             #[test]
             fn init_reset_and_mac() {
                 super::init_reset_and_mac::<$fx>()
+            }
+            #[test]
+            fn unicast_filter() {
+                super::unicast_filter::<$fx>()
             }
             #[test]
             fn rx_all_sizes() {
