@@ -576,6 +576,8 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             // The driver's counters before the window: the stack prints them at most once a
             // second after activity, so the last line so far stands for the window's start.
             let counters_before = crate::counters::last(&b.q.output());
+            let stats_before = |marker: &str| crate::counters::last_fields(&b.q.output(), marker);
+            let (stack_before, echo_before) = (stats_before("netstack: stats "), stats_before("echo: stats "));
             let window = monitor_start(&mut b.q).and_then(|()| {
                 let r = b.gen.level(load, Duration::from_secs_f64(opts.seconds_per_level), opts.drain, opts.batch);
                 monitor_stop(&mut b.q).map(|c| (r, c))
@@ -589,6 +591,22 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                     // One more stats line for the window's end (it comes within a second).
                     thread::sleep(Duration::from_millis(1500));
                     let after = crate::counters::last(&b.q.output());
+                    let output = b.q.output();
+                    let stack_after = crate::counters::last_fields(&output, "netstack: stats ");
+                    let echo_after = crate::counters::last_fields(&output, "echo: stats ");
+                    let echo = echo_before.as_deref().zip(echo_after.as_deref());
+                    match stack_before.as_deref().zip(stack_after.as_deref()) {
+                        Some(ns) => match crate::counters::copies_per_datagram(ns, echo, PAYLOAD) {
+                            Some(line) => tables.notes.push(format!("profile: {line}")),
+                            None => tables.notes.push(
+                                "profile: copies not counted (no datagram between the network stack's stats lines)"
+                                    .into(),
+                            ),
+                        },
+                        None => tables.notes.push(
+                            "profile: copies not counted (no network-stack stats lines around the window)".into(),
+                        ),
+                    }
                     match counters_before.zip(after).and_then(|(x, y)| crate::counters::per_packet(x, y)) {
                         Some(line) => tables.notes.push(format!("profile: {line}")),
                         None => tables.notes.push("profile: no driver counters around the window".into()),
