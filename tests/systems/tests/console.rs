@@ -100,6 +100,18 @@ fn cpu_reports_a_window_on_the_benchmark_kernel_and_refuses_elsewhere() {
     assert!(busy <= 100, "{}", m.matched);
     assert!(witness > 0, "the restarted witness ran in the window: {}", m.matched);
     assert!(idle + witness + ungranted <= total, "parts fit in the window: {}", m.matched);
+    // Our bench-kernel patch: the kernel time inside those figures, and the entries by class.
+    let k = ok(q.expect_regex(r"monitor: cpu-kernel idle=(\d+) witness=(\d+) ungranted=(\d+)\n", WAIT));
+    let kn = |i: usize| k.groups[i].as_deref().unwrap().parse::<u64>().unwrap();
+    assert!(kn(0) <= idle && kn(1) <= witness && kn(2) <= ungranted, "kernel time is a part: {}", k.matched);
+    assert!(kn(1) > 0, "the witness's fault and restart took kernel time: {}", k.matched);
+    let e = ok(q.expect_regex(
+        r"monitor: cpu-entries interrupt=\d+/\d+ irq_ack=\d+/\d+ signal=\d+/\d+ wait=\d+/\d+ ipc=\d+/(\d+) other=\d+/\d+ fpu=\d+/\d+ fault=\d+/(\d+)\n",
+        WAIT,
+    ));
+    let en = |i: usize| e.groups[i].as_deref().unwrap().parse::<u64>().unwrap();
+    assert!(en(1) >= 1, "the injected fault is a fault entry: {}", e.matched);
+    assert!(en(0) >= 1, "the fault report reached the monitor by IPC: {}", e.matched);
     // A mistake gets the usage.
     ok(q.type_line("cpu"));
     ok(q.expect("monitor: error: cpu needs start or stop", WAIT));
