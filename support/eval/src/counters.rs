@@ -54,16 +54,21 @@ fn get(fields: &[(String, u64)], key: &str) -> Option<u64> {
 }
 
 /// Copies per UDP datagram between two samples of the network stack's stats line
-/// (`copies_to_client`, `copies_from_client`, `udp_in`) and of the echo's (`bytes_copied`, over
-/// `payload`-byte datagrams: its copies are counted in bytes), as one line for the notes;
-/// `None` when no datagram arrived or a key is missing.
+/// (`copies_to_client`, `copies_from_client` per `udp_in`) and of the echo's (`bytes_copied`
+/// per `received`, over `payload`-byte datagrams: its copies are counted in bytes), as one line
+/// for the notes; `None` when no datagram arrived or a key is missing.
 pub fn copies_per_datagram(netstack: Samples<'_>, echo: Option<Samples<'_>>, payload: usize) -> Option<String> {
     let delta = |(a, b): Samples<'_>, key: &str| Some(get(b, key)?.saturating_sub(get(a, key)?));
     let datagrams = delta(netstack, "udp_in").filter(|&n| n > 0)?;
     let per = |n: u64| n as f64 / datagrams as f64;
     let (to, from) = (delta(netstack, "copies_to_client")?, delta(netstack, "copies_from_client")?);
     let echo = match echo {
-        Some(e) if payload > 0 => Some(per(delta(e, "bytes_copied")?) / payload as f64),
+        // Per datagram the echo itself received: its lines and the stack's are printed on their
+        // own schedules, so each side is divided by its own count over its own samples.
+        Some(e) if payload > 0 => {
+            let received = delta(e, "received").filter(|&n| n > 0)?;
+            Some(delta(e, "bytes_copied")? as f64 / (payload as f64 * received as f64))
+        }
         _ => None,
     };
     let stack = per(to) + per(from);
@@ -94,7 +99,7 @@ mod tests {
                     echo: stats received=100 bytes_copied=102400\n";
         let (ns0, e0) = (last_fields(text, "netstack: stats ").unwrap(), last_fields(text, "echo: stats ").unwrap());
         let text2 = "netstack: stats udp_in=1100 copies_to_client=1100 copies_from_client=1099\n\
-                     echo: stats bytes_copied=1126400\n";
+                     echo: stats received=600 bytes_copied=614400\n";
         let (ns1, e1) = (last_fields(text2, "netstack: stats ").unwrap(), last_fields(text2, "echo: stats ").unwrap());
         let line = copies_per_datagram((&ns0, &ns1), Some((&e0, &e1)), 1024).unwrap();
         assert!(
