@@ -54,8 +54,8 @@ pub struct MonitorCpu {
 pub const KERNEL_PREFIX: &str = "monitor: cpu-kernel ";
 /// Prefix of the monitor's kernel entries by class (`cpu stop`'s third line).
 pub const ENTRIES_PREFIX: &str = "monitor: cpu-entries ";
-/// The entry classes the patched bench kernel counts, in its order.
-pub const ENTRY_CLASSES: [&str; 8] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fpu", "fault"];
+/// The entry classes the patched bench kernel counts, in its order (the monitor prints the same names).
+pub use spec::bench::ENTRY_CLASSES;
 
 /// The window's kernel time: per thread (the part of each `cpu` figure spent in kernel entries
 /// that returned to that thread) and by entry class over all threads.
@@ -66,7 +66,7 @@ pub struct KernelTime {
     /// Kernel cycles per PD, in system-file order.
     pub pds: Vec<(String, u64)>,
     /// (cycles, entries) per class of [`ENTRY_CLASSES`].
-    pub classes: [(u64, u64); 8],
+    pub classes: [(u64, u64); ENTRY_CLASSES.len()],
 }
 
 impl KernelTime {
@@ -179,7 +179,7 @@ pub fn parse_kernel_lines(kernel_line: &str, entries_line: &str) -> Result<Kerne
     if entries.len() != ENTRY_CLASSES.len() || entries.iter().zip(ENTRY_CLASSES).any(|((k, _), c)| k != c) {
         return Err(bad(entries_line, format!("expected the classes {} in that order", ENTRY_CLASSES.join(" "))));
     }
-    let mut classes = [(0, 0); 8];
+    let mut classes = [(0, 0); ENTRY_CLASSES.len()];
     for (slot, (k, v)) in classes.iter_mut().zip(&entries) {
         let (cycles, n) =
             v.split_once('/').ok_or_else(|| bad(entries_line, format!("{k}={v:?} is not <cycles>/<entries>")))?;

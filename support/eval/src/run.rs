@@ -575,9 +575,11 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             say(format!("{name}: execution profile at {load:.0} Mb/s (80% of the {peak:.0} Mb/s peak)"));
             // The driver's counters before the window: the stack prints them at most once a
             // second after activity, so the last line so far stands for the window's start.
-            let counters_before = crate::counters::last(&b.q.output());
-            let stats_before = |marker: &str| crate::counters::last_fields(&b.q.output(), marker);
-            let (stack_before, echo_before) = (stats_before("netstack: stats "), stats_before("echo: stats "));
+            let before = b.q.output();
+            let counters_before = crate::counters::last(&before);
+            let stack_before = crate::counters::last_fields(&before, "netstack: stats ");
+            let echo_before = crate::counters::last_fields(&before, "echo: stats ");
+            drop(before);
             let window = monitor_start(&mut b.q).and_then(|()| {
                 let r = b.gen.level(load, Duration::from_secs_f64(opts.seconds_per_level), opts.drain, opts.batch);
                 monitor_stop(&mut b.q).map(|c| (r, c))
@@ -590,8 +592,8 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                     }
                     // One more stats line for the window's end (it comes within a second).
                     thread::sleep(Duration::from_millis(1500));
-                    let after = crate::counters::last(&b.q.output());
                     let output = b.q.output();
+                    let after = crate::counters::last(&output);
                     let stack_after = crate::counters::last_fields(&output, "netstack: stats ");
                     let echo_after = crate::counters::last_fields(&output, "echo: stats ");
                     let echo = echo_before.as_deref().zip(echo_after.as_deref());

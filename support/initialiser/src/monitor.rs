@@ -39,6 +39,8 @@ use crate::console::{self, Command, CpuLine, EntriesLine, Input, KernelLine, Lin
 use crate::fault::{Fault, Outcome, Policy, Report, Restarts, MAX_FAULT_MRS, RESTART_WINDOW_MS};
 
 const ROOT: CNode = init::CNODE;
+// The kernel reports as many entry classes as spec names.
+const _: () = assert!(spec::bench::ENTRY_CLASSES.len() == sel4::bench::ENTRY_CLASS_COUNT);
 const PAGE: u64 = 4096;
 /// RFLAGS of a fresh thread: IF and the always-one bit 1 (the kernel sanitises it anyway).
 const RFLAGS_USER_DEFAULT: u64 = 0x202;
@@ -250,9 +252,9 @@ impl Monitor {
                 // Only a kernel patched by support/kernel/patch-source.py reports kernel time.
                 if let Some(k) = kernel {
                     let _ = writeln!(out, "{}", KernelLine { idle: k.idle, pds: &kernel_pds[..n] });
-                    let mut classes = [("", 0u64, 0u64); sel4::bench::ENTRY_CLASSES.len()];
+                    let mut classes = [("", 0u64, 0u64); sel4::bench::ENTRY_CLASS_COUNT];
                     for (slot, (name, (cycles, entries))) in
-                        classes.iter_mut().zip(sel4::bench::ENTRY_CLASSES.iter().zip(k.classes))
+                        classes.iter_mut().zip(spec::bench::ENTRY_CLASSES.iter().zip(k.classes))
                     {
                         *slot = (name, cycles, entries);
                     }

@@ -257,8 +257,8 @@ pub mod bench {
 
     /// Message register 3's value when the kernel appended its kernel-time report ("KENT").
     pub const KERNEL_TIME_MAGIC: u64 = 0x4b45_4e54;
-    /// The kernel-entry classes of [`KernelTime::classes`], in order.
-    pub const ENTRY_CLASSES: [&str; 8] = ["interrupt", "irq_ack", "signal", "wait", "ipc", "other", "fpu", "fault"];
+    /// How many kernel-entry classes the kernel reports (their names: `spec::bench`).
+    pub const ENTRY_CLASS_COUNT: usize = 8;
 
     /// Kernel time over the window, as support/kernel/patch-source.py's bench-kernel accounting
     /// counts it: each kernel entry's cycles (entry stamp to exit), charged to the thread the
@@ -269,7 +269,7 @@ pub mod bench {
         pub thread: u64,
         /// Kernel cycles charged to the idle thread.
         pub idle: u64,
-        /// (cycles, entries) per class of [`ENTRY_CLASSES`], over all threads.
-        pub classes: [(u64, u64); 8],
+        /// (cycles, entries) per kernel-entry class, in the kernel's order, over all threads.
+        pub classes: [(u64, u64); ENTRY_CLASS_COUNT],
     }
 }

@@ -21,7 +21,8 @@
 //!
 //! Where each part lives: `records.rs` the header and record layouts, `parse.rs` the checked
 //! view [`Spec`] and its errors, `pd_info.rs` the PD info block and how a PD is started,
-//! `cspace.rs` the CSpace layout, `pools.rs` the buffer-pool records.
+//! `cspace.rs` the CSpace layout, `pools.rs` the buffer-pool records, `bench.rs` the names of
+//! the bench kernel's kernel-entry classes.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ mod parse;
 mod pd_info;
 mod records;
 
+pub mod bench;
 pub mod cspace;
 pub mod notices;
 pub mod pools;
