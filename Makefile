@@ -5,8 +5,9 @@
 #   make check SYSTEM=file    validate a system file, nothing booted
 #   make bench                host benchmarks (shared rings vs crossbeam ArrayQueue)
 #   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
-#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007] [BENCH=1]   image, then boot it under QEMU
-#                             (BENCH=1: the benchmark kernel; the console's `cpu` measures CPU)
+#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007] [BENCH=1] [IOMMU=0]   image, then boot it under QEMU
+#                             (BENCH=1: the benchmark kernel; the console's `cpu` measures CPU;
+#                             IOMMU=0: without VT-d, NIC DMA unconfined, for comparison)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 #   make eval                 the evaluation (Figure 1: seL4 vs the Linux guest) -> build/eval/latest/ (docs/evaluation.md)
@@ -39,7 +40,8 @@ test-loom:
 check:
 	@$(CARGO) run -q -p sdf --bin sdf-check -- $(SYSTEM)
 
-# seL4 kernel -> build/kernel/{default,iommu}/kernel32.elf (cached: rebuilt only when inputs change)
+# seL4 kernel -> build/kernel/{default,iommu}/kernel32.elf (cached: rebuilt only when inputs change;
+# `make run` builds the one it boots itself)
 .PHONY: kernel kernel-iommu
 kernel:
 	@support/kernel/deps.sh
@@ -73,10 +75,14 @@ BOOT_STEM     = $(basename $(notdir $(BOOT_SYSTEM)))
 # an image marked for it, in build/<stem>-bench/.
 BENCH        ?=
 BENCH_SUFFIX  = $(if $(filter-out 0,$(BENCH)),-bench)
+# IOMMU=1 (the default): the IOMMU kernel, and QEMU's intel-iommu in front of the NIC, so NIC
+# DMA reaches only the regions the system file grants it (docs/iommu.md). IOMMU=0: neither.
+IOMMU        ?= 1
+IOMMU_ON      = $(filter-out 0,$(IOMMU))
 IMAGE         = build/$(BOOT_STEM)$(BENCH_SUFFIX)/image.elf
-ISO           = build/$(BOOT_STEM)$(BENCH_SUFFIX)/image.iso
-KERNEL        = build/kernel/$(if $(BENCH_SUFFIX),bench,default)/kernel32.elf
-export BENCH
+ISO           = build/$(BOOT_STEM)$(BENCH_SUFFIX)$(if $(IOMMU_ON),,-noiommu)/image.iso
+KERNEL        = build/kernel/$(if $(BENCH_SUFFIX),bench$(if $(IOMMU_ON),-iommu),$(if $(IOMMU_ON),iommu,default))/kernel32.elf
+export BENCH IOMMU
 ECHO_PORT    ?= 7007
 NETDEV       ?= user,id=net0,hostfwd=udp::$(ECHO_PORT)-:7
 

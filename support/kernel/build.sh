@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the seL4 5.0.0 kernel (x86_64, pc99, debug + printing) into a multiboot image:
 #   build/kernel/<variant>/kernel32.elf   (variant: default; iommu with --iommu; bench, with
-#   the per-thread utilisation accounting of the evaluation, with --bench)
+#   the per-thread utilisation accounting of the evaluation, with --bench; bench-iommu with
+#   both)
 # from the source inside the crates.io package sel4-sys 0.0.28 (see sel4-src.sh), a patched
-# build copy (patch-source.py) and our config (config/autoconf.h, config/iommu/autoconf.h).
+# build copy (patch-source.py) and our config (config/autoconf.h and the variants' config/*/).
 # Rebuilds only when an input changed (source version, patches, config, this script,
 # compiler); otherwise it says "up to date" and exits at once.
 #
-# Usage: support/kernel/build.sh [--iommu | --bench] [--force] [OUTDIR]
+# Usage: support/kernel/build.sh [--iommu] [--bench] [--force] [OUTDIR]
 # Also kept in OUTDIR: kernel.elf (64-bit, with symbols), config/autoconf.h (the config used)
 # and generated/ (the headers the kernel build generates: api/invocation.h,
 # arch/api/{invocation,sel4_invocation,syscall}.h).
@@ -15,13 +16,13 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-variant=default
+iommu=0 bench=0
 force=0
 out=
 for arg in "$@"; do
     case "$arg" in
-        --iommu) variant=iommu ;;
-        --bench) variant=bench ;;
+        --iommu) iommu=1 ;;
+        --bench) bench=1 ;;
         --force) force=1 ;;
         -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "kernel: error: unknown option '$arg' (try --help)" >&2; exit 2 ;;
@@ -29,6 +30,12 @@ for arg in "$@"; do
            out=$arg ;;
     esac
 done
+case "$bench$iommu" in
+    00) variant=default ;;
+    01) variant=iommu ;;
+    10) variant=bench ;;
+    11) variant=bench-iommu ;;
+esac
 [ -n "$out" ] || out="$repo/build/kernel/$variant"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -46,6 +53,7 @@ case "$variant" in
     default) cfgdir="$here/config" ;;
     iommu)   cfgdir="$here/config/iommu" ;;
     bench)   cfgdir="$here/config/bench" ;;
+    bench-iommu) cfgdir="$here/config/bench-iommu" ;;
 esac
 
 src=$("$here/sel4-src.sh") || die "could not locate the seL4 source (see message above)"
@@ -59,7 +67,8 @@ inputs_hash() {
         echo "src=$src version=$version variant=$variant"
         cat "$here/fetch/Cargo.lock"
         sha256sum "$here/build.sh" "$here/patch-source.py" "$here/config/autoconf.h" \
-                  "$here/config/iommu/autoconf.h" "$here/config/bench/autoconf.h" | cut -d' ' -f1
+                  "$here/config/iommu/autoconf.h" "$here/config/bench/autoconf.h" \
+                  "$here/config/bench-iommu/autoconf.h" | cut -d' ' -f1
         gcc --version | head -1
         objcopy --version | head -1
     } | sha256sum | cut -d' ' -f1

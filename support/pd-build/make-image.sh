@@ -9,6 +9,7 @@
 # usage: make-image.sh [--pds-only] SYSTEM_FILE [OUT_IMAGE]
 # env:   BENCH=1  for the benchmark kernel (support/kernel/build.sh --bench): the image is
 #                 marked for it (its monitor serves `cpu`) and goes to build/<stem>-bench/
+#        IOMMU=0  build the kernel without IOMMU support (default: with; the image is the same)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CARGO=${CARGO:-cargo}
@@ -32,7 +33,9 @@ echo "image: checking $system" >&2
 if [ -z "$pds_only" ]; then
     echo "image: kernel" >&2
     support/kernel/deps.sh
-    support/kernel/build.sh ${bench:+--bench}
+    iommu=${IOMMU:-1}
+    [ "$iommu" != 0 ] || iommu=
+    support/kernel/build.sh ${bench:+--bench} ${iommu:+--iommu}
 
     echo "image: initialiser" >&2
     "$CARGO" build -q --release -p initialiser

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run` / `make run-iso`: boots an image under QEMU (TCG: q35, Haswell, 512 MiB,
-# serial on stdio, -no-reboot, an Intel e1000 on netdev net0). The one place the interactive
+# serial on stdio, -no-reboot, QEMU's Intel VT-d unit in front of an Intel e1000 on netdev
+# net0; IOMMU=0 leaves the VT-d unit out). The one place the interactive
 # command line lives; the Rust harness (src/config.rs) builds the same machine for tests, and
 # tests/systems/tests/systems.rs runs this script through `make run` too.
 #
@@ -10,6 +11,7 @@
 # env:   NETDEV     QEMU netdev spec with id=net0 (default: user networking forwarding host
 #                   UDP port ECHO_PORT to the guest's port 7)
 #        ECHO_PORT  default 7007;  QEMU  the QEMU binary (default qemu-system-x86_64)
+#        IOMMU      1 (default): -device intel-iommu (q35, kernel-irqchip=split); 0: none
 set -euo pipefail
 
 kernel= image= cdrom= dry=
@@ -35,8 +37,16 @@ case ",$NETDEV," in
     *) echo "run.sh: error: NETDEV='$NETDEV' must name its backend id=net0 (e.g. NETDEV='user,id=net0')" >&2; exit 2 ;;
 esac
 
-args=(-accel tcg -machine q35 -cpu Haswell -m 512 -no-reboot
-      -netdev "$NETDEV" -device e1000,netdev=net0,romfile=)
+IOMMU=${IOMMU:-1}
+if [ "$IOMMU" != 0 ]; then
+    # Before any PCI device, so every device sits behind it (QEMU requires this order).
+    args=(-accel tcg -machine q35,kernel-irqchip=split -device intel-iommu)
+    iommu_note=", VT-d"
+else
+    args=(-accel tcg -machine q35)
+    iommu_note=", no IOMMU"
+fi
+args+=(-cpu Haswell -m 512 -no-reboot -netdev "$NETDEV" -device e1000,netdev=net0,romfile=)
 if [ -n "$cdrom" ]; then
     [ -f "$cdrom" ] || { echo "run.sh: error: ISO $cdrom not found (make iso builds it)" >&2; exit 1; }
     args+=(-cdrom "$cdrom" -boot d)
@@ -67,7 +77,7 @@ if [ -n "$default_netdev" ] && ! python3 -c 'import socket,sys; socket.socket(so
     exit 1
 fi
 command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
-echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35, e1000 on $NETDEV). $how" >&2
+echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35$iommu_note, e1000 on $NETDEV). $how" >&2
 forwards_echo=
 case ",$NETDEV," in
     *,hostfwd=udp::"$ECHO_PORT"-:7,*|*,hostfwd=udp:127.0.0.1:"$ECHO_PORT"-:7,*) forwards_echo=1 ;;

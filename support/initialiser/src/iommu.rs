@@ -34,14 +34,20 @@ pub fn iospace_badge(domain: u16, bdf: Bdf) -> Result<u32, BadgeError> {
 /// IOMMU kernel found none; the kernel without CONFIG_IOMMU writes -1 (`usize::MAX`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Confinement {
-    Confined { levels: usize },
+    Confined {
+        levels: usize,
+    },
+    /// An IOMMU kernel on a machine without VT-d (or with it off in the firmware).
     NoIommu,
+    /// A kernel built without CONFIG_IOMMU (`make run IOMMU=0`).
+    NoKernelSupport,
 }
 
 impl Confinement {
     pub fn from_bootinfo(num_iopt_levels: usize) -> Confinement {
         match num_iopt_levels {
-            0 | usize::MAX => Confinement::NoIommu,
+            0 => Confinement::NoIommu,
+            usize::MAX => Confinement::NoKernelSupport,
             levels => Confinement::Confined { levels },
         }
     }
@@ -53,6 +59,7 @@ impl core::fmt::Display for Confinement {
         match self {
             Confinement::Confined { levels } => write!(f, "DMA: confined by VT-d ({levels}-level IO page tables)"),
             Confinement::NoIommu => write!(f, "DMA: NOT confined (no IOMMU found)"),
+            Confinement::NoKernelSupport => write!(f, "DMA: NOT confined (kernel built without IOMMU support)"),
         }
     }
 }
@@ -70,25 +77,28 @@ pub struct TableMap {
     pub io_addr: u64,
 }
 
-/// The IO page tables needed so that every page in `pages` (IO addresses, 4 KiB aligned,
-/// any order) has a leaf table, in the order they must be mapped (parents first, each once).
-/// Calls `out` per table; returns how many. `levels` is bootinfo `numIOPTLevels`.
-pub fn plan_tables(levels: usize, pages: &[u64], mut out: impl FnMut(TableMap)) -> usize {
-    let mut count = 0;
-    if levels == 0 || pages.is_empty() {
+/// The IO page tables needed so that every page of `ranges` (IO address ranges
+/// `start..end`, 4 KiB aligned, non-empty, any order, possibly sharing tables) has a leaf
+/// table, in the order they must be mapped (parents first, each once). Calls `out` per table;
+/// returns how many. `levels` is bootinfo `numIOPTLevels`.
+pub fn plan_tables(levels: usize, ranges: &[(u64, u64)], mut out: impl FnMut(TableMap)) -> usize {
+    let ranges = || ranges.iter().filter(|r| r.0 < r.1);
+    if levels == 0 || ranges().next().is_none() {
         return 0;
     }
     out(TableMap { level: 0, io_addr: 0 });
-    count += 1;
+    let mut count = 1;
     for level in 1..levels {
         // A table at `level` covers the span of one entry of the level above it.
         let span_bits = PAGE_BITS + LEVEL_BITS * (levels - level) as u32;
-        for (i, &p) in pages.iter().enumerate() {
-            let base = p >> span_bits << span_bits;
-            let seen = pages[..i].iter().any(|&q| q >> span_bits << span_bits == base);
-            if !seen {
-                out(TableMap { level, io_addr: base });
-                count += 1;
+        for (i, &(start, end)) in ranges().enumerate() {
+            for index in start >> span_bits..=(end - 1) >> span_bits {
+                let covered_before =
+                    ranges().take(i).any(|&(s, e)| (s >> span_bits..=(e - 1) >> span_bits).contains(&index));
+                if !covered_before {
+                    out(TableMap { level, io_addr: index << span_bits });
+                    count += 1;
+                }
             }
         }
     }
@@ -119,13 +129,16 @@ mod tests {
     fn boot_line_from_bootinfo() {
         assert_eq!(format!("{}", Confinement::from_bootinfo(3)), "DMA: confined by VT-d (3-level IO page tables)");
         assert_eq!(format!("{}", Confinement::from_bootinfo(0)), "DMA: NOT confined (no IOMMU found)");
-        assert_eq!(Confinement::from_bootinfo(usize::MAX), Confinement::NoIommu);
+        assert_eq!(
+            format!("{}", Confinement::from_bootinfo(usize::MAX)),
+            "DMA: NOT confined (kernel built without IOMMU support)"
+        );
     }
 
     #[test]
     fn tables_for_pages_in_one_leaf_share_it() {
         let mut v = Vec::new();
-        let n = plan_tables(3, &[0x1234_5000, 0x1234_6000], |t| v.push(t));
+        let n = plan_tables(3, &[(0x1234_5000, 0x1234_7000)], |t| v.push(t));
         assert_eq!(n, 3);
         assert_eq!(v[0], TableMap { level: 0, io_addr: 0 });
         assert_eq!(v[1], TableMap { level: 1, io_addr: 0 });
@@ -136,11 +149,31 @@ mod tests {
     fn tables_for_distant_pages_are_separate_and_parents_come_first() {
         let mut v = Vec::new();
         // 2 MiB apart -> two leaves; 1 GiB apart -> two level-1 tables.
-        let n = plan_tables(3, &[0x0000_1000, 0x0020_1000, 0x4000_0000], |t| v.push(t));
+        let n = plan_tables(
+            3,
+            &[(0x0000_1000, 0x0000_2000), (0x0020_1000, 0x0020_2000), (0x4000_0000, 0x4000_1000)],
+            |t| v.push(t),
+        );
         assert_eq!(n, 1 + 2 + 3);
         let levels: Vec<usize> = v.iter().map(|t| t.level).collect();
         assert_eq!(levels, [0, 1, 1, 2, 2, 2]);
         assert_eq!(plan_tables(3, &[], |_| ()), 0);
-        assert_eq!(plan_tables(0, &[0x1000], |_| ()), 0);
+        assert_eq!(plan_tables(3, &[(0x1000, 0x1000)], |_| ()), 0);
+        assert_eq!(plan_tables(0, &[(0x1000, 0x2000)], |_| ()), 0);
+    }
+
+    #[test]
+    fn a_range_across_leaves_and_shared_tables_are_mapped_once() {
+        let mut v = Vec::new();
+        // 0x1f_f000..0x40_1000 spans three 2 MiB leaves; the second range reuses the first
+        // range's last leaf and adds none.
+        let n = plan_tables(3, &[(0x1f_f000, 0x40_1000), (0x40_0000, 0x40_2000)], |t| v.push(t));
+        assert_eq!(n, 1 + 1 + 3);
+        let leaves: Vec<u64> = v.iter().filter(|t| t.level == 2).map(|t| t.io_addr).collect();
+        assert_eq!(leaves, [0, 0x20_0000, 0x40_0000]);
+        // Every page of every range is under exactly one planned leaf.
+        for page in (0x1f_f000..0x40_2000).step_by(0x1000) {
+            assert_eq!(leaves.iter().filter(|&&l| l == page >> 21 << 21).count(), 1, "{page:#x}");
+        }
     }
 }

@@ -108,6 +108,18 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
         r.name = w.string(&mr.name);
         r.size = U64::new(mr.size);
         r.page_bits = if mr.page_size.bytes() == 0x1000 { 12 } else { 21 };
+        if let Some(dev) = &mr.dma {
+            // sdf's check resolved the name to a pci= region.
+            let i = sys
+                .regions
+                .iter()
+                .position(|d| &d.name == dev && d.pci().is_some())
+                .ok_or_else(|| at(file, mr.pos, format!("dma=\"{dev}\" names no pci= memory region")))?;
+            r.dma_to = U32::new(i as u32 + 1);
+        }
+        if mr.iommu_required {
+            r.flags |= spec::REGION_IOMMU_REQUIRED;
+        }
         match mr.backing {
             Backing::Allocated => r.kind = spec::REGION_RAM,
             Backing::Fixed { phys_addr } => {

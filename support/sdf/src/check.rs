@@ -109,6 +109,40 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         }
     }
 
+    // DMA grants: `dma=` names a pci= region (the device), and the granted region has 4 KiB
+    // pages (VT-d maps only 4 KiB frames into an IO space).
+    for (mr, node) in system.regions.iter().zip(&src.regions) {
+        let Some(dev) = &mr.dma else { continue };
+        let pos = attr(r, *node, "dma");
+        match regions.get(dev.as_str()).map(|&(i, _)| &system.regions[i]) {
+            None => errs.push((
+                pos,
+                format!(
+                    "<memory_region> {} dma={}: no memory region of that name; expected the pci= region of the device that may DMA here{}",
+                    show(&mr.name),
+                    show(dev),
+                    suggest(dev, system.regions.iter().filter(|m| m.pci().is_some()).map(|m| m.name.as_str()))
+                ),
+            )),
+            Some(d) if d.pci().is_none() => errs.push((
+                pos,
+                format!(
+                    "<memory_region> {} dma={}: that region is not a PCI device's BAR (pci=\"vvvv:dddd\"); only a PCI device can be granted DMA",
+                    show(&mr.name),
+                    show(dev)
+                ),
+            )),
+            Some(_) if mr.page_size != PageSize::Small => errs.push((
+                attr(r, *node, "page_size"),
+                format!(
+                    "<memory_region> {}: a region granted to DMA (dma=) must use 4 KiB pages (page_size=\"0x1000\", the default): the IOMMU maps only 4 KiB frames",
+                    show(&mr.name)
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+
     // Maps: the region exists, the address is aligned, inside user space, and no two maps
     // of one PD overlap. Also resolve setvar_size.
     let mut mapped = vec![false; system.regions.len()];

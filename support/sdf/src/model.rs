@@ -344,6 +344,12 @@ pub struct MemoryRegion {
     pub size: u64,
     pub page_size: PageSize,
     pub backing: Backing,
+    /// `dma="<pci region>"` (RAM regions, our extension): the PCI device whose BAR that region
+    /// is may DMA into this region. With an IOMMU these are the only memory the device reaches.
+    pub dma: Option<String>,
+    /// `iommu="required"` (pci regions, our extension): the device is not started unless its
+    /// DMA is confined by an IOMMU. Default `optional`.
+    pub iommu_required: bool,
     pub pos: Pos,
 }
 

@@ -67,7 +67,12 @@ fn project_system_xml_has_the_designed_topology() {
     let dsm = s.pd("dataspace_mgr").expect("dataspace_mgr");
     let net_buffers_size = s.region("net_buffers").expect("net_buffers").size;
     assert_eq!(setvar(dsm, "ds0_size"), SetVarValue::Number(net_buffers_size));
-    assert_eq!(s.region("net_buffers").map(|r| r.page_size), Some(PageSize::Large));
+    // 4 KiB pages: the NIC's IO space (VT-d) maps only 4 KiB frames; it and the rings are the
+    // only memory granted to the NIC's DMA.
+    assert_eq!(s.region("net_buffers").map(|r| r.page_size), Some(PageSize::Small));
+    let dma_regions: Vec<&str> =
+        s.regions.iter().filter(|r| r.dma.as_deref() == Some("e1000_regs")).map(|r| r.name.as_str()).collect();
+    assert_eq!(dma_regions, ["driver_dma", "net_buffers"]);
     assert_eq!(who_maps("rx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("tx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("driver_dma"), ["driver"]);
@@ -142,6 +147,19 @@ fn full_fixture_parses_every_form_with_defaults() {
         ]
     );
     assert_eq!(s.region("big").map(|r| r.page_count()), Some(2));
+    // DMA: the nic may reach "ram" only, and must not start unconfined.
+    let dma: Vec<(&str, Option<&str>, bool)> =
+        s.regions.iter().map(|r| (r.name.as_str(), r.dma.as_deref(), r.iommu_required)).collect();
+    assert_eq!(
+        dma,
+        [
+            ("ram", Some("nic"), false),
+            ("big", None, false),
+            ("vga", None, false),
+            ("nic", None, true),
+            ("spare", None, false)
+        ]
+    );
 
     // Maps: defaults (rw, cached) and explicit values; the top-of-user-space edge.
     let ram = map(server, "ram");

@@ -41,8 +41,9 @@ pub use records::*;
 
 /// First bytes of a system spec.
 pub const MAGIC: [u8; 8] = *b"ULDFSPEC";
-/// Bumped whenever a record layout changes (2: fault policies and the fault-notice table).
-pub const VERSION: u32 = 2;
+/// Bumped whenever a record layout changes (2: fault policies and the fault-notice table;
+/// 3: DMA grants and the IOMMU requirement in the region record).
+pub const VERSION: u32 = 3;
 /// Most PDs a system may have (channel badges and ids fit in 63 bits).
 pub const MAX_PDS: usize = 63;
 /// Channel, IRQ and I/O port ids are `0..MAX_IDS`.
@@ -64,7 +65,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<FaultNotifyRec>(), 16);
         assert_eq!(core::mem::size_of::<PatchRec>(), 16);
         assert_eq!(core::mem::size_of::<PdRec>(), 8 + 8 + 8 * 4 + 4 * 8);
-        assert_eq!(core::mem::size_of::<RegionRec>(), 8 + 8 + 4 + 8 + 8);
+        assert_eq!(core::mem::size_of::<RegionRec>(), 8 + 8 + 4 + 8 + 8 + 4);
         assert_eq!(core::mem::size_of::<MapRec>(), 16);
         assert_eq!(core::mem::size_of::<SegmentRec>(), 40);
         assert_eq!(core::mem::size_of::<ChannelRec>(), 16);

@@ -110,6 +110,12 @@ impl<'a> Spec<'a> {
         }
         for r in self.regions {
             self.try_str(&r.name).ok_or(SpecError::BadReference("region name"))?;
+            let dev_ok = r
+                .dma_device()
+                .is_none_or(|dev| r.kind == REGION_RAM && self.regions.get(dev).is_some_and(|d| d.kind == REGION_PCI));
+            if !dev_ok {
+                return Err(SpecError::BadReference("region dma device"));
+            }
         }
         for m in self.maps {
             if m.region.get() as usize >= self.regions.len() {

@@ -123,10 +123,25 @@ pub struct RegionRec {
     pub kind: u8,
     /// PCI BAR number (kind `REGION_PCI`).
     pub bar: u8,
-    pub _pad: u8,
+    /// `REGION_*` flags: [`REGION_IOMMU_REQUIRED`].
+    pub flags: u8,
     pub pci: PciId,
     /// Physical address (kind `REGION_PHYS`).
     pub phys_addr: U64,
+    /// Kind `REGION_RAM`: 1 + the index of the `REGION_PCI` region whose device may DMA into
+    /// this region (the system file's `dma=`); 0: no device may. Added in version 3; read it
+    /// with [`RegionRec::dma_device`].
+    pub dma_to: U32,
+}
+
+/// `RegionRec::flags` (kind `REGION_PCI`): the device must not start unless an IOMMU confines
+/// its DMA (the system file's `iommu="required"`).
+pub const REGION_IOMMU_REQUIRED: u8 = 1;
+impl RegionRec {
+    /// The index of the `REGION_PCI` region whose device may DMA into this region, if any.
+    pub fn dma_device(&self) -> Option<usize> {
+        (self.dma_to.get() as usize).checked_sub(1)
+    }
 }
 
 /// A PCI device named by vendor:device and the index among devices with that id.

@@ -9,15 +9,17 @@
 //! makes system calls, so it runs only on seL4; its pure parts are in `alloc`, `vspace`,
 //! `pci` and `fault`, which are host-tested.
 //!
-//! The order is in [`build`]: device regions, the scratch window, RAM regions, the fault
-//! endpoint, every PD's objects (pass 1), the monitor's fault-notice caps, then every PD's
-//! start (pass 2). Each step has its file: `regions` (with `pci_devices`), `objects`
+//! The order is in [`build`]: device regions, the scratch window, RAM regions, the devices'
+//! IO spaces (DMA grants), the fault endpoint, every PD's objects (pass 1), the monitor's
+//! fault-notice caps, then every PD's start (pass 2). Each step has its file: `regions`
+//! (with `pci_devices`), `dma`, `objects`
 //! (untyped retypes), `pd` (both passes), `image`, `address_space`, `caps`, `irq` and
 //! `ioport`; boot errors are in `error`.
 
 mod address_space;
 mod caps;
 mod console;
+mod dma;
 mod error;
 mod image;
 mod ioport;
@@ -34,6 +36,7 @@ use spec::{cspace, Spec};
 
 use crate::alloc::{SlotAlloc, UntypedPool};
 use crate::fault::PdLayout;
+use crate::iommu::Confinement;
 use crate::pci::{self, IntxRule};
 use crate::vspace::PagingPlan;
 use crate::PortIo;
@@ -129,6 +132,10 @@ struct Builder<'a, 'w, W: Write, P: PortIo> {
     seg_frames: [u64; MAX_SEGMENTS],
     rule: Option<IntxRule>,
     host_bridge: Option<pci::Id>,
+    /// Per region: the PCI function whose BAR it is (`REGION_PCI` regions).
+    region_pci: [Option<(pci::Bdf, pci::Id)>; MAX_REGIONS],
+    /// Whether device DMA can be confined (bootinfo `numIOPTLevels`).
+    iommu: Confinement,
     stats: Stats,
     /// TSC ticks per second (bootinfo's archInfo is MHz), patched into every PD's info block.
     tsc_hz: u64,
@@ -185,6 +192,8 @@ pub fn build<'a, W: Write, P: PortIo>(
         seg_frames: [0; MAX_SEGMENTS],
         rule: None,
         host_bridge: None,
+        region_pci: [None; MAX_REGIONS],
+        iommu: Confinement::from_bootinfo(bi.num_iopt_levels() as usize),
         stats: Stats::default(),
         tsc_hz: bi.tsc_mhz().saturating_mul(1_000_000),
     };
@@ -203,6 +212,7 @@ pub fn build<'a, W: Write, P: PortIo>(
             if r.kind == spec::REGION_RAM { "" } else { ", device memory" }
         ));
     }
+    b.dma_grants()?;
     b.fault_ep = b.object(ObjectType::Endpoint, 0, 4).ctx("creating the fault endpoint")?;
     for i in 0..spec.pds.len() {
         let name = spec.str(&spec.pds[i].name);

@@ -83,6 +83,8 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                         )
                         .map_err(in_region);
                     }
+                    self.check_confinement_required(i)?;
+                    self.region_pci[i] = Some((f.bdf, f.id));
                     pci::enable(self.io, f.bdf, pci::CMD_MEMORY | pci::CMD_BUS_MASTER)
                         .ctx("enabling the PCI device")
                         .map_err(in_region)?;

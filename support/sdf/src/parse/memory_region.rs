@@ -1,5 +1,7 @@
 //! `<memory_region>`: its name, size and page size, and its backing: allocated RAM,
-//! fixed physical memory (`phys_addr`) or a PCI device's BAR (`pci` + `bar`).
+//! fixed physical memory (`phys_addr`) or a PCI device's BAR (`pci` + `bar`); and its DMA
+//! attributes (our extension): `dma` on a RAM region names the PCI device region whose device
+//! may DMA into it, `iommu` on a PCI region says whether the device may run unconfined.
 
 use roxmltree::Node;
 
@@ -10,7 +12,7 @@ use crate::PHYS_ADDR_LIMIT;
 use super::{no_children, show, Reader};
 
 pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
-    let attrs_ok = r.check_attrs(node, &["name", "size", "page_size", "phys_addr", "pci", "bar"], &[]);
+    let attrs_ok = r.check_attrs(node, &["name", "size", "page_size", "phys_addr", "pci", "bar", "dma", "iommu"], &[]);
     r.check_no_text(node);
     no_children(node, r);
     let name = r.name(node, "the region's name, used by maps");
@@ -121,6 +123,39 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
         }
         (None, None, None) => Some(Backing::Allocated),
     };
+    let dma = r.attr(node, "dma").and_then(|a| {
+        let pos = r.attr_pos(&a);
+        match backing {
+            Some(Backing::Allocated) if a.value().is_empty() => {
+                r.err(pos, "<memory_region> dma=\"\": expected the name of a pci= memory region (the device that may DMA here)");
+                None
+            }
+            Some(Backing::Allocated) => Some(a.value().to_string()),
+            Some(_) => {
+                r.err(pos, "<memory_region> dma= goes on RAM regions only (no phys_addr= or pci=): it names the PCI device that may DMA into the region");
+                None
+            }
+            None => None,
+        }
+    });
+    let iommu_required = match r.attr(node, "iommu") {
+        None => false,
+        Some(a) => {
+            let pos = r.attr_pos(&a);
+            match (a.value(), &backing) {
+                (_, Some(b)) if !matches!(b, Backing::Pci(_)) => {
+                    r.err(pos, "<memory_region> iommu= goes on pci= regions only: it says whether that device may run without DMA confinement");
+                    false
+                }
+                ("required", _) => true,
+                ("optional", _) => false,
+                (v, _) => {
+                    r.err(pos, format!("<memory_region> iommu={}: expected \"required\" or \"optional\"", show(v)));
+                    false
+                }
+            }
+        }
+    };
     if !attrs_ok {
         return None;
     }
@@ -128,5 +163,5 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
     if size % page_size.bytes() != 0 {
         return None;
     }
-    Some(MemoryRegion { name: name?, size, page_size, backing: backing?, pos: r.node_pos(node) })
+    Some(MemoryRegion { name: name?, size, page_size, backing: backing?, dma, iommu_required, pos: r.node_pos(node) })
 }
