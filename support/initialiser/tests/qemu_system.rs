@@ -111,8 +111,8 @@ fn image(dir: &Path, xml: &str, pds: &[&str]) -> PathBuf {
 }
 
 fn boot(image: &Path, extra: impl FnOnce(QemuConfig) -> QemuConfig) -> Qemu {
-    let kernel = ok(build_kernel(KernelVariant::Default));
-    ok(Qemu::spawn(extra(QemuConfig::new().kernel(kernel).initrd(image).timeout(RUN_LIMIT))))
+    let kernel = ok(build_kernel(KernelVariant::Iommu));
+    ok(Qemu::spawn(extra(QemuConfig::new().iommu(true).kernel(kernel).initrd(image).timeout(RUN_LIMIT))))
 }
 
 const FAULTS_XML: &str = r#"<?xml version="1.0"?>

@@ -90,11 +90,12 @@ fn pools(q: &mut Qemu, pds: usize) -> Result<Vec<PoolCount>, String> {
 
 fn run(a: &Args) -> Result<bool, String> {
     let image = build_image(&a.system).map_err(|e| e.to_string())?;
-    let kernel = build_kernel(KernelVariant::Default).map_err(|e| e.to_string())?;
+    let kernel = build_kernel(KernelVariant::Iommu).map_err(|e| e.to_string())?;
     let (qport, hport) = (free_udp_port().map_err(|e| e.to_string())?, free_udp_port().map_err(|e| e.to_string())?);
     let (qaddr, haddr) = (SocketAddrV4::new(Ipv4Addr::LOCALHOST, qport), SocketAddrV4::new(Ipv4Addr::LOCALHOST, hport));
     let limit = Duration::from_secs_f64(a.minutes * 60.0) + Duration::from_secs(300);
     let cfg = QemuConfig::new()
+        .iommu(true)
         .kernel(kernel)
         .initrd(image)
         .nic(Nic::e1000(Netdev::Dgram { local: qaddr, remote: haddr }))

@@ -18,8 +18,8 @@ fn ok<T>(r: qemu_harness::Result<T>) -> T {
 
 fn boot(system: &str) -> Qemu {
     let image = build_image(system).unwrap_or_else(|e| panic!("{e}"));
-    let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
-    Qemu::spawn(QemuConfig::new().kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT))
+    let kernel = build_kernel(KernelVariant::Iommu).unwrap_or_else(|e| panic!("{e}"));
+    Qemu::spawn(QemuConfig::new().iommu(true).kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

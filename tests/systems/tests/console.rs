@@ -16,7 +16,7 @@ fn ok<T>(r: qemu_harness::Result<T>) -> T {
 }
 
 fn boot(system: &str) -> Qemu {
-    boot_on(system, KernelVariant::Default)
+    boot_on(system, KernelVariant::Iommu)
 }
 
 fn boot_on(system: &str, variant: KernelVariant) -> Qemu {
@@ -26,7 +26,7 @@ fn boot_on(system: &str, variant: KernelVariant) -> Qemu {
     }
     .unwrap_or_else(|e| panic!("{e}"));
     let kernel = build_kernel(variant).unwrap_or_else(|e| panic!("{e}"));
-    let cfg = QemuConfig::new().kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new().iommu(true).kernel(kernel).initrd(Path::new(&image)).timeout(RUN_LIMIT);
     let mut q = Qemu::spawn(cfg).unwrap_or_else(|e| panic!("{e}"));
     ok(q.expect("monitor: console ready on COM1 (type help)", WAIT));
     q

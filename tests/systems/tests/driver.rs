@@ -55,10 +55,11 @@ fn ok<T>(r: qemu_harness::Result<T>) -> T {
 /// Boots `system` with its e1000 on a dgram link; returns once the loopback has its session.
 fn boot(system: &str) -> (Qemu, DgramLink) {
     let img = image(system);
-    let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
+    let kernel = build_kernel(KernelVariant::Iommu).unwrap_or_else(|e| panic!("{e}"));
     let link = ok(DgramLink::new());
     let mac = MACS.guest_str();
-    let cfg = QemuConfig::new().kernel(kernel).initrd(img).nic(link.e1000().mac(mac.clone())).timeout(RUN_LIMIT);
+    let cfg =
+        QemuConfig::new().iommu(true).kernel(kernel).initrd(img).nic(link.e1000().mac(mac.clone())).timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
     ok(q.expect("driver: up:", WAIT));
     ok(q.expect(&format!("driver: session 1 open for PD #2: 1 dataspace(s), MAC {mac}"), WAIT));

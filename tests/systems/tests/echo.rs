@@ -69,9 +69,14 @@ impl Guest {
 
     /// Boots an image (see [`Guest::boot`]).
     fn boot_image(img: &Path, ready: &[&str]) -> Guest {
-        let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
+        let kernel = build_kernel(KernelVariant::Iommu).unwrap_or_else(|e| panic!("{e}"));
         let link = ok(DgramLink::new());
-        let cfg = QemuConfig::new().kernel(kernel).initrd(img).nic(link.e1000().mac(GUEST_MAC_STR)).timeout(RUN_LIMIT);
+        let cfg = QemuConfig::new()
+            .iommu(true)
+            .kernel(kernel)
+            .initrd(img)
+            .nic(link.e1000().mac(GUEST_MAC_STR))
+            .timeout(RUN_LIMIT);
         let mut q = ok(Qemu::spawn(cfg));
         let up = ok(q.expect_regex(r"netstack: (up: [^\n]*|cannot start: [^\n]*)\n", WAIT));
         assert!(up.matched.contains("up: 10.0.2.15/24"), "the stack did not start: {}\n{}", up.matched, q.output());

@@ -84,9 +84,14 @@ fn error_lines<'t>(text: &'t str, injected: &str) -> Vec<&'t str> {
 #[test]
 fn every_pd_of_the_default_system_recovers_under_load() {
     let image = build_image("system.xml").unwrap_or_else(|e| panic!("{e}"));
-    let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
+    let kernel = build_kernel(KernelVariant::Iommu).unwrap_or_else(|e| panic!("{e}"));
     let link = Arc::new(ok(DgramLink::new()));
-    let cfg = QemuConfig::new().kernel(kernel).initrd(&image).nic(link.e1000().mac(GUEST_MAC_STR)).timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new()
+        .iommu(true)
+        .kernel(kernel)
+        .initrd(&image)
+        .nic(link.e1000().mac(GUEST_MAC_STR))
+        .timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
     ok(q.expect("netstack: up: 10.0.2.15/24", WAIT));
     ok(q.expect("echo: up: UDP echo on port 7", WAIT));

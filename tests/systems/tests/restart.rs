@@ -49,9 +49,14 @@ fn image(system: &str) -> PathBuf {
 /// Boots the system; returns once the loopback has its session and buffers posted.
 fn boot() -> (Qemu, DgramLink) {
     let img = image(SYSTEM);
-    let kernel = build_kernel(KernelVariant::Default).unwrap_or_else(|e| panic!("{e}"));
+    let kernel = build_kernel(KernelVariant::Iommu).unwrap_or_else(|e| panic!("{e}"));
     let link = ok(DgramLink::new());
-    let cfg = QemuConfig::new().kernel(kernel).initrd(img).nic(link.e1000().mac(MACS.guest_str())).timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new()
+        .iommu(true)
+        .kernel(kernel)
+        .initrd(img)
+        .nic(link.e1000().mac(MACS.guest_str()))
+        .timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
     // First start: the manager has nothing to recover, and says so.
     ok(q.expect("driver: TEST HOOK: a received frame with EtherType 0x88b7 makes this driver fault", WAIT));

@@ -1,8 +1,15 @@
-//! Test hook (feature `test-hooks`, used only by the test PD tests/systems/pds/crashy-driver,
-//! never by `driver.elf`): a backend wrapper that remembers the physical address of each posted
-//! receive buffer and, when the device completes one holding a frame of the tripwire's
-//! EtherType, panics, which faults the PD in the middle of its interrupt path as a driver bug
-//! would (pins held, IRQ not acked). Without a tripwire it only forwards.
+//! Test hooks (feature `test-hooks`, used only by the test PD tests/systems/pds/crashy-driver,
+//! never by `driver.elf`), in a backend wrapper:
+//!
+//! * the tripwire: it remembers the physical address of each posted receive buffer and, when
+//!   the device completes one holding a frame of the tripwire's EtherType, panics, which faults
+//!   the PD in the middle of its interrupt path as a driver bug would (pins held, IRQ not acked);
+//! * the stray buffer (issue 12, `make test-iommu`): the first receive buffer posted after
+//!   start is given to the device at a physical address outside the driver's DMA grant instead
+//!   of the client's buffer, as a driver bug writing a wrong descriptor would; the test then
+//!   sees whether the frame the device receives there lands (no IOMMU) or is blocked (VT-d).
+//!
+//! Without either it only forwards.
 
 use nic_api::QUEUE_CAPACITY;
 use region::MappedRegion;
@@ -46,17 +53,58 @@ impl Tripwire {
     }
 }
 
-/// A backend with the crash hook.
+/// What the stray-buffer hook reports to the PD binary (which prints it and, on completion,
+/// tells the test's victim PD to check its memory).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum StrayEvent {
+    /// Receive slot `slot` was given to the device at `paddr` (outside the grant).
+    Posted { slot: u16, paddr: u64 },
+    /// The device completed that slot: its frame went to `paddr`, or was blocked.
+    Completed { slot: u16, paddr: u64 },
+}
+
+/// The stray-buffer hook: where the first posted receive buffer really goes.
+pub struct Stray {
+    paddr: u64,
+    report: fn(StrayEvent),
+    /// The slot given the stray address, once posted.
+    slot: Option<u16>,
+    completed: core::cell::Cell<bool>,
+}
+
+impl Stray {
+    /// The hook for physical address `paddr` (the `stray_rx_paddr` setvar), or `None` when it
+    /// is 0 (off). `report` is called once per event.
+    pub fn new(paddr: u64, report: fn(StrayEvent)) -> Option<Self> {
+        (paddr != 0).then_some(Self { paddr, report, slot: None, completed: core::cell::Cell::new(false) })
+    }
+}
+
+/// A backend with the test hooks.
 pub struct Hooked<B> {
     nic: B,
     tripwire: Option<Tripwire>,
+    stray: Option<Stray>,
     rx_phys: [u64; QUEUE_CAPACITY as usize],
 }
 
 impl<B: Nic> Hooked<B> {
     /// `nic` with `tripwire` (none: forwards only).
     pub fn new(nic: B, tripwire: Option<Tripwire>) -> Self {
-        Self { nic, tripwire, rx_phys: [0; QUEUE_CAPACITY as usize] }
+        Self { nic, tripwire, stray: None, rx_phys: [0; QUEUE_CAPACITY as usize] }
+    }
+
+    /// Adds the stray-buffer hook.
+    pub fn with_stray(mut self, stray: Option<Stray>) -> Self {
+        self.stray = stray;
+        self
+    }
+
+    fn stray_completed(&self, slot: u16) {
+        let Some(s) = &self.stray else { return };
+        if s.slot == Some(slot) && !s.completed.replace(true) {
+            (s.report)(StrayEvent::Completed { slot, paddr: s.paddr });
+        }
     }
 
     fn check(&self, slot: u16, len: u32) {
@@ -100,10 +148,16 @@ impl<B: Nic> NicBackend for Hooked<B> {
         if let Some(p) = self.rx_phys.get_mut(usize::from(slot)) {
             *p = phys;
         }
+        if let Some(s) = self.stray.as_mut().filter(|s| s.slot.is_none()) {
+            s.slot = Some(slot);
+            (s.report)(StrayEvent::Posted { slot, paddr: s.paddr });
+            return self.nic.rx_post(slot, s.paddr, len);
+        }
         self.nic.rx_post(slot, phys, len)
     }
     fn rx_poll(&self, slot: u16) -> Option<RxDone> {
         let done = self.nic.rx_poll(slot)?;
+        self.stray_completed(slot);
         if done.ok {
             self.check(slot, done.len);
         }
