@@ -118,7 +118,10 @@ cp "$here/config/autoconf.h" "$out/config/autoconf.h"
 
 extra_cflags="-Wno-address-of-packed-member -Wno-array-bounds -fno-stack-protector -fcf-protection=none"
 log="$out/build.log"
-if ! make -C "$obj" -f "$copy/Makefile" -j"$(nproc)" \
+# seL4's Makefile reads some environment variables as options (e.g. IOMMU=1 turns on
+# CONFIG_IOMMU); our Makefile exports IOMMU and BENCH for its own scripts, so the kernel build
+# gets neither: the variant's autoconf.h alone decides the configuration.
+if ! env -u IOMMU -u BENCH make -C "$obj" -f "$copy/Makefile" -j"$(nproc)" \
         SOURCE_ROOT="$copy" ARCH=x86 SEL4_ARCH=x86_64 PLAT=pc99 PYTHON=python3 \
         SKIP_PATH_CHECKS=1 DEBUG=1 \
         CONFIG_KERNEL_EXTRA_CPPFLAGS="-I$cfgdir" EXTRA_CFLAGS="$extra_cflags" \
