@@ -308,16 +308,28 @@ putConsoleChar(unsigned char a)
  *   PCI, where nothing claims them and they are dropped.
  * - The screen is cleared at the first character (it held the BIOS's and GRUB's text) and the
  *   hardware cursor hidden (it would blink where GRUB left it). Lines longer than 80 columns
- *   wrap; at the bottom the screen scrolls by moving rows 1.. up (8-byte stores, one move per
- *   line). Per character the cost is one 16-bit store (written before the serial port, so a
- *   line seen on COM1 is already on the screen). Non-ASCII (UTF-8) shows as one '?' per
- *   character; other control characters are not shown. */
+ *   wrap. Non-ASCII (UTF-8) shows as one '?' per character; other control characters are not
+ *   shown.
+ * - Cost: per character one 16-bit store to the screen (before the serial port's, so a line
+ *   seen on COM1 is already on the screen) and one to a copy in kernel memory. At the bottom
+ *   the copy scrolls up a row in RAM and only the 8-byte words that changed are stored to the
+ *   screen: the adapter's memory is only ever written, never read (uncached reads are a
+ *   round trip to the device each). Measured under QEMU TCG with -vga std, 2000 lines of
+ *   boot-log-like text (four different lines in turn) from a root task: 0.32 s against 0.07 s
+ *   for the serial port alone, about 125 us more a line, nearly all of it the scroll's stores,
+ *   each of which QEMU emulates; with -vga none (make run, the tests, make eval) no extra
+ *   time. On hardware COM1 at 115200 baud takes 87 us a character, 5 ms for such a line,
+ *   against at most 500 posted stores for the scroll. */
 #define VGA_TEXT_PADDR 0xb8000ul
 #define VGA_COLS 80
+#define VGA_MAX_ROWS 50
 #define VGA_BLANK 0x0720u /* a space, light grey on black */
+#define VGA_BLANK4 ((uint64_t)VGA_BLANK * 0x0001000100010001ull)
+#define VGA_WORDS_PER_ROW (VGA_COLS * 2 / 8)
 
 static int vga_state;                 /* 0: not probed yet, 1: in use, -1: no text screen */
 static word_t vga_rows, vga_row, vga_col;
+static uint64_t vga_copy[VGA_MAX_ROWS * VGA_WORDS_PER_ROW]; /* what the screen shows */
 
 static volatile uint16_t *vga_screen(void)
 {
@@ -329,16 +341,17 @@ static void vga_probe(void)
     volatile uint8_t *bda = (volatile uint8_t *)ptrFromPAddr(0x400);
     uint8_t mode = bda[0x49];
     word_t rows = (word_t)bda[0x84] + 1;
-    volatile uint16_t *screen = vga_screen();
+    volatile uint64_t *screen = (volatile uint64_t *)vga_screen();
     word_t i;
 
     if (mode != 2 && mode != 3) {
         vga_state = -1;
         return;
     }
-    vga_rows = (rows >= 25 && rows <= 50) ? rows : 25;
-    for (i = 0; i < vga_rows * VGA_COLS; i++) {
-        screen[i] = VGA_BLANK;
+    vga_rows = (rows >= 25 && rows <= VGA_MAX_ROWS) ? rows : 25;
+    for (i = 0; i < vga_rows * VGA_WORDS_PER_ROW; i++) {
+        vga_copy[i] = VGA_BLANK4;
+        screen[i] = VGA_BLANK4;
     }
     out8(0x3d4, 0x0a); /* CRTC cursor start register: bit 5 turns the cursor off */
     out8(0x3d5, 0x20);
@@ -349,8 +362,7 @@ static void vga_probe(void)
 
 static void vga_newline(void)
 {
-    volatile uint64_t *q = (volatile uint64_t *)vga_screen();
-    word_t per_row = VGA_COLS * 2 / 8;
+    volatile uint64_t *screen = (volatile uint64_t *)vga_screen();
     word_t i;
 
     vga_col = 0;
@@ -358,11 +370,14 @@ static void vga_newline(void)
         vga_row++;
         return;
     }
-    for (i = 0; i < (vga_rows - 1) * per_row; i++) {
-        q[i] = q[i + per_row];
-    }
-    for (; i < vga_rows * per_row; i++) {
-        q[i] = (uint64_t)VGA_BLANK * 0x0001000100010001ull;
+    /* Scroll the copy up a row; store to the screen only the words that change (the
+     * blanks after short lines, and the prefixes consecutive lines share, stay). */
+    for (i = 0; i < vga_rows * VGA_WORDS_PER_ROW; i++) {
+        uint64_t w = i < (vga_rows - 1) * VGA_WORDS_PER_ROW ? vga_copy[i + VGA_WORDS_PER_ROW] : VGA_BLANK4;
+        if (w != vga_copy[i]) {
+            vga_copy[i] = w;
+            screen[i] = w;
+        }
     }
 }
 
@@ -407,6 +422,7 @@ static void vga_putchar(unsigned char c)
     if (vga_col >= VGA_COLS) {
         vga_newline();
     }
+    ((uint16_t *)vga_copy)[vga_row * VGA_COLS + vga_col] = 0x0700u | c;
     vga_screen()[vga_row * VGA_COLS + vga_col] = 0x0700u | c;
     vga_col++;
 }

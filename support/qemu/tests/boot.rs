@@ -169,6 +169,7 @@ fn every_kernel_variant_prints_on_the_vga_screen_too() {
             let last = screen.iter().rposition(|r| !r.is_empty()).expect("a blank screen");
             let want = &lines[lines.len() - 4..];
             assert!(want.iter().all(|l| l.len() < 80), "{dump}");
+            assert!(last + 1 >= want.len(), "too few rows on the screen: {dump}");
             assert_eq!(&screen[last + 1 - want.len()..=last], want, "{dump}");
             assert_eq!(screen.last().map(String::as_str), Some(""), "{dump}");
             assert!(screen.iter().any(|r| r == "Booting all finished, dropped to user space"), "{dump}");
