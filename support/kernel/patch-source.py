@@ -266,6 +266,180 @@ void benchmark_kernel_reset(void); /* ours */""",
         "declare the reset of our kernel-time accounting",
     ),
     (
+        "src/plat/pc99/machine/io.c",
+        """#ifdef CONFIG_PRINTING
+void
+putConsoleChar(unsigned char a)
+{
+    while (x86KSconsolePort && !(in8(x86KSconsolePort + 5) & 0x20));
+    out8(x86KSconsolePort, a);
+}
+#endif /* CONFIG_PRINTING */""",
+        """#ifdef CONFIG_PRINTING
+#include <machine.h>
+
+/* Ours (support/kernel/patch-source.py): every character the kernel prints -- its boot log,
+ * and through seL4_DebugPutChar every line of the initialiser (the monitor) and of the PDs --
+ * also goes to the VGA text screen, so a machine without a serial port shows what happened.
+ *
+ * Facts this relies on (seL4 5.0.0, x86_64, pc99; read in this source):
+ * - ptrFromPAddr(p) is p + PPTR_BASE (0xffffff8000000000): the kernel window, PML4 slot 511.
+ * - Before map_kernel_window the boot page tables of src/arch/x86/64/head.S are live: their
+ *   PML4[511] (and PML4[0], the identity map) point at boot_pdpt, whose entries 0..3 map
+ *   physical 0..4 GiB (2 MiB pages in _boot_pd; 1 GiB pages with CONFIG_HUGE_PAGE, which our
+ *   config leaves off). So PPTR_BASE + 0xb8000 is mapped from the first printf on (in
+ *   cmdline_parse, right after the console port is set).
+ * - map_kernel_window (src/arch/x86/64/kernel/vspace.c) maps physical 0..PADDR_TOP (510 GiB)
+ *   at PPTR_BASE again, 2 MiB pages, supervisor only, and copyGlobalMappings copies PML4 slots
+ *   from PPTR_USER_TOP up (slot 511 included) into every new VSpace, so the window is present
+ *   whichever thread is current when a PD prints. 5.0 has no kernel page-table isolation.
+ * - The window is mapped write-back (PAT 0, no PCD/PWT); PC firmware sets the fixed-range
+ *   MTRRs of 0xa0000-0xbffff to uncacheable, which takes precedence, so stores reach the
+ *   adapter at once (QEMU TCG ignores cache types).
+ * - Whether an 80-column colour text screen exists is read once, at the first character, from
+ *   the BIOS data area (physical 0x400, still as the BIOS and the boot loader left it: the
+ *   kernel reads its serial port list there too): the current video mode (byte 0x449) must be
+ *   2 or 3, the colour text modes at 0xb8000 that the VGA BIOS sets at POST and GRUB's text
+ *   console keeps (our multiboot header asks for no graphics mode). Rows: byte 0x484 + 1
+ *   (25, or 43/50 with a smaller font), 25 if that is implausible. Without a VGA BIOS (QEMU
+ *   -vga none, headless boards), on a mono adapter or in a graphics mode nothing is ever
+ *   written to the screen. Should a stale BDA claim a text mode where no adapter decodes
+ *   0xa0000-0xbffff (UEFI without CSM; we boot BIOS only), the chipset forwards those stores to
+ *   PCI, where nothing claims them and they are dropped.
+ * - The screen is cleared at the first character (it held the BIOS's and GRUB's text) and the
+ *   hardware cursor hidden (it would blink where GRUB left it). Lines longer than 80 columns
+ *   wrap. Non-ASCII (UTF-8) shows as one '?' per character; other control characters are not
+ *   shown.
+ * - Cost: per character one 16-bit store to the screen (before the serial port's, so a line
+ *   seen on COM1 is already on the screen) and one to a copy in kernel memory. At the bottom
+ *   the copy scrolls up a row in RAM and only the 8-byte words that changed are stored to the
+ *   screen: the adapter's memory is only ever written, never read (uncached reads are a
+ *   round trip to the device each). Measured under QEMU TCG with -vga std, 2000 lines of
+ *   boot-log-like text (four different lines in turn) from a root task: 0.32 s against 0.07 s
+ *   for the serial port alone, about 125 us more a line, nearly all of it the scroll's stores,
+ *   each of which QEMU emulates; with -vga none (make run, the tests, make eval) no extra
+ *   time. On hardware COM1 at 115200 baud takes 87 us a character, 5 ms for such a line,
+ *   against at most 500 posted stores for the scroll. */
+#define VGA_TEXT_PADDR 0xb8000ul
+#define VGA_COLS 80
+#define VGA_MAX_ROWS 50
+#define VGA_BLANK 0x0720u /* a space, light grey on black */
+#define VGA_BLANK4 ((uint64_t)VGA_BLANK * 0x0001000100010001ull)
+#define VGA_WORDS_PER_ROW (VGA_COLS * 2 / 8)
+
+static int vga_state;                 /* 0: not probed yet, 1: in use, -1: no text screen */
+static word_t vga_rows, vga_row, vga_col;
+static uint64_t vga_copy[VGA_MAX_ROWS * VGA_WORDS_PER_ROW]; /* what the screen shows */
+
+static volatile uint16_t *vga_screen(void)
+{
+    return (volatile uint16_t *)ptrFromPAddr(VGA_TEXT_PADDR);
+}
+
+static void vga_probe(void)
+{
+    volatile uint8_t *bda = (volatile uint8_t *)ptrFromPAddr(0x400);
+    uint8_t mode = bda[0x49];
+    word_t rows = (word_t)bda[0x84] + 1;
+    volatile uint64_t *screen = (volatile uint64_t *)vga_screen();
+    word_t i;
+
+    if (mode != 2 && mode != 3) {
+        vga_state = -1;
+        return;
+    }
+    vga_rows = (rows >= 25 && rows <= VGA_MAX_ROWS) ? rows : 25;
+    for (i = 0; i < vga_rows * VGA_WORDS_PER_ROW; i++) {
+        vga_copy[i] = VGA_BLANK4;
+        screen[i] = VGA_BLANK4;
+    }
+    out8(0x3d4, 0x0a); /* CRTC cursor start register: bit 5 turns the cursor off */
+    out8(0x3d5, 0x20);
+    vga_row = 0;
+    vga_col = 0;
+    vga_state = 1;
+}
+
+static void vga_newline(void)
+{
+    volatile uint64_t *screen = (volatile uint64_t *)vga_screen();
+    word_t i;
+
+    vga_col = 0;
+    if (vga_row + 1 < vga_rows) {
+        vga_row++;
+        return;
+    }
+    /* Scroll the copy up a row; store to the screen only the words that change (the
+     * blanks after short lines, and the prefixes consecutive lines share, stay). */
+    for (i = 0; i < vga_rows * VGA_WORDS_PER_ROW; i++) {
+        uint64_t w = i < (vga_rows - 1) * VGA_WORDS_PER_ROW ? vga_copy[i + VGA_WORDS_PER_ROW] : VGA_BLANK4;
+        if (w != vga_copy[i]) {
+            vga_copy[i] = w;
+            screen[i] = w;
+        }
+    }
+}
+
+static void vga_putchar(unsigned char c)
+{
+    if (unlikely(vga_state == 0)) {
+        vga_probe();
+    }
+    if (vga_state < 0) {
+        return;
+    }
+    switch (c) {
+    case '\\n':
+        vga_newline();
+        return;
+    case '\\r':
+        vga_col = 0;
+        return;
+    case '\\t':
+        vga_col = (vga_col | 7) + 1;
+        if (vga_col > VGA_COLS) {
+            vga_col = VGA_COLS;
+        }
+        return;
+    case '\\b':
+        if (vga_col > 0) {
+            vga_col--;
+        }
+        return;
+    default:
+        break;
+    }
+    if (c >= 0x80 && c < 0xc0) {
+        return; /* a UTF-8 continuation byte: its lead byte showed as '?' */
+    }
+    if (c >= 0xc0) {
+        c = '?';
+    }
+    if (c < 0x20 || c == 0x7f) {
+        return;
+    }
+    if (vga_col >= VGA_COLS) {
+        vga_newline();
+    }
+    ((uint16_t *)vga_copy)[vga_row * VGA_COLS + vga_col] = 0x0700u | c;
+    vga_screen()[vga_row * VGA_COLS + vga_col] = 0x0700u | c;
+    vga_col++;
+}
+
+void
+putConsoleChar(unsigned char a)
+{
+    vga_putchar(a);
+    while (x86KSconsolePort && !(in8(x86KSconsolePort + 5) & 0x20));
+    out8(x86KSconsolePort, a);
+}
+#endif /* CONFIG_PRINTING */""",
+        "everything printed (kernel boot log, monitor reports, PD output) also appears on the VGA "
+        "text screen, for machines without a serial port (issue 13 item 2); written only when "
+        "the BIOS data area says an 80-column colour text mode is set",
+    ),
+    (
         "tools/circular_includes.py",
         """kernel_all_re = re.compile(r'^# 1 "kernel_all\\.c"')""",
         """kernel_all_re = re.compile(r'^# [01] "kernel_all\\.c"')""",

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make iso`: a GRUB (BIOS, multiboot) bootable ISO of the seL4 kernel + a system image, for
 # USB sticks, CDs or PXE/iPXE on real x86 machines (README "Deploy to hardware"). GRUB and
-# seL4 both talk on the first serial port (COM1, 115200 8N1); the VGA screen shows GRUB only.
+# seL4 both talk on the first serial port (COM1, 115200 8N1) and on the VGA text screen (GRUB's
+# menu, then the kernel's boot log, the monitor's reports and every PD's lines: our kernel
+# patch writes what it prints to both, support/kernel/README.md).
 #
 # usage: make-iso.sh KERNEL32.ELF IMAGE.ELF OUT.ISO
 set -euo pipefail

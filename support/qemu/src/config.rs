@@ -115,6 +115,9 @@ pub struct QemuConfig {
     /// The display adapter (`-vga`): `none` by default; `std` is what a PC has (GRUB then
     /// hands the kernel VBE information).
     pub vga: String,
+    /// A QMP socket (`-qmp unix:PATH,server=on,wait=off`) for [`crate::Qemu::read_physical`]
+    /// and [`crate::Qemu::vga_text`]; set with [`QemuConfig::monitor`].
+    pub qmp: Option<PathBuf>,
     /// Extra arguments appended as given.
     pub extra_args: Vec<OsString>,
     /// Hard limit on the whole run: QEMU is killed when it passes, whatever the test does.
@@ -148,6 +151,7 @@ impl QemuConfig {
             nic: None,
             iommu: false,
             vga: "none".into(),
+            qmp: None,
             extra_args: Vec::new(),
             timeout: Duration::from_secs(120),
             log_file: None,
@@ -197,6 +201,14 @@ impl QemuConfig {
     /// The display adapter (`-vga std|none|...`).
     pub fn vga(mut self, vga: impl Into<String>) -> Self {
         self.vga = vga.into();
+        self
+    }
+
+    /// Gives the run a machine monitor (QMP on a fresh Unix socket in the temporary
+    /// directory, removed when the [`crate::Qemu`] is dropped), through which a test reads
+    /// guest memory and the VGA screen. stdout still carries only the serial console.
+    pub fn monitor(mut self, on: bool) -> Self {
+        self.qmp = on.then(crate::monitor::fresh_socket_path);
         self
     }
 
@@ -270,6 +282,10 @@ impl QemuConfig {
         push(&self.vga);
         push("-monitor");
         push("none");
+        if let Some(qmp) = &self.qmp {
+            push("-qmp");
+            push(&format!("unix:{},server=on,wait=off", qemu_opt_path(qmp)?));
+        }
         push("-serial");
         push("stdio");
         push("-no-reboot");
@@ -431,6 +447,19 @@ mod tests {
         let vtd = a.iter().position(|s| s == "intel-iommu").unwrap();
         let nic = a.iter().position(|s| s.starts_with("e1000,")).unwrap();
         assert!(vtd < nic, "intel-iommu must come before other PCI devices: {a:?}");
+    }
+
+    #[test]
+    fn monitor_adds_a_qmp_socket_and_keeps_stdout_for_the_serial_console() {
+        let a = strings(&QemuConfig::new().kernel("k"));
+        assert!(!a.contains(&"-qmp".to_string()), "no monitor unless asked for: {a:?}");
+        let cfg = QemuConfig::new().kernel("k").vga("std").monitor(true);
+        let sock = cfg.qmp.clone().unwrap();
+        let a = strings(&cfg);
+        assert!(has_pair(&a, "-qmp", &format!("unix:{},server=on,wait=off", sock.display())), "{a:?}");
+        assert!(has_pair(&a, "-monitor", "none") && has_pair(&a, "-serial", "stdio"), "{a:?}");
+        assert!(has_pair(&a, "-vga", "std"), "{a:?}");
+        assert!(QemuConfig::new().kernel("k").monitor(true).monitor(false).qmp.is_none());
     }
 
     #[test]

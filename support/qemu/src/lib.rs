@@ -10,6 +10,8 @@
 //!   kernel (`PR_SET_PDEATHSIG`) if the test process dies;
 //! - exchange raw Ethernet frames with the guest NIC over QEMU's `dgram` netdev
 //!   ([`DgramLink`]), and pick free host ports ([`free_udp_port`]);
+//! - read guest memory and the VGA text screen through QEMU's monitor (QMP), when the run
+//!   asked for one ([`QemuConfig::monitor`], [`Qemu::vga_text`]);
 //! - find or build the seL4 kernel image ([`kernel_image`], [`build_kernel`]).
 //!
 //! ```no_run
@@ -25,6 +27,7 @@ mod config;
 mod error;
 mod image;
 mod kernel;
+mod monitor;
 mod net;
 mod process;
 
@@ -32,5 +35,6 @@ pub use config::{Netdev, Nic, QemuConfig, DEFAULT_QEMU, NETDEV_ID};
 pub use error::{Error, Result};
 pub use image::{build_bench_image, build_image, build_lock};
 pub use kernel::{build_kernel, kernel_image, repo_root, KernelVariant};
+pub use monitor::{decode_vga_text, VGA_COLS, VGA_ROWS, VGA_TEXT_ADDR};
 pub use net::{free_udp_port, DgramLink, MAX_FRAME};
 pub use process::{Qemu, RegexMatch};

@@ -14,6 +14,7 @@ use regex::bytes::Regex;
 
 use crate::config::QemuConfig;
 use crate::error::{Error, Result};
+use crate::monitor::{decode_vga_text, Qmp, VGA_COLS, VGA_ROWS, VGA_TEXT_ADDR};
 
 /// How often a waiting `expect` re-checks for exit and timeouts when no output arrives.
 const POLL: Duration = Duration::from_millis(100);
@@ -66,6 +67,9 @@ pub struct Qemu {
     stop_watchdog: Option<mpsc::Sender<()>>,
     /// QEMU's stdin: what is written here arrives on the guest's serial console (COM1).
     stdin: Option<std::process::ChildStdin>,
+    /// The QMP socket, when the run has a monitor; connected on first use.
+    qmp_path: Option<std::path::PathBuf>,
+    qmp: Option<Qmp>,
 }
 
 impl Qemu {
@@ -79,6 +83,10 @@ impl Qemu {
     pub fn spawn(config: QemuConfig) -> Result<Qemu> {
         let args = config.args()?;
         config.check_files()?;
+        if let Some(sock) = &config.qmp {
+            // A stale socket of a reused path would make QEMU fail to listen.
+            let _ = std::fs::remove_file(sock);
+        }
         let command = config.command_line()?;
 
         let log_file = match &config.log_file {
@@ -135,6 +143,8 @@ impl Qemu {
             pid,
             stop_watchdog: None,
             stdin,
+            qmp_path: config.qmp.clone(),
+            qmp: None,
         };
         // From here on, an early return drops `qemu`, which kills QEMU.
         if let Some(out) = stdout {
@@ -175,6 +185,27 @@ impl Qemu {
             .write_all(format!("{line}\n").as_bytes())
             .and_then(|()| stdin.flush())
             .map_err(|source| Error::Io { context: format!("could not type {line:?} on the serial console"), source })
+    }
+
+    /// `len` bytes of guest physical memory from `addr`, read through the monitor (the run
+    /// must have one: [`QemuConfig::monitor`]). Device memory reads as the device returns it.
+    pub fn read_physical(&mut self, addr: u64, len: u32) -> Result<Vec<u8>> {
+        if self.qmp.is_none() {
+            let path = self.qmp_path.clone().ok_or_else(|| {
+                Error::InvalidConfig("reading guest memory needs a monitor (QemuConfig::monitor(true))".into())
+            })?;
+            self.qmp = Some(Qmp::connect(&path)?);
+        }
+        let qmp = self.qmp.as_mut().ok_or_else(|| Error::InvalidConfig("no QMP session".into()))?;
+        qmp.read_physical(addr, len)
+    }
+
+    /// The VGA text screen (80x25 at 0xb8000) as 25 rows, trailing blanks removed: what a
+    /// monitor attached to the machine shows in text mode (needs [`QemuConfig::monitor`] and
+    /// a display adapter, e.g. `.vga("std")`).
+    pub fn vga_text(&mut self) -> Result<Vec<String>> {
+        let bytes = self.read_physical(VGA_TEXT_ADDR, (VGA_COLS * VGA_ROWS * 2) as u32)?;
+        Ok(decode_vga_text(&bytes, VGA_COLS))
     }
 
     /// QEMU's process id.
@@ -382,6 +413,9 @@ impl Drop for Qemu {
         // Stop the watchdog first so it never signals a reaped (and possibly reused) pid.
         self.stop_watchdog.take();
         self.kill();
+        if let Some(sock) = &self.qmp_path {
+            let _ = std::fs::remove_file(sock);
+        }
     }
 }
 

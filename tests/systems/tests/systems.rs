@@ -315,6 +315,109 @@ fn iso_boots_the_default_system_with_and_without_a_display_adapter() {
     }
 }
 
+/// Issue 13: everything printed (the kernel's boot log, the initialiser's reports, PD lines)
+/// is on the VGA text screen too, for machines without a serial port. The ISO boots on q35
+/// and pc with QEMU's standard VGA; once the system is up and quiet we read the text buffer at
+/// 0xb8000 through QEMU's monitor: it must show `system up` and the echo PD's `echo: up`, and
+/// its rows must be consecutive rows of the serial output laid out as the kernel lays it out
+/// (80 columns, long lines wrapped). The unpatched kernel leaves GRUB's screen there.
+#[test]
+fn the_screen_shows_the_boot_log_the_monitor_and_the_pds() {
+    let (ok_, log) = make("iso", "system.xml");
+    assert!(ok_, "make iso failed:\n{log}");
+    let iso = repo_root().join("build/system/image.iso");
+    for machine in ["q35", "pc"] {
+        let cfg = QemuConfig::new()
+            .cdrom(&iso)
+            .machine(machine)
+            .vga("std")
+            .monitor(true)
+            .nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }))
+            .timeout(RUN_LIMIT);
+        let mut q = ok(Qemu::spawn(cfg));
+        ok(q.expect("initialiser: system up", WAIT));
+        ok(q.expect("echo: up", WAIT));
+        // Wait for a second without output, so no line is being written while we look.
+        let mut seen = q.output().len();
+        let quiet_by = Instant::now() + WAIT;
+        loop {
+            thread::sleep(Duration::from_secs(1));
+            let now = q.output().len();
+            if now == seen || Instant::now() > quiet_by {
+                break;
+            }
+            seen = now;
+        }
+        let screen = ok(q.vga_text());
+        let serial = q.output();
+        let shown = screen.iter().map(|r| format!("{r:<80}")).collect::<String>();
+        eprintln!("the VGA screen:\n{}", screen.join("\n"));
+        let dump = format!("{machine}, screen:\n{}\n\nserial:\n{serial}", screen.join("\n"));
+        assert!(shown.contains("initialiser: system up"), "the monitor's line is not on the screen\n{dump}");
+        assert!(shown.contains("echo: up"), "the echo PD's line is not on the screen\n{dump}");
+        let last = screen.iter().rposition(|r| !r.is_empty()).expect("a blank screen");
+        let first = screen.iter().position(|r| !r.is_empty()).unwrap_or(0);
+        let kernel_from = serial.find("Boot config: parsing cmdline").expect("the kernel's first line");
+        let rows = screen_rows(&serial.as_bytes()[kernel_from..]);
+        let want = &screen[first..=last];
+        assert!(
+            rows.windows(want.len()).any(|w| w == want),
+            "the screen is not the tail of the serial output as the kernel lays it out\n{dump}"
+        );
+    }
+}
+
+/// The rows the kernel's VGA output (support/kernel/patch-source.py) makes of `out`: 80
+/// columns, `\n` a new row, `\r` back to column 0, a tab to the next multiple of 8, long
+/// lines wrapped, one '?' per non-ASCII (UTF-8) character, other control characters
+/// dropped; every row ever written, trailing blanks removed.
+fn screen_rows(out: &[u8]) -> Vec<String> {
+    const COLS: usize = 80;
+    let mut rows: Vec<Vec<u8>> = vec![vec![b' '; COLS]];
+    let mut col = 0;
+    for &c in out {
+        match c {
+            b'\n' => {
+                rows.push(vec![b' '; COLS]);
+                col = 0;
+            }
+            b'\r' => col = 0,
+            b'\t' => col = ((col | 7) + 1).min(COLS),
+            8 => col = col.saturating_sub(1),
+            0x80..=0xbf => {}
+            _ => {
+                let c = if c >= 0xc0 { b'?' } else { c };
+                if c < 0x20 || c == 0x7f {
+                    continue;
+                }
+                if col >= COLS {
+                    rows.push(vec![b' '; COLS]);
+                    col = 0;
+                }
+                if let Some(row) = rows.last_mut() {
+                    row[col] = c;
+                }
+                col += 1;
+            }
+        }
+    }
+    rows.into_iter().map(|r| String::from_utf8_lossy(&r).trim_end().to_string()).collect()
+}
+
+#[test]
+fn screen_rows_wrap_at_80_columns_and_follow_the_control_characters() {
+    let long = "x".repeat(85);
+    let rows = screen_rows(format!("a\tb\n\r{long}\nabc\rX\n\u{b5}s\x1b[0m\n").as_bytes());
+    assert_eq!(rows[0], "a       b");
+    assert_eq!(rows[1], "x".repeat(80));
+    assert_eq!(rows[2], "xxxxx");
+    assert_eq!(rows[3], "Xbc");
+    assert_eq!(rows[4], "?s[0m");
+    assert_eq!(rows.len(), 6);
+    // Exactly 80 columns then a newline: no blank row in between.
+    assert_eq!(screen_rows(format!("{}\nz", "y".repeat(80)).as_bytes()), vec!["y".repeat(80), "z".into()]);
+}
+
 #[test]
 fn run_sh_and_the_harness_boot_the_same_machine() {
     // `make run` uses support/qemu/run.sh, these tests use the harness: same machine, same NIC.
