@@ -15,21 +15,27 @@ use crate::summary::configs;
 pub const DIAGONAL: &str = "throughput = load";
 
 const PALETTE: [RGBColor; 6] = [
-    RGBColor(0x1f, 0x4e, 0xb4), // sel4 at the first hold-off: blue
-    RGBColor(0x2a, 0xa0, 0xd8), // light blue
+    RGBColor(0x1f, 0x4e, 0xb4), // sel4 (system.xml's hold-off): blue
+    RGBColor(0x2a, 0xa0, 0xd8), // sel4 at hold-off 0: light blue
     RGBColor(0x2c, 0x9a, 0x3c), // co-located: green
     RGBColor(0xc8, 0x2a, 0x2a), // linux: red
-    RGBColor(0x8e, 0x44, 0xad),
-    RGBColor(0xd3, 0x84, 0x0b),
+    RGBColor(0x8e, 0x44, 0xad), // without VT-d: purple
+    RGBColor(0xd3, 0x84, 0x0b), // anything else: orange
 ];
 
-fn colour(i: usize, k: &ConfigKey) -> RGBColor {
+fn colour(k: &ConfigKey) -> RGBColor {
     if k.system == "linux" {
         PALETTE[3]
     } else if k.system == "sel4-colocated" {
         PALETTE[2]
+    } else if k.system == "sel4-noiommu" {
+        PALETTE[4]
+    } else if k.holdoff_us == Some(0) {
+        PALETTE[1]
+    } else if k.system == "sel4" {
+        PALETTE[0]
     } else {
-        [PALETTE[0], PALETTE[1], PALETTE[4], PALETTE[5]][i % 4]
+        PALETTE[5]
     }
 }
 
@@ -68,8 +74,8 @@ fn draw_fig1b(rows: &[Row], path: &Path) -> Result<(), Box<dyn Error>> {
         .draw_series(LineSeries::new(vec![(0.0, 0.0), (xmax, xmax)], grey.stroke_width(1)))?
         .label(DIAGONAL)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1)));
-    for (i, k) in keys.iter().enumerate() {
-        let c = colour(i, k);
+    for k in &keys {
+        let c = colour(k);
         let p = points(rows, k, |r| Some(r.achieved_mbps));
         chart
             .draw_series(LineSeries::new(p.clone(), c.stroke_width(2)))?
@@ -91,13 +97,13 @@ fn draw_fig1b(rows: &[Row], path: &Path) -> Result<(), Box<dyn Error>> {
         .build_cartesian_2d(0f64..xmax, 0f64..100f64)?;
     cpu.configure_mesh().x_desc("offered load (Mb/s)").y_desc("CPU utilisation (%)").draw()?;
     let mut any = false;
-    for (i, k) in keys.iter().enumerate() {
+    for k in &keys {
         let p = points(rows, k, |r| r.cpu_pct);
         if p.is_empty() {
             continue;
         }
         any = true;
-        let c = colour(i, k);
+        let c = colour(k);
         cpu.draw_series(LineSeries::new(p.clone(), c.stroke_width(2)))?
             .label(format!("{} CPU", k.label()))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));

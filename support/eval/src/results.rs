@@ -16,12 +16,12 @@ pub const LATENCY_HEADER: &str = "system,holdoff_us,samples,lost,p50_us,p90_us,p
 pub const PROFILE_HEADER: &str = "category,share_pct";
 
 /// The systems of results.csv's `system` column.
-pub const SYSTEMS: [&str; 3] = ["sel4", "sel4-colocated", "linux"];
+pub const SYSTEMS: [&str; 4] = ["sel4", "sel4-noiommu", "sel4-colocated", "linux"];
 
 /// One open-loop level of one configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
-    /// `sel4`, `sel4-colocated` or `linux`.
+    /// `sel4`, `sel4-noiommu` (system.xml without VT-d), `sel4-colocated` or `linux`.
     pub system: String,
     /// Interrupt hold-off in microseconds (`None` for Linux: its e1000 driver's default).
     pub holdoff_us: Option<u32>,

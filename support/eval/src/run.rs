@@ -1,6 +1,7 @@
 //! `eval run`: experiment (b) in one sitting. Each configuration (seL4's system.xml at its
-//! hold-off and at 0 us, the co-located echo, the Linux guest) is built first, then booted once
-//! under QEMU (TCG, q35, e1000 on a dgram netdev, a hard time limit, killed on drop) and driven
+//! hold-off, without VT-d and at 0 us, the co-located echo, the Linux guest) is built first,
+//! then booted once under QEMU (TCG, q35, e1000 on a dgram netdev, a hard time limit, killed on
+//! drop; seL4 with QEMU's intel-iommu in front of the NIC, as `make run` boots it) and driven
 //! by loadgen as the guest's gateway: one open-loop level per offered load with CPU read from
 //! the guest's console around it, then a closed-loop latency phase. Progress goes to stderr.
 
@@ -65,8 +66,10 @@ pub struct Options {
 /// The configurations of experiment (b).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Which {
-    /// system.xml at its own hold-off (100 us).
+    /// system.xml at its own hold-off (100 us), NIC DMA confined by VT-d (as `make run`).
     Sel4,
+    /// The same without the IOMMU (`make run IOMMU=0`): what confinement costs.
+    Sel4NoIommu,
     /// system.xml with hold-off 0 us.
     Sel4Holdoff0,
     /// examples/echo-in-netstack at its hold-off (100 us).
@@ -77,13 +80,24 @@ pub enum Which {
 
 impl Which {
     /// All of them, in run order.
-    pub const ALL: [Which; 4] = [Which::Sel4, Which::Sel4Holdoff0, Which::Colocated, Which::Linux];
+    pub const ALL: [Which; 5] = [Which::Sel4, Which::Sel4NoIommu, Which::Sel4Holdoff0, Which::Colocated, Which::Linux];
 
     /// The name `--configs` takes.
     pub fn name(self) -> &'static str {
         match self {
             Which::Sel4 => "sel4",
+            Which::Sel4NoIommu => "sel4-noiommu",
             Which::Sel4Holdoff0 => "sel4-holdoff0",
+            Which::Colocated => "sel4-colocated",
+            Which::Linux => "linux",
+        }
+    }
+
+    /// Its results.csv `system` (the hold-off is a column of its own).
+    pub fn system(self) -> &'static str {
+        match self {
+            Which::Sel4 | Which::Sel4Holdoff0 => "sel4",
+            Which::Sel4NoIommu => "sel4-noiommu",
             Which::Colocated => "sel4-colocated",
             Which::Linux => "linux",
         }
@@ -184,8 +198,18 @@ struct Prepared {
 }
 
 enum Boot {
-    Sel4 { kernel: PathBuf, image: PathBuf, ready: &'static str },
-    Linux { kernel: PathBuf, initrd: PathBuf },
+    /// `iommu`: the kernel has VT-d support and QEMU gets `intel-iommu` (the boot line must
+    /// then say the NIC's DMA is confined; without, that it is not).
+    Sel4 {
+        kernel: PathBuf,
+        image: PathBuf,
+        ready: &'static str,
+        iommu: bool,
+    },
+    Linux {
+        kernel: PathBuf,
+        initrd: PathBuf,
+    },
 }
 
 /// Estimated times, for the "time left" in progress lines.
@@ -201,15 +225,27 @@ impl Estimate {
     }
 }
 
-/// The benchmark kernel (with the utilisation counters `cpu start`/`cpu stop` read), and
-/// whether images must be built for it; if it cannot be built, the default kernel and a note
-/// saying seL4 CPU is not measured.
-fn sel4_kernel() -> Result<(PathBuf, bool, Option<String>), String> {
-    match build_kernel(KernelVariant::Bench) {
-        Ok(k) => Ok((k, true, None)),
+/// The seL4 kernels: the benchmark kernel (with the utilisation counters `cpu start`/`cpu stop`
+/// read) with VT-d support and without.
+struct Kernels {
+    iommu: PathBuf,
+    plain: PathBuf,
+    /// Both are benchmark kernels, so images must be built for them.
+    bench: bool,
+}
+
+/// Builds both benchmark kernels; if either cannot be built, the IOMMU and default kernels and
+/// a note saying seL4 CPU is not measured.
+fn sel4_kernels() -> Result<(Kernels, Option<String>), String> {
+    match build_kernel(KernelVariant::BenchIommu).and_then(|i| build_kernel(KernelVariant::Bench).map(|p| (i, p))) {
+        Ok((iommu, plain)) => Ok((Kernels { iommu, plain, bench: true }, None)),
         Err(e) => {
-            let k = build_kernel(KernelVariant::Default).map_err(|e| e.to_string())?;
-            Ok((k, false, Some(format!("the benchmark kernel did not build ({e}): seL4 CPU not measured"))))
+            let iommu = build_kernel(KernelVariant::Iommu).map_err(|e| e.to_string())?;
+            let plain = build_kernel(KernelVariant::Default).map_err(|e| e.to_string())?;
+            Ok((
+                Kernels { iommu, plain, bench: false },
+                Some(format!("a benchmark kernel did not build ({e}): seL4 CPU not measured")),
+            ))
         }
     }
 }
@@ -274,44 +310,48 @@ fn build_linux() -> Result<(PathBuf, PathBuf), String> {
 /// written into the output directory as `eval-holdoff0.xml`: its program images are plain
 /// names (cargo bins, found by the image tool in build/pds), so the copy builds from anywhere,
 /// and `make image` puts it in build/eval-holdoff0/image.elf (named by the file's stem).
-fn prepare(which: Which, out: &Path, kernel: &Path, bench: bool) -> Result<Prepared, String> {
-    let sel4 = |system: &str, holdoff: u32, colocated: bool, ready: &'static str| -> Result<Prepared, String> {
+fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, String> {
+    let bench = kernels.bench;
+    let sel4 = |system: &str, holdoff: u32, ready: &'static str| -> Result<Prepared, String> {
         eprintln!("eval: building the image of {system} (make image{})", if bench { " BENCH=1" } else { "" });
         let image = if bench { build_bench_image(system) } else { build_image(system) }
             .map_err(|e| format!("cannot build the image of {system}: {e}"))?;
+        let iommu = which != Which::Sel4NoIommu;
+        let kernel = if iommu { &kernels.iommu } else { &kernels.plain };
         Ok(Prepared {
             which,
-            key: ConfigKey {
-                system: if colocated { "sel4-colocated" } else { "sel4" }.into(),
-                holdoff_us: Some(holdoff),
-            },
-            boot: Boot::Sel4 { kernel: kernel.to_path_buf(), image, ready },
+            key: ConfigKey { system: which.system().into(), holdoff_us: Some(holdoff) },
+            boot: Boot::Sel4 { kernel: kernel.clone(), image, ready, iommu },
         })
     };
     let read = |rel: &str| fs::read_to_string(repo_root().join(rel)).map_err(|e| format!("cannot read {rel}: {e}"));
     match which {
         Which::Sel4 => {
             let h = holdoff_of(&read("system.xml")?).map_err(|e| format!("system.xml: {e}"))?;
-            sel4("system.xml", h, false, "echo: up: UDP echo on port 7")
+            sel4("system.xml", h, "echo: up: UDP echo on port 7")
+        }
+        Which::Sel4NoIommu => {
+            let h = holdoff_of(&read("system.xml")?).map_err(|e| format!("system.xml: {e}"))?;
+            sel4("system.xml", h, "echo: up: UDP echo on port 7")
         }
         Which::Sel4Holdoff0 => {
             let xml = with_holdoff(&read("system.xml")?, 0).map_err(|e| format!("system.xml: {e}"))?;
             let copy = out.join("eval-holdoff0.xml");
             fs::write(&copy, xml).map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
             let rel = copy.strip_prefix(repo_root()).unwrap_or(&copy).to_string_lossy().into_owned();
-            sel4(&rel, 0, false, "echo: up: UDP echo on port 7")
+            sel4(&rel, 0, "echo: up: UDP echo on port 7")
         }
         Which::Colocated => {
             let f = "examples/echo-in-netstack/echo-in-netstack.xml";
             let h = holdoff_of(&read(f)?).map_err(|e| format!("{f}: {e}"))?;
-            sel4(f, h, true, "netstack: hosting an application on UDP port 7")
+            sel4(f, h, "netstack: hosting an application on UDP port 7")
         }
         Which::Linux => {
             eprintln!("eval: building the Linux guest (support/eval/linux/build.sh)");
             let (kernel, initrd) = build_linux()?;
             Ok(Prepared {
                 which,
-                key: ConfigKey { system: "linux".into(), holdoff_us: None },
+                key: ConfigKey { system: which.system().into(), holdoff_us: None },
                 boot: Boot::Linux { kernel, initrd },
             })
         }
@@ -335,13 +375,25 @@ fn boot(p: &Prepared, log: &Path, limit: Duration) -> Result<Booted, String> {
     let nic = Nic::e1000(Netdev::Dgram { local: qemu_addr, remote: my_addr });
     let cfg = QemuConfig::new().nic(nic).timeout(limit).log_file(log);
     let cfg = match &p.boot {
-        Boot::Sel4 { kernel, image, .. } => cfg.kernel(kernel).initrd(image),
+        Boot::Sel4 { kernel, image, iommu, .. } => cfg.kernel(kernel).initrd(image).iommu(*iommu),
         Boot::Linux { kernel, initrd } => cfg.kernel(kernel).initrd(initrd).append(LINUX_APPEND),
     };
     let mut q = Qemu::spawn(cfg).map_err(|e| e.to_string())?;
     let console = |e: qemu_harness::Error| format!("{e}");
     match &p.boot {
-        Boot::Sel4 { ready, .. } => {
+        Boot::Sel4 { ready, iommu, .. } => {
+            // The initialiser says before the PDs start whether the NIC's DMA is confined.
+            let dma = q
+                .expect_regex(r"initialiser: DMA: (confined by VT-d|NOT confined)[^\r\n]*\r?\n", BOOT_WAIT)
+                .map_err(console)?;
+            if dma.matched.contains("NOT confined") == *iommu {
+                return Err(format!(
+                    "booted {} VT-d, but the initialiser says {:?} (serial log: {})",
+                    if *iommu { "with" } else { "without" },
+                    dma.matched.trim_end(),
+                    log.display()
+                ));
+            }
             let up =
                 q.expect_regex(r"netstack: (up: [^\r\n]*|cannot start: [^\r\n]*)\r?\n", BOOT_WAIT).map_err(console)?;
             if !up.matched.contains("up: ") {
@@ -431,18 +483,17 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
     ));
     let needs_sel4 = opts.which.iter().any(|w| *w != Which::Linux);
     let kernel = if needs_sel4 {
-        let (k, bench, why) = sel4_kernel()?;
+        let (k, why) = sel4_kernels()?;
         if let Some(why) = why {
             tables.notes.push(why);
         }
-        Some((k, bench))
+        k
     } else {
-        None
+        Kernels { iommu: PathBuf::new(), plain: PathBuf::new(), bench: false }
     };
     let mut prepared = Vec::new();
     for w in &opts.which {
-        let (k, bench) = kernel.as_ref().map_or((Path::new(""), false), |(k, b)| (k.as_path(), *b));
-        match prepare(*w, &opts.out, k, bench) {
+        match prepare(*w, &opts.out, &kernel) {
             Ok(p) => prepared.push(p),
             Err(e) => {
                 say(format!("{}: not measured: {e}", w.name()));

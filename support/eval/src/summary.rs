@@ -1,6 +1,7 @@
 //! summary.md: the measured table and the ratios the paper's reader wants (throughput and CPU
 //! of each seL4 configuration against Linux at the same offered level, peak throughput of each
-//! configuration, latency, the profile and its framework overhead when one was measured), and,
+//! configuration, the cost of DMA confinement (with VT-d against without, level by level),
+//! latency, the profile and its framework overhead when one was measured), and,
 //! said plainly, every level where this system loses to Linux.
 
 use std::collections::BTreeMap;
@@ -76,6 +77,54 @@ pub fn vs_linux(rows: &[Row]) -> Vec<VsLinux> {
                 cpu_pct: r.cpu_pct,
                 linux_cpu_pct: l.cpu_pct,
                 cpu_ratio: match (r.cpu_pct, l.cpu_pct) {
+                    (Some(a), Some(b)) => ratio(a, b),
+                    _ => None,
+                },
+            })
+        })
+        .collect()
+}
+
+/// One level of system.xml with the NIC's DMA confined by VT-d (`sel4`) beside the same level
+/// without the IOMMU (`sel4-noiommu`, same hold-off): what confinement costs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfinementCost {
+    /// The hold-off both ran at.
+    pub holdoff_us: Option<u32>,
+    /// Offered load, Mb/s.
+    pub offered_mbps: f64,
+    /// Achieved with VT-d.
+    pub confined_mbps: f64,
+    /// Achieved without.
+    pub unconfined_mbps: f64,
+    /// confined / unconfined throughput (`None` when the unconfined run echoed nothing).
+    pub throughput_ratio: Option<f64>,
+    /// CPU with VT-d.
+    pub confined_cpu_pct: Option<f64>,
+    /// CPU without.
+    pub unconfined_cpu_pct: Option<f64>,
+    /// confined / unconfined CPU (`None` when either is unknown or the unconfined one is 0).
+    pub cpu_ratio: Option<f64>,
+}
+
+/// Every `sel4` level that has a `sel4-noiommu` level at the same hold-off and offered load.
+pub fn confinement_cost(rows: &[Row]) -> Vec<ConfinementCost> {
+    let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
+    rows.iter()
+        .filter(|r| r.system == "sel4")
+        .filter_map(|c| {
+            let u = rows.iter().find(|u| {
+                u.system == "sel4-noiommu" && u.holdoff_us == c.holdoff_us && same_level(u.offered_mbps, c.offered_mbps)
+            })?;
+            Some(ConfinementCost {
+                holdoff_us: c.holdoff_us,
+                offered_mbps: c.offered_mbps,
+                confined_mbps: c.achieved_mbps,
+                unconfined_mbps: u.achieved_mbps,
+                throughput_ratio: ratio(c.achieved_mbps, u.achieved_mbps),
+                confined_cpu_pct: c.cpu_pct,
+                unconfined_cpu_pct: u.cpu_pct,
+                cpu_ratio: match (c.cpu_pct, u.cpu_pct) {
                     (Some(a), Some(b)) => ratio(a, b),
                     _ => None,
                 },
@@ -280,6 +329,34 @@ pub fn summary_md(t: &Tables, heading: &str) -> String {
                 num(v.cpu_pct, 1),
                 num(v.linux_cpu_pct, 1),
                 ratio(v.cpu_ratio)
+            );
+        }
+        s.push('\n');
+    }
+
+    s.push_str("## Cost of DMA confinement (VT-d)\n\n");
+    let cc = confinement_cost(rows);
+    if cc.is_empty() {
+        s.push_str("Not measured: this run has no level of both `sel4` and `sel4-noiommu`.\n\n");
+    } else {
+        s.push_str(
+            "system.xml as `make run` boots it (the NIC reaches only its granted regions through QEMU's \
+             intel-iommu) against the same image on the kernel without IOMMU support and no intel-iommu \
+             (`make run IOMMU=0`), at the same hold-off.\n\n",
+        );
+        s.push_str("| hold-off us | offered Mb/s | Mb/s with VT-d | Mb/s without | throughput ratio | CPU % with | CPU % without | CPU ratio |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for c in &cc {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} |",
+                c.holdoff_us.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+                c.offered_mbps,
+                c.confined_mbps,
+                c.unconfined_mbps,
+                ratio(c.throughput_ratio),
+                num(c.confined_cpu_pct, 1),
+                num(c.unconfined_cpu_pct, 1),
+                ratio(c.cpu_ratio)
             );
         }
         s.push('\n');

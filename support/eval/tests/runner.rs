@@ -47,5 +47,10 @@ fn names_times_and_configurations() {
     assert_eq!(progress_name(&ConfigKey { system: "sel4".into(), holdoff_us: Some(100) }), "sel4 holdoff=100us");
     assert_eq!(progress_name(&ConfigKey { system: "linux".into(), holdoff_us: None }), "linux");
     assert_eq!(Which::parse("sel4-colocated").unwrap(), Which::Colocated);
-    assert!(Which::parse("bsd").unwrap_err().contains("choose from sel4, sel4-holdoff0, sel4-colocated, linux"));
+    assert_eq!(Which::parse("sel4-noiommu").unwrap(), Which::Sel4NoIommu);
+    assert_eq!(Which::Sel4NoIommu.system(), "sel4-noiommu");
+    assert_eq!(Which::Sel4Holdoff0.system(), "sel4", "the hold-off is a column of its own");
+    assert!(Which::parse("bsd")
+        .unwrap_err()
+        .contains("choose from sel4, sel4-noiommu, sel4-holdoff0, sel4-colocated, linux"));
 }

@@ -1,11 +1,12 @@
 //! summary.md from the fixture: ratios against Linux per level, peaks, the plain statement of
 //! where seL4 loses (the fixture loses at 10 Mb/s), the profile's framework overhead, and what
-//! the summary says when there is no profile or no loss.
+//! the summary says when there is no profile or no loss, and the cost of DMA confinement (with
+//! VT-d against without, level by level).
 
 mod common;
 
 use eval::results::{self, Row};
-use eval::summary::{self, framework_overhead, latency_losses, losses, peaks, vs_linux};
+use eval::summary::{self, confinement_cost, framework_overhead, latency_losses, losses, peaks, vs_linux};
 
 fn fixture_rows() -> Vec<Row> {
     results::read_dir(&common::fixture()).unwrap().results
@@ -110,4 +111,52 @@ fn a_longer_round_trip_than_linux_is_a_loss() {
         vec!["sel4 (hold-off 100 us) has a longer median round trip than Linux: 1000 us against 900 us.".to_string()]
     );
     assert!(summary::summary_md(&t, "").contains("- sel4 (hold-off 100 us) has a longer median round trip"));
+}
+
+#[test]
+fn confinement_cost_pairs_each_level_with_the_unconfined_run() {
+    let mut t = results::read_dir(&common::fixture()).unwrap();
+    let md = summary::summary_md(&t, "");
+    assert!(md.contains("Not measured: this run has no level of both `sel4` and `sel4-noiommu`."), "{md}");
+    // The unconfined run at the default hold-off: 10% faster at 200 Mb/s, CPU 32% against 40%;
+    // at 10 Mb/s no CPU figure; at hold-off 0 nothing (no unconfined run there).
+    let unconfined: Vec<Row> = t
+        .results
+        .iter()
+        .filter(|r| r.system == "sel4" && r.holdoff_us == Some(100))
+        .map(|r| {
+            let mut u = r.clone();
+            u.system = "sel4-noiommu".into();
+            if r.offered_mbps == 200.0 {
+                u.achieved_mbps = 250.0;
+                u.cpu_pct = Some(32.0);
+            }
+            if r.offered_mbps == 10.0 {
+                u.cpu_pct = None;
+            }
+            u
+        })
+        .collect();
+    assert_eq!(unconfined.len(), 3);
+    t.results.extend(unconfined);
+    let c = confinement_cost(&t.results);
+    assert_eq!(c.len(), 3, "three levels at hold-off 100, none at 0: {c:#?}");
+    let at = |l: f64| c.iter().find(|x| x.offered_mbps == l).unwrap();
+    assert_eq!((at(200.0).confined_mbps, at(200.0).unconfined_mbps), (200.0, 250.0));
+    assert_eq!(at(200.0).throughput_ratio, Some(0.8));
+    assert!((at(200.0).cpu_ratio.unwrap() - 1.25).abs() < 1e-9);
+    assert_eq!(at(10.0).cpu_ratio, None, "no unconfined CPU figure: no ratio");
+    assert!(c.iter().all(|x| x.holdoff_us == Some(100)));
+    let md = summary::summary_md(&t, "");
+    assert!(md.contains("## Cost of DMA confinement (VT-d)"), "{md}");
+    assert!(md.contains("| 100 | 200 | 200.0 | 250.0 | 0.80x | 40.0 | 32.0 | 1.25x |"), "{md}");
+    // The unconfined run is a seL4 configuration like the others: compared with Linux too.
+    assert!(vs_linux(&t.results).iter().any(|v| v.config.system == "sel4-noiommu"));
+    // And its rows survive the CSV round trip.
+    let dir = std::env::temp_dir().join(format!("eval-confinement-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    results::write_dir(&dir, &t).unwrap();
+    let back = results::read_dir(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(back.results.iter().filter(|r| r.system == "sel4-noiommu").count(), 3);
 }

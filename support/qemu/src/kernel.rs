@@ -16,6 +16,8 @@ pub enum KernelVariant {
     /// As `Default`, plus the kernel's per-thread utilisation accounting (the evaluation's
     /// CPU figures; boot it with an image from [`crate::build_bench_image`]).
     Bench,
+    /// `Bench` with CONFIG_IOMMU: the evaluation's CPU figures under DMA confinement.
+    BenchIommu,
 }
 
 impl KernelVariant {
@@ -24,6 +26,7 @@ impl KernelVariant {
             KernelVariant::Default => "default",
             KernelVariant::Iommu => "iommu",
             KernelVariant::Bench => "bench",
+            KernelVariant::BenchIommu => "bench-iommu",
         }
     }
 }
@@ -43,16 +46,15 @@ pub fn kernel_image(variant: KernelVariant) -> PathBuf {
 pub fn build_kernel(variant: KernelVariant) -> Result<PathBuf> {
     let script = repo_root().join("support/kernel/build.sh");
     let mut cmd = Command::new(&script);
-    let flag = match variant {
-        KernelVariant::Default => "",
-        KernelVariant::Iommu => "--iommu",
-        KernelVariant::Bench => "--bench",
+    let flags: &[&str] = match variant {
+        KernelVariant::Default => &[],
+        KernelVariant::Iommu => &["--iommu"],
+        KernelVariant::Bench => &["--bench"],
+        KernelVariant::BenchIommu => &["--bench", "--iommu"],
     };
-    if !flag.is_empty() {
-        cmd.arg(flag);
-    }
+    cmd.args(flags);
     cmd.current_dir(repo_root());
-    let shown = format!("{} {flag}", script.display());
+    let shown = format!("{} {}", script.display(), flags.join(" "));
     let out = cmd.output().map_err(|source| Error::Io {
         context: format!("could not run the kernel build script {}", script.display()),
         source,

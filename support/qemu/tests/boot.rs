@@ -147,7 +147,7 @@ fn qemu_accepts_an_e1000_on_user_networking() {
 #[test]
 fn every_kernel_variant_prints_on_the_vga_screen_too() {
     let root = hello_root();
-    for variant in [KernelVariant::Default, KernelVariant::Iommu, KernelVariant::Bench] {
+    for variant in [KernelVariant::Default, KernelVariant::Iommu, KernelVariant::Bench, KernelVariant::BenchIommu] {
         for vga in ["std", "none"] {
             let cfg = QemuConfig::new().kernel(kernel(variant)).initrd(&root).vga(vga).monitor(true);
             let mut q = boot(cfg);

@@ -21,7 +21,7 @@ fn boot(system: &str) -> Qemu {
 
 fn boot_on(system: &str, variant: KernelVariant) -> Qemu {
     let image = match variant {
-        KernelVariant::Bench => build_bench_image(system),
+        KernelVariant::Bench | KernelVariant::BenchIommu => build_bench_image(system),
         _ => build_image(system),
     }
     .unwrap_or_else(|e| panic!("{e}"));
@@ -82,7 +82,7 @@ fn a_system_file_can_switch_injection_off() {
 
 #[test]
 fn cpu_reports_a_window_on_the_benchmark_kernel_and_refuses_elsewhere() {
-    let mut q = boot_on("tests/systems/console.xml", KernelVariant::Bench);
+    let mut q = boot_on("tests/systems/console.xml", KernelVariant::BenchIommu);
     ok(q.expect("ungranted: done; idle", WAIT));
     ok(q.type_line("cpu start"));
     ok(q.expect("monitor: cpu started", WAIT));
