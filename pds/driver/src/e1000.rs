@@ -1,10 +1,14 @@
-//! Backend for the Intel 82540EM (e1000), the NIC QEMU emulates: reset, MAC from RAL/RAH with
-//! the EEPROM (EERD) as fallback, legacy descriptor rings, link up, ICR cause, IMS/IMC masking,
-//! ITR hold-off, statistics registers.
+//! Backend for the Intel 82540EM (e1000) and 82574L (e1000e), the NICs QEMU emulates: reset,
+//! MAC from RAL/RAH with the EEPROM (EERD) as fallback, legacy descriptor rings, link up, ICR
+//! cause, IMS/IMC masking, ITR hold-off, statistics registers.
 //!
 //! Register offsets and bits: Intel "PCI/PCI-X Family of Gigabit Ethernet Controllers
 //! Software Developer's Manual" (8254x SDM) §13 (registers) and §3.2.3/§3.3.3 (legacy
 //! descriptors), as also used by QEMU's `hw/net/e1000_regs.h` and Linux's `e1000_hw.h`.
+//! The 82574L (82574 datasheet §10) keeps every register and bit this driver uses at the same
+//! place and keeps the legacy descriptor formats (used while RFCTL.EXSTEN is clear, its reset
+//! value); it differs here only in EERD's layout ([`Intel::eerd`]). Without MSI-X (this
+//! driver never enables it) reading ICR clears it, as on the 82540.
 
 use crate::backend::{check_filter, Cause, FilterError, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
 use crate::hw::{DmaMem, Regs};
@@ -59,6 +63,9 @@ pub mod regs {
     pub const EERD_DONE: u32 = 1 << 4;
     pub const EERD_ADDR_SHIFT: u32 = 8;
     pub const EERD_DATA_SHIFT: u32 = 16;
+    /// EERD (82574): START bit 0, DONE bit 1, word address at bit 2, data at bit 16.
+    pub const EERD_82574_DONE: u32 = 1 << 1;
+    pub const EERD_82574_ADDR_SHIFT: u32 = 2;
 
     pub const ICR_TXDW: u32 = 1 << 0;
     pub const ICR_TXQE: u32 = 1 << 1;
@@ -119,17 +126,65 @@ pub fn itr_for_us(us: u32) -> Option<u32> {
     (v <= u64::from(ITR_MAX)).then_some(v as u32)
 }
 
+/// Which member of the family: what differs between them for this driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intel {
+    /// 82540EM (QEMU `e1000`, PCI 8086:100e).
+    I82540,
+    /// 82574L (QEMU `e1000e`, PCI 8086:10d3).
+    I82574,
+}
+
+/// EERD's layout: DONE bit, word-address shift (START is bit 0 and data bits 16..31 on both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EerdLayout {
+    /// The DONE bit.
+    pub done: u32,
+    /// Where the word address goes.
+    pub addr_shift: u32,
+}
+
+impl Intel {
+    /// How logs name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Intel::I82540 => nic_api::CHIP_82540EM.name,
+            Intel::I82574 => nic_api::CHIP_82574L.name,
+        }
+    }
+
+    /// EERD's layout (8254x SDM §13.4.4; 82574 datasheet §10.2.2.5).
+    pub fn eerd(self) -> EerdLayout {
+        match self {
+            Intel::I82540 => EerdLayout { done: EERD_DONE, addr_shift: EERD_ADDR_SHIFT },
+            Intel::I82574 => EerdLayout { done: EERD_82574_DONE, addr_shift: EERD_82574_ADDR_SHIFT },
+        }
+    }
+}
+
 /// The e1000 backend over a register window and two descriptor regions.
 pub struct E1000<R: Regs, M: DmaMem> {
     regs: R,
     rx_mem: M,
     tx_mem: M,
+    model: Intel,
 }
 
 impl<R: Regs, M: DmaMem> E1000<R, M> {
-    /// `rx_mem`/`tx_mem` hold the descriptor rings (16-byte aligned; 16 bytes per slot).
+    /// An 82540EM; `rx_mem`/`tx_mem` hold the descriptor rings (16-byte aligned; 16 bytes per
+    /// slot).
     pub fn new(regs: R, rx_mem: M, tx_mem: M) -> Self {
-        Self { regs, rx_mem, tx_mem }
+        Self::for_model(Intel::I82540, regs, rx_mem, tx_mem)
+    }
+
+    /// As [`E1000::new`], for family member `model`.
+    pub fn for_model(model: Intel, regs: R, rx_mem: M, tx_mem: M) -> Self {
+        Self { regs, rx_mem, tx_mem, model }
+    }
+
+    /// Which family member this drives.
+    pub fn model(&self) -> Intel {
+        self.model
     }
 
     /// The register window.
@@ -143,19 +198,20 @@ impl<R: Regs, M: DmaMem> E1000<R, M> {
                 return Ok(());
             }
         }
-        Err(InitError::Timeout { chip: Self::NAME, what, register: reg })
+        Err(InitError::Timeout { chip: self.model.name(), what, register: reg })
     }
 
     /// Reads one 16-bit EEPROM word through EERD.
     fn eeprom_word(&self, addr: u32) -> Result<u16, InitError> {
-        self.regs.write32(EERD, EERD_START | (addr << EERD_ADDR_SHIFT));
+        let layout = self.model.eerd();
+        self.regs.write32(EERD, EERD_START | (addr << layout.addr_shift));
         for _ in 0..SPIN_LIMIT {
             let v = self.regs.read32(EERD);
-            if v & EERD_DONE != 0 {
+            if v & layout.done != 0 {
                 return Ok((v >> EERD_DATA_SHIFT) as u16);
             }
         }
-        Err(InitError::Timeout { chip: Self::NAME, what: "EEPROM read (EERD)", register: EERD })
+        Err(InitError::Timeout { chip: self.model.name(), what: "EEPROM read (EERD)", register: EERD })
     }
 
     /// MAC from RAL0/RAH0 (loaded from the EEPROM at power-up), else EEPROM words 0..3.
@@ -176,7 +232,7 @@ impl<R: Regs, M: DmaMem> E1000<R, M> {
         }
         let mac = MacAddr(m);
         if !mac.is_valid_station() {
-            return Err(InitError::NoMacAddress { chip: Self::NAME });
+            return Err(InitError::NoMacAddress { chip: self.model.name() });
         }
         // Program the filter so the device accepts unicast frames to us.
         self.regs.write32(RAL0, u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
@@ -201,13 +257,17 @@ impl<R: Regs, M: DmaMem> E1000<R, M> {
 }
 
 impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
-    const NAME: &'static str = "e1000 (82540EM)";
+    const NAME: &'static str = "e1000 family (82540EM, 82574L)";
+
+    fn chip(&self) -> &'static str {
+        self.model.name()
+    }
 
     fn init(&mut self, rx_slots: u16, tx_slots: u16, holdoff_us: u32) -> Result<MacAddr, InitError> {
         Self::check_mem("receive", &self.rx_mem, rx_slots)?;
         Self::check_mem("transmit", &self.tx_mem, tx_slots)?;
         let itr = itr_for_us(holdoff_us).ok_or(InitError::HoldoffTooLong {
-            chip: Self::NAME,
+            chip: self.model.name(),
             requested_us: holdoff_us,
             max_us: ITR_MAX * ITR_UNIT_NS / 1000,
         })?;

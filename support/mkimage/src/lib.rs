@@ -128,8 +128,11 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
             }
             Backing::Pci(bar) => {
                 r.kind = spec::REGION_PCI;
-                r.bar = bar.bar;
-                r.pci = pci_id(bar.device, file, mr.pos)?;
+                r.bar = bar.bar();
+                (r.pci, r.pci_alt) = pci_ids(&bar.device, file, mr.pos)?;
+                for (slot, b) in r.pci_alt_bar.iter_mut().zip(&bar.bars[1..]) {
+                    *slot = *b;
+                }
             }
         }
         w.regions.push(r);
@@ -178,7 +181,7 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
                 SetVarValue::Number(v) => {
                     img.set_symbol(&sv.symbol, &v.to_le_bytes()).map_err(err)?;
                 }
-                SetVarValue::RegionPaddr(mr) => {
+                SetVarValue::RegionPaddr(mr) | SetVarValue::RegionPciId(mr) => {
                     let region = sys.regions.iter().position(|r| &r.name == mr).ok_or_else(|| {
                         at(file, sv.pos, format!("setvar `{}`: unknown memory_region `{mr}`", sv.symbol))
                     })?;
@@ -189,10 +192,16 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
                     // Make sure the bytes exist in the file image, so the initialiser can
                     // write into a loaded page.
                     img.write_at(sym.addr, &[0; 8]).map_err(err)?;
+                    let kind = match sv.value {
+                        SetVarValue::RegionPciId(_) => spec::PATCH_PCI_ID,
+                        _ => spec::PATCH_PADDR,
+                    };
                     patches.push(spec::PatchRec {
                         pd: U32::new(index as u32),
                         region: U32::new(region as u32),
                         vaddr: U64::new(sym.addr),
+                        kind: U32::new(kind),
+                        _pad: U32::new(0),
                     });
                 }
             }
@@ -254,6 +263,8 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
             pd: U32::new(index as u32),
             region: U32::new(spec::PATCH_TSC_HZ),
             vaddr: U64::new(info_sym.addr + core::mem::offset_of!(PdInfo, tsc_hz) as u64),
+            kind: U32::new(spec::PATCH_PADDR),
+            _pad: U32::new(0),
         });
 
         // Stack, guard and IPC buffer must not collide with the image or the maps.
@@ -351,7 +362,7 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
                     r.kind = spec::IRQ_PCI;
                     r.level = 1;
                     r.active_low = 1;
-                    r.pci = pci_id(device, file, irq.pos)?;
+                    (r.pci, r.pci_alt) = pci_ids(&device, file, irq.pos)?;
                     r.vector = vectors
                         .take()
                         .ok_or_else(|| at(file, irq.pos, "irq: no free interrupt vector left (0..=107 all used)"))?;
@@ -423,6 +434,25 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
     segments.push(Segment { vaddr: spec_vaddr, mem_size: spec_len as u64, data: spec_bytes, perms: spec::PERM_R });
     let elf = elf::write_executable(init.entry, &segments).map_err(init_err)?;
     Ok(Image { elf, spec_len, report })
+}
+
+/// The first of the alternatives and the rest (unused entries zero).
+type PciIds = (spec::PciId, [spec::PciId; spec::PCI_ALTERNATIVES - 1]);
+
+fn pci_ids(m: &sdf::PciMatch, file: &str, pos: Pos) -> Result<PciIds, Error> {
+    let mut alt = [spec::PciId::default(); spec::PCI_ALTERNATIVES - 1];
+    let (first, rest) = m.ids().split_first().ok_or_else(|| at(file, pos, "pci= lists no device"))?;
+    if rest.len() > alt.len() {
+        return Err(at(
+            file,
+            pos,
+            format!("pci= lists {} alternatives; at most {}", m.ids().len(), spec::PCI_ALTERNATIVES),
+        ));
+    }
+    for (slot, d) in alt.iter_mut().zip(rest) {
+        *slot = pci_id(*d, file, pos)?;
+    }
+    Ok((pci_id(*first, file, pos)?, alt))
 }
 
 fn pci_id(dev: sdf::PciDevice, file: &str, pos: Pos) -> Result<spec::PciId, Error> {

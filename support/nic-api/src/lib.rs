@@ -51,3 +51,38 @@ pub const MIN_TX_FRAME: u32 = 14;
 /// FCS stripped) rounded up. Receive buffers must be at least this long; longer ones are used
 /// only up to this length.
 pub const RX_BUF_LEN: u32 = 1536;
+
+/// A NIC the driver supports, by its PCI id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chip {
+    /// PCI vendor id.
+    pub vendor: u16,
+    /// PCI device id.
+    pub device: u16,
+    /// How logs name it.
+    pub name: &'static str,
+}
+
+impl Chip {
+    /// `vendor << 16 | device`: what a `<setvar region_pci_id=..>` gives the driver.
+    pub const fn pci_id(&self) -> u64 {
+        (self.vendor as u64) << 16 | self.device as u64
+    }
+}
+
+/// Intel 82540EM (QEMU's `e1000`).
+pub const CHIP_82540EM: Chip = Chip { vendor: 0x8086, device: 0x100e, name: "e1000 (82540EM)" };
+/// Intel 82574L (QEMU's `e1000e`).
+pub const CHIP_82574L: Chip = Chip { vendor: 0x8086, device: 0x10d3, name: "e1000e (82574L)" };
+/// National Semiconductor DP83820.
+pub const CHIP_DP83820: Chip = Chip { vendor: 0x100b, device: 0x0022, name: "DP83820" };
+
+/// Every NIC the driver has a backend for. A system file lists them as the NIC region's
+/// `pci="8086:100e|8086:10d3|100b:0022"` alternatives; the initialiser binds the first present
+/// and tells the driver which through `<setvar symbol="nic_pci_id" region_pci_id=".."/>`.
+pub const SUPPORTED_CHIPS: [Chip; 3] = [CHIP_82540EM, CHIP_82574L, CHIP_DP83820];
+
+/// The supported chip with PCI id `vendor << 16 | device`, if any.
+pub fn chip_for_pci_id(id: u64) -> Option<Chip> {
+    SUPPORTED_CHIPS.into_iter().find(|c| c.pci_id() == id)
+}

@@ -76,7 +76,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
 
     // Physical memory: fixed ranges must not overlap; a BAR is one region's.
     let mut fixed: Ranges<(&str, Pos)> = Ranges::new();
-    let mut bars: HashMap<(PciDevice, u8), (&str, Pos)> = HashMap::new();
+    let mut bars: Vec<(PciBar, &str, Pos)> = Vec::new();
     for (mr, node) in system.regions.iter().zip(&src.regions) {
         match mr.backing {
             Backing::Fixed { phys_addr } => {
@@ -89,20 +89,22 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 }
             }
             Backing::Pci(bar) => {
-                if let Some((other, pos)) = bars.get(&(bar.device, bar.bar)) {
+                // Alternatives that share an entry may bind the same function at boot.
+                // Alternatives that share an entry and its BAR may bind the same BAR at boot.
+                let shared = |b: &PciBar| bar.choices().find(|c| b.choices().any(|o| o == *c));
+                let claimed = bars.iter().find_map(|(b, other, pos)| shared(b).map(|c| (c, other, pos)));
+                if let Some(((dev, n), other, pos)) = claimed {
                     errs.push((
                         attr(r, *node, "bar"),
                         format!(
-                            "<memory_region> {}: BAR {} of PCI device {} is already claimed by memory region {} ({})",
+                            "<memory_region> {}: BAR {n} of PCI device {dev} is already claimed by memory region {} ({})",
                             show(&mr.name),
-                            bar.bar,
-                            bar.device,
                             show(other),
                             at(*pos)
                         ),
                     ));
                 } else {
-                    bars.insert((bar.device, bar.bar), (&mr.name, mr.pos));
+                    bars.push((bar, &mr.name, mr.pos));
                 }
             }
             Backing::Allocated => {}
@@ -226,7 +228,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
             let (form, known): (&str, Vec<&str>) = if node.has_attribute("pd_index") {
                 ("pd_index", pd_names.clone())
             } else {
-                let form = ["region_paddr", "region_size"]
+                let form = ["region_paddr", "region_pci_id", "region_size"]
                     .into_iter()
                     .find(|f| node.has_attribute(*f))
                     .unwrap_or("region_sharers");
@@ -245,6 +247,21 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                 ));
                 continue;
             };
+            if form == "region_pci_id" && system.regions[target].pci().is_none() {
+                errs.push((
+                    attr(r, node, form),
+                    format!(
+                        "<setvar> region_pci_id={}: that memory region is not a PCI device's BAR (pci=\"vvvv:dddd\"); expected one of{}",
+                        show(name),
+                        {
+                            let pci: Vec<&str> =
+                                system.regions.iter().filter(|m| m.pci().is_some()).map(|m| m.name.as_str()).collect();
+                            if pci.is_empty() { " (none in this file)".to_string() } else { format!(" {}", pci.join(", ")) }
+                        }
+                    ),
+                ));
+                continue;
+            }
             match form {
                 "pd_index" => resolved.push((p, k, target as u64)),
                 "region_size" => resolved.push((p, k, system.regions[target].size)),
@@ -442,7 +459,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
     // IRQ sources and I/O ports: each claimed once in the whole system.
     let mut pins: HashMap<(u8, u8), Pos> = HashMap::new();
     let mut vectors: HashMap<u8, Pos> = HashMap::new();
-    let mut pci_irqs: HashMap<PciDevice, Pos> = HashMap::new();
+    let mut pci_irqs: Vec<(PciMatch, Pos)> = Vec::new();
     let mut ports: Ranges<Pos> = Ranges::new();
     for (pd, s) in system.pds.iter().zip(&src.pds) {
         for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
@@ -466,13 +483,15 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                     }
                 }
                 IrqKind::Pci { device } => {
-                    if let Some(first) = pci_irqs.get(&device) {
+                    if let Some((other, first)) = pci_irqs.iter().find(|(m, _)| m.overlaps(&device)) {
+                        let shared = device.ids().iter().find(|d| other.ids().contains(d)).copied();
                         errs.push((attr(r, *node, "pci"), format!(
-                            "<irq> pci=\"{device}\": that device's interrupt is already claimed by the irq at {}; an interrupt goes to one PD only",
+                            "<irq> pci=\"{}\": that device's interrupt is already claimed by the irq at {}; an interrupt goes to one PD only",
+                            shared.unwrap_or(device.first()),
                             at(*first)
                         )));
                     } else {
-                        pci_irqs.insert(device, irq.pos);
+                        pci_irqs.push((device, irq.pos));
                     }
                 }
             }

@@ -219,16 +219,74 @@ impl fmt::Display for PciDevice {
     }
 }
 
+/// Most alternatives one `pci=` may list.
+pub const MAX_PCI_ALTERNATIVES: usize = 4;
+
+/// `pci="a|b|c"` (our extension): the PCI functions a region or irq may bind, in order of
+/// preference; the initialiser binds the first that is present. One entry is the common case.
+/// Never empty, no entry twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PciMatch {
+    ids: [PciDevice; MAX_PCI_ALTERNATIVES],
+    len: u8,
+}
+
+impl PciMatch {
+    /// Exactly one device.
+    pub fn one(d: PciDevice) -> PciMatch {
+        PciMatch { ids: [d; MAX_PCI_ALTERNATIVES], len: 1 }
+    }
+
+    /// The alternatives in order; `None` if `ids` is empty, too long or repeats an entry.
+    pub fn new(ids: &[PciDevice]) -> Option<PciMatch> {
+        let first = *ids.first()?;
+        if ids.len() > MAX_PCI_ALTERNATIVES || ids.iter().enumerate().any(|(i, d)| ids[..i].contains(d)) {
+            return None;
+        }
+        let mut m = PciMatch::one(first);
+        m.ids[..ids.len()].copy_from_slice(ids);
+        m.len = ids.len() as u8;
+        Some(m)
+    }
+
+    /// The alternatives, in order of preference.
+    pub fn ids(&self) -> &[PciDevice] {
+        &self.ids[..self.len as usize]
+    }
+
+    /// The preferred one.
+    pub fn first(&self) -> PciDevice {
+        self.ids[0]
+    }
+
+    /// Whether the two may bind the same function (they share an entry).
+    pub fn overlaps(&self, other: &PciMatch) -> bool {
+        self.ids().iter().any(|d| other.ids().contains(d))
+    }
+}
+
+impl fmt::Display for PciMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.ids().iter().enumerate() {
+            if i > 0 {
+                f.write_str("|")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Where an IRQ comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IrqKind {
     /// `<irq id pin vector [ioapic] [trigger] [polarity]/>`: an IOAPIC pin, delivered on
     /// CPU vector 0x30 + `vector` (seL4's `IRQControl_GetIOAPIC`).
     Ioapic { ioapic: u8, pin: u8, vector: u8, trigger: Trigger, polarity: Polarity },
-    /// `<irq id pci="vvvv:dddd[@n]"/>` (our extension): the device's INTx line. The
-    /// initialiser reads the pin from configuration space, routes it level/active-low and
-    /// picks a vector that no IOAPIC `irq` of the file uses.
-    Pci { device: PciDevice },
+    /// `<irq id pci="vvvv:dddd[@n]|..."/>` (our extension): the device's INTx line (of the
+    /// first alternative present). The initialiser reads the pin from configuration space,
+    /// routes it level/active-low and picks a vector that no IOAPIC `irq` of the file uses.
+    Pci { device: PciMatch },
 }
 
 /// `<irq>`: delivered as a notification on channel id `id` of its PD.
@@ -263,6 +321,10 @@ pub enum SetVarValue {
     /// `region_paddr="mr"`: the physical address of memory region `mr`, known only once
     /// its frames are allocated (by the image tool, or at boot by the initialiser).
     RegionPaddr(String),
+    /// `region_pci_id="mr"` (our extension): `vendor << 16 | device` of the PCI function the
+    /// initialiser bound to `pci=` region `mr` (the first of its alternatives present), so a
+    /// driver learns which chip it drives; known only at boot.
+    RegionPciId(String),
 }
 
 /// Which attribute or element a setvar came from (for error messages and reports).
@@ -272,6 +334,8 @@ pub enum SetVarSource {
     Value,
     /// `<setvar symbol region_paddr=..>`.
     RegionPaddr,
+    /// `<setvar symbol region_pci_id=..>`.
+    RegionPciId,
     /// `<setvar symbol region_size="mr">` (our extension): the size of memory region `mr` in
     /// bytes, for a PD that needs it without mapping the region.
     RegionSize,
@@ -320,9 +384,28 @@ impl PageSize {
 /// A PCI device's base address register, backing a device memory region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PciBar {
-    pub device: PciDevice,
-    /// 0..=5.
-    pub bar: u8,
+    /// The device (the first of the alternatives present at boot).
+    pub device: PciMatch,
+    /// 0..=5, per alternative (`bar="0|0|1"`; one `bar="N"` is N for all); entries past the
+    /// alternatives repeat the last.
+    pub bars: [u8; MAX_PCI_ALTERNATIVES],
+}
+
+impl PciBar {
+    /// One device, one BAR.
+    pub fn one(device: PciDevice, bar: u8) -> PciBar {
+        PciBar { device: PciMatch::one(device), bars: [bar; MAX_PCI_ALTERNATIVES] }
+    }
+
+    /// The BAR of the first alternative.
+    pub fn bar(&self) -> u8 {
+        self.bars[0]
+    }
+
+    /// Each alternative with its BAR, in order of preference.
+    pub fn choices(&self) -> impl Iterator<Item = (PciDevice, u8)> + '_ {
+        self.device.ids().iter().copied().zip(self.bars)
+    }
 }
 
 /// Where a memory region's frames come from.

@@ -2,7 +2,7 @@
 //! names). Each returns the value or a sentence saying what was expected; the caller adds
 //! the element, the attribute and the position.
 
-use crate::model::{PciDevice, Perms};
+use crate::model::{PciDevice, PciMatch, Perms, MAX_PCI_ALTERNATIVES};
 
 /// Why a number did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +96,29 @@ pub(crate) fn parse_perms(s: &str) -> Result<Perms, String> {
         return Err("pages without 'r' are not accessible on x86: use \"r\" or \"rx\"".into());
     }
     Ok(perms)
+}
+
+/// `id|id|...`: one to [`MAX_PCI_ALTERNATIVES`] PCI ids ([`parse_pci`]) in order of preference,
+/// none repeated.
+pub(crate) fn parse_pci_match(s: &str) -> Result<PciMatch, String> {
+    let mut ids = Vec::new();
+    for (i, part) in s.split('|').enumerate() {
+        let d = parse_pci(part).map_err(|why| {
+            if s.contains('|') {
+                format!("alternative {} ({:?}): {why}", i + 1, part)
+            } else {
+                why
+            }
+        })?;
+        if ids.contains(&d) {
+            return Err(format!("{d} is listed twice; list each alternative once"));
+        }
+        ids.push(d);
+    }
+    if ids.len() > MAX_PCI_ALTERNATIVES {
+        return Err(format!("{} alternatives; at most {MAX_PCI_ALTERNATIVES} may be listed (\"a|b|c|d\")", ids.len()));
+    }
+    PciMatch::new(&ids).ok_or_else(|| "expected at least one PCI id".to_string())
 }
 
 /// `vvvv:dddd[@index]`: exactly four hex digits each for vendor and device, and an
@@ -205,6 +228,18 @@ mod tests {
     fn pci() {
         assert_eq!(parse_pci("8086:100e"), Ok(PciDevice { vendor: 0x8086, device: 0x100e, index: 0 }));
         assert_eq!(parse_pci("8086:100E@2"), Ok(PciDevice { vendor: 0x8086, device: 0x100e, index: 2 }));
+        let e1000 = PciDevice { vendor: 0x8086, device: 0x100e, index: 0 };
+        let e1000e = PciDevice { vendor: 0x8086, device: 0x10d3, index: 0 };
+        let m = parse_pci_match("8086:100e|8086:10d3").unwrap();
+        assert_eq!(m.ids(), &[e1000, e1000e]);
+        assert_eq!(m.to_string(), "8086:100e|8086:10d3");
+        assert_eq!(parse_pci_match("8086:100e").unwrap(), PciMatch::one(e1000));
+        assert!(parse_pci_match("8086:100e|8086:100e").unwrap_err().contains("listed twice"));
+        assert!(parse_pci_match("8086:100e|").unwrap_err().contains("alternative 2"));
+        assert!(parse_pci_match("1:1|1:2").unwrap_err().contains("alternative 1"));
+        assert!(parse_pci_match("8086:0001|8086:0002|8086:0003|8086:0004|8086:0005")
+            .unwrap_err()
+            .contains("at most 4"));
         for bad in [
             "8086",
             "8086:100",

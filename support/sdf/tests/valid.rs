@@ -46,7 +46,9 @@ fn project_system_xml_has_the_designed_topology() {
     // Device registers: the e1000's BAR 0, mapped uncached into the driver only.
     let regs = s.region("e1000_regs").expect("e1000_regs");
     assert_eq!(regs.size, 0x20000);
-    assert_eq!(regs.pci(), Some(PciBar { device: PciDevice { vendor: 0x8086, device: 0x100e, index: 0 }, bar: 0 }));
+    let ids: Vec<(u16, u16, u8)> =
+        regs.pci().expect("a pci= region").choices().map(|(d, bar)| (d.vendor, d.device, bar)).collect();
+    assert_eq!(ids, [(0x8086, 0x100e, 0), (0x8086, 0x10d3, 0), (0x100b, 0x0022, 1)], "every supported NIC, in order");
     let driver = s.pd("driver").expect("driver");
     let m = map(driver, "e1000_regs");
     assert!(!m.cached);
@@ -84,7 +86,9 @@ fn project_system_xml_has_the_designed_topology() {
 
     // The NIC interrupt, resolved from PCI at boot.
     assert_eq!(driver.irqs.len(), 1);
-    assert_eq!(driver.irqs[0].kind, IrqKind::Pci { device: PciDevice { vendor: 0x8086, device: 0x100e, index: 0 } });
+    let IrqKind::Pci { device } = driver.irqs[0].kind else { panic!("the driver's irq is a pci= irq") };
+    assert_eq!(device.to_string(), "8086:100e|8086:10d3|100b:0022", "the same alternatives as the region");
+    assert_eq!(setvar(driver, "nic_pci_id"), SetVarValue::RegionPciId("e1000_regs".into()));
     assert_eq!(s.irq_count(), 1);
 
     // Tunables.
@@ -135,7 +139,7 @@ fn full_fixture_parses_every_form_with_defaults() {
     // Regions and their backing.
     let backing: Vec<(&str, u64, PageSize, Backing)> =
         s.regions.iter().map(|r| (r.name.as_str(), r.size, r.page_size, r.backing)).collect();
-    let nic = PciBar { device: PciDevice { vendor: 0x8086, device: 0x100e, index: 1 }, bar: 0 };
+    let nic = PciBar::one(PciDevice { vendor: 0x8086, device: 0x100e, index: 1 }, 0);
     assert_eq!(
         backing,
         [

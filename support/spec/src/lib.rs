@@ -42,8 +42,9 @@ pub use records::*;
 /// First bytes of a system spec.
 pub const MAGIC: [u8; 8] = *b"ULDFSPEC";
 /// Bumped whenever a record layout changes (2: fault policies and the fault-notice table;
-/// 3: DMA grants and the IOMMU requirement in the region record).
-pub const VERSION: u32 = 3;
+/// 3: DMA grants and the IOMMU requirement in the region record; 4: PCI alternatives in the
+/// region and irq records, patch kinds for the bound PCI id).
+pub const VERSION: u32 = 4;
 /// Most PDs a system may have (channel badges and ids fit in 63 bits).
 pub const MAX_PDS: usize = 63;
 /// Channel, IRQ and I/O port ids are `0..MAX_IDS`.

@@ -130,7 +130,12 @@ impl<'a> Spec<'a> {
             }
         }
         for p in self.patches {
-            let region_ok = p.region.get() == PATCH_TSC_HZ || (p.region.get() as usize) < self.regions.len();
+            let region = self.regions.get(p.region.get() as usize);
+            let region_ok = match p.kind.get() {
+                PATCH_PADDR => p.region.get() == PATCH_TSC_HZ || region.is_some(),
+                PATCH_PCI_ID => region.is_some_and(|r| r.kind == REGION_PCI),
+                _ => false,
+            };
             if p.pd.get() as usize >= self.pds.len() || !region_ok {
                 return Err(SpecError::BadReference("patch"));
             }

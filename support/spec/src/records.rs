@@ -125,7 +125,14 @@ pub struct RegionRec {
     pub bar: u8,
     /// `REGION_*` flags: [`REGION_IOMMU_REQUIRED`].
     pub flags: u8,
+    /// The PCI function (kind `REGION_PCI`): the first of the system file's alternatives.
     pub pci: PciId,
+    /// The further alternatives in order (`pci="a|b|c"`), unused entries zero (vendor 0);
+    /// the initialiser binds the first of `pci`, `pci_alt[..]` that is present. Version 4.
+    pub pci_alt: [PciId; PCI_ALTERNATIVES - 1],
+    /// The BAR of each of `pci_alt` (as `bar` is `pci`'s). Version 4.
+    pub pci_alt_bar: [u8; PCI_ALTERNATIVES - 1],
+    pub _pad: [u8; 5],
     /// Physical address (kind `REGION_PHYS`).
     pub phys_addr: U64,
     /// Kind `REGION_RAM`: 1 + the index of the `REGION_PCI` region whose device may DMA into
@@ -142,6 +149,26 @@ impl RegionRec {
     pub fn dma_device(&self) -> Option<usize> {
         (self.dma_to.get() as usize).checked_sub(1)
     }
+
+    /// The PCI functions this region may bind (kind `REGION_PCI`), in order of preference.
+    pub fn pci_candidates(&self) -> impl Iterator<Item = &PciId> {
+        candidates(&self.pci, &self.pci_alt)
+    }
+
+    /// The BAR of the `n`-th of [`RegionRec::pci_candidates`].
+    pub fn bar_of(&self, n: usize) -> u8 {
+        match n {
+            0 => self.bar,
+            n => self.pci_alt_bar.get(n - 1).copied().unwrap_or(self.bar),
+        }
+    }
+}
+
+/// Most PCI ids one region or irq may list (`pci="a|b|c|d"`).
+pub const PCI_ALTERNATIVES: usize = 4;
+
+fn candidates<'a>(first: &'a PciId, alt: &'a [PciId]) -> impl Iterator<Item = &'a PciId> {
+    core::iter::once(first).chain(alt.iter().take_while(|p| p.vendor.get() != 0))
 }
 
 /// A PCI device named by vendor:device and the index among devices with that id.
@@ -240,7 +267,16 @@ pub struct IrqRec {
     /// 1 = active low, 0 = active high.
     pub active_low: u8,
     pub _pad: u8,
+    /// Kind `IRQ_PCI`: the device, as [`RegionRec::pci`]; alternatives as [`RegionRec::pci_alt`].
     pub pci: PciId,
+    pub pci_alt: [PciId; PCI_ALTERNATIVES - 1],
+}
+
+impl IrqRec {
+    /// The PCI functions this irq may come from (kind `IRQ_PCI`), in order of preference.
+    pub fn pci_candidates(&self) -> impl Iterator<Item = &PciId> {
+        candidates(&self.pci, &self.pci_alt)
+    }
 }
 
 /// An I/O port range granted to a PD.
@@ -254,18 +290,28 @@ pub struct IoPortRec {
     pub _pad2: [u8; 6],
 }
 
-/// A value the initialiser writes into a PD's memory at boot, once it is known: the
-/// physical address of memory region `region` (a `<setvar region_paddr=..>`), stored as a
-/// little-endian u64 at `vaddr` in PD `pd` (inside one of its loaded segments). `region ==`
-/// [`PATCH_TSC_HZ`] instead means the TSC frequency in Hz (bootinfo's archInfo MHz * 10^6):
-/// the image tool emits one such patch per PD, for [`PdInfo::tsc_hz`](crate::PdInfo::tsc_hz).
+/// A value the initialiser writes into a PD's memory at boot, once it is known, as a
+/// little-endian u64 at `vaddr` in PD `pd` (inside one of its loaded segments): by `kind`,
+/// the physical address of memory region `region` (a `<setvar region_paddr=..>`) or the
+/// `vendor << 16 | device` of the PCI function bound to `pci=` region `region` (a `<setvar
+/// region_pci_id=..>`). `region ==` [`PATCH_TSC_HZ`] (kind [`PATCH_PADDR`]) instead means the
+/// TSC frequency in Hz (bootinfo's archInfo MHz * 10^6): the image tool emits one such patch
+/// per PD, for [`PdInfo::tsc_hz`](crate::PdInfo::tsc_hz).
 #[derive(Clone, Copy, Debug, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
 pub struct PatchRec {
     pub pd: U32,
     pub region: U32,
     pub vaddr: U64,
+    /// [`PATCH_PADDR`] or [`PATCH_PCI_ID`] (version 4).
+    pub kind: U32,
+    pub _pad: U32,
 }
+
+/// [`PatchRec::kind`]: the region's physical address.
+pub const PATCH_PADDR: u32 = 0;
+/// [`PatchRec::kind`]: the PCI id of the function bound to the (`REGION_PCI`) region.
+pub const PATCH_PCI_ID: u32 = 1;
 
 /// [`PatchRec::region`] value meaning "the TSC frequency in Hz" rather than a region's address.
 pub const PATCH_TSC_HZ: u32 = u32::MAX;

@@ -10,7 +10,7 @@ use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
 pd::setvar!(holdoff_us: u64 = 100);
 pd::setvar!(client_pd: u64 = 2);
 pd::setvar!(stats_every_irqs: u64 = 0);
-pd::setvar!(nic_model: u64 = 82540);
+pd::setvar!(nic_pci_id: u64 = 0);
 pd::setvar!(driver_pd: u64 = u64::MAX);
 
 /// Channel 0: the NIC's IRQ.
@@ -26,7 +26,7 @@ pub const CLIENT_FAULT: Channel = Channel::new(3);
 /// The setvars (see pds/driver/README.md).
 pub fn settings() -> Settings {
     Settings {
-        nic_model: nic_model.get(),
+        nic_pci_id: nic_pci_id.get(),
         holdoff_us: holdoff_us.get(),
         client_pd: client_pd.get(),
         driver_pd: driver_pd.get(),

@@ -5,15 +5,23 @@
 //! units, and read-to-clear statistics (MPC counts frames dropped with no free descriptor).
 //! Simplifications: no FIFO (a frame with no free descriptor is dropped at once), transmission
 //! completes when TDT is written, no PHY/MDIC.
+//!
+//! [`E1000Model::new_82574`] is the 82574L (QEMU's `hw/net/e1000e_core.c`) as far as this driver
+//! reaches it: the same registers, legacy descriptors (RFCTL.EXSTEN clear) and ICR read-to-clear
+//! (without MSI-X), but the 82574's EERD layout (DONE bit 1, word address from bit 2), so a
+//! driver that reads the EEPROM the 82540 way gets the wrong words.
 
 extern crate std;
 
 use super::{Clock, IrqGate, MmioDevice, NicModel, Phys};
 use crate::e1000::regs::*;
+use crate::e1000::{EerdLayout, Intel};
 use std::vec::Vec;
 
 /// The model's state.
 pub struct E1000Model {
+    /// Which family member it models.
+    pub model: Intel,
     phys: Phys,
     clock: Clock,
     /// EEPROM words (0..3 = MAC).
@@ -57,11 +65,21 @@ pub struct E1000Model {
 impl E1000Model {
     /// A powered-up 82540EM with `mac` in its EEPROM.
     pub fn new(phys: Phys, clock: Clock, mac: [u8; 6]) -> Self {
+        Self::for_model(Intel::I82540, phys, clock, mac)
+    }
+
+    /// A powered-up 82574L with `mac` in its EEPROM.
+    pub fn new_82574(phys: Phys, clock: Clock, mac: [u8; 6]) -> Self {
+        Self::for_model(Intel::I82574, phys, clock, mac)
+    }
+
+    fn for_model(model: Intel, phys: Phys, clock: Clock, mac: [u8; 6]) -> Self {
         let mut eeprom = [0u16; 64];
         for i in 0..3 {
             eeprom[i] = u16::from_le_bytes([mac[2 * i], mac[2 * i + 1]]);
         }
         let mut m = Self {
+            model,
             phys,
             clock,
             eeprom,
@@ -259,9 +277,12 @@ impl E1000Model {
                 }
             }
             EERD if v & EERD_START != 0 => {
-                let addr = ((v >> EERD_ADDR_SHIFT) & 0xff) as usize;
+                let EerdLayout { done, addr_shift } = self.model.eerd();
+                // 82540: an 8-bit word address; 82574: 14 bits.
+                let width = if self.model == Intel::I82540 { 0xff } else { 0x3fff };
+                let addr = ((v >> addr_shift) & width) as usize;
                 let data = self.eeprom.get(addr).copied().unwrap_or(0xffff);
-                self.eerd = EERD_DONE | (addr as u32) << EERD_ADDR_SHIFT | u32::from(data) << EERD_DATA_SHIFT;
+                self.eerd = done | (addr as u32) << addr_shift | u32::from(data) << EERD_DATA_SHIFT;
             }
             ICS => self.icr |= v,
             IMS => self.ims |= v,

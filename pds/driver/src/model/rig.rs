@@ -80,6 +80,19 @@ impl Fixture for E1000Fx {
     }
 }
 
+/// e1000 backend for the 82574L on the 82574L model.
+pub struct E1000eFx;
+impl Fixture for E1000eFx {
+    type M = super::e1000::E1000Model;
+    type B = E1000<SharedRegs<Self::M>, PhysWindow>;
+    const NAME: &'static str = "e1000e (82574L)";
+    fn build(phys: &Phys, clock: &Clock) -> (Rc<RefCell<Self::M>>, Self::B) {
+        let m = Rc::new(RefCell::new(Self::M::new_82574(phys.clone(), clock.clone(), MAC)));
+        let (rx, tx) = windows(phys);
+        (m.clone(), E1000::for_model(crate::e1000::Intel::I82574, SharedRegs(m), rx, tx))
+    }
+}
+
 /// DP83820 backend (32-bit descriptors) on the DP83820 model.
 pub struct Dp32Fx;
 impl Fixture for Dp32Fx {

@@ -1,4 +1,4 @@
-//! The one backend type the PD runs: the chip the system file names (`nic_model`), chosen once
+//! The one backend type the PD runs: the chip the initialiser bound (`nic_pci_id`), chosen once
 //! at start, so the PD is monomorphised once rather than once per chip. Also the hold-off
 //! register read-back the session line prints.
 
@@ -28,7 +28,7 @@ impl<R: Regs, M: DmaMem> Nic for Dp83820<R, M> {
 
 /// The NIC, whichever chip it is.
 pub enum AnyNic<R: Regs = region::Mmio, M: DmaMem = region::DmaRegion> {
-    /// Intel 82540EM (QEMU's NIC).
+    /// Intel 82540EM or 82574L (QEMU's `e1000`, `e1000e`).
     E1000(E1000<R, M>),
     /// NatSemi DP83820.
     Dp83820(Dp83820<R, M>),
@@ -44,7 +44,7 @@ macro_rules! each {
 }
 
 impl<R: Regs, M: DmaMem> NicBackend for AnyNic<R, M> {
-    const NAME: &'static str = "NIC (e1000 or DP83820)";
+    const NAME: &'static str = "NIC (e1000, e1000e or DP83820)";
 
     fn chip(&self) -> &'static str {
         each!(self, n => n.chip())

@@ -11,15 +11,17 @@ use region::{DmaRegion, MappedRegion, Mmio, RegionError};
 
 use super::{say, AnyNic, Manager, Nic, Platform, State, Xlate, BUDGET, TX_RING_OFFSET};
 use crate::dp83820::{Addressing, Dp83820};
-use crate::e1000::E1000;
+use crate::e1000::{Intel, E1000};
 use crate::engine::Config;
 use crate::xlate::{CacheXlate, MgrLink};
 
 /// The setvars the PD reads (besides its regions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
-    /// Which chip the BAR belongs to: 82540 = Intel e1000 (QEMU's NIC), 83820 = DP83820.
-    pub nic_model: u64,
+    /// Which chip the BAR belongs to: `vendor << 16 | device` of the PCI function the
+    /// initialiser bound to the NIC's region (`<setvar symbol="nic_pci_id" region_pci_id=..>`),
+    /// one of [`nic_api::SUPPORTED_CHIPS`]; 0 = not set.
+    pub nic_pci_id: u64,
     /// Interrupt hold-off in microseconds.
     pub holdoff_us: u64,
     /// The client's PD index: what the driver names when it asks the manager to attach.
@@ -84,15 +86,7 @@ pub fn config(holdoff_us: u64) -> Config {
     }
 }
 
-fn chip(model: u64) -> Option<&'static str> {
-    match model {
-        82540 => Some("e1000 (82540EM)"),
-        83820 => Some("DP83820"),
-        _ => None,
-    }
-}
-
-/// Checks the regions and setvars and builds the parts for the chip `nic_model` names, printing
+/// Checks the regions and setvars and builds the parts for the chip `nic_pci_id` names, printing
 /// the `up:` line, or what is missing (then `None`: the driver refuses every session).
 pub fn parts<P: Platform>(regions: Regions, s: &Settings, platform: &P) -> Option<Parts<AnyNic, P>> {
     let built = build(regions, s, platform);
@@ -108,10 +102,24 @@ fn mapped<T, P: Platform>(r: Result<T, RegionError>, platform: &P) -> Option<T> 
 }
 
 fn build<P: Platform>(r: Regions, s: &Settings, platform: &P) -> Option<Parts<AnyNic, P>> {
-    let Some(chip) = chip(s.nic_model) else {
-        say!(platform, "setvar nic_model = {}: use 82540 (e1000) or 83820 (DP83820)", s.nic_model);
+    let Some(chip) = nic_api::chip_for_pci_id(s.nic_pci_id) else {
+        if s.nic_pci_id == 0 {
+            say!(
+                platform,
+                "setvar nic_pci_id is not set: add <setvar symbol=\"nic_pci_id\" region_pci_id=\"<the NIC's pci= region>\"/> so the initialiser says which chip it bound"
+            );
+        } else {
+            say!(
+                platform,
+                "PCI device {:04x}:{:04x} is no NIC this driver has a backend for (supported: {})",
+                s.nic_pci_id >> 16 & 0xffff,
+                s.nic_pci_id & 0xffff,
+                SupportedList
+            );
+        }
         return None;
     };
+    let chip_name = chip.name;
     let (regs, dma) = (mapped(r.nic_regs, platform)?, mapped(r.driver_dma, platform)?);
     let rx_queues = mapped(r.rx_queues, platform)?;
     let tx_queues = mapped(r.tx_queues, platform)?;
@@ -136,16 +144,18 @@ fn build<P: Platform>(r: Regions, s: &Settings, platform: &P) -> Option<Parts<An
     let cfg = config(s.holdoff_us);
     say!(
         platform,
-        "up: {chip} at {:#x}, rings at physical {:#x}, hold-off {} us, client {client}; waiting for a session",
+        "up: {chip_name} at {:#x}, rings at physical {:#x}, hold-off {} us, client {client}; waiting for a session",
         regs.vaddr(),
         dma.phys_base(),
         cfg.holdoff_us
     );
     let regs = Mmio::new(regs);
     let (rx_mem, tx_mem) = dma.split(TX_RING_OFFSET);
-    let nic = if s.nic_model == 83820 {
+    let nic = if chip == nic_api::CHIP_DP83820 {
         // 64-bit descriptors: the rings and buffers may lie anywhere in physical memory.
         AnyNic::Dp83820(Dp83820::new(regs, rx_mem, tx_mem, Addressing::Bits64))
+    } else if chip == nic_api::CHIP_82574L {
+        AnyNic::E1000(E1000::for_model(Intel::I82574, regs, rx_mem, tx_mem))
     } else {
         AnyNic::E1000(E1000::new(regs, rx_mem, tx_mem))
     };
@@ -179,4 +189,17 @@ pub fn quiesce<B: Nic, P: Platform>(mut nic: B, xlate: Xlate<P>, cfg: Config, s:
         Err(e) => say!(p, "device reset; DEVICE_RESET to the dataspace manager failed: {e}"),
     }
     State::Idle(nic, xlate)
+}
+
+/// The supported chips as `vvvv:dddd (name)`, comma-separated.
+struct SupportedList;
+
+impl core::fmt::Display for SupportedList {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, c) in nic_api::SUPPORTED_CHIPS.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{:04x}:{:04x} ({})", c.vendor, c.device, c.name)?;
+        }
+        Ok(())
+    }
 }

@@ -101,7 +101,7 @@ impl Platform for FakePlatform {
 
 fn settings() -> Settings {
     Settings {
-        nic_model: 82540,
+        nic_pci_id: nic_api::CHIP_82540EM.pci_id(),
         holdoff_us: 0,
         client_pd: 2,
         driver_pd: 1,

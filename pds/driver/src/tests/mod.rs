@@ -39,12 +39,12 @@ pub fn shutdown_resets_and_unpins<F: Fixture>() {
 }
 
 /// The receive-address filter passes unicast for exactly the programmed addresses (as many as
-/// the chip's exact-match filter holds: 16 on the e1000, 1 on the DP83820), keeps broadcast,
+/// the chip's exact-match filter holds: 16 on the 82540 and 82574, 1 on the DP83820), keeps broadcast,
 /// and refuses a list it cannot hold or a non-station entry without changing what it passes.
 pub fn unicast_filter<F: Fixture>() {
     use crate::backend::{FilterError, MacAddr, NicBackend};
     const OTHER: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
-    let max = if F::NAME == "e1000" { 16 } else { 1 };
+    let max = if F::NAME.starts_with("e1000") { 16 } else { 1 };
     let mut r = ready::<F>(cfg(0));
     let two = [MacAddr(MAC), MacAddr(OTHER)];
     let res = r.driver.backend_mut().set_unicast_filter(&two);
@@ -431,6 +431,7 @@ macro_rules! suite {
 }
 
 suite!(e1000, E1000Fx);
+suite!(e1000e, E1000eFx);
 suite!(dp83820_32, Dp32Fx);
 suite!(dp83820_64, Dp64Fx);
 
@@ -438,6 +439,31 @@ suite!(dp83820_64, Dp64Fx);
 fn e1000_mac_from_eeprom_when_ral_is_empty() {
     let r = rig_with::<E1000Fx>(cfg(0), |m, _| m.autoload_mac = false).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.driver.mac().0, MAC, "read through EERD");
+}
+
+#[test]
+fn e1000e_mac_from_eeprom_uses_the_82574_eerd_layout() {
+    let r = rig_with::<E1000eFx>(cfg(0), |m, _| m.autoload_mac = false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.driver.mac().0, MAC, "read through the 82574's EERD");
+    assert_eq!(crate::backend::NicBackend::chip(r.driver.backend()), "e1000e (82574L)");
+}
+
+#[test]
+fn the_82540_eerd_layout_on_an_82574_reads_the_wrong_words() {
+    // The negative control of the test above: the 82540 backend on the 82574 model.
+    use crate::backend::NicBackend;
+    use crate::e1000::E1000;
+    use crate::model::{PhysMem, PhysWindow, SharedRegs};
+    let phys = PhysMem::new(0x10_0000, 0x10000);
+    let mut model = crate::model::e1000::E1000Model::new_82574(phys.clone(), Default::default(), MAC);
+    model.autoload_mac = false;
+    let m = std::rc::Rc::new(std::cell::RefCell::new(model));
+    let mut b =
+        E1000::new(SharedRegs(m), PhysWindow::new(&phys, 0x10_0000, 0x1000), PhysWindow::new(&phys, 0x10_1000, 0x1000));
+    match b.init(64, 64, 0) {
+        Ok(mac) => assert_ne!(mac.0, MAC, "the 82540 layout must not find the 82574's MAC"),
+        Err(e) => assert!(std::format!("{e}").contains("EERD") || std::format!("{e}").contains("MAC"), "{e}"),
+    }
 }
 
 #[test]

@@ -23,6 +23,11 @@ pub enum Cause {
         device: u16,
         index: u16,
     },
+    /// None of a `pci="a|b|.."`'s alternatives was found (the first `n` of `ids`).
+    PciNoneOf {
+        ids: [spec::PciId; spec::PCI_ALTERNATIVES],
+        n: usize,
+    },
     /// A BAR that cannot back the region.
     BadBar {
         bar: u8,
@@ -48,6 +53,16 @@ impl fmt::Display for Cause {
                 "no PCI device {vendor:04x}:{device:04x} (index {index}) in PCI configuration space \
                  (attach it, e.g. QEMU -device e1000, or fix the pci= attribute)"
             ),
+            Cause::PciNoneOf { ids, n } => {
+                f.write_str("none of the PCI devices ")?;
+                for (i, id) in ids.iter().take(*n).enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{:04x}:{:04x} (index {})", id.vendor.get(), id.device.get(), id.index.get())?;
+                }
+                f.write_str(
+                    " is in PCI configuration space (attach one, e.g. QEMU -device e1000, or fix the pci= attribute)",
+                )
+            }
             Cause::BadBar { bar, what, addr, size } => write!(f, "BAR {bar} (at {addr:#x}, {size:#x} bytes) {what}"),
             Cause::Msg(m) => write!(f, "{m}"),
             Cause::MsgNum(m, n) => write!(f, "{m} {n:#x}"),
@@ -140,5 +155,17 @@ mod tests {
         };
         let s = std::format!("{e}");
         assert!(s.starts_with("protection_domain 'driver': memory_region 'e1000_regs': finding the PCI device: no PCI device 8086:100e (index 0)"), "{s}");
+        let id = |vendor: u16, device: u16| spec::PciId {
+            vendor: vendor.into(),
+            device: device.into(),
+            index: 0.into(),
+            _pad: 0.into(),
+        };
+        let none = Cause::PciNoneOf { ids: [id(0x8086, 0x100e), id(0x8086, 0x10d3), id(0, 0), id(0, 0)], n: 2 };
+        assert_eq!(
+            std::format!("{none}"),
+            "none of the PCI devices 8086:100e (index 0), 8086:10d3 (index 0) is in PCI configuration space \
+             (attach one, e.g. QEMU -device e1000, or fix the pci= attribute)"
+        );
     }
 }

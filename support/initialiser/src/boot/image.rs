@@ -1,11 +1,11 @@
 //! Program images: each ELF segment gets fresh frames, filled through the scratch window
-//! with the boot-time setvar patches (a region's physical address, the TSC frequency)
-//! written in. The monitor fills frames the same way to restore a PD it restarts.
+//! with the boot-time setvar patches (a region's physical address, the PCI id bound to a
+//! region, the TSC frequency) written in. The monitor fills frames the same way to restore a PD it restarts.
 
 use core::fmt::Write;
 
 use sel4::{init, CPtr, CapRights, InvocationError, Page, VmAttributes};
-use spec::{PdRec, Spec};
+use spec::{PatchRec, PdRec, Spec};
 
 use crate::PortIo;
 
@@ -15,7 +15,7 @@ use super::{Builder, PAGE, SCRATCH};
 /// Fills the frame `page` (not mapped anywhere else in the root task) with one page of PD `pd`'s
 /// image: `data` (at most a page) at its start, zeros after it when `zero_rest` (a fresh frame
 /// is zero already; a reused one is not), and every boot-time patch of `pd` that falls in the
-/// page, valued by `patch_value(region)`. Maps it at [`SCRATCH`] meanwhile. Returns the number
+/// page, valued by `patch_value(patch)`. Maps it at [`SCRATCH`] meanwhile. Returns the number
 /// of patch bytes written.
 pub fn fill_page(
     spec: &Spec<'_>,
@@ -24,7 +24,7 @@ pub fn fill_page(
     page_vaddr: u64,
     data: &[u8],
     zero_rest: bool,
-    patch_value: impl Fn(u32) -> u64,
+    patch_value: impl Fn(&PatchRec) -> u64,
 ) -> Result<u64, InvocationError> {
     page.map(init::VSPACE, SCRATCH, CapRights::READ_WRITE, VmAttributes::WriteBack)?;
     let dst = SCRATCH as *mut u8;
@@ -38,7 +38,7 @@ pub fn fill_page(
     }
     let mut patched = 0;
     for p in spec.patches.iter().filter(|p| p.pd.get() as usize == pd) {
-        let value = patch_value(p.region.get()).to_le_bytes();
+        let value = patch_value(p).to_le_bytes();
         for (k, byte) in value.iter().enumerate() {
             let a = p.vaddr.get().wrapping_add(k as u64);
             if (page_vaddr..page_vaddr + PAGE).contains(&a) {
@@ -52,22 +52,34 @@ pub fn fill_page(
     Ok(patched)
 }
 
-/// The value of a boot-time patch: the TSC frequency, or a region's physical address.
-pub fn patch_value(region: u32, tsc_hz: u64, region_paddr: &[u64]) -> u64 {
-    match region {
-        spec::PATCH_TSC_HZ => tsc_hz,
-        r => region_paddr.get(r as usize).copied().unwrap_or(0),
+/// The value of a boot-time patch: the TSC frequency, a region's physical address, or the
+/// `vendor << 16 | device` of the PCI function bound to a region (0 if none was).
+pub fn patch_value(p: &PatchRec, tsc_hz: u64, region_paddr: &[u64], region_pci_id: &[u64]) -> u64 {
+    let r = p.region.get() as usize;
+    match (p.kind.get(), p.region.get()) {
+        (spec::PATCH_PADDR, spec::PATCH_TSC_HZ) => tsc_hz,
+        (spec::PATCH_PCI_ID, _) => region_pci_id.get(r).copied().unwrap_or(0),
+        _ => region_paddr.get(r).copied().unwrap_or(0),
     }
+}
+
+/// `vendor << 16 | device`, as a `region_pci_id` setvar receives it.
+pub fn pci_id_value(id: crate::pci::Id) -> u64 {
+    (id.vendor as u64) << 16 | id.device as u64
 }
 
 impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     /// Copies one page of a segment (and any boot-time patches in it) into `frame` through the
     /// scratch window. Returns how many patch bytes landed in this page.
     pub(super) fn fill(&mut self, i: usize, frame: u64, page_vaddr: u64, data: &[u8]) -> R<'a, u64> {
-        let (tsc_hz, regions) = (self.tsc_hz, &self.regions);
-        let value = |r: u32| match r {
-            spec::PATCH_TSC_HZ => tsc_hz,
-            r => regions.get(r as usize).map_or(0, |r| r.paddr),
+        let (tsc_hz, regions, bound) = (self.tsc_hz, &self.regions, &self.region_pci);
+        let value = |p: &PatchRec| {
+            let r = p.region.get() as usize;
+            match (p.kind.get(), p.region.get()) {
+                (spec::PATCH_PADDR, spec::PATCH_TSC_HZ) => tsc_hz,
+                (spec::PATCH_PCI_ID, _) => bound.get(r).copied().flatten().map_or(0, |(_, id)| pci_id_value(id)),
+                _ => regions.get(r).map_or(0, |r| r.paddr),
+            }
         };
         fill_page(&self.spec, i, Page(CPtr(frame)), page_vaddr, data, false, value)
             .ctx("filling a program image page through the scratch window")

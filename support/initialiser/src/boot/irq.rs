@@ -22,7 +22,7 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                 spec::IRQ_IOAPIC => (irq.ioapic as u64, irq.pin as u64, irq.level as u64, irq.active_low as u64),
                 spec::IRQ_PCI => {
                     let rule = self.pci_rule()?;
-                    let f = self.find_pci(&irq.pci, "finding the PCI device of an irq")?;
+                    let (f, _) = self.find_pci(irq.pci_candidates(), "finding the PCI device of an irq")?;
                     let pin = pci::interrupt_pin(self.io, f.bdf).ctx("reading the Interrupt Pin register")?;
                     let line = pci::interrupt_line(self.io, f.bdf).ctx("reading the Interrupt Line register")?;
                     let Some(gsi) = rule.gsi(&f, pin, line) else {

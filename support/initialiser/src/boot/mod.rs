@@ -98,6 +98,9 @@ pub struct System<'a> {
     pub reply_slot: u64,
     /// Physical address of each memory region (for `region_paddr` patches on a restart).
     pub region_paddr: [u64; MAX_REGIONS],
+    /// `vendor << 16 | device` of the PCI function bound to each `pci=` region (0 for other
+    /// regions), for `region_pci_id` patches on a restart.
+    pub region_pci_id: [u64; MAX_REGIONS],
     /// TSC ticks per second.
     pub tsc_hz: u64,
     /// Console input (COM1), if it could be set up.
@@ -250,6 +253,10 @@ pub fn build<'a, W: Write, P: PortIo>(
     for (p, r) in region_paddr.iter_mut().zip(&b.regions) {
         *p = r.paddr;
     }
+    let mut region_pci_id = [0u64; MAX_REGIONS];
+    for (p, bound) in region_pci_id.iter_mut().zip(&b.region_pci) {
+        *p = bound.map_or(0, |(_, id)| image::pci_id_value(id));
+    }
     let system = System {
         spec,
         pds: b.pds,
@@ -259,6 +266,7 @@ pub fn build<'a, W: Write, P: PortIo>(
         scratch_slot,
         reply_slot,
         region_paddr,
+        region_pci_id,
         tsc_hz: b.tsc_hz,
         console,
     };

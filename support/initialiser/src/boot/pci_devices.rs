@@ -1,6 +1,6 @@
 //! The PCI devices a system names: finding one by vendor:device:index (for a BAR-backed
-//! region or a `pci=` irq), and the host bridge's rule for routing INTx lines to IOAPIC
-//! pins.
+//! region or a `pci=` irq; with alternatives, the first present in the listed order), and the
+//! host bridge's rule for routing INTx lines to IOAPIC pins.
 
 use core::fmt::Write;
 
@@ -35,11 +35,29 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
         }
     }
 
-    pub(super) fn find_pci(&mut self, id: &spec::PciId, step: &'static str) -> R<'a, pci::Found> {
-        let (vendor, device, index) = (id.vendor.get(), id.device.get(), id.index.get());
-        match pci::find(self.io, vendor, device, index).ctx(step)? {
-            Some(f) => Ok(f),
-            None => fail(step, Cause::PciAbsent { vendor, device, index }),
+    /// The first of `candidates` (a region's or irq's `pci=` alternatives, in order) that is
+    /// present, and its position among them.
+    pub(super) fn find_pci<'c>(
+        &mut self,
+        candidates: impl Iterator<Item = &'c spec::PciId>,
+        step: &'static str,
+    ) -> R<'a, (pci::Found, usize)> {
+        let mut tried = [spec::PciId::default(); spec::PCI_ALTERNATIVES];
+        let mut n = 0;
+        for id in candidates.take(spec::PCI_ALTERNATIVES) {
+            let (vendor, device, index) = (id.vendor.get(), id.device.get(), id.index.get());
+            if let Some(f) = pci::find(self.io, vendor, device, index).ctx(step)? {
+                return Ok((f, n));
+            }
+            tried[n] = *id;
+            n += 1;
+        }
+        match n {
+            1 => {
+                let id = tried[0];
+                fail(step, Cause::PciAbsent { vendor: id.vendor.get(), device: id.device.get(), index: id.index.get() })
+            }
+            _ => fail(step, Cause::PciNoneOf { ids: tried, n }),
         }
     }
 }

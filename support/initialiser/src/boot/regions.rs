@@ -31,19 +31,22 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                 )
                 .map_err(in_region);
             }
+            let mut mapped = size;
             let paddr = match r.kind {
                 spec::REGION_RAM => continue,
                 spec::REGION_PHYS => r.phys_addr.get(),
                 spec::REGION_PCI => {
-                    let f = self.find_pci(&r.pci, "finding the PCI device").map_err(in_region)?;
-                    let bar = pci::probe_bar(self.io, f.bdf, r.bar).ctx("reading the BAR").map_err(in_region)?;
+                    let (f, which) = self.find_pci(r.pci_candidates(), "finding the PCI device").map_err(in_region)?;
+                    let bar_no = r.bar_of(which);
+                    let alternatives = r.pci_candidates().count() > 1;
+                    let bar = pci::probe_bar(self.io, f.bdf, bar_no).ctx("reading the BAR").map_err(in_region)?;
                     let (addr, bar_size) = match bar {
                         Bar::Memory { addr, size, .. } => (addr, size),
                         Bar::Io { port, size } => {
                             return fail(
                                 "reading the BAR",
                                 Cause::BadBar {
-                                    bar: r.bar,
+                                    bar: bar_no,
                                     what: "is an I/O BAR: grant its ports with <ioport> instead",
                                     addr: port as u64,
                                     size: size as u64,
@@ -55,7 +58,7 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                             return fail(
                                 "reading the BAR",
                                 Cause::BadBar {
-                                    bar: r.bar,
+                                    bar: bar_no,
                                     what: "is not implemented by the device",
                                     addr: 0,
                                     size: 0,
@@ -64,10 +67,16 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                             .map_err(in_region)
                         }
                     };
-                    if size > bar_size {
+                    // With alternatives the region is the largest window any of them needs; a
+                    // smaller BAR is mapped whole and the rest of the window stays unmapped
+                    // (never the device memory beyond the BAR). A BAR below a page cannot be
+                    // mapped alone.
+                    if alternatives && size > bar_size && bar_size >= 1 << bits {
+                        mapped = bar_size & !((1u64 << bits) - 1);
+                    } else if size > bar_size {
                         return fail(
                             "checking the BAR",
-                            Cause::BadBar { bar: r.bar, what: "is smaller than the region", addr, size: bar_size },
+                            Cause::BadBar { bar: bar_no, what: "is smaller than the region", addr, size: bar_size },
                         )
                         .map_err(in_region);
                     }
@@ -75,7 +84,7 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                         return fail(
                             "checking the BAR",
                             Cause::BadBar {
-                                bar: r.bar,
+                                bar: bar_no,
                                 what: "was never assigned an address by the firmware",
                                 addr,
                                 size: bar_size,
@@ -90,8 +99,13 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                         .map_err(in_region)?;
                     self.say(format_args!(
                         "initialiser: region '{name}': PCI {:02x}:{:02x}.{} ({:04x}:{:04x}) BAR {} at {addr:#x} ({bar_size:#x} bytes)\n",
-                        f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device, r.bar
+                        f.bdf.bus, f.bdf.dev, f.bdf.func, f.id.vendor, f.id.device, bar_no
                     ));
+                    if mapped < size {
+                        self.say(format_args!(
+                            "initialiser: region '{name}': only the BAR's {mapped:#x} bytes of the {size:#x}-byte window are mapped\n"
+                        ));
+                    }
                     addr
                 }
                 _ => {
@@ -106,14 +120,15 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
                 )
                 .map_err(in_region);
             }
-            self.regions[i] = RegionObjs { first: 0, count: size >> bits, page_bits: bits as u8, paddr };
+            self.regions[i] = RegionObjs { first: 0, count: mapped >> bits, page_bits: bits as u8, paddr };
             order[n] = (paddr, i);
             n += 1;
         }
         order[..n].sort_unstable();
         for w in order[..n].windows(2) {
             let (a, ia) = w[0];
-            if a + spec.regions[ia].size.get() > w[1].0 {
+            let ra = self.regions[ia];
+            if a + (ra.count << ra.page_bits) > w[1].0 {
                 let name = spec.str(&spec.regions[w[1].1].name);
                 return fail(
                     "placing device memory",

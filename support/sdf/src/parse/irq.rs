@@ -25,7 +25,7 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
         let mut hints = irq_hints.to_vec();
         hints.extend(["pin", "vector", "ioapic", "trigger", "polarity"].map(|n| (n, NOT_WITH_PCI)));
         let attrs_ok = r.check_attrs(node, &["id", "pci", "setvar_id"], &hints);
-        let device = match value::parse_pci(pci.value()) {
+        let device = match value::parse_pci_match(pci.value()) {
             Ok(d) => Some(d),
             Err(why) => {
                 let pos = r.attr_pos(&pci);

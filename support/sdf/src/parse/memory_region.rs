@@ -92,7 +92,7 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
             }
         }
         (None, Some(c), b) => {
-            let device = match value::parse_pci(c.value()) {
+            let device = match value::parse_pci_match(c.value()) {
                 Ok(d) => Some(d),
                 Err(why) => {
                     let pos = r.attr_pos(&c);
@@ -101,7 +101,31 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 }
             };
             let bar = match b {
-                Some(b) => r.number(node, &b, 0, 5),
+                Some(b) if b.value().contains('|') => {
+                    // One BAR per alternative, in the same order.
+                    let parts: Vec<&str> = b.value().split('|').collect();
+                    let nums: Vec<Option<u8>> =
+                        parts.iter().map(|p| p.trim().parse::<u8>().ok().filter(|n| *n <= 5)).collect();
+                    let pos = r.attr_pos(&b);
+                    match device {
+                        _ if nums.iter().any(Option::is_none) => {
+                            r.err(pos, format!("<memory_region> bar={}: expected BAR numbers 0..5 separated by '|', one per pci= alternative", show(b.value())));
+                            None
+                        }
+                        Some(d) if d.ids().len() != nums.len() => {
+                            r.err(pos, format!("<memory_region> bar={}: {} BARs for {} pci= alternatives; give one BAR for all or one per alternative", show(b.value()), nums.len(), d.ids().len()));
+                            None
+                        }
+                        _ => {
+                            let mut bars = [0u8; MAX_PCI_ALTERNATIVES];
+                            for (slot, n) in bars.iter_mut().zip(&nums) {
+                                *slot = n.unwrap_or(0);
+                            }
+                            Some(bars)
+                        }
+                    }
+                }
+                Some(b) => r.number(node, &b, 0, 5).map(|n| [n as u8; MAX_PCI_ALTERNATIVES]),
                 None => {
                     let pos = r.node_pos(node);
                     r.err(
@@ -112,7 +136,7 @@ pub(super) fn read_region(node: Node, r: &mut Reader) -> Option<MemoryRegion> {
                 }
             };
             match (device, bar) {
-                (Some(device), Some(bar)) => Some(Backing::Pci(PciBar { device, bar: u8::try_from(bar).ok()? })),
+                (Some(device), Some(bars)) => Some(Backing::Pci(PciBar { device, bars })),
                 _ => None,
             }
         }
