@@ -6,9 +6,10 @@
 #   make check SYSTEM=file    validate a system file, nothing booted
 #   make bench                host benchmarks (shared rings vs crossbeam ArrayQueue)
 #   make image [SYSTEM=file]  build kernel, initialiser and PDs -> build/<stem>/image.elf
-#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007] [BENCH=1] [IOMMU=0]   image, then boot it under QEMU
+#   make run [SYSTEM=file] [NETDEV=spec] [ECHO_PORT=7007] [BENCH=1] [IOMMU=0] [QEMU_NIC=e1000e]   image, then boot it under QEMU
 #                             (BENCH=1: the benchmark kernel; the console's `cpu` measures CPU;
-#                             IOMMU=0: without VT-d, NIC DMA unconfined, for comparison)
+#                             IOMMU=0: without VT-d, NIC DMA unconfined, for comparison;
+#                             QEMU_NIC=e1000e: QEMU's 82574L instead of its e1000)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 #   make eval                 the evaluation (Figure 1: seL4 vs the Linux guest) -> build/eval/latest/ (docs/evaluation.md)
@@ -89,7 +90,8 @@ IOMMU_ON      = $(filter-out 0,$(IOMMU))
 IMAGE         = build/$(BOOT_STEM)$(BENCH_SUFFIX)/image.elf
 ISO           = build/$(BOOT_STEM)$(BENCH_SUFFIX)$(if $(IOMMU_ON),,-noiommu)/image.iso
 KERNEL        = build/kernel/$(if $(BENCH_SUFFIX),bench$(if $(IOMMU_ON),-iommu),$(if $(IOMMU_ON),iommu,default))/kernel32.elf
-export BENCH IOMMU
+QEMU_NIC     ?= e1000
+export BENCH IOMMU QEMU_NIC
 ECHO_PORT    ?= 7007
 NETDEV       ?= user,id=net0,hostfwd=udp::$(ECHO_PORT)-:7
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run` / `make run-iso`: boots an image under QEMU (TCG: q35, Haswell, 512 MiB,
-# serial on stdio, -no-reboot, QEMU's Intel VT-d unit in front of an Intel e1000 on netdev
-# net0; IOMMU=0 leaves the VT-d unit out). The one place the interactive
+# serial on stdio, -no-reboot, QEMU's Intel VT-d unit in front of an Intel e1000 (QEMU_NIC)
+# on netdev net0; IOMMU=0 leaves the VT-d unit out). The one place the interactive
 # command line lives; the Rust harness (src/config.rs) builds the same machine for tests, and
 # tests/systems/tests/systems.rs runs this script through `make run` too.
 #
@@ -12,6 +12,7 @@
 #                   UDP port ECHO_PORT to the guest's port 7)
 #        ECHO_PORT  default 7007;  QEMU  the QEMU binary (default qemu-system-x86_64)
 #        IOMMU      1 (default): -device intel-iommu (q35, kernel-irqchip=split); 0: none
+#        QEMU_NIC   QEMU's NIC model: e1000 (82540EM, default) or e1000e (82574L)
 set -euo pipefail
 
 kernel= image= cdrom= dry=
@@ -46,7 +47,12 @@ else
     args=(-accel tcg -machine q35)
     iommu_note=", no IOMMU"
 fi
-args+=(-cpu Haswell -m 512 -no-reboot -netdev "$NETDEV" -device e1000,netdev=net0,romfile=)
+QEMU_NIC=${QEMU_NIC:-e1000}
+case $QEMU_NIC in
+    e1000|e1000e) ;;
+    *) echo "run.sh: error: QEMU_NIC='$QEMU_NIC': the driver supports QEMU's e1000 (82540EM) and e1000e (82574L)" >&2; exit 2 ;;
+esac
+args+=(-cpu Haswell -m 512 -no-reboot -netdev "$NETDEV" -device "$QEMU_NIC,netdev=net0,romfile=")
 if [ -n "$cdrom" ]; then
     [ -f "$cdrom" ] || { echo "run.sh: error: ISO $cdrom not found (make iso builds it)" >&2; exit 1; }
     args+=(-cdrom "$cdrom" -boot d)
@@ -77,7 +83,7 @@ if [ -n "$default_netdev" ] && ! python3 -c 'import socket,sys; socket.socket(so
     exit 1
 fi
 command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
-echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35$iommu_note, e1000 on $NETDEV). $how" >&2
+echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35$iommu_note, $QEMU_NIC on $NETDEV). $how" >&2
 forwards_echo=
 case ",$NETDEV," in
     *,hostfwd=udp::"$ECHO_PORT"-:7,*|*,hostfwd=udp:127.0.0.1:"$ECHO_PORT"-:7,*) forwards_echo=1 ;;

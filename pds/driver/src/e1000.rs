@@ -39,6 +39,7 @@ pub mod regs {
     pub const TDH: usize = 0x3810;
     pub const TDT: usize = 0x3818;
     pub const TIDV: usize = 0x3820;
+    pub const RXCSUM: usize = 0x5000;
     pub const MTA: usize = 0x5200;
     pub const RAL0: usize = 0x5400;
     pub const RAH0: usize = 0x5404;
@@ -97,6 +98,10 @@ pub mod regs {
     /// status (1), errors (1), special (2).
     pub const RXD_STAT_DD: u8 = 1 << 0;
     pub const RXD_STAT_EOP: u8 = 1 << 1;
+    /// Receive errors that mean the frame itself is bad: CRC/alignment (CE), symbol (SE),
+    /// sequence (SEQ), carrier extension (CXE), data (RXE). Not the checksum-offload results
+    /// TCPE (bit 5) and IPE (bit 6): offload is off (RXCSUM = 0) and the stack checks sums.
+    pub const RXD_ERR_FRAME: u8 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 4 | 1 << 7;
     /// Legacy transmit descriptor (16 bytes): buffer address (8), length (2), CSO (1),
     /// CMD (1), STA (1), CSS (1), special (2).
     pub const TXD_CMD_EOP: u8 = 1 << 0;
@@ -293,6 +298,10 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
         let ctrl = self.regs.read32(CTRL);
         self.regs.write32(CTRL, (ctrl | CTRL_SLU | CTRL_ASDE) & !CTRL_PHY_RST);
 
+        // No receive checksum offload (the 82574 resets with IP/TCP/UDP offload on, and would
+        // then flag frames the network stack should see and count itself).
+        self.regs.write32(RXCSUM, 0);
+
         // Multicast table: clear (broadcast + own unicast only).
         for i in 0..128 {
             self.regs.write32(MTA + 4 * i, 0);
@@ -377,7 +386,7 @@ impl<R: Regs, M: DmaMem> NicBackend for E1000<R, M> {
             return None;
         }
         let len = self.rx_mem.read32(o + 8) & 0xffff;
-        Some(RxDone { len, ok: status & RXD_STAT_EOP != 0 && errors == 0 })
+        Some(RxDone { len, ok: status & RXD_STAT_EOP != 0 && errors & RXD_ERR_FRAME == 0 })
     }
 
     fn rx_clear(&mut self, slot: u16) {

@@ -79,6 +79,11 @@ impl Nic {
         Nic { model: "e1000".into(), netdev, mac: None, pcap: None }
     }
 
+    /// An Intel 82574L (QEMU's `e1000e`), the driver's other Intel chip.
+    pub fn e1000e(netdev: Netdev) -> Nic {
+        Nic { model: "e1000e".into(), ..Nic::e1000(netdev) }
+    }
+
     /// Sets the guest MAC address.
     pub fn mac(mut self, mac: impl Into<String>) -> Nic {
         self.mac = Some(mac.into());

@@ -80,6 +80,11 @@ impl DgramLink {
         Nic::e1000(self.netdev())
     }
 
+    /// An e1000e (82574L) NIC on this link.
+    pub fn e1000e(&self) -> Nic {
+        Nic::e1000e(self.netdev())
+    }
+
     /// Sends one Ethernet frame to the guest (lost, like on a wire, if QEMU is not up yet).
     pub fn send_frame(&self, frame: &[u8]) -> Result<()> {
         if frame.len() < 14 || frame.len() > MAX_FRAME {

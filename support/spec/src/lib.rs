@@ -64,13 +64,13 @@ mod tests {
         // The layout is an ABI between two separately built programs: sizes must not drift.
         assert_eq!(core::mem::size_of::<Header>(), 24 + 10 * 16);
         assert_eq!(core::mem::size_of::<FaultNotifyRec>(), 16);
-        assert_eq!(core::mem::size_of::<PatchRec>(), 16);
+        assert_eq!(core::mem::size_of::<PatchRec>(), 24);
         assert_eq!(core::mem::size_of::<PdRec>(), 8 + 8 + 8 * 4 + 4 * 8);
-        assert_eq!(core::mem::size_of::<RegionRec>(), 8 + 8 + 4 + 8 + 8 + 4);
+        assert_eq!(core::mem::size_of::<RegionRec>(), 8 + 8 + 4 + 8 + 3 * 8 + 3 + 5 + 8 + 4);
         assert_eq!(core::mem::size_of::<MapRec>(), 16);
         assert_eq!(core::mem::size_of::<SegmentRec>(), 40);
         assert_eq!(core::mem::size_of::<ChannelRec>(), 16);
-        assert_eq!(core::mem::size_of::<IrqRec>(), 16);
+        assert_eq!(core::mem::size_of::<IrqRec>(), 16 + 3 * 8);
         assert_eq!(core::mem::size_of::<IoPortRec>(), 16);
         assert_eq!(core::mem::size_of::<PdInfo>() % 8, 0);
     }
