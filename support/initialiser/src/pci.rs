@@ -217,6 +217,58 @@ pub fn enable<P: PortIo>(io: &P, f: Bdf, bits: u16) -> Result<(), InvocationErro
     write32(io, f, 0x04, (cmd | bits as u32) & 0xffff)
 }
 
+/// PCI capability id of MSI (PCI Local Bus spec 3.0 §6.8.1).
+pub const CAP_MSI: u8 = 0x05;
+/// Command register bit 10: INTx emulation disabled.
+pub const CMD_INTX_DISABLE: u16 = 1 << 10;
+
+/// The configuration-space offset of capability `id`, if the function lists it (status bit 4
+/// says there is a list; its head is at 0x34). The walk is bounded: a malformed list (a loop,
+/// a pointer into the header) ends it.
+pub fn find_capability<P: PortIo>(io: &P, f: Bdf, id: u8) -> Result<Option<u8>, InvocationError> {
+    if read32(io, f, 0x04)? >> 16 & 1 << 4 == 0 {
+        return Ok(None);
+    }
+    let mut at = (read32(io, f, 0x34)? & 0xfc) as u8;
+    for _ in 0..48 {
+        if at < 0x40 {
+            return Ok(None);
+        }
+        let head = read32(io, f, at)?;
+        if head as u8 == id {
+            return Ok(Some(at));
+        }
+        at = (head >> 8) as u8 & 0xfc;
+    }
+    Ok(None)
+}
+
+/// Points the function's MSI capability at `cap` to the local APIC `apic_id` with CPU
+/// `vector` (fixed delivery, edge), one message, enables it and disables INTx, so the device
+/// signals only by message. Message address 0xfee0_0000 | apic_id << 12 (Intel SDM vol. 3
+/// §11.11.1), data = vector.
+pub fn enable_msi<P: PortIo>(io: &P, f: Bdf, cap: u8, apic_id: u8, vector: u8) -> Result<(), InvocationError> {
+    let head = read32(io, f, cap)?;
+    let control = (head >> 16) as u16;
+    let is64 = control & 1 << 7 != 0;
+    write32(io, f, cap + 4, 0xfee0_0000 | (apic_id as u32) << 12)?;
+    let data_at = if is64 {
+        write32(io, f, cap + 8, 0)?;
+        cap + 12
+    } else {
+        cap + 8
+    };
+    // The data register is 16 bits; the dword's upper half is reserved (or the mask bits of a
+    // per-vector-masking capability, which start later): keep it.
+    let old = read32(io, f, data_at)?;
+    write32(io, f, data_at, (old & 0xffff_0000) | vector as u32)?;
+    // Enable, one message (Multiple Message Enable = 0).
+    let control = (control & !(7 << 4)) | 1;
+    write32(io, f, cap, (head & 0xffff) | (control as u32) << 16)?;
+    let cmd = read32(io, f, 0x04)?;
+    write32(io, f, 0x04, (cmd | CMD_INTX_DISABLE as u32) & 0xffff)
+}
+
 /// The Interrupt Pin register: 0 = none, 1..=4 = INTA..INTD.
 pub fn interrupt_pin<P: PortIo>(io: &P, f: Bdf) -> Result<u8, InvocationError> {
     Ok((read32(io, f, 0x3c)? >> 8) as u8)
@@ -380,7 +432,11 @@ pub(crate) mod tests {
                         (value & !((size as u32).wrapping_sub(1)) & !0xf) | flags
                     };
                 } else if reg == 1 {
-                    func.cfg[1] = value & 0xffff;
+                    // Command is writable; status (the upper half) is not, here.
+                    func.cfg[1] = (func.cfg[1] & 0xffff_0000) | (value & 0xffff);
+                } else if reg >= 16 {
+                    // Device-specific space (capabilities): plain storage.
+                    func.cfg[reg] = value;
                 }
             }
             Ok(())
@@ -516,5 +572,39 @@ pub(crate) mod tests {
         assert_eq!(IntxRule::I440fx.gsi(&on0(3), 1, 0xff), None);
         assert_eq!(IntxRule::for_host_bridge(Id { vendor: 0x8086, device: 0x29c0, class: 0 }), Some(IntxRule::Q35));
         assert_eq!(IntxRule::for_host_bridge(Id { vendor: 0x1022, device: 0x1450, class: 0 }), None);
+    }
+
+    #[test]
+    fn msi_capability_is_found_and_programmed() {
+        let pci = FakePci::q35();
+        let nic = Bdf { bus: 0, dev: 2, func: 0 };
+        assert_eq!(find_capability(&pci, nic, CAP_MSI).unwrap(), None, "no capability list");
+        {
+            let mut funcs = pci.funcs.borrow_mut();
+            let f = &mut funcs[1];
+            f.cfg[1] |= 1 << 20; // status: capability list
+            f.cfg[0x34 / 4] = 0x50;
+            f.cfg[0x50 / 4] = 0xd0 << 8 | 0x01; // power management, next at 0xd0
+            f.cfg[0xd0 / 4] = (1 << 7 | 3 << 1) << 16 | 0x05; // MSI, 64-bit, 8 messages capable
+            f.cfg[0xdc / 4] = 0xabcd_0000;
+        }
+        let cap = find_capability(&pci, nic, CAP_MSI).unwrap();
+        assert_eq!(cap, Some(0xd0));
+        assert_eq!(find_capability(&pci, nic, 0x11).unwrap(), None, "no MSI-X");
+        enable_msi(&pci, nic, 0xd0, 0, 0x30 + 5).unwrap();
+        let funcs = pci.funcs.borrow();
+        let f = &funcs[1];
+        assert_eq!(f.cfg[0xd4 / 4], 0xfee0_0000, "message address: APIC 0");
+        assert_eq!(f.cfg[0xd8 / 4], 0, "upper address");
+        assert_eq!(f.cfg[0xdc / 4], 0xabcd_0035, "data: the vector, reserved bits kept");
+        let control = f.cfg[0xd0 / 4] >> 16;
+        assert_eq!(control & 1, 1, "enabled");
+        assert_eq!(control >> 4 & 7, 0, "one message");
+        assert_eq!(f.cfg[0xd0 / 4] & 0xffff, 0x0005, "id and next pointer kept");
+        assert_ne!(f.cfg[1] & CMD_INTX_DISABLE as u32, 0, "INTx off");
+        drop(funcs);
+        // A list that loops ends the walk instead of spinning.
+        pci.funcs.borrow_mut()[1].cfg[0xd0 / 4] = 0x50 << 8 | 0x09;
+        assert_eq!(find_capability(&pci, nic, CAP_MSI).unwrap(), None);
     }
 }

@@ -357,12 +357,13 @@ pub fn build(inp: &Inputs) -> Result<Image, Error> {
                     r.level = (trigger == Trigger::Level) as u8;
                     r.active_low = (polarity == Polarity::Low) as u8;
                 }
-                IrqKind::Pci { device } => {
+                IrqKind::Pci { device, msi } => {
                     // PCI INTx: level triggered, active low; the pin is read at boot.
                     r.kind = spec::IRQ_PCI;
                     r.level = 1;
                     r.active_low = 1;
                     (r.pci, r.pci_alt) = pci_ids(&device, file, irq.pos)?;
+                    r.msi = msi as u8;
                     r.vector = vectors
                         .take()
                         .ok_or_else(|| at(file, irq.pos, "irq: no free interrupt vector left (0..=107 all used)"))?;

@@ -482,7 +482,7 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
                         vectors.insert(vector, irq.pos);
                     }
                 }
-                IrqKind::Pci { device } => {
+                IrqKind::Pci { device, .. } => {
                     if let Some((other, first)) = pci_irqs.iter().find(|(m, _)| m.overlaps(&device)) {
                         let shared = device.ids().iter().find(|d| other.ids().contains(d)).copied();
                         errs.push((attr(r, *node, "pci"), format!(

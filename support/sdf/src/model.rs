@@ -286,7 +286,9 @@ pub enum IrqKind {
     /// `<irq id pci="vvvv:dddd[@n]|..."/>` (our extension): the device's INTx line (of the
     /// first alternative present). The initialiser reads the pin from configuration space,
     /// routes it level/active-low and picks a vector that no IOAPIC `irq` of the file uses.
-    Pci { device: PciMatch },
+    /// `msi="true"`: the device's MSI instead (seL4's `IRQControl_GetMSI`; the initialiser
+    /// programs the MSI capability), INTx if the device has no MSI capability.
+    Pci { device: PciMatch, msi: bool },
 }
 
 /// `<irq>`: delivered as a notification on channel id `id` of its PD.

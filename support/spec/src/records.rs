@@ -266,7 +266,9 @@ pub struct IrqRec {
     pub level: u8,
     /// 1 = active low, 0 = active high.
     pub active_low: u8,
-    pub _pad: u8,
+    /// Kind `IRQ_PCI`: 1 = use the device's MSI (the system file's `msi="true"`), INTx if it
+    /// has no MSI capability; 0 = INTx.
+    pub msi: u8,
     /// Kind `IRQ_PCI`: the device, as [`RegionRec::pci`]; alternatives as [`RegionRec::pci_alt`].
     pub pci: PciId,
     pub pci_alt: [PciId; PCI_ALTERNATIVES - 1],

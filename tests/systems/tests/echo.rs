@@ -329,6 +329,12 @@ fn separate_echo_pd_answers_and_survives_bad_traffic() {
     let mut g = Guest::boot("system.xml", &["echo: up: UDP echo on port 7"]);
     let text = g.q.output();
     assert!(text.contains("driver: up: e1000 (82540EM) at"), "the initialiser bound the e1000:\n{text}");
+    assert!(
+        text.contains(
+            "initialiser: PD 'driver' irq 0: PCI 00:01.0 (8086:100e) has no MSI capability; using its INTx line"
+        ),
+        "QEMU's 82540EM has no MSI: INTx is the fallback:\n{text}"
+    );
     answers_and_survives_bad_traffic(&mut g, "system.xml (echo PD)");
 }
 
@@ -343,6 +349,10 @@ fn the_same_image_answers_on_the_e1000e() {
         "the initialiser bound the 82574L:\n{text}"
     );
     assert!(text.contains("driver: up: e1000e (82574L) at"), "the driver runs its 82574 backend:\n{text}");
+    assert!(
+        text.contains("initialiser: PD 'driver' irq 0: PCI 00:01.0 (8086:10d3) MSI -> vector"),
+        "the 82574L signals by MSI:\n{text}"
+    );
     assert!(text.contains("initialiser: DMA: PCI 00:01.0 (8086:10d3"), "its DMA is confined too:\n{text}");
     answers_and_survives_bad_traffic(&mut g, "system.xml on the e1000e (echo PD)");
 }

@@ -1,5 +1,6 @@
 //! `<irq>`: an interrupt delivered to a PD on a channel id, either an IOAPIC pin (`pin`,
-//! `vector`, `ioapic`, `trigger`, `polarity`) or a PCI device's INTx line (`pci`).
+//! `vector`, `ioapic`, `trigger`, `polarity`) or a PCI device's interrupt (`pci`): its INTx
+//! line, or with `msi="true"` its MSI (INTx when the device has no MSI capability).
 
 use roxmltree::Node;
 
@@ -14,8 +15,9 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
     no_children(node, r);
     let irq_hints: &[(&str, &str)] = &[
         ("irq", "x86 has no ARM-style interrupt numbers: use pin=\"..\" vector=\"..\" (IOAPIC) or pci=\"vvvv:dddd\""),
-        ("pcidev", "MSI interrupts are not supported: use pci=\"vvvv:dddd\" for the device's INTx line"),
-        ("handle", "MSI interrupts are not supported: use pci=\"vvvv:dddd\" for the device's INTx line"),
+        ("pcidev", "name the device with pci=\"vvvv:dddd\"; msi=\"true\" asks for its MSI"),
+        ("handle", "name the device with pci=\"vvvv:dddd\"; msi=\"true\" asks for its MSI"),
+        ("msi", "msi=\"true\" needs pci=\"vvvv:dddd\": only a PCI device signals by message"),
     ];
     let id = r
         .required(node, "id", "the channel id the PD receives it on")
@@ -24,7 +26,8 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
         const NOT_WITH_PCI: &str = "a pci= irq is routed from the device's PCI configuration space: drop pin/vector/ioapic/trigger/polarity, or drop pci= for an IOAPIC irq";
         let mut hints = irq_hints.to_vec();
         hints.extend(["pin", "vector", "ioapic", "trigger", "polarity"].map(|n| (n, NOT_WITH_PCI)));
-        let attrs_ok = r.check_attrs(node, &["id", "pci", "setvar_id"], &hints);
+        let attrs_ok = r.check_attrs(node, &["id", "pci", "msi", "setvar_id"], &hints);
+        let msi = r.boolean(node, "msi", false);
         let device = match value::parse_pci_match(pci.value()) {
             Ok(d) => Some(d),
             Err(why) => {
@@ -36,7 +39,7 @@ pub(super) fn read_irq(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>) ->
         if !attrs_ok {
             return None;
         }
-        IrqKind::Pci { device: device? }
+        IrqKind::Pci { device: device?, msi: msi.ok()? }
     } else {
         let attrs_ok =
             r.check_attrs(node, &["id", "pin", "vector", "ioapic", "trigger", "polarity", "setvar_id"], irq_hints);
