@@ -270,3 +270,33 @@ fn initialiser_without_spec_symbols_is_refused() {
     let e = error_of(SYSTEM, &fx);
     assert!(e.starts_with("init: error: initialiser has no symbol `__system_spec_vaddr`"), "{e}");
 }
+
+#[test]
+fn pci_alternatives_msi_and_the_bound_pci_id_reach_the_spec() {
+    let fx = fixture("alternatives");
+    let system = SYSTEM
+        .replacen(r#"pci="8086:100e" bar="0""#, r#"pci="8086:100e|8086:10d3|100b:0022" bar="0|0|1""#, 1)
+        .replacen(r#"<irq id="0" pci="8086:100e"/>"#, r#"<irq id="0" pci="8086:100e|8086:10d3" msi="true"/>"#, 1)
+        .replacen(r#"region_paddr="dma""#, r#"region_pci_id="regs""#, 1);
+    let image = build(&fx, &system).unwrap();
+    let out = object::File::parse(&*image.elf).unwrap();
+    let init_syms = std::fs::read(fx.dir.join("init")).unwrap();
+    let spec_vaddr = {
+        let sym = symbol(&init_syms, "__system_spec_vaddr");
+        let seg = out.segments().find(|s| s.address() <= sym && sym + 8 <= s.address() + s.size()).unwrap();
+        let o = (sym - seg.address()) as usize;
+        u64::from_le_bytes(seg.data().unwrap()[o..o + 8].try_into().unwrap())
+    };
+    let spec_seg = out.segments().find(|s| s.address() == spec_vaddr).expect("spec segment");
+    let spec = Spec::parse(&spec_seg.data().unwrap()[..image.spec_len]).unwrap();
+    let r = &spec.regions[0];
+    let ids: Vec<(u16, u16, u8)> =
+        r.pci_candidates().enumerate().map(|(n, p)| (p.vendor.get(), p.device.get(), r.bar_of(n))).collect();
+    assert_eq!(ids, [(0x8086, 0x100e, 0), (0x8086, 0x10d3, 0), (0x100b, 0x0022, 1)]);
+    let irq = &spec.pd_irqs(&spec.pds[0])[0];
+    assert_eq!(irq.msi, 1);
+    let ids: Vec<u16> = irq.pci_candidates().map(|p| p.device.get()).collect();
+    assert_eq!(ids, [0x100e, 0x10d3]);
+    assert_eq!((spec.patches[0].kind.get(), spec.patches[0].region.get()), (spec::PATCH_PCI_ID, 0));
+    assert!(spec.patches[1..].iter().all(|p| p.kind.get() == spec::PATCH_PADDR));
+}

@@ -140,7 +140,11 @@ fn full_fixture_parses_every_form_with_defaults() {
     // Regions and their backing.
     let backing: Vec<(&str, u64, PageSize, Backing)> =
         s.regions.iter().map(|r| (r.name.as_str(), r.size, r.page_size, r.backing)).collect();
-    let nic = PciBar::one(PciDevice { vendor: 0x8086, device: 0x100e, index: 1 }, 0);
+    let e1000e = PciDevice { vendor: 0x8086, device: 0x10d3, index: 0 };
+    let nic = PciBar {
+        device: PciMatch::new(&[PciDevice { vendor: 0x8086, device: 0x100e, index: 1 }, e1000e]).unwrap(),
+        bars: [0; MAX_PCI_ALTERNATIVES],
+    };
     assert_eq!(
         backing,
         [
@@ -183,7 +187,7 @@ fn full_fixture_parses_every_form_with_defaults() {
         [
             (0, IrqKind::Ioapic { ioapic: 0, pin: 4, vector: 4, trigger: Trigger::Level, polarity: Polarity::High }),
             (1, IrqKind::Ioapic { ioapic: 0, pin: 11, vector: 11, trigger: Trigger::Edge, polarity: Polarity::Low }),
-            (2, IrqKind::Pci { device: nic.device, msi: false }),
+            (2, IrqKind::Pci { device: nic.device, msi: true }),
         ]
     );
 
@@ -209,6 +213,7 @@ fn full_fixture_parses_every_form_with_defaults() {
             ("count", N(0x10), S::Value),
             ("big_paddr", SetVarValue::RegionPaddr("big".into()), S::RegionPaddr),
             ("big_size", N(0x40_0000), S::RegionSize),
+            ("nic_chip", SetVarValue::RegionPciId("nic".into()), S::RegionPciId),
         ]
     );
     assert_eq!(
