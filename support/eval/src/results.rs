@@ -1,6 +1,7 @@
 //! The evaluation's tables and their CSV files: `results.csv` (one row per configuration and
 //! offered level, exactly the columns issue 11 names), `latency.csv` (the closed-loop phase per
-//! configuration) and `profile.csv` (category, share of cycles; written by the profile work).
+//! configuration), `profile.csv` (category, share of cycles; written by the profile work) and
+//! `counters.csv` (the driver's interrupts and notifications per seL4 level).
 //! Hand-written CSV: every field is a number or a fixed name without commas or quotes, so a
 //! reader can check the files by eye and `eval report` reads them back exactly.
 
@@ -14,6 +15,9 @@ pub const RESULTS_HEADER: &str = "system,holdoff_us,offered_mbps,sent,echoed,ach
 pub const LATENCY_HEADER: &str = "system,holdoff_us,samples,lost,p50_us,p90_us,p99_us,p999_us,max_us";
 /// `profile.csv`'s header.
 pub const PROFILE_HEADER: &str = "category,share_pct";
+/// `counters.csv`'s header.
+pub const COUNTERS_HEADER: &str =
+    "system,holdoff_us,offered_mbps,seconds,rx_packets,irqs,notify_sent,notify_suppressed";
 
 /// The systems of results.csv's `system` column.
 pub const SYSTEMS: [&str; 4] = ["sel4", "sel4-noiommu", "sel4-colocated", "linux"];
@@ -60,6 +64,54 @@ pub struct LatencyRow {
     pub p999_us: u64,
     /// Largest.
     pub max_us: u64,
+}
+
+/// The driver's counters over one open-loop level of a seL4 configuration (the deltas of the
+/// `netstack: driver stats` lines taken just before and just after the level).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CounterRow {
+    /// As in [`Row`].
+    pub system: String,
+    /// As in [`Row`].
+    pub holdoff_us: Option<u32>,
+    /// As in [`Row`].
+    pub offered_mbps: f64,
+    /// The level's length with its drain: what the rates are per.
+    pub seconds: f64,
+    /// Packets the driver received.
+    pub rx_packets: u64,
+    /// Device interrupts it took.
+    pub irqs: u64,
+    /// Notifications it sent its client.
+    pub notify_sent: u64,
+    /// Notifications the client's flag let it leave out.
+    pub notify_suppressed: u64,
+}
+
+impl CounterRow {
+    /// Its configuration.
+    pub fn key(&self) -> ConfigKey {
+        ConfigKey { system: self.system.clone(), holdoff_us: self.holdoff_us }
+    }
+
+    /// Interrupts per second.
+    pub fn irqs_per_s(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.irqs as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// `n` per received packet (`None` when none arrived).
+    pub fn per_packet(&self, n: u64) -> Option<f64> {
+        (self.rx_packets > 0).then(|| n as f64 / self.rx_packets as f64)
+    }
+
+    /// The most interrupts per second the hold-off allows (`None` at hold-off 0: no bound).
+    pub fn holdoff_bound_per_s(&self) -> Option<f64> {
+        self.holdoff_us.filter(|&h| h > 0).map(|h| 1e6 / f64::from(h))
+    }
 }
 
 /// One category of the execution profile (Figure 1(a)).
@@ -156,6 +208,46 @@ pub fn profile_csv(rows: &[ProfileRow]) -> String {
         let _ = writeln!(s, "{},{:.2}", r.category, r.share_pct);
     }
     s
+}
+
+/// counters.csv's text.
+pub fn counters_csv(rows: &[CounterRow]) -> String {
+    let mut s = format!("{COUNTERS_HEADER}\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{},{:.3},{},{},{},{}",
+            r.system,
+            opt(r.holdoff_us),
+            r.offered_mbps,
+            r.seconds,
+            r.rx_packets,
+            r.irqs,
+            r.notify_sent,
+            r.notify_suppressed
+        );
+    }
+    s
+}
+
+/// Reads counters.csv's text.
+pub fn parse_counters(text: &str) -> Result<Vec<CounterRow>, String> {
+    let what = "counters.csv";
+    records(text, COUNTERS_HEADER, what)?
+        .into_iter()
+        .map(|(n, f)| {
+            Ok(CounterRow {
+                system: system_field(what, n, f[0])?,
+                holdoff_us: opt_field(what, n, "holdoff_us", f[1])?,
+                offered_mbps: field(what, n, "offered_mbps", f[2])?,
+                seconds: field(what, n, "seconds", f[3])?,
+                rx_packets: field(what, n, "rx_packets", f[4])?,
+                irqs: field(what, n, "irqs", f[5])?,
+                notify_sent: field(what, n, "notify_sent", f[6])?,
+                notify_suppressed: field(what, n, "notify_suppressed", f[7])?,
+            })
+        })
+        .collect()
 }
 
 /// Splits `text` into records after checking the header; `what` names the file in errors.
@@ -263,6 +355,8 @@ pub struct Tables {
     pub latency: Vec<LatencyRow>,
     /// profile.csv, if there is one.
     pub profile: Option<Vec<ProfileRow>>,
+    /// counters.csv (empty if the file is missing).
+    pub counters: Vec<CounterRow>,
     /// notes.txt: what the run could not measure and why, one line each.
     pub notes: Vec<String>,
 }
@@ -288,10 +382,14 @@ pub fn read_dir(dir: &Path) -> Result<Tables, String> {
         Some(t) => Some(parse_profile(&t)?),
         None => None,
     };
+    let counters = match read(&dir.join("counters.csv"))? {
+        Some(t) => parse_counters(&t)?,
+        None => Vec::new(),
+    };
     let notes = read(&dir.join("notes.txt"))?
         .map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
         .unwrap_or_default();
-    Ok(Tables { results, latency, profile, notes })
+    Ok(Tables { results, latency, profile, counters, notes })
 }
 
 /// Writes results.csv, latency.csv and notes.txt into `dir`, and profile.csv if `t` has one
@@ -303,6 +401,9 @@ pub fn write_dir(dir: &Path, t: &Tables) -> Result<(), String> {
     };
     put("results.csv", results_csv(&t.results))?;
     put("latency.csv", latency_csv(&t.latency))?;
+    if !t.counters.is_empty() {
+        put("counters.csv", counters_csv(&t.counters))?;
+    }
     let mut notes = t.notes.join("\n");
     if !notes.is_empty() {
         notes.push('\n');

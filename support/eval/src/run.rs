@@ -21,7 +21,7 @@ use qemu_harness::{
 };
 
 use crate::cpu::{self, MonitorCpu, ProcStat};
-use crate::results::{ConfigKey, LatencyRow, Row, Tables};
+use crate::results::{ConfigKey, CounterRow, LatencyRow, Row, Tables};
 
 /// Default offered loads, Mb/s of UDP payload.
 pub const DEFAULT_LEVELS: [f64; 10] = [10.0, 50.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 800.0, 1000.0];
@@ -460,6 +460,25 @@ fn monitor_stop(q: &mut Qemu) -> Result<MonitorCpu, String> {
     Ok(c)
 }
 
+/// The driver's counters now (seL4): waits out a quiet second (the network stack prints its
+/// stats lines, the driver's among them, at most once a second and only after activity), sends
+/// one probe so it prints a fresh line, and reads that line. `None` if none came.
+fn driver_snapshot(b: &mut Booted) -> Option<crate::counters::DriverCounters> {
+    const MARK: &str = "netstack: driver stats ";
+    thread::sleep(Duration::from_millis(1100));
+    let lines = |q: &Qemu| q.output().matches(MARK).count();
+    let before = lines(&b.q);
+    let _ = b.gen.latency(1, LATENCY_TIMEOUT);
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while lines(&b.q) == before && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    if lines(&b.q) == before {
+        return None;
+    }
+    crate::counters::last(&b.q.output())
+}
+
 fn linux_sample(q: &mut Qemu) -> Result<ProcStat, String> {
     q.type_line("cpu").map_err(|e| e.to_string())?;
     let m = q
@@ -504,7 +523,8 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
     }
     say(format!("built in {:.0} s", t_start.elapsed().as_secs_f64()));
 
-    let level_time = Duration::from_secs_f64(opts.seconds_per_level) + opts.drain + Duration::from_millis(600);
+    // seL4 levels also take a driver-counter snapshot after them (about 2.5 s).
+    let level_time = Duration::from_secs_f64(opts.seconds_per_level) + opts.drain + Duration::from_millis(2600);
     let est = Estimate {
         level: level_time,
         boot: Duration::from_secs(15),
@@ -544,6 +564,8 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                 probe_ok = false;
             }
         }
+        let sel4 = matches!(p.boot, Boot::Sel4 { .. });
+        let mut counters = if sel4 { driver_snapshot(&mut b) } else { None };
         for (li, &mbps) in opts.levels.iter().enumerate() {
             step += 1;
             let left = est.left(opts.levels.len() * configs_left - li, configs_left - 1, configs_left);
@@ -585,6 +607,26 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                     }
                 }
             };
+            if sel4 {
+                let after = driver_snapshot(&mut b);
+                match counters.zip(after) {
+                    Some((x, y)) => tables.counters.push(CounterRow {
+                        system: p.key.system.clone(),
+                        holdoff_us: p.key.holdoff_us,
+                        offered_mbps: mbps,
+                        seconds: opts.seconds_per_level + opts.drain.as_secs_f64(),
+                        rx_packets: y.rx_packets.saturating_sub(x.rx_packets),
+                        irqs: y.irqs.saturating_sub(x.irqs),
+                        notify_sent: y.notify_sent.saturating_sub(x.notify_sent),
+                        notify_suppressed: y.notify_suppressed.saturating_sub(x.notify_suppressed),
+                    }),
+                    None => tables.notes.push(format!(
+                        "{} at {mbps} Mb/s: driver counters not read (no fresh `driver stats` line around the level)",
+                        p.key.label()
+                    )),
+                }
+                counters = after;
+            }
             if r.corrupt > 0 || r.duplicates > 0 || r.send_errors > 0 {
                 tables.notes.push(format!(
                     "{} at {mbps} Mb/s: {} corrupt and {} duplicate echoes, {} sends refused by the host",

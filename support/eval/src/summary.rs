@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::results::{ConfigKey, LatencyRow, ProfileRow, Row, Tables};
+use crate::results::{ConfigKey, CounterRow, LatencyRow, ProfileRow, Row, Tables};
 
 /// Throughput below Linux's by more than this fraction counts as a loss.
 pub const THROUGHPUT_TOLERANCE: f64 = 0.01;
@@ -128,6 +128,29 @@ pub fn confinement_cost(rows: &[Row]) -> Vec<ConfinementCost> {
                     (Some(a), Some(b)) => ratio(a, b),
                     _ => None,
                 },
+            })
+        })
+        .collect()
+}
+
+/// Slack on the hold-off bound: the counters' window includes its drain and the console
+/// commands around it, so a rate a few percent over the bound is the window's edges.
+pub const HOLDOFF_BOUND_SLACK: f64 = 0.05;
+
+/// Plain sentences for each level whose interrupt rate is above what the hold-off allows
+/// (1 / hold-off, by more than [`HOLDOFF_BOUND_SLACK`]).
+pub fn over_holdoff_bound(rows: &[CounterRow]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|r| {
+            let bound = r.holdoff_bound_per_s()?;
+            (r.irqs_per_s() > bound * (1.0 + HOLDOFF_BOUND_SLACK)).then(|| {
+                format!(
+                    "{} takes more interrupts than its hold-off allows at {} Mb/s offered: {:.0}/s against at most {:.0}/s.",
+                    r.key().label(),
+                    r.offered_mbps,
+                    r.irqs_per_s(),
+                    bound
+                )
             })
         })
         .collect()
@@ -360,6 +383,43 @@ pub fn summary_md(t: &Tables, heading: &str) -> String {
             );
         }
         s.push('\n');
+    }
+
+    s.push_str("## Interrupts and notifications per level (counters.csv)\n\n");
+    if t.counters.is_empty() {
+        s.push_str("Not measured: this run has no counters.csv.\n\n");
+    } else {
+        s.push_str(
+            "The driver's counters over each seL4 level (its `driver stats` lines just before and just after \
+             the level): interrupts per second against the most the hold-off allows (1 / hold-off; none at \
+             hold-off 0), and interrupts and client notifications per received packet.\n\n",
+        );
+        s.push_str("| configuration | offered Mb/s | packets | interrupts/s | at most/s | interrupts/packet | notifications/packet | notifications/interrupt |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for r in &t.counters {
+            let per_irq = (r.irqs > 0).then(|| r.notify_sent as f64 / r.irqs as f64);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.0} | {} | {} | {} | {} |",
+                r.key().label(),
+                r.offered_mbps,
+                r.rx_packets,
+                r.irqs_per_s(),
+                r.holdoff_bound_per_s().map(|b| format!("{b:.0}")).unwrap_or_else(|| "-".into()),
+                num(r.per_packet(r.irqs), 3),
+                num(r.per_packet(r.notify_sent), 3),
+                num(per_irq, 3)
+            );
+        }
+        let over = over_holdoff_bound(&t.counters);
+        if over.is_empty() {
+            s.push_str("\nNo level took more interrupts than its hold-off allows.\n\n");
+        } else {
+            s.push('\n');
+            for line in &over {
+                let _ = writeln!(s, "- {line}");
+            }
+            s.push('\n');
+        }
     }
 
     s.push_str("## All levels (results.csv)\n\n");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use eval::results::{self, LatencyRow, ProfileRow, Row, Tables};
+use eval::results::{self, CounterRow, LatencyRow, ProfileRow, Row, Tables};
 
 fn row(system: &str, holdoff: Option<u32>, offered: f64, cpu: Option<f64>) -> Row {
     Row {
@@ -71,6 +71,16 @@ fn write_then_read_a_directory() {
             max_us: 5,
         }],
         profile: Some(vec![ProfileRow { category: "Idle".into(), share_pct: 50.0 }]),
+        counters: vec![CounterRow {
+            system: "sel4-noiommu".into(),
+            holdoff_us: Some(100),
+            offered_mbps: 300.0,
+            seconds: 5.5,
+            rx_packets: 61000,
+            irqs: 5500,
+            notify_sent: 40,
+            notify_suppressed: 5000,
+        }],
         notes: vec!["a note".into()],
     };
     results::write_dir(&d, &t).unwrap();

@@ -160,3 +160,34 @@ fn confinement_cost_pairs_each_level_with_the_unconfined_run() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(back.results.iter().filter(|r| r.system == "sel4-noiommu").count(), 3);
 }
+
+#[test]
+fn interrupts_over_the_holdoff_bound_are_said_plainly() {
+    use eval::results::CounterRow;
+    let row = |holdoff: u32, offered: f64, irqs: u64| CounterRow {
+        system: "sel4".into(),
+        holdoff_us: Some(holdoff),
+        offered_mbps: offered,
+        seconds: 5.0,
+        rx_packets: 100_000,
+        irqs,
+        notify_sent: irqs / 2,
+        notify_suppressed: 0,
+    };
+    // Hold-off 100 us: at most 10000/s, 50000 in 5 s; 5% slack.
+    let rows = vec![row(100, 100.0, 50_000), row(100, 300.0, 70_000), row(0, 300.0, 500_000)];
+    assert_eq!(rows[1].holdoff_bound_per_s(), Some(10_000.0));
+    assert_eq!(rows[2].holdoff_bound_per_s(), None, "hold-off 0: no bound");
+    let over = summary::over_holdoff_bound(&rows);
+    assert_eq!(
+        over,
+        vec!["sel4 (hold-off 100 us) takes more interrupts than its hold-off allows at 300 Mb/s offered: 14000/s against at most 10000/s.".to_string()]
+    );
+    let mut t = results::read_dir(&common::fixture()).unwrap();
+    assert!(summary::summary_md(&t, "").contains("Not measured: this run has no counters.csv."));
+    t.counters = rows;
+    let md = summary::summary_md(&t, "");
+    assert!(md.contains("| sel4 (hold-off 100 us) | 300 | 100000 | 14000 | 10000 | 0.700 | 0.350 | 0.500 |"), "{md}");
+    assert!(md.contains("| sel4 (hold-off 0 us) | 300 | 100000 | 100000 | - | 5.000 | 2.500 | 0.500 |"), "{md}");
+    assert!(md.contains("- sel4 (hold-off 100 us) takes more interrupts than its hold-off allows at 300 Mb/s"), "{md}");
+}
