@@ -14,6 +14,7 @@
 //! Every QEMU run has an overall limit and is killed on drop. Image builds are serialised
 //! (they share build/pds and cargo's lock anyway).
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -467,4 +468,48 @@ fn run_sh_and_the_harness_boot_the_same_machine() {
         assert!(v.contains(&"-no-reboot".to_string()), "{v:?}");
         assert!(!v.iter().any(|a| a.contains("kvm")), "never KVM: {v:?}");
     }
+}
+
+/// `make run QEMU_NIC=e1000e` gives QEMU the 82574L (what the harness's `Nic::e1000e` gives the
+/// tests); an unknown model is refused with a clear error before QEMU starts.
+#[test]
+fn run_sh_takes_the_nic_model_from_qemu_nic() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (k, i) = (dir.join("dry-nic-kernel.elf"), dir.join("dry-nic-image.elf"));
+    std::fs::write(&k, b"").unwrap();
+    std::fs::write(&i, b"").unwrap();
+    let run = |nic: &str| {
+        Command::new(repo_root().join("support/qemu/run.sh"))
+            .args([
+                OsStr::new("--kernel"),
+                k.as_os_str(),
+                OsStr::new("--image"),
+                i.as_os_str(),
+                OsStr::new("--dry-run"),
+            ])
+            .env("NETDEV", "user,id=net0")
+            .env("QEMU_NIC", nic)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run.sh runs")
+    };
+    let out = run("e1000e");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect();
+    let harness: Vec<String> = QemuConfig::new()
+        .nic(Nic::e1000e(Netdev::Spec("user,id=net0".into())))
+        .kernel(&k)
+        .args()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    for v in [&script, &harness] {
+        assert!(v.windows(2).any(|w| w[0] == "-device" && w[1] == "e1000e,netdev=net0,romfile="), "{v:?}");
+    }
+    let bad = run("rtl8139");
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("QEMU_NIC='rtl8139'") && err.contains("e1000e (82574L)"), "{err}");
 }
