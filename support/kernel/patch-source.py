@@ -498,6 +498,122 @@ putConsoleChar(unsigned char a)
         "run with ${PYTHON}, not the `python` shebang",
     ),
     (
+        "include/machine/fpu.h",
+        """static inline void FORCE_INLINE lazyFPURestore(tcb_t *thread)
+{
+    if (unlikely(NODE_STATE(ksActiveFPUState))) {
+        /* If we have enabled/disabled the FPU too many times without
+         * someone else trying to use it, we assume it is no longer
+         * in use and switch out its state. */
+        if (unlikely(NODE_STATE(ksFPURestoresSinceSwitch) > CONFIG_FPU_MAX_RESTORES_SINCE_SWITCH)) {
+            switchLocalFpuOwner(NULL);
+            NODE_STATE(ksFPURestoresSinceSwitch) = 0;
+        } else {
+            if (likely(nativeThreadUsingFPU(thread))) {
+                /* We are using the FPU, make sure it is enabled */
+                enableFpu();
+            } else {
+                /* Someone is using the FPU and it might be enabled */
+                disableFpu();
+            }
+            NODE_STATE(ksFPURestoresSinceSwitch)++;
+        }
+    } else {
+        /* No-one (including us) is using the FPU, so we assume it
+         * is currently disabled */
+    }
+}""",
+        """static inline void FORCE_INLINE lazyFPURestore(tcb_t *thread)
+{
+    /* Ours (support/kernel/patch-source.py): eager FPU switching unless the kernel command
+     * line says lazy_fpu. Every PD of this system uses SSE (Rust's x86_64 code moves and
+     * copies with it), so with seL4's lazy switching nearly every switch between two PDs
+     * cost an FPU trap (#NM) on the new thread's first SSE instruction, on top of the same
+     * save and restore: 0.2 traps per echoed datagram, the largest class of kernel entries
+     * in the evaluation's profile. Eager: the state is switched on the way out of the kernel,
+     * when the thread to run is not the owner; the idle thread (kernel code, no FPU) leaves
+     * the owner as it is. lazy_fpu keeps seL4's own scheme, for comparison (make eval's
+     * sel4-lazyfpu). */
+    if (likely(!x86KSlazyFPU)) {
+        if (unlikely(thread == NODE_STATE(ksIdleThread))) {
+            return;
+        }
+        if (likely(nativeThreadUsingFPU(thread))) {
+            enableFpu();
+        } else {
+            switchLocalFpuOwner(&thread->tcbArch.tcbContext.fpuState);
+        }
+        return;
+    }
+    if (unlikely(NODE_STATE(ksActiveFPUState))) {
+        /* If we have enabled/disabled the FPU too many times without
+         * someone else trying to use it, we assume it is no longer
+         * in use and switch out its state. */
+        if (unlikely(NODE_STATE(ksFPURestoresSinceSwitch) > CONFIG_FPU_MAX_RESTORES_SINCE_SWITCH)) {
+            switchLocalFpuOwner(NULL);
+            NODE_STATE(ksFPURestoresSinceSwitch) = 0;
+        } else {
+            if (likely(nativeThreadUsingFPU(thread))) {
+                /* We are using the FPU, make sure it is enabled */
+                enableFpu();
+            } else {
+                /* Someone is using the FPU and it might be enabled */
+                disableFpu();
+            }
+            NODE_STATE(ksFPURestoresSinceSwitch)++;
+        }
+    } else {
+        /* No-one (including us) is using the FPU, so we assume it
+         * is currently disabled */
+    }
+}""",
+        "eager FPU switching (lazy_fpu on the command line keeps seL4's): the lazy scheme traps once per switch between the (all SSE-using) "
+        "PDs; switching on kernel exit saves the trap (issue 15's profile)",
+    ),
+    (
+        "include/machine/fpu.h",
+        """/* Switch the current owner of the FPU state on the core specified by 'cpu'. */
+void switchFpuOwner(user_fpu_state_t *new_owner, word_t cpu);""",
+        """/* Switch the current owner of the FPU state on the core specified by 'cpu'. */
+void switchFpuOwner(user_fpu_state_t *new_owner, word_t cpu);
+
+/* Ours: the kernel command line's lazy_fpu (seL4's lazy FPU switching; default eager). */
+extern bool_t x86KSlazyFPU;""",
+        "declare the lazy_fpu switch",
+    ),
+    (
+        "src/machine/fpu.c",
+        """/* Handle a FPU fault.""",
+        """/* Ours: set from the kernel command line (lazy_fpu) at boot. */
+bool_t x86KSlazyFPU;
+
+/* Handle a FPU fault.""",
+        "define the lazy_fpu switch",
+    ),
+    (
+        "src/arch/x86/kernel/cmdline.c",
+        """    cmdline_opt->disable_iommu = parse_bool(cmdline, cmdline_str_disable_iommu);
+    printf("Boot config: disable_iommu = %s\\n", cmdline_opt->disable_iommu ? "true" : "false");""",
+        """    cmdline_opt->disable_iommu = parse_bool(cmdline, cmdline_str_disable_iommu);
+    printf("Boot config: disable_iommu = %s\\n", cmdline_opt->disable_iommu ? "true" : "false");
+    {
+        /* Ours: lazy_fpu keeps seL4's lazy FPU switching (see include/machine/fpu.h). */
+        const char cmdline_str_lazy_fpu[] = {'l', 'a', 'z', 'y', '_', 'f', 'p', 'u', 0};
+        x86KSlazyFPU = parse_bool(cmdline, cmdline_str_lazy_fpu);
+        printf("Boot config: lazy_fpu = %s\\n", x86KSlazyFPU ? "true" : "false");
+    }""",
+        "the lazy_fpu kernel command-line option, so one kernel measures both FPU schemes",
+    ),
+    (
+        "tools/bitfield_gen.py",
+        """    yacc.yacc(debug=0)""",
+        """    yacc.yacc(debug=0, write_tables=False)""",
+        "make -j runs several bitfield_gen.py at once in a fresh build copy; each had ply write "
+        "its parser table to tools/parsetab.py while another imported the half-written file "
+        "(AttributeError: module 'parsetab' has no attribute '_tabversion'); without the table "
+        "file each run builds its parser in memory, a fraction of a second",
+    ),
+    (
         "Makefile",
         "$(Q)${XMLLINT_PATH} --noout --schema $^",
         "$(Q)$(if ${XMLLINT_PATH},${XMLLINT_PATH} --noout --schema $^,true)",

@@ -40,7 +40,21 @@ pub type Samples<'a> = (&'a [(String, u64)], &'a [(String, u64)]);
 /// The last line in `text` holding `marker` (e.g. `"netstack: stats "`), as its `key=number`
 /// fields; `None` if there is none.
 pub fn last_fields(text: &str, marker: &str) -> Option<Fields> {
-    let line = text.lines().rev().find(|l| l.contains(marker))?;
+    text.lines().rev().find(|l| l.contains(marker)).and_then(|l| fields_of(l, marker))
+}
+
+/// As [`last_fields`], but the last such line that has `key`: PDs print character by
+/// character, so another PD's or the monitor's output can cut a line in two, and the part
+/// holding the later keys then lacks the marker.
+pub fn last_fields_with(text: &str, marker: &str, key: &str) -> Option<Fields> {
+    text.lines()
+        .rev()
+        .filter(|l| l.contains(marker))
+        .filter_map(|l| fields_of(l, marker))
+        .find(|f| get(f, key).is_some())
+}
+
+fn fields_of(line: &str, marker: &str) -> Option<Fields> {
     let rest = &line[line.find(marker)? + marker.len()..];
     Some(
         rest.split_whitespace()
@@ -110,6 +124,10 @@ mod tests {
         assert!(no_echo.contains("the echo's own not counted"), "{no_echo}");
         assert_eq!(copies_per_datagram((&ns0, &ns0), None, 1024), None, "no datagram, no ratio");
         assert_eq!(last_fields("nothing", "echo: stats "), None);
+        // A line cut by another PD's output: the complete one before it is used.
+        let cut = "echo: stats received=100 bytes_copied=102400\n\
+                   echo: stats received=200 drop_no_buffer=0monitor: cpu started\n bytes_copied=204800\n";
+        assert_eq!(last_fields_with(cut, "echo: stats ", "bytes_copied").unwrap(), e0);
     }
 
     const LINE: &str = "netstack: driver stats irqs=100 rx_packets=1000 tx_packets=999 notify_sent=10 notify_suppressed=90 xlate_hits=5 xlate_misses=1 errors=0";

@@ -42,7 +42,7 @@ enum Cmd {
         /// Closed-loop samples per configuration (default 500; --quick 200; 0: none).
         #[arg(long)]
         latency_samples: Option<u64>,
-        /// Which configurations, comma-separated: sel4, sel4-noiommu, sel4-holdoff0, sel4-colocated, linux (default all).
+        /// Which configurations, comma-separated: sel4, sel4-noiommu, sel4-lazyfpu, sel4-holdoff0, sel4-colocated, linux (default all).
         #[arg(long, value_delimiter = ',')]
         configs: Option<Vec<String>>,
         /// Output directory (default build/eval/<UTC timestamp>).

@@ -70,6 +70,9 @@ pub enum Which {
     Sel4,
     /// The same without the IOMMU (`make run IOMMU=0`): what confinement costs.
     Sel4NoIommu,
+    /// The same with seL4's lazy FPU switching (kernel command line `lazy_fpu`): what our
+    /// kernel's eager switching saves.
+    Sel4LazyFpu,
     /// system.xml with hold-off 0 us.
     Sel4Holdoff0,
     /// examples/echo-in-netstack at its hold-off (100 us).
@@ -80,13 +83,15 @@ pub enum Which {
 
 impl Which {
     /// All of them, in run order.
-    pub const ALL: [Which; 5] = [Which::Sel4, Which::Sel4NoIommu, Which::Sel4Holdoff0, Which::Colocated, Which::Linux];
+    pub const ALL: [Which; 6] =
+        [Which::Sel4, Which::Sel4NoIommu, Which::Sel4LazyFpu, Which::Sel4Holdoff0, Which::Colocated, Which::Linux];
 
     /// The name `--configs` takes.
     pub fn name(self) -> &'static str {
         match self {
             Which::Sel4 => "sel4",
             Which::Sel4NoIommu => "sel4-noiommu",
+            Which::Sel4LazyFpu => "sel4-lazyfpu",
             Which::Sel4Holdoff0 => "sel4-holdoff0",
             Which::Colocated => "sel4-colocated",
             Which::Linux => "linux",
@@ -98,6 +103,7 @@ impl Which {
         match self {
             Which::Sel4 | Which::Sel4Holdoff0 => "sel4",
             Which::Sel4NoIommu => "sel4-noiommu",
+            Which::Sel4LazyFpu => "sel4-lazyfpu",
             Which::Colocated => "sel4-colocated",
             Which::Linux => "linux",
         }
@@ -199,12 +205,14 @@ struct Prepared {
 
 enum Boot {
     /// `iommu`: the kernel has VT-d support and QEMU gets `intel-iommu` (the boot line must
-    /// then say the NIC's DMA is confined; without, that it is not).
+    /// then say the NIC's DMA is confined; without, that it is not). `append`: the kernel
+    /// command line (`lazy_fpu` or nothing).
     Sel4 {
         kernel: PathBuf,
         image: PathBuf,
         ready: &'static str,
         iommu: bool,
+        append: &'static str,
     },
     Linux {
         kernel: PathBuf,
@@ -318,10 +326,11 @@ fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, Stri
             .map_err(|e| format!("cannot build the image of {system}: {e}"))?;
         let iommu = which != Which::Sel4NoIommu;
         let kernel = if iommu { &kernels.iommu } else { &kernels.plain };
+        let append = if which == Which::Sel4LazyFpu { "lazy_fpu" } else { "" };
         Ok(Prepared {
             which,
             key: ConfigKey { system: which.system().into(), holdoff_us: Some(holdoff) },
-            boot: Boot::Sel4 { kernel: kernel.clone(), image, ready, iommu },
+            boot: Boot::Sel4 { kernel: kernel.clone(), image, ready, iommu, append },
         })
     };
     let read = |rel: &str| fs::read_to_string(repo_root().join(rel)).map_err(|e| format!("cannot read {rel}: {e}"));
@@ -330,7 +339,7 @@ fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, Stri
             let h = holdoff_of(&read("system.xml")?).map_err(|e| format!("system.xml: {e}"))?;
             sel4("system.xml", h, "echo: up: UDP echo on port 7")
         }
-        Which::Sel4NoIommu => {
+        Which::Sel4NoIommu | Which::Sel4LazyFpu => {
             let h = holdoff_of(&read("system.xml")?).map_err(|e| format!("system.xml: {e}"))?;
             sel4("system.xml", h, "echo: up: UDP echo on port 7")
         }
@@ -375,13 +384,28 @@ fn boot(p: &Prepared, log: &Path, limit: Duration) -> Result<Booted, String> {
     let nic = Nic::e1000(Netdev::Dgram { local: qemu_addr, remote: my_addr });
     let cfg = QemuConfig::new().nic(nic).timeout(limit).log_file(log);
     let cfg = match &p.boot {
-        Boot::Sel4 { kernel, image, iommu, .. } => cfg.kernel(kernel).initrd(image).iommu(*iommu),
+        Boot::Sel4 { kernel, image, iommu, append, .. } => {
+            let cfg = cfg.kernel(kernel).initrd(image).iommu(*iommu);
+            if append.is_empty() {
+                cfg
+            } else {
+                cfg.append(*append)
+            }
+        }
         Boot::Linux { kernel, initrd } => cfg.kernel(kernel).initrd(initrd).append(LINUX_APPEND),
     };
     let mut q = Qemu::spawn(cfg).map_err(|e| e.to_string())?;
     let console = |e: qemu_harness::Error| format!("{e}");
     match &p.boot {
-        Boot::Sel4 { ready, iommu, .. } => {
+        Boot::Sel4 { ready, iommu, append, .. } => {
+            // Our kernel says which FPU scheme it runs (support/kernel/patch-source.py).
+            let want = if append.contains("lazy_fpu") { "true" } else { "false" };
+            let fpu = q
+                .expect_regex(r"Boot config: lazy_fpu = (true|false)\r?\n", BOOT_WAIT)
+                .map_err(|e| format!("no `Boot config: lazy_fpu` line (is the kernel patched?): {e}"))?;
+            if !fpu.matched.contains(want) {
+                return Err(format!("asked for lazy_fpu={want}, the kernel says {:?}", fpu.matched.trim_end()));
+            }
             // The initialiser says before the PDs start whether the NIC's DMA is confined.
             let dma = q
                 .expect_regex(r"initialiser: DMA: (confined by VT-d|NOT confined)[^\r\n]*\r?\n", BOOT_WAIT)
@@ -670,8 +694,8 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             // second after activity, so the last line so far stands for the window's start.
             let before = b.q.output();
             let counters_before = crate::counters::last(&before);
-            let stack_before = crate::counters::last_fields(&before, "netstack: stats ");
-            let echo_before = crate::counters::last_fields(&before, "echo: stats ");
+            let stack_before = crate::counters::last_fields_with(&before, "netstack: stats ", "copies_from_client");
+            let echo_before = crate::counters::last_fields_with(&before, "echo: stats ", "bytes_copied");
             drop(before);
             let window = monitor_start(&mut b.q).and_then(|()| {
                 let r = b.gen.level(load, Duration::from_secs_f64(opts.seconds_per_level), opts.drain, opts.batch);
@@ -687,8 +711,9 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
                     thread::sleep(Duration::from_millis(1500));
                     let output = b.q.output();
                     let after = crate::counters::last(&output);
-                    let stack_after = crate::counters::last_fields(&output, "netstack: stats ");
-                    let echo_after = crate::counters::last_fields(&output, "echo: stats ");
+                    let stack_after =
+                        crate::counters::last_fields_with(&output, "netstack: stats ", "copies_from_client");
+                    let echo_after = crate::counters::last_fields_with(&output, "echo: stats ", "bytes_copied");
                     let echo = echo_before.as_deref().zip(echo_after.as_deref());
                     match stack_before.as_deref().zip(stack_after.as_deref()) {
                         Some(ns) => match crate::counters::copies_per_datagram(ns, echo, PAYLOAD) {

@@ -1,6 +1,7 @@
 //! summary.md: the measured table and the ratios the paper's reader wants (throughput and CPU
 //! of each seL4 configuration against Linux at the same offered level, peak throughput of each
-//! configuration, the cost of DMA confinement (with VT-d against without, level by level),
+//! configuration, the cost of DMA confinement (with VT-d against without, level by level) and
+//! the gain of eager FPU switching (against seL4's lazy switching),
 //! latency, the profile and its framework overhead when one was measured), and,
 //! said plainly, every level where this system loses to Linux.
 
@@ -85,45 +86,46 @@ pub fn vs_linux(rows: &[Row]) -> Vec<VsLinux> {
         .collect()
 }
 
-/// One level of system.xml with the NIC's DMA confined by VT-d (`sel4`) beside the same level
-/// without the IOMMU (`sel4-noiommu`, same hold-off): what confinement costs.
+/// One level of a configuration beside the same level (same hold-off, same offered load) of
+/// a variant that differs in one thing: `sel4` against `sel4-noiommu` (what DMA confinement
+/// costs) or against `sel4-lazyfpu` (what eager FPU switching saves).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ConfinementCost {
+pub struct Paired {
     /// The hold-off both ran at.
     pub holdoff_us: Option<u32>,
     /// Offered load, Mb/s.
     pub offered_mbps: f64,
-    /// Achieved with VT-d.
-    pub confined_mbps: f64,
-    /// Achieved without.
-    pub unconfined_mbps: f64,
-    /// confined / unconfined throughput (`None` when the unconfined run echoed nothing).
+    /// Achieved by the configuration.
+    pub mbps: f64,
+    /// Achieved by the variant.
+    pub variant_mbps: f64,
+    /// mbps / variant_mbps (`None` when the variant echoed nothing).
     pub throughput_ratio: Option<f64>,
-    /// CPU with VT-d.
-    pub confined_cpu_pct: Option<f64>,
-    /// CPU without.
-    pub unconfined_cpu_pct: Option<f64>,
-    /// confined / unconfined CPU (`None` when either is unknown or the unconfined one is 0).
+    /// The configuration's CPU.
+    pub cpu_pct: Option<f64>,
+    /// The variant's.
+    pub variant_cpu_pct: Option<f64>,
+    /// cpu_pct / variant_cpu_pct (`None` when either is unknown or the variant's is 0).
     pub cpu_ratio: Option<f64>,
 }
 
-/// Every `sel4` level that has a `sel4-noiommu` level at the same hold-off and offered load.
-pub fn confinement_cost(rows: &[Row]) -> Vec<ConfinementCost> {
+/// Every level of `system` that has a level of `variant` at the same hold-off and load.
+pub fn paired(rows: &[Row], system: &str, variant: &str) -> Vec<Paired> {
     let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
     rows.iter()
-        .filter(|r| r.system == "sel4")
+        .filter(|r| r.system == system)
         .filter_map(|c| {
             let u = rows.iter().find(|u| {
-                u.system == "sel4-noiommu" && u.holdoff_us == c.holdoff_us && same_level(u.offered_mbps, c.offered_mbps)
+                u.system == variant && u.holdoff_us == c.holdoff_us && same_level(u.offered_mbps, c.offered_mbps)
             })?;
-            Some(ConfinementCost {
+            Some(Paired {
                 holdoff_us: c.holdoff_us,
                 offered_mbps: c.offered_mbps,
-                confined_mbps: c.achieved_mbps,
-                unconfined_mbps: u.achieved_mbps,
+                mbps: c.achieved_mbps,
+                variant_mbps: u.achieved_mbps,
                 throughput_ratio: ratio(c.achieved_mbps, u.achieved_mbps),
-                confined_cpu_pct: c.cpu_pct,
-                unconfined_cpu_pct: u.cpu_pct,
+                cpu_pct: c.cpu_pct,
+                variant_cpu_pct: u.cpu_pct,
                 cpu_ratio: match (c.cpu_pct, u.cpu_pct) {
                     (Some(a), Some(b)) => ratio(a, b),
                     _ => None,
@@ -131,6 +133,53 @@ pub fn confinement_cost(rows: &[Row]) -> Vec<ConfinementCost> {
             })
         })
         .collect()
+}
+
+/// `sel4` (DMA confined by VT-d) against `sel4-noiommu`.
+pub fn confinement_cost(rows: &[Row]) -> Vec<Paired> {
+    paired(rows, "sel4", "sel4-noiommu")
+}
+
+/// `sel4` (our kernel's eager FPU switching) against `sel4-lazyfpu` (seL4's lazy switching).
+pub fn eager_fpu_gain(rows: &[Row]) -> Vec<Paired> {
+    paired(rows, "sel4", "sel4-lazyfpu")
+}
+
+/// A paired table as Markdown, or the sentence saying it was not measured.
+fn paired_section(
+    s: &mut String,
+    title: &str,
+    pairs: &[Paired],
+    variant: &str,
+    intro: &str,
+    with: &str,
+    without: &str,
+) {
+    let _ = writeln!(s, "## {title}\n");
+    if pairs.is_empty() {
+        let _ = writeln!(s, "Not measured: this run has no level of both `sel4` and `{variant}`.\n");
+        return;
+    }
+    let _ = writeln!(s, "{intro}\n");
+    let _ = writeln!(
+        s,
+        "| hold-off us | offered Mb/s | Mb/s {with} | Mb/s {without} | throughput ratio | CPU % {with} | CPU % {without} | CPU ratio |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for c in pairs {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            c.holdoff_us.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+            c.offered_mbps,
+            c.mbps,
+            c.variant_mbps,
+            ratio(c.throughput_ratio),
+            num(c.cpu_pct, 1),
+            num(c.variant_cpu_pct, 1),
+            ratio(c.cpu_ratio)
+        );
+    }
+    s.push('\n');
 }
 
 /// Slack on the hold-off bound: the counters' window includes its drain and the console
@@ -357,33 +406,27 @@ pub fn summary_md(t: &Tables, heading: &str) -> String {
         s.push('\n');
     }
 
-    s.push_str("## Cost of DMA confinement (VT-d)\n\n");
-    let cc = confinement_cost(rows);
-    if cc.is_empty() {
-        s.push_str("Not measured: this run has no level of both `sel4` and `sel4-noiommu`.\n\n");
-    } else {
-        s.push_str(
-            "system.xml as `make run` boots it (the NIC reaches only its granted regions through QEMU's \
-             intel-iommu) against the same image on the kernel without IOMMU support and no intel-iommu \
-             (`make run IOMMU=0`), at the same hold-off.\n\n",
-        );
-        s.push_str("| hold-off us | offered Mb/s | Mb/s with VT-d | Mb/s without | throughput ratio | CPU % with | CPU % without | CPU ratio |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for c in &cc {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} |",
-                c.holdoff_us.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
-                c.offered_mbps,
-                c.confined_mbps,
-                c.unconfined_mbps,
-                ratio(c.throughput_ratio),
-                num(c.confined_cpu_pct, 1),
-                num(c.unconfined_cpu_pct, 1),
-                ratio(c.cpu_ratio)
-            );
-        }
-        s.push('\n');
-    }
+    paired_section(
+        &mut s,
+        "Cost of DMA confinement (VT-d)",
+        &confinement_cost(rows),
+        "sel4-noiommu",
+        "system.xml as `make run` boots it (the NIC reaches only its granted regions through QEMU's \
+         intel-iommu) against the same image on the kernel without IOMMU support and no intel-iommu \
+         (`make run IOMMU=0`), at the same hold-off.",
+        "with VT-d",
+        "without",
+    );
+    paired_section(
+        &mut s,
+        "Eager FPU switching",
+        &eager_fpu_gain(rows),
+        "sel4-lazyfpu",
+        "system.xml on our kernel's eager FPU switching against the same kernel and image with seL4's \
+         lazy switching (kernel command line `lazy_fpu`), at the same hold-off.",
+        "eager",
+        "lazy",
+    );
 
     s.push_str("## Interrupts and notifications per level (counters.csv)\n\n");
     if t.counters.is_empty() {

@@ -52,5 +52,5 @@ fn names_times_and_configurations() {
     assert_eq!(Which::Sel4Holdoff0.system(), "sel4", "the hold-off is a column of its own");
     assert!(Which::parse("bsd")
         .unwrap_err()
-        .contains("choose from sel4, sel4-noiommu, sel4-holdoff0, sel4-colocated, linux"));
+        .contains("choose from sel4, sel4-noiommu, sel4-lazyfpu, sel4-holdoff0, sel4-colocated, linux"));
 }
