@@ -93,6 +93,22 @@ fn tiny_root_task_reaches_user_space_and_prints_via_syscall() {
     assert!(q.is_running(), "the root task yields forever; QEMU must still run");
 }
 
+/// Our kernel switches the FPU eagerly unless its command line says `lazy_fpu`
+/// (support/kernel/README.md); it says which, and boots either way.
+#[test]
+fn the_kernel_says_which_fpu_scheme_it_runs() {
+    let root = hello_root();
+    for (append, want) in [("", "Boot config: lazy_fpu = false"), ("lazy_fpu", "Boot config: lazy_fpu = true")] {
+        let mut cfg = QemuConfig::new().kernel(kernel(KernelVariant::Default)).initrd(&root);
+        if !append.is_empty() {
+            cfg = cfg.append(append);
+        }
+        let mut q = boot(cfg);
+        ok(q.expect(want, WAIT));
+        ok(q.expect("hello-root: user space reached via seL4_DebugPutChar\n", WAIT));
+    }
+}
+
 #[test]
 fn iommu_kernel_finds_and_enables_qemus_vtd_unit() {
     let root = hello_root();
