@@ -605,6 +605,22 @@ bool_t x86KSlazyFPU;
         "the lazy_fpu kernel command-line option, so one kernel measures both FPU schemes",
     ),
     (
+        "include/arch/x86/arch/64/mode/kernel/stack.h",
+        """#define KERNEL_STACK_ALIGNMENT 16""",
+        """/* Ours (support/kernel/patch-source.py): aligned to its size, 16 before. When an
+ * interrupt is pending on the way out of the kernel, restore_user_context (c_traps.c) resets
+ * the stack with `rsp & ~MASK(CONFIG_KERNEL_STACK_BITS)` + BIT(CONFIG_KERNEL_STACK_BITS),
+ * which assumes exactly this alignment; with 16 the "top" could land up to a stack's size
+ * above the real one, inside the IDT that follows it in .bss, and the nested handler then
+ * overwrote IDT entries (a #GP with error code 0x302, IDT entry 0x60, on the next interrupt:
+ * seen after VT-d fault interrupts, which arrive in bursts). */
+#define KERNEL_STACK_ALIGNMENT BIT(CONFIG_KERNEL_STACK_BITS)""",
+        "seL4 5.0's x86_64 kernel stack was 16-byte aligned while the pending-interrupt path of "
+        "restore_user_context rounds the stack pointer to the stack's size: the kernel could "
+        "run on a stack inside the IDT and corrupt it (the IOMMU test's sporadic KERNEL "
+        "EXCEPTION, GP 0x302)",
+    ),
+    (
         "tools/bitfield_gen.py",
         """    yacc.yacc(debug=0)""",
         """    yacc.yacc(debug=0, write_tables=False)""",
