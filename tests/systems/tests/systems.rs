@@ -513,3 +513,39 @@ fn run_sh_takes_the_nic_model_from_qemu_nic() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("QEMU_NIC='rtl8139'") && err.contains("e1000e (82574L)"), "{err}");
 }
+
+/// The kernel keeps each PD's FPU/SSE state across preemption, with our eager FPU switching
+/// (the default) and with seL4's lazy switching (`lazy_fpu` on the kernel command line): two
+/// PDs at one priority repeat SSE computations the timer interrupts, and each repetition's
+/// result must be bit-identical (tests/systems/pds/fpu-check).
+#[test]
+fn fpu_state_survives_preemption_eager_and_lazy() {
+    let img = image("tests/systems/fpu.xml");
+    let kernel = build_kernel(KernelVariant::Iommu).unwrap_or_else(|e| panic!("{e}"));
+    for append in ["", "lazy_fpu"] {
+        let mut cfg = QemuConfig::new().iommu(true).kernel(&kernel).initrd(&img).timeout(RUN_LIMIT);
+        if !append.is_empty() {
+            cfg = cfg.append(append);
+        }
+        let mut q = Qemu::spawn(cfg).unwrap_or_else(|e| panic!("{e}"));
+        ok(q.expect(if append.is_empty() { "lazy_fpu = false" } else { "lazy_fpu = true" }, WAIT));
+        // Both results, in whichever order they come.
+        let deadline = Instant::now() + WAIT;
+        let done = |t: &str| t.matches("fpu-check: 12 runs").count() + t.matches("FPU STATE LOST").count();
+        while done(&q.output()) < 2 && Instant::now() < deadline && q.is_running() {
+            thread::sleep(Duration::from_millis(100));
+        }
+        let text = q.output();
+        assert_eq!(text.matches("all equal").count(), 2, "{append:?}: both PDs' results exact:\n{text}");
+        // Interleaved by the timer, not one after the other: both started before either ended.
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle:?} in\n{text}"));
+        let last_start = at("alpha: fpu-check: started").max(at("beta: fpu-check: started"));
+        let first_end = at("alpha: fpu-check: 12 runs").min(at("beta: fpu-check: 12 runs"));
+        assert!(last_start < first_end, "the two PDs must share the CPU: {text}");
+        // Their constants differ, so do their results.
+        let results: Vec<&str> =
+            text.lines().filter(|l| l.contains("all equal")).filter_map(|l| l.rsplit('(').next()).collect();
+        assert_eq!(results.len(), 2, "{text}");
+        assert_ne!(results[0], results[1], "the two instances compute different values: {text}");
+    }
+}
