@@ -2,10 +2,12 @@
 //! in the same QEMU machine. [`run`] drives the systems (QEMU, loadgen, console CPU figures);
 //! [`results`] holds the tables and their CSV files, [`summary`] the ratios and summary.md,
 //! [`plot`] the SVG figures, [`cpu`] the console parsers, [`counters`] the driver's counters; [`report`] turns a directory of CSVs
-//! into the summary and figures (what `eval run` does at its end and `eval report` on demand).
+//! into the summary and figures (what `eval run` does at its end and `eval report` on demand);
+//! [`baseline`] builds an earlier revision to measure beside this one (`--baseline`).
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod counters;
 pub mod cpu;
 pub mod plot;

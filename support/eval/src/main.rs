@@ -48,6 +48,10 @@ enum Cmd {
         /// Output directory (default build/eval/<UTC timestamp>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also measure an earlier revision's system.xml beside this one (`sel4-baseline`):
+        /// a commit, tag or branch, exported and built under build/baseline/<commit>/.
+        #[arg(long)]
+        baseline: Option<String>,
     },
     /// Regenerates summary.md, fig1b.svg (and fig1a.svg if profile.csv exists) from a run's CSVs.
     Report {
@@ -73,7 +77,7 @@ fn real_main() -> Result<ExitCode, String> {
             eprintln!("eval: wrote {0}/summary.md and {0}/fig1b.svg", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Run { quick, levels, seconds_per_level, drain_ms, batch, latency_samples, configs, out } => {
+        Cmd::Run { quick, levels, seconds_per_level, drain_ms, batch, latency_samples, configs, out, baseline } => {
             let levels =
                 levels.unwrap_or_else(|| if quick { run::QUICK_LEVELS.to_vec() } else { run::DEFAULT_LEVELS.to_vec() });
             if levels.is_empty() || levels.iter().any(|l| !l.is_finite() || *l <= 0.0) {
@@ -101,6 +105,7 @@ fn real_main() -> Result<ExitCode, String> {
                 out: out.clone(),
                 which,
                 quick,
+                baseline,
             };
             let started = SystemTime::now();
             let t0 = std::time::Instant::now();

@@ -20,13 +20,14 @@ pub const COUNTERS_HEADER: &str =
     "system,holdoff_us,offered_mbps,seconds,rx_packets,irqs,notify_sent,notify_suppressed";
 
 /// The systems of results.csv's `system` column.
-pub const SYSTEMS: [&str; 5] = ["sel4", "sel4-noiommu", "sel4-lazyfpu", "sel4-colocated", "linux"];
+pub const SYSTEMS: [&str; 6] = ["sel4", "sel4-noiommu", "sel4-lazyfpu", "sel4-baseline", "sel4-colocated", "linux"];
 
 /// One open-loop level of one configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     /// `sel4`, `sel4-noiommu` (system.xml without VT-d), `sel4-lazyfpu` (with seL4's lazy FPU
-    /// switching), `sel4-colocated` or `linux`.
+    /// switching), `sel4-baseline` (an earlier revision's system.xml, `--baseline`),
+    /// `sel4-colocated` or `linux`.
     pub system: String,
     /// Interrupt hold-off in microseconds (`None` for Linux: its e1000 driver's default).
     pub holdoff_us: Option<u32>,

@@ -61,6 +61,8 @@ pub struct Options {
     pub which: Vec<Which>,
     /// `--quick` (recorded in the summary).
     pub quick: bool,
+    /// `--baseline REV`: also measure that revision's system.xml (`sel4-baseline`).
+    pub baseline: Option<String>,
 }
 
 /// The configurations of experiment (b).
@@ -79,6 +81,8 @@ pub enum Which {
     Colocated,
     /// The Linux guest.
     Linux,
+    /// An earlier revision's system.xml on its own kernel (`--baseline REV`; not in [`Which::ALL`]).
+    Baseline,
 }
 
 impl Which {
@@ -95,6 +99,7 @@ impl Which {
             Which::Sel4Holdoff0 => "sel4-holdoff0",
             Which::Colocated => "sel4-colocated",
             Which::Linux => "linux",
+            Which::Baseline => "sel4-baseline",
         }
     }
 
@@ -106,11 +111,15 @@ impl Which {
             Which::Sel4LazyFpu => "sel4-lazyfpu",
             Which::Colocated => "sel4-colocated",
             Which::Linux => "linux",
+            Which::Baseline => "sel4-baseline",
         }
     }
 
     /// Parses a `--configs` name.
     pub fn parse(s: &str) -> Result<Which, String> {
+        if s == Which::Baseline.name() {
+            return Err("sel4-baseline is not a --configs name: measure a baseline with --baseline REV".into());
+        }
         Which::ALL.into_iter().find(|w| w.name() == s).ok_or_else(|| {
             format!("unknown configuration {s:?}; choose from {}", Which::ALL.map(Which::name).join(", "))
         })
@@ -206,13 +215,15 @@ struct Prepared {
 enum Boot {
     /// `iommu`: the kernel has VT-d support and QEMU gets `intel-iommu` (the boot line must
     /// then say the NIC's DMA is confined; without, that it is not). `append`: the kernel
-    /// command line (`lazy_fpu` or nothing).
+    /// command line (`lazy_fpu` or nothing). `ours`: this revision's kernel and initialiser,
+    /// whose boot lines (DMA confinement, FPU scheme) are checked; a baseline's are not.
     Sel4 {
         kernel: PathBuf,
         image: PathBuf,
         ready: &'static str,
         iommu: bool,
         append: &'static str,
+        ours: bool,
     },
     Linux {
         kernel: PathBuf,
@@ -330,7 +341,7 @@ fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, Stri
         Ok(Prepared {
             which,
             key: ConfigKey { system: which.system().into(), holdoff_us: Some(holdoff) },
-            boot: Boot::Sel4 { kernel: kernel.clone(), image, ready, iommu, append },
+            boot: Boot::Sel4 { kernel: kernel.clone(), image, ready, iommu, append, ours: true },
         })
     };
     let read = |rel: &str| fs::read_to_string(repo_root().join(rel)).map_err(|e| format!("cannot read {rel}: {e}"));
@@ -355,6 +366,7 @@ fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, Stri
             let h = holdoff_of(&read(f)?).map_err(|e| format!("{f}: {e}"))?;
             sel4(f, h, "netstack: hosting an application on UDP port 7")
         }
+        Which::Baseline => Err("the baseline is prepared by prepare_baseline (--baseline REV)".into()),
         Which::Linux => {
             eprintln!("eval: building the Linux guest (support/eval/linux/build.sh)");
             let (kernel, initrd) = build_linux()?;
@@ -365,6 +377,55 @@ fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, Stri
             })
         }
     }
+}
+
+/// This revision's boot lines: which FPU scheme the kernel runs, and whether the NIC's DMA is
+/// confined, must be what the configuration asked for.
+fn check_boot_lines(q: &mut Qemu, iommu: bool, append: &str, log: &Path) -> Result<(), String> {
+    let console = |e: qemu_harness::Error| format!("{e}");
+    let want = if append.contains("lazy_fpu") { "true" } else { "false" };
+    let fpu = q
+        .expect_regex(r"Boot config: lazy_fpu = (true|false)\r?\n", BOOT_WAIT)
+        .map_err(|e| format!("no `Boot config: lazy_fpu` line (is the kernel patched?): {e}"))?;
+    if !fpu.matched.contains(want) {
+        return Err(format!("asked for lazy_fpu={want}, the kernel says {:?}", fpu.matched.trim_end()));
+    }
+    // The initialiser says before the PDs start whether the NIC's DMA is confined.
+    let dma = q
+        .expect_regex(r"initialiser: DMA: (confined by VT-d|NOT confined)[^\r\n]*\r?\n", BOOT_WAIT)
+        .map_err(console)?;
+    if dma.matched.contains("NOT confined") == iommu {
+        return Err(format!(
+            "booted {} VT-d, but the initialiser says {:?} (serial log: {})",
+            if iommu { "with" } else { "without" },
+            dma.matched.trim_end(),
+            log.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `--baseline REV`: that revision's system.xml on its own benchmark kernel, at its hold-off.
+fn prepare_baseline(rev: &str) -> Result<Prepared, String> {
+    let b = crate::baseline::prepare(&repo_root(), rev)?;
+    let h = holdoff_of(&b.system_xml).map_err(|e| format!("the baseline's system.xml: {e}"))?;
+    eprintln!(
+        "eval: baseline {rev} = {} ({})",
+        &b.commit[..12],
+        if b.iommu { "with VT-d" } else { "no IOMMU support" }
+    );
+    Ok(Prepared {
+        which: Which::Baseline,
+        key: ConfigKey { system: Which::Baseline.system().into(), holdoff_us: Some(h) },
+        boot: Boot::Sel4 {
+            kernel: b.kernel,
+            image: b.image,
+            ready: "echo: up: UDP echo on port 7",
+            iommu: b.iommu,
+            append: "",
+            ours: false,
+        },
+    })
 }
 
 /// A booted guest and the generator speaking to it.
@@ -397,26 +458,9 @@ fn boot(p: &Prepared, log: &Path, limit: Duration) -> Result<Booted, String> {
     let mut q = Qemu::spawn(cfg).map_err(|e| e.to_string())?;
     let console = |e: qemu_harness::Error| format!("{e}");
     match &p.boot {
-        Boot::Sel4 { ready, iommu, append, .. } => {
-            // Our kernel says which FPU scheme it runs (support/kernel/patch-source.py).
-            let want = if append.contains("lazy_fpu") { "true" } else { "false" };
-            let fpu = q
-                .expect_regex(r"Boot config: lazy_fpu = (true|false)\r?\n", BOOT_WAIT)
-                .map_err(|e| format!("no `Boot config: lazy_fpu` line (is the kernel patched?): {e}"))?;
-            if !fpu.matched.contains(want) {
-                return Err(format!("asked for lazy_fpu={want}, the kernel says {:?}", fpu.matched.trim_end()));
-            }
-            // The initialiser says before the PDs start whether the NIC's DMA is confined.
-            let dma = q
-                .expect_regex(r"initialiser: DMA: (confined by VT-d|NOT confined)[^\r\n]*\r?\n", BOOT_WAIT)
-                .map_err(console)?;
-            if dma.matched.contains("NOT confined") == *iommu {
-                return Err(format!(
-                    "booted {} VT-d, but the initialiser says {:?} (serial log: {})",
-                    if *iommu { "with" } else { "without" },
-                    dma.matched.trim_end(),
-                    log.display()
-                ));
+        Boot::Sel4 { ready, iommu, append, ours, .. } => {
+            if *ours {
+                check_boot_lines(&mut q, *iommu, append, log)?;
             }
             let up =
                 q.expect_regex(r"netstack: (up: [^\r\n]*|cannot start: [^\r\n]*)\r?\n", BOOT_WAIT).map_err(console)?;
@@ -541,6 +585,23 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             Err(e) => {
                 say(format!("{}: not measured: {e}", w.name()));
                 tables.notes.push(format!("{}: not measured: {}", w.name(), e.replace('\n', " / ")));
+                complete = false;
+            }
+        }
+    }
+    if let Some(rev) = &opts.baseline {
+        match prepare_baseline(rev) {
+            Ok(p) => {
+                // Measured right after this revision's `sel4`, so the two are close in time.
+                let at = prepared.iter().position(|q: &Prepared| q.which == Which::Sel4).map_or(0, |i| i + 1);
+                tables
+                    .notes
+                    .push(format!("sel4-baseline is {rev}: system.xml of an earlier revision on its own kernel"));
+                prepared.insert(at, p);
+            }
+            Err(e) => {
+                say(format!("sel4-baseline: not measured: {e}"));
+                tables.notes.push(format!("sel4-baseline ({rev}): not measured: {}", e.replace('\n', " / ")));
                 complete = false;
             }
         }

@@ -145,6 +145,11 @@ pub fn eager_fpu_gain(rows: &[Row]) -> Vec<Paired> {
     paired(rows, "sel4", "sel4-lazyfpu")
 }
 
+/// `sel4` against `sel4-baseline` (an earlier revision, `eval run --baseline REV`).
+pub fn against_baseline(rows: &[Row]) -> Vec<Paired> {
+    paired(rows, "sel4", "sel4-baseline")
+}
+
 /// A paired table as Markdown, or the sentence saying it was not measured.
 fn paired_section(
     s: &mut String,
@@ -427,6 +432,19 @@ pub fn summary_md(t: &Tables, heading: &str) -> String {
         "eager",
         "lazy",
     );
+
+    if rows.iter().any(|r| r.system == "sel4-baseline") {
+        paired_section(
+            &mut s,
+            "Against the baseline",
+            &against_baseline(rows),
+            "sel4-baseline",
+            "system.xml of this revision against the same file of the earlier revision the run was given \
+             (`--baseline`, named in the notes), each on its own benchmark kernel, at the same hold-off.",
+            "now",
+            "baseline",
+        );
+    }
 
     s.push_str("## Interrupts and notifications per level (counters.csv)\n\n");
     if t.counters.is_empty() {

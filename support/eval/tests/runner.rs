@@ -54,3 +54,16 @@ fn names_times_and_configurations() {
         .unwrap_err()
         .contains("choose from sel4, sel4-noiommu, sel4-lazyfpu, sel4-holdoff0, sel4-colocated, linux"));
 }
+
+#[test]
+fn the_baseline_is_asked_for_with_its_own_flag_and_must_name_a_commit() {
+    assert!(Which::parse("sel4-baseline").unwrap_err().contains("--baseline REV"));
+    assert_eq!(Which::Baseline.system(), "sel4-baseline");
+    assert!(!Which::ALL.contains(&Which::Baseline), "never measured unless asked for");
+    let root = qemu_harness::repo_root();
+    assert!(eval::baseline::resolve(&root, "-rf").unwrap_err().contains("is not a revision"));
+    assert!(eval::baseline::resolve(&root, "no-such-revision-here").unwrap_err().contains("no such commit"));
+    // HEAD resolves to a 40-digit commit id (the tests run in a git checkout, as CI's clone).
+    let c = eval::baseline::resolve(&root, "HEAD").unwrap();
+    assert_eq!(c.len(), 40, "{c}");
+}
