@@ -5,7 +5,11 @@
 //! e1000's option ROM, the iPXE ROM of Debian's `ipxe-qemu` package. No `-kernel`, no cdrom:
 //! the firmware has nothing else to boot.
 //!
-//! What shows it came over the network (iPXE itself prints only to the screen):
+//! What shows it came over the network:
+//! - iPXE's banner, its feature list (with MBOOT and TFTP) and its `net0: <MAC> using 82540em`
+//!   on the VGA text screen (iPXE prints nowhere else; the machine has QEMU's standard VGA, and
+//!   the test reads the screen through QEMU's monitor until the kernel, which clears it,
+//!   prints its first line);
 //! - the kernel's boot log names its command line and its module by the URLs iPXE fetched them
 //!   from (`parsing cmdline 'tftp://10.0.2.2/kernel32.elf'`, `name='tftp://10.0.2.2/image.elf'`;
 //!   QEMU's `-kernel` and GRUB name them otherwise);
@@ -13,10 +17,12 @@
 //!   kernel32.elf and image.elf, in that order;
 //! - then the system the PXE ROM booted drives the same NIC: DMA confined by VT-d, `system up`,
 //!   and the UDP echo answers through the user netdev.
+//!
+//! And `make run-pxe`'s command line (support/qemu/run.sh --pxe, dry run) is this machine's.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use qemu_harness::{build_lock, repo_root, Netdev, Nic, Qemu, QemuConfig, IPXE_E1000_ROM};
 
@@ -100,6 +106,24 @@ fn tftp_read_requests(frames: &[Vec<u8>]) -> Vec<String> {
     names
 }
 
+/// Every distinct VGA text screen (rows joined by newlines) seen until `line` is on the serial
+/// console, read through QEMU's monitor every 20 ms.
+fn screens_until(q: &mut Qemu, line: &str) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
+    let mut screens: Vec<String> = Vec::new();
+    while !q.output().contains(line) && Instant::now() < deadline {
+        // Errors (QEMU not yet listening on its monitor) only leave a screen unread.
+        if let Ok(rows) = q.vga_text() {
+            let screen = rows.join("\n");
+            if screens.last() != Some(&screen) {
+                screens.push(screen);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    screens
+}
+
 #[test]
 fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
     let dir = make_pxe();
@@ -107,9 +131,29 @@ fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
     let pcap = std::env::temp_dir().join(format!("pxe-test-{}.pcap", std::process::id()));
     let _ = std::fs::remove_file(&pcap);
     let netdev = Netdev::UserTftp { udp_forwards: vec![(port, 7)], tftp: dir, bootfile: "boot.ipxe".into() };
-    let cfg =
-        QemuConfig::new().iommu(true).nic(Nic::e1000(netdev).boot_rom(IPXE_E1000_ROM).pcap(&pcap)).timeout(RUN_LIMIT);
+    let cfg = QemuConfig::new()
+        .iommu(true)
+        .nic(Nic::e1000(netdev).boot_rom(IPXE_E1000_ROM).pcap(&pcap))
+        .vga("std")
+        .monitor(true)
+        .timeout(RUN_LIMIT);
     let mut q = ok(Qemu::spawn(cfg));
+    // iPXE writes only to the screen, which the kernel clears at its first character: read
+    // it until the kernel's first line is on the serial console.
+    let screens = screens_until(&mut q, "Boot config: parsing cmdline");
+    for want in ["Open Source Network Boot Firmware", "Features: ", "net0: 52:54:00:12:34:56 using 82540em"] {
+        assert!(
+            screens.iter().any(|screen| screen.contains(want)),
+            "{want:?} (iPXE's) was never on the screen before the kernel started; screens seen:\n{}\nserial:\n{}",
+            screens.join("\n---\n"),
+            q.output()
+        );
+    }
+    let features = screens.iter().flat_map(|s| s.lines()).find(|l| l.starts_with("Features: ")).unwrap_or("");
+    assert!(
+        features.contains("MBOOT") && features.contains("TFTP"),
+        "this iPXE cannot multiboot over TFTP: {features}"
+    );
     ok(q.expect(&format!("Boot config: parsing cmdline 'tftp://{SLIRP_HOST}/kernel32.elf'"), WAIT));
     ok(q.expect(&format!("name='tftp://{SLIRP_HOST}/image.elf'"), WAIT));
     ok(q.expect("initialiser: DMA: confined by VT-d", WAIT));
@@ -140,4 +184,49 @@ fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
         ["boot.ipxe", "kernel32.elf", "image.elf"],
         "the guest's TFTP read requests (the DHCP boot file, then what boot.ipxe names)\n{log}"
     );
+}
+
+/// `make run-pxe` (support/qemu/run.sh --pxe) boots the machine the test above boots: the same
+/// TFTP netdev, the same ROM, `-boot n`, nothing else to boot.
+#[test]
+fn run_sh_pxe_and_the_harness_boot_the_same_machine() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dry-pxe");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("boot.ipxe"), b"#!ipxe\n").unwrap();
+    let out = Command::new(repo_root().join("support/qemu/run.sh"))
+        .arg("--pxe")
+        .arg(&dir)
+        .arg("--dry-run")
+        .env("NETDEV", "user,id=net0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run.sh runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect();
+    let netdev = Netdev::UserTftp { udp_forwards: vec![], tftp: dir.clone(), bootfile: "boot.ipxe".into() };
+    let harness: Vec<String> = QemuConfig::new()
+        .iommu(true)
+        .nic(Nic::e1000(netdev).boot_rom(IPXE_E1000_ROM))
+        .args()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let pair = |v: &[String], a: &str, b: &str| v.windows(2).any(|w| w[0] == a && w[1] == b);
+    let tftp = format!("user,id=net0,tftp={},bootfile=boot.ipxe", dir.display());
+    let rom = format!("e1000,netdev=net0,romfile={IPXE_E1000_ROM}");
+    for (flag, value) in [
+        ("-machine", "q35,kernel-irqchip=split"),
+        ("-device", "intel-iommu"),
+        ("-netdev", tftp.as_str()),
+        ("-device", rom.as_str()),
+        ("-boot", "n"),
+    ] {
+        assert!(pair(&script, flag, value), "run.sh lacks {flag} {value}: {script:?}");
+        assert!(pair(&harness, flag, value), "harness lacks {flag} {value}: {harness:?}");
+    }
+    for v in [&script, &harness] {
+        assert!(!v.iter().any(|a| a == "-kernel" || a == "-cdrom"), "nothing but the NIC to boot: {v:?}");
+    }
 }
