@@ -11,6 +11,8 @@
 #                             IOMMU=0: without VT-d, NIC DMA unconfined, for comparison;
 #                             QEMU_NIC=e1000e: QEMU's 82574L instead of its e1000)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
+#   make pxe [SYSTEM=file]    network boot directory (kernel, image, iPXE script boot.ipxe) -> build/<stem>/pxe/
+#   make run-pxe [SYSTEM=file] boot that directory under QEMU: its TFTP server and the e1000's iPXE ROM
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 #   make eval                 the evaluation (Figure 1: seL4 vs the Linux guest) -> build/eval/latest/ (docs/evaluation.md)
 #   make eval QUICK=1         a reduced evaluation run (3 levels of 1 s, at most ~5 min)
@@ -89,13 +91,14 @@ IOMMU        ?= 1
 IOMMU_ON      = $(filter-out 0,$(IOMMU))
 IMAGE         = build/$(BOOT_STEM)$(BENCH_SUFFIX)/image.elf
 ISO           = build/$(BOOT_STEM)$(BENCH_SUFFIX)$(if $(IOMMU_ON),,-noiommu)/image.iso
+PXE_DIR       = build/$(BOOT_STEM)$(BENCH_SUFFIX)$(if $(IOMMU_ON),,-noiommu)/pxe
 KERNEL        = build/kernel/$(if $(BENCH_SUFFIX),bench$(if $(IOMMU_ON),-iommu),$(if $(IOMMU_ON),iommu,default))/kernel32.elf
 QEMU_NIC     ?= e1000
 export BENCH IOMMU QEMU_NIC
 ECHO_PORT    ?= 7007
 NETDEV       ?= user,id=net0,hostfwd=udp::$(ECHO_PORT)-:7
 
-.PHONY: pds image iso run run-iso
+.PHONY: pds image iso pxe run run-iso run-pxe
 # The PDs the system file names (program_image NAME.elf = cargo bin NAME) -> build/pds/
 pds:
 	@support/pd-build/make-image.sh --pds-only $(BOOT_SYSTEM)
@@ -107,12 +110,19 @@ image:
 iso: image
 	@support/pd-build/make-iso.sh $(KERNEL) $(IMAGE) $(ISO)
 
+# README "Deploy to hardware": serve $(PXE_DIR) over TFTP or HTTP, DHCP boot file boot.ipxe.
+pxe: image
+	@support/pxe/make-pxe.sh $(KERNEL) $(IMAGE) $(PXE_DIR)
+
 # QEMU's command line lives in support/qemu/run.sh. Leave QEMU with Ctrl-A X.
 run: image
 	@NETDEV="$(NETDEV)" support/qemu/run.sh --kernel $(KERNEL) --image $(IMAGE)
 
 run-iso: iso
 	@NETDEV="$(NETDEV)" support/qemu/run.sh --cdrom $(ISO)
+
+run-pxe: pxe
+	@NETDEV="$(NETDEV)" support/qemu/run.sh --pxe $(PXE_DIR)
 
 clean:
 	$(CARGO) clean

@@ -7,6 +7,9 @@
 #
 # usage: run.sh --kernel KERNEL32.ELF --image IMAGE.ELF      (multiboot: kernel + root task)
 #        run.sh --cdrom IMAGE.ISO                            (GRUB ISO from `make iso`)
+#        run.sh --pxe DIR                                    (network boot of `make pxe`'s DIR:
+#                   QEMU's user-network TFTP server serves DIR, its DHCP names boot.ipxe, the
+#                   e1000 runs Debian's iPXE ROM; NETDEV must then be a user netdev)
 #        add --dry-run to print the command instead of running it
 # env:   NETDEV     QEMU netdev spec with id=net0 (default: user networking forwarding host
 #                   UDP port ECHO_PORT to the guest's port 7)
@@ -15,12 +18,13 @@
 #        QEMU_NIC   QEMU's NIC model: e1000 (82540EM, default) or e1000e (82574L)
 set -euo pipefail
 
-kernel= image= cdrom= dry=
+kernel= image= cdrom= pxe= dry=
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=${2:?--kernel needs a file}; shift 2 ;;
         --image) image=${2:?--image needs a file}; shift 2 ;;
         --cdrom) cdrom=${2:?--cdrom needs a file}; shift 2 ;;
+        --pxe) pxe=${2:?--pxe needs a directory}; shift 2 ;;
         --dry-run) dry=1; shift ;;
         *) echo "run.sh: error: unknown argument $1 (see the usage at the top of $0)" >&2; exit 2 ;;
     esac
@@ -52,8 +56,23 @@ case $QEMU_NIC in
     e1000|e1000e) ;;
     *) echo "run.sh: error: QEMU_NIC='$QEMU_NIC': the driver supports QEMU's e1000 (82540EM) and e1000e (82574L)" >&2; exit 2 ;;
 esac
-args+=(-cpu Haswell -m 512 -no-reboot -netdev "$NETDEV" -device "$QEMU_NIC,netdev=net0,romfile=")
-if [ -n "$cdrom" ]; then
+rom=
+if [ -n "$pxe" ]; then
+    case $NETDEV in
+        user,*) ;;
+        *) echo "run.sh: error: --pxe needs a user netdev (QEMU's TFTP server), not NETDEV='$NETDEV'" >&2; exit 2 ;;
+    esac
+    [ -f "$pxe/boot.ipxe" ] || { echo "run.sh: error: $pxe/boot.ipxe not found (make pxe prepares the directory)" >&2; exit 1; }
+    case $pxe in *,*) echo "run.sh: error: the directory $pxe has a ',' in its path, which QEMU cannot take" >&2; exit 1 ;; esac
+    # The ROM QEMU would pick for the NIC anyway, named so that its absence is a clear error.
+    rom=/usr/lib/ipxe/qemu/efi-$QEMU_NIC.rom
+    [ -f "$rom" ] || { echo "run.sh: error: $rom not found (support/deps.sh installs ipxe-qemu)" >&2; exit 1; }
+    NETDEV="$NETDEV,tftp=$(cd "$pxe" && pwd),bootfile=boot.ipxe"
+fi
+args+=(-cpu Haswell -m 512 -no-reboot -netdev "$NETDEV" -device "$QEMU_NIC,netdev=net0,romfile=$rom")
+if [ -n "$pxe" ]; then
+    args+=(-boot n)
+elif [ -n "$cdrom" ]; then
     [ -f "$cdrom" ] || { echo "run.sh: error: ISO $cdrom not found (make iso builds it)" >&2; exit 1; }
     args+=(-cdrom "$cdrom" -boot d)
 else
@@ -83,7 +102,7 @@ if [ -n "$default_netdev" ] && ! python3 -c 'import socket,sys; socket.socket(so
     exit 1
 fi
 command -v "$QEMU" >/dev/null || { echo "run.sh: error: $QEMU not found (support/deps.sh installs qemu-system-x86)" >&2; exit 1; }
-echo "run: booting ${cdrom:-$image} under QEMU (TCG, q35$iommu_note, $QEMU_NIC on $NETDEV). $how" >&2
+echo "run: booting ${pxe:-${cdrom:-$image}} under QEMU (TCG, q35$iommu_note, $QEMU_NIC on $NETDEV). $how" >&2
 forwards_echo=
 case ",$NETDEV," in
     *,hostfwd=udp::"$ECHO_PORT"-:7,*|*,hostfwd=udp:127.0.0.1:"$ECHO_PORT"-:7,*) forwards_echo=1 ;;

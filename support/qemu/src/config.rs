@@ -14,12 +14,20 @@ pub const DEFAULT_QEMU: &str = "qemu-system-x86_64";
 /// The netdev id the harness gives the NIC's backend (`-netdev ...,id=net0`).
 pub const NETDEV_ID: &str = "net0";
 
+/// The e1000's boot ROM as Debian's `ipxe-qemu` package ships it (iPXE, BIOS and UEFI in one
+/// ROM; the one QEMU itself picks for an e1000 when `romfile` is not given).
+pub const IPXE_E1000_ROM: &str = "/usr/lib/ipxe/qemu/efi-e1000.rom";
+
 /// The host side of the guest NIC (a QEMU `-netdev`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Netdev {
     /// User-mode networking (no root needed); each `(host, guest)` pair forwards host UDP port
     /// `host` on 127.0.0.1 to guest UDP port `guest`.
     User { udp_forwards: Vec<(u16, u16)> },
+    /// User-mode networking as [`Netdev::User`] whose DHCP server names `bootfile` as the boot
+    /// file and whose built-in TFTP server serves the directory `tftp` (read-only): what a
+    /// network boot ([`Nic::boot_rom`]) fetches its files from.
+    UserTftp { udp_forwards: Vec<(u16, u16)>, tftp: PathBuf, bootfile: String },
     /// One raw Ethernet frame per UDP datagram: QEMU listens on `local` and sends to `remote`
     /// (see [`crate::DgramLink`], which sets both up).
     Dgram { local: SocketAddrV4, remote: SocketAddrV4 },
@@ -32,12 +40,18 @@ impl Netdev {
     /// The `-netdev` argument.
     pub fn arg(&self) -> Result<String> {
         Ok(match self {
-            Netdev::User { udp_forwards } => {
-                let mut s = format!("user,id={NETDEV_ID}");
-                for (host, guest) in udp_forwards {
-                    s.push_str(&format!(",hostfwd=udp:127.0.0.1:{host}-:{guest}"));
+            Netdev::User { udp_forwards } => format!("user,id={NETDEV_ID}{}", hostfwds(udp_forwards)),
+            Netdev::UserTftp { udp_forwards, tftp, bootfile } => {
+                if bootfile.is_empty() || bootfile.contains(',') {
+                    return Err(Error::InvalidConfig(format!(
+                        "boot file {bootfile:?} must be a non-empty name without ','"
+                    )));
                 }
-                s
+                format!(
+                    "user,id={NETDEV_ID},tftp={},bootfile={bootfile}{}",
+                    qemu_opt_path(tftp)?,
+                    hostfwds(udp_forwards)
+                )
             }
             Netdev::Dgram { local, remote } => format!(
                 "dgram,id={NETDEV_ID},local.type=inet,local.host={},local.port={},\
@@ -61,6 +75,10 @@ impl Netdev {
     }
 }
 
+fn hostfwds(udp_forwards: &[(u16, u16)]) -> String {
+    udp_forwards.iter().map(|(host, guest)| format!(",hostfwd=udp:127.0.0.1:{host}-:{guest}")).collect()
+}
+
 /// A guest NIC: a QEMU device model attached to a [`Netdev`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nic {
@@ -71,12 +89,16 @@ pub struct Nic {
     pub mac: Option<String>,
     /// Write every frame through the NIC to this pcap file (`-object filter-dump`).
     pub pcap: Option<PathBuf>,
+    /// The NIC's option ROM (`romfile=`). `None`: no ROM (nothing boots from the network, and
+    /// it saves boot time). `Some`: the firmware runs it, and a [`QemuConfig`] with neither a
+    /// kernel nor a cdrom boots from this NIC (`-boot n`).
+    pub rom: Option<PathBuf>,
 }
 
 impl Nic {
     /// An Intel e1000 (82540EM), the NIC our driver supports under QEMU.
     pub fn e1000(netdev: Netdev) -> Nic {
-        Nic { model: "e1000".into(), netdev, mac: None, pcap: None }
+        Nic { model: "e1000".into(), netdev, mac: None, pcap: None, rom: None }
     }
 
     /// An Intel 82574L (QEMU's `e1000e`), the driver's other Intel chip.
@@ -93,6 +115,13 @@ impl Nic {
     /// Dumps all traffic through the NIC to a pcap file.
     pub fn pcap(mut self, path: impl Into<PathBuf>) -> Nic {
         self.pcap = Some(path.into());
+        self
+    }
+
+    /// Gives the NIC a boot ROM (e.g. [`IPXE_E1000_ROM`]), from which the machine then boots
+    /// when it has no kernel and no cdrom: PXE, with a [`Netdev::UserTftp`] serving the files.
+    pub fn boot_rom(mut self, path: impl Into<PathBuf>) -> Nic {
+        self.rom = Some(path.into());
         self
     }
 }
@@ -242,15 +271,29 @@ impl QemuConfig {
                 }
             }
         }
+        if let Some(nic) = &self.nic {
+            if let Some(rom) = nic.rom.as_ref().filter(|rom| !rom.is_file()) {
+                return Err(Error::MissingFile { what: "NIC boot ROM", path: rom.clone() });
+            }
+            if let Netdev::UserTftp { tftp, .. } = &nic.netdev {
+                if !tftp.is_dir() {
+                    return Err(Error::MissingFile { what: "TFTP directory", path: tftp.clone() });
+                }
+            }
+        }
         Ok(())
     }
 
     /// The QEMU arguments (without the program name). The serial console is QEMU's stdout;
     /// there is no display and no monitor, so stdout carries only what the guest prints.
     pub fn args(&self) -> Result<Vec<OsString>> {
-        if self.kernel.is_none() && self.cdrom.is_none() {
+        let net_boot =
+            self.kernel.is_none() && self.cdrom.is_none() && self.nic.as_ref().is_some_and(|nic| nic.rom.is_some());
+        if self.kernel.is_none() && self.cdrom.is_none() && !net_boot {
             return Err(Error::InvalidConfig(
-                "nothing to boot: set a kernel (QemuConfig::kernel) or a cdrom image".into(),
+                "nothing to boot: set a kernel (QemuConfig::kernel), a cdrom image or a NIC boot ROM \
+                 (Nic::boot_rom)"
+                    .into(),
             ));
         }
         if self.kernel.is_none() && (self.initrd.is_some() || self.append.is_some()) {
@@ -316,8 +359,11 @@ impl QemuConfig {
                     }
                     dev.push_str(&format!(",mac={mac}"));
                 }
-                // No option ROM: nothing boots from the network, and it saves boot time.
-                dev.push_str(",romfile=");
+                match &nic.rom {
+                    // No option ROM: nothing boots from the network, and it saves boot time.
+                    None => dev.push_str(",romfile="),
+                    Some(rom) => dev.push_str(&format!(",romfile={}", qemu_opt_path(rom)?)),
+                }
                 push("-device");
                 push(&dev);
                 if let Some(pcap) = &nic.pcap {
@@ -345,6 +391,10 @@ impl QemuConfig {
                 a.push("-boot".into());
                 a.push("d".into());
             }
+        }
+        if net_boot {
+            a.push("-boot".into());
+            a.push("n".into());
         }
         a.extend(self.extra_args.iter().cloned());
         Ok(a)
@@ -438,6 +488,36 @@ mod tests {
     }
 
     #[test]
+    fn network_boot_serves_tftp_and_runs_the_nic_rom() {
+        let nd =
+            Netdev::UserTftp { udp_forwards: vec![(7007, 7)], tftp: "/srv/pxe".into(), bootfile: "boot.ipxe".into() };
+        assert_eq!(nd.arg().unwrap(), "user,id=net0,tftp=/srv/pxe,bootfile=boot.ipxe,hostfwd=udp:127.0.0.1:7007-:7");
+        let a = strings(&QemuConfig::new().iommu(true).nic(Nic::e1000(nd).boot_rom(IPXE_E1000_ROM)));
+        assert!(has_pair(&a, "-device", "e1000,netdev=net0,romfile=/usr/lib/ipxe/qemu/efi-e1000.rom"), "{a:?}");
+        assert!(has_pair(&a, "-boot", "n"), "no kernel, no cdrom, a NIC ROM: boot from the NIC: {a:?}");
+        assert!(!a.contains(&"-kernel".to_string()) && !a.contains(&"-cdrom".to_string()), "{a:?}");
+        // A kernel or a cdrom is booted instead; the ROM is still there.
+        let with_rom = || Nic::e1000(Netdev::User { udp_forwards: vec![] }).boot_rom("/r.rom");
+        for cfg in [QemuConfig::new().kernel("k").nic(with_rom()), QemuConfig::new().cdrom("c").nic(with_rom())] {
+            let a = strings(&cfg);
+            assert!(!has_pair(&a, "-boot", "n"), "{a:?}");
+            assert!(has_pair(&a, "-device", "e1000,netdev=net0,romfile=/r.rom"), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn network_boot_files_are_checked() {
+        let tftp = |dir: &str| Netdev::UserTftp { udp_forwards: vec![], tftp: dir.into(), bootfile: "b".into() };
+        let cfg = QemuConfig::new().nic(Nic::e1000(tftp("/")).boot_rom("/nonexistent/efi-e1000.rom"));
+        let err = cfg.check_files().unwrap_err().to_string();
+        assert!(err.contains("NIC boot ROM") && err.contains("ipxe-qemu"), "{err}");
+        let rom = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"); // any file will do
+        let cfg = QemuConfig::new().nic(Nic::e1000(tftp("/nonexistent/pxe")).boot_rom(rom));
+        let err = cfg.check_files().unwrap_err().to_string();
+        assert!(err.contains("TFTP directory") && err.contains("/nonexistent/pxe"), "{err}");
+    }
+
+    #[test]
     fn raw_netdev_spec_must_name_net0() {
         assert_eq!(Netdev::Spec("user,id=net0".into()).arg().unwrap(), "user,id=net0");
         let err = Netdev::Spec("user,id=n1".into()).arg().unwrap_err();
@@ -496,6 +576,21 @@ mod tests {
             (QemuConfig::new().initrd("x").cdrom("c"), "needs a kernel"),
             (QemuConfig::new().kernel("k").memory_mib(16), "too little"),
             (QemuConfig::new().kernel("k").initrd("a,b"), "contains ','"),
+            (QemuConfig::new().nic(Nic::e1000(Netdev::User { udp_forwards: vec![] })), "nothing to boot"),
+            (
+                QemuConfig::new().nic(
+                    Nic::e1000(Netdev::UserTftp { udp_forwards: vec![], tftp: "/t".into(), bootfile: "a,b".into() })
+                        .boot_rom("/r"),
+                ),
+                "boot file",
+            ),
+            (
+                QemuConfig::new().nic(
+                    Nic::e1000(Netdev::UserTftp { udp_forwards: vec![], tftp: "/t,u".into(), bootfile: "b".into() })
+                        .boot_rom("/r"),
+                ),
+                "contains ','",
+            ),
             (
                 QemuConfig::new().kernel("k").nic(Nic::e1000(Netdev::User { udp_forwards: vec![] }).mac("nonsense")),
                 "MAC address",

@@ -64,11 +64,14 @@ impl fmt::Display for Error {
             Error::Spawn { program, source } => {
                 write!(f, "could not start '{}': {source}", program.display())
             }
-            Error::MissingFile { what, path } => write!(
-                f,
-                "the {what} '{}' does not exist (build it first: `make kernel` builds the kernel)",
-                path.display()
-            ),
+            Error::MissingFile { what, path } => {
+                let hint = match *what {
+                    "NIC boot ROM" => "Debian's ipxe-qemu package ships it; support/deps.sh installs it",
+                    "TFTP directory" => "`make pxe` prepares one",
+                    _ => "build it first: `make kernel` builds the kernel",
+                };
+                write!(f, "the {what} '{}' does not exist ({hint})", path.display())
+            }
             Error::InvalidConfig(msg) => write!(f, "invalid QEMU configuration: {msg}"),
             Error::BadPattern { pattern, message } => {
                 write!(f, "bad regular expression {pattern:?}: {message}")

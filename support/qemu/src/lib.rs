@@ -31,7 +31,7 @@ mod monitor;
 mod net;
 mod process;
 
-pub use config::{Netdev, Nic, QemuConfig, DEFAULT_QEMU, NETDEV_ID};
+pub use config::{Netdev, Nic, QemuConfig, DEFAULT_QEMU, IPXE_E1000_ROM, NETDEV_ID};
 pub use error::{Error, Result};
 pub use image::{build_bench_image, build_image, build_lock};
 pub use kernel::{build_kernel, kernel_image, repo_root, KernelVariant};
