@@ -501,28 +501,7 @@ putConsoleChar(unsigned char a)
         "include/machine/fpu.h",
         """static inline void FORCE_INLINE lazyFPURestore(tcb_t *thread)
 {
-    if (unlikely(NODE_STATE(ksActiveFPUState))) {
-        /* If we have enabled/disabled the FPU too many times without
-         * someone else trying to use it, we assume it is no longer
-         * in use and switch out its state. */
-        if (unlikely(NODE_STATE(ksFPURestoresSinceSwitch) > CONFIG_FPU_MAX_RESTORES_SINCE_SWITCH)) {
-            switchLocalFpuOwner(NULL);
-            NODE_STATE(ksFPURestoresSinceSwitch) = 0;
-        } else {
-            if (likely(nativeThreadUsingFPU(thread))) {
-                /* We are using the FPU, make sure it is enabled */
-                enableFpu();
-            } else {
-                /* Someone is using the FPU and it might be enabled */
-                disableFpu();
-            }
-            NODE_STATE(ksFPURestoresSinceSwitch)++;
-        }
-    } else {
-        /* No-one (including us) is using the FPU, so we assume it
-         * is currently disabled */
-    }
-}""",
+    if (unlikely(NODE_STATE(ksActiveFPUState))) {""",
         """static inline void FORCE_INLINE lazyFPURestore(tcb_t *thread)
 {
     /* Ours (support/kernel/patch-source.py): eager FPU switching unless the kernel command
@@ -545,28 +524,7 @@ putConsoleChar(unsigned char a)
         }
         return;
     }
-    if (unlikely(NODE_STATE(ksActiveFPUState))) {
-        /* If we have enabled/disabled the FPU too many times without
-         * someone else trying to use it, we assume it is no longer
-         * in use and switch out its state. */
-        if (unlikely(NODE_STATE(ksFPURestoresSinceSwitch) > CONFIG_FPU_MAX_RESTORES_SINCE_SWITCH)) {
-            switchLocalFpuOwner(NULL);
-            NODE_STATE(ksFPURestoresSinceSwitch) = 0;
-        } else {
-            if (likely(nativeThreadUsingFPU(thread))) {
-                /* We are using the FPU, make sure it is enabled */
-                enableFpu();
-            } else {
-                /* Someone is using the FPU and it might be enabled */
-                disableFpu();
-            }
-            NODE_STATE(ksFPURestoresSinceSwitch)++;
-        }
-    } else {
-        /* No-one (including us) is using the FPU, so we assume it
-         * is currently disabled */
-    }
-}""",
+    if (unlikely(NODE_STATE(ksActiveFPUState))) {""",
         "eager FPU switching (lazy_fpu on the command line keeps seL4's): the lazy scheme traps once per switch between the (all SSE-using) "
         "PDs; switching on kernel exit saves the trap (issue 15's profile)",
     ),
