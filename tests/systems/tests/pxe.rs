@@ -20,6 +20,8 @@
 //!
 //! And `make run-pxe`'s command line (support/qemu/run.sh --pxe, dry run) is this machine's.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -160,18 +162,7 @@ fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
     ok(q.expect("initialiser: system up", WAIT));
     ok(q.expect("echo: up", WAIT));
 
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    let mut answered = false;
-    for _ in 0..40 {
-        sock.send_to(b"pxe echo", ("127.0.0.1", port)).unwrap();
-        let mut buf = [0u8; 64];
-        if let Ok((n, _)) = sock.recv_from(&mut buf) {
-            assert_eq!(&buf[..n], b"pxe echo");
-            answered = true;
-            break;
-        }
-    }
+    let answered = common::udp_echo_answers(port, b"pxe echo");
     assert!(answered, "the PXE-booted system did not answer the UDP echo\n{}", q.output());
     let log = q.output();
     drop(q); // QEMU gone: the pcap is complete

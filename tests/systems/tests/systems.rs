@@ -14,6 +14,8 @@
 //! Every QEMU run has an overall limit and is killed on drop. Image builds are serialised
 //! (they share build/pds and cargo's lock anyway).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
@@ -299,18 +301,7 @@ fn iso_boots_the_default_system_with_and_without_a_display_adapter() {
             ok(q.expect(dma, WAIT));
             ok(q.expect("initialiser: system up", WAIT));
             ok(q.expect("echo: up", WAIT));
-            let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-            sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-            let mut answered = false;
-            for _ in 0..40 {
-                sock.send_to(b"iso echo", ("127.0.0.1", port)).unwrap();
-                let mut buf = [0u8; 64];
-                if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                    assert_eq!(&buf[..n], b"iso echo", "{machine} vga={vga}");
-                    answered = true;
-                    break;
-                }
-            }
+            let answered = common::udp_echo_answers(port, b"iso echo");
             assert!(answered, "{machine} -vga {vga}: no echo\n{}", q.output());
         }
     }

@@ -1,5 +1,6 @@
-//! What the loopback system tests (`driver.rs`, `restart.rs`) share: the Ethernet frames they
-//! send to the loopback client PD and how its replies look. A `mod common;` of each test file
+//! What the system tests share: the Ethernet frames the loopback tests (`driver.rs`,
+//! `restart.rs`) send to the loopback client PD and how its replies look, and a UDP echo
+//! through QEMU's user networking (`systems.rs`, `pxe.rs`). A `mod common;` of each test file
 //! (cargo does not build `tests/common/` as a test of its own).
 
 #![allow(dead_code)] // each test file uses its own subset
@@ -57,4 +58,20 @@ pub fn looped(sent: &[u8]) -> Vec<u8> {
     r[..6].copy_from_slice(&sent[6..12]);
     r[6..12].copy_from_slice(&sent[..6]);
     r
+}
+
+/// Sends `payload` to 127.0.0.1:`port` (QEMU's user-network forward to the guest's echo) until
+/// it comes back unchanged, at most 40 times 500 ms; whether it did. A reply that differs fails.
+pub fn udp_echo_answers(port: u16, payload: &[u8]) -> bool {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+    for _ in 0..40 {
+        sock.send_to(payload, ("127.0.0.1", port)).unwrap();
+        let mut buf = [0u8; 2048];
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            assert_eq!(&buf[..n], payload, "the echo changed the datagram");
+            return true;
+        }
+    }
+    false
 }
