@@ -10,7 +10,7 @@
 #                             (BENCH=1: the benchmark kernel; the console's `cpu` measures CPU;
 #                             IOMMU=0: without VT-d, NIC DMA unconfined, for comparison)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
-#   make pxe [SYSTEM=file]    network boot directory (kernel, image, iPXE script boot.ipxe) -> build/<stem>/pxe/
+#   make pxe [SYSTEM=file]    network boot directory (kernel, image, iPXE script boot.ipxe, PXELINUX) -> build/<stem>/pxe/
 #   make run-pxe [SYSTEM=file] boot that directory under QEMU: its TFTP server and the e1000's iPXE ROM
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 #   make eval                 the evaluation (Figure 1: seL4 vs the Linux guest) -> build/eval/latest/ (docs/evaluation.md)
@@ -108,7 +108,7 @@ image:
 iso: image
 	@support/pd-build/make-iso.sh $(KERNEL) $(IMAGE) $(ISO)
 
-# README "Deploy to hardware": serve $(PXE_DIR) over TFTP or HTTP, DHCP boot file boot.ipxe.
+# README "Deploy to hardware": serve $(PXE_DIR) over TFTP, DHCP boot file boot.ipxe (iPXE) or pxelinux.0.
 pxe: image
 	@support/pxe/make-pxe.sh $(KERNEL) $(IMAGE) $(PXE_DIR)
 
