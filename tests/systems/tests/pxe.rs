@@ -168,7 +168,13 @@ fn boot_over_the_network(want: Expect) {
             q.output()
         );
     }
-    let features = screens.iter().flat_map(|s| s.lines()).find(|l| l.starts_with("Features: ")).unwrap_or("");
+    // The longest one: a screen may have been read while iPXE was still writing the line.
+    let features = screens
+        .iter()
+        .flat_map(|s| s.lines())
+        .filter(|l| l.starts_with("Features: "))
+        .max_by_key(|l| l.len())
+        .unwrap_or("");
     assert!(features.contains("TFTP"), "this iPXE has no TFTP: {features}");
     for line in &want.serial {
         ok(q.expect(line, WAIT));
