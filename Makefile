@@ -11,7 +11,7 @@
 #                             IOMMU=0: without VT-d, NIC DMA unconfined, for comparison;
 #                             QEMU_NIC=e1000e: QEMU's 82574L instead of its e1000)
 #   make iso [SYSTEM=file]    GRUB bootable ISO (kernel + image) -> build/<stem>/image.iso
-#   make pxe [SYSTEM=file]    network boot directory (kernel, image, iPXE script boot.ipxe) -> build/<stem>/pxe/
+#   make pxe [SYSTEM=file]    network boot directory (kernel, image, iPXE script boot.ipxe, PXELINUX) -> build/<stem>/pxe/
 #   make run-pxe [SYSTEM=file] boot that directory under QEMU: its TFTP server and the e1000's iPXE ROM
 #   make linux-guest          evaluation's Linux baseline (Debian kernel + e1000 + static echo) -> build/linux/
 #   make eval                 the evaluation (Figure 1: seL4 vs the Linux guest) -> build/eval/latest/ (docs/evaluation.md)
@@ -110,7 +110,7 @@ image:
 iso: image
 	@support/pd-build/make-iso.sh $(KERNEL) $(IMAGE) $(ISO)
 
-# README "Deploy to hardware": serve $(PXE_DIR) over TFTP or HTTP, DHCP boot file boot.ipxe.
+# README "Deploy to hardware": serve $(PXE_DIR) over TFTP, DHCP boot file boot.ipxe (iPXE) or pxelinux.0.
 pxe: image
 	@support/pxe/make-pxe.sh $(KERNEL) $(IMAGE) $(PXE_DIR)
 

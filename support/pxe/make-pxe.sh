@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# `make pxe`: a directory to serve over TFTP (or HTTP) for booting a system over the network
-# with iPXE (README "Deploy to hardware"): the seL4 kernel, the system image and the iPXE
-# script boot.ipxe (support/pxe/boot.ipxe), which boots them as multiboot kernel + module.
-# Point DHCP's boot file at boot.ipxe. tests/systems/tests/pxe.rs boots such a directory
-# through QEMU's TFTP server and the e1000's iPXE ROM.
+# `make pxe`: a directory to serve over TFTP for booting a system over the network (README
+# "Deploy to hardware"): the seL4 kernel, the system image, and two ways to boot them as
+# multiboot kernel + module:
+#   boot.ipxe                 the iPXE script support/pxe/boot.ipxe (DHCP boot file for iPXE);
+#   pxelinux.0, pxelinux.cfg/default (support/pxe/pxelinux.cfg), ldlinux.c32, libcom32.c32,
+#   mboot.c32                 PXELINUX for any PXE ROM (DHCP boot file pxelinux.0), from
+#                             Debian's pxelinux and syslinux-common packages; left out, with a
+#                             warning, when they are not installed.
+# tests/systems/tests/pxe.rs boots such a directory both ways, through QEMU's TFTP server and
+# the e1000's iPXE ROM.
 #
 # usage: make-pxe.sh KERNEL32.ELF IMAGE.ELF OUTDIR
 set -euo pipefail
@@ -19,7 +24,21 @@ mkdir -p "$out"
 # one never sees it half written.
 for pair in "$kernel:kernel32.elf" "$image:image.elf" "$here/boot.ipxe:boot.ipxe"; do
     src=${pair%:*} name=${pair##*:}
-    cp "$src" "$out/.$name.tmp"
-    mv -f "$out/.$name.tmp" "$out/$name"
+    cp "$src" "$out/$name.tmp"
+    mv -f "$out/$name.tmp" "$out/$name"
 done
-echo "pxe: $out (boot.ipxe, kernel32.elf, image.elf): serve it over TFTP or HTTP, DHCP boot file boot.ipxe" >&2
+pxelinux=/usr/lib/PXELINUX/pxelinux.0
+modules=/usr/lib/syslinux/modules/bios
+if [ -f "$pxelinux" ] && [ -f "$modules/mboot.c32" ]; then
+    mkdir -p "$out/pxelinux.cfg"
+    for pair in "$pxelinux:pxelinux.0" "$modules/ldlinux.c32:ldlinux.c32" "$modules/libcom32.c32:libcom32.c32" \
+                "$modules/mboot.c32:mboot.c32" "$here/pxelinux.cfg:pxelinux.cfg/default"; do
+        src=${pair%:*} name=${pair##*:}
+        cp "$src" "$out/$name.tmp"
+        mv -f "$out/$name.tmp" "$out/$name"
+    done
+    echo "pxe: $out: serve it over TFTP; DHCP boot file boot.ipxe (iPXE) or pxelinux.0 (any PXE ROM)" >&2
+else
+    echo "pxe: warning: no PXELINUX ($pxelinux, $modules/mboot.c32: apt install pxelinux syslinux-common); iPXE only" >&2
+    echo "pxe: $out: serve it over TFTP; DHCP boot file boot.ipxe (iPXE)" >&2
+fi

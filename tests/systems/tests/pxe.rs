@@ -3,18 +3,22 @@
 //! boot.ipxe from support/pxe/), QEMU's user-network DHCP names boot.ipxe as the boot file and
 //! its TFTP server serves that directory, and the machine (q35, VT-d, one e1000) boots from the
 //! e1000's option ROM, the iPXE ROM of Debian's `ipxe-qemu` package. No `-kernel`, no cdrom:
-//! the firmware has nothing else to boot.
+//! the firmware has nothing else to boot. Twice: with the boot file boot.ipxe (iPXE's own
+//! multiboot loader), and with pxelinux.0 (PXELINUX and mboot.c32, support/pxe/pxelinux.cfg,
+//! which iPXE runs as any PXE ROM would).
 //!
 //! What shows it came over the network:
 //! - iPXE's banner, its feature list (with MBOOT and TFTP) and its `net0: <MAC> using 82540em`
 //!   on the VGA text screen (iPXE prints nowhere else; the machine has QEMU's standard VGA, and
 //!   the test reads the screen through QEMU's monitor until the kernel, which clears it,
 //!   prints its first line);
-//! - the kernel's boot log names its command line and its module by the URLs iPXE fetched them
-//!   from (`parsing cmdline 'tftp://10.0.2.2/kernel32.elf'`, `name='tftp://10.0.2.2/image.elf'`;
-//!   QEMU's `-kernel` and GRUB name them otherwise);
-//! - the NIC's frames (a pcap of the run) hold the guest's TFTP read requests for boot.ipxe,
-//!   kernel32.elf and image.elf, in that order;
+//! - iPXE: the kernel's boot log names its command line and its module by the URLs iPXE
+//!   fetched them from (`parsing cmdline 'tftp://10.0.2.2/kernel32.elf'`,
+//!   `name='tftp://10.0.2.2/image.elf'`; QEMU's `-kernel` and GRUB name them otherwise);
+//!   PXELINUX: its banner and `Loading kernel32.elf... ok`, `Loading image.elf... ok` on COM1;
+//! - the NIC's frames (a pcap of the run) hold the guest's TFTP read requests: exactly
+//!   boot.ipxe, kernel32.elf, image.elf; for PXELINUX, pxelinux.0, its modules, its
+//!   configuration and then the two files, in that order;
 //! - then the system the PXE ROM booted drives the same NIC: DMA confined by VT-d, `system up`,
 //!   and the UDP echo answers through the user netdev.
 //!
@@ -49,12 +53,16 @@ fn make_pxe() -> PathBuf {
     let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "make pxe failed:\n{log}");
     let dir = repo_root().join("build/system/pxe");
-    for f in ["boot.ipxe", "kernel32.elf", "image.elf"] {
+    let pxelinux = ["pxelinux.0", "pxelinux.cfg/default", "ldlinux.c32", "libcom32.c32", "mboot.c32"];
+    for f in ["boot.ipxe", "kernel32.elf", "image.elf"].into_iter().chain(pxelinux) {
         assert!(dir.join(f).is_file(), "make pxe did not write {}:\n{log}", dir.join(f).display());
     }
     let script = std::fs::read_to_string(dir.join("boot.ipxe")).unwrap();
     let shipped = std::fs::read_to_string(repo_root().join("support/pxe/boot.ipxe")).unwrap();
     assert_eq!(script, shipped, "build/system/pxe/boot.ipxe must be support/pxe/boot.ipxe");
+    let cfg = std::fs::read_to_string(dir.join("pxelinux.cfg/default")).unwrap();
+    let shipped = std::fs::read_to_string(repo_root().join("support/pxe/pxelinux.cfg")).unwrap();
+    assert_eq!(cfg, shipped, "build/system/pxe/pxelinux.cfg/default must be support/pxe/pxelinux.cfg");
     dir
 }
 
@@ -126,13 +134,24 @@ fn screens_until(q: &mut Qemu, line: &str) -> Vec<String> {
     screens
 }
 
-#[test]
-fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
+/// What one network boot must show, besides iPXE's lines on the screen and the system up.
+struct Expect {
+    /// The DHCP boot file.
+    bootfile: &'static str,
+    /// Serial lines, in order, up to the kernel's module line.
+    serial: Vec<String>,
+    /// The guest's TFTP read requests: exactly these, or (PXELINUX, which probes many
+    /// configuration file names) at least these in this order.
+    requests: &'static [&'static str],
+    exact: bool,
+}
+
+fn boot_over_the_network(want: Expect) {
     let dir = make_pxe();
     let port = qemu_harness::free_udp_port().unwrap_or_else(|e| panic!("{e}"));
-    let pcap = std::env::temp_dir().join(format!("pxe-test-{}.pcap", std::process::id()));
+    let pcap = std::env::temp_dir().join(format!("pxe-test-{}-{}.pcap", std::process::id(), want.bootfile));
     let _ = std::fs::remove_file(&pcap);
-    let netdev = Netdev::UserTftp { udp_forwards: vec![(port, 7)], tftp: dir, bootfile: "boot.ipxe".into() };
+    let netdev = Netdev::UserTftp { udp_forwards: vec![(port, 7)], tftp: dir, bootfile: want.bootfile.into() };
     let cfg = QemuConfig::new()
         .iommu(true)
         .nic(Nic::e1000(netdev).boot_rom(IPXE_E1000_ROM).pcap(&pcap))
@@ -143,22 +162,25 @@ fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
     // iPXE writes only to the screen, which the kernel clears at its first character: read
     // it until the kernel's first line is on the serial console.
     let screens = screens_until(&mut q, "Boot config: parsing cmdline");
-    for want in ["Open Source Network Boot Firmware", "Features: ", "net0: 52:54:00:12:34:56 using 82540em"] {
+    for line in ["Open Source Network Boot Firmware", "Features: ", "net0: 52:54:00:12:34:56 using 82540em"] {
         assert!(
-            screens.iter().any(|screen| screen.contains(want)),
-            "{want:?} (iPXE's) was never on the screen before the kernel started; screens seen:\n{}\nserial:\n{}",
+            screens.iter().any(|screen| screen.contains(line)),
+            "{line:?} (iPXE's) was never on the screen before the kernel started; screens seen:\n{}\nserial:\n{}",
             screens.join("\n---\n"),
             q.output()
         );
     }
-    // A snapshot can catch iPXE in the middle of the line: any complete one will do.
-    let features: Vec<&str> = screens.iter().flat_map(|s| s.lines()).filter(|l| l.starts_with("Features: ")).collect();
-    assert!(
-        features.iter().any(|l| l.contains("MBOOT") && l.contains("TFTP")),
-        "this iPXE cannot multiboot over TFTP: {features:?}"
-    );
-    ok(q.expect(&format!("Boot config: parsing cmdline 'tftp://{SLIRP_HOST}/kernel32.elf'"), WAIT));
-    ok(q.expect(&format!("name='tftp://{SLIRP_HOST}/image.elf'"), WAIT));
+    // The longest one: a screen may have been read while iPXE was still writing the line.
+    let features = screens
+        .iter()
+        .flat_map(|s| s.lines())
+        .filter(|l| l.starts_with("Features: "))
+        .max_by_key(|l| l.len())
+        .unwrap_or("");
+    assert!(features.contains("TFTP"), "this iPXE has no TFTP: {features}");
+    for line in &want.serial {
+        ok(q.expect(line, WAIT));
+    }
     ok(q.expect("initialiser: DMA: confined by VT-d", WAIT));
     ok(q.expect("initialiser: system up", WAIT));
     ok(q.expect("echo: up", WAIT));
@@ -171,11 +193,59 @@ fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
     let bytes = std::fs::read(&pcap).unwrap_or_else(|e| panic!("pcap {}: {e}", pcap.display()));
     let _ = std::fs::remove_file(&pcap);
     let requests = tftp_read_requests(&pcap_frames(&bytes));
-    assert_eq!(
-        requests,
-        ["boot.ipxe", "kernel32.elf", "image.elf"],
-        "the guest's TFTP read requests (the DHCP boot file, then what boot.ipxe names)\n{log}"
+    let found = if want.exact {
+        requests == want.requests
+    } else {
+        let mut rest = requests.iter();
+        want.requests.iter().all(|w| rest.any(|r| r == w))
+    };
+    assert!(
+        found,
+        "the guest's TFTP read requests {requests:?} are not {}{:?}\n{log}",
+        if want.exact { "" } else { "in order at least " },
+        want.requests
     );
+}
+
+#[test]
+fn pxe_boots_the_default_system_through_ipxe_and_tftp() {
+    boot_over_the_network(Expect {
+        bootfile: "boot.ipxe",
+        serial: vec![
+            format!("Boot config: parsing cmdline 'tftp://{SLIRP_HOST}/kernel32.elf'"),
+            format!("name='tftp://{SLIRP_HOST}/image.elf'"),
+        ],
+        requests: &["boot.ipxe", "kernel32.elf", "image.elf"],
+        exact: true,
+    });
+}
+
+/// PXELINUX (pxelinux.0 as the boot file; the iPXE ROM runs it as any PXE ROM would), with
+/// mboot.c32 and the APPEND line of support/pxe/pxelinux.cfg; it prints on COM1 itself.
+#[test]
+fn pxe_boots_the_default_system_through_pxelinux_and_mboot() {
+    boot_over_the_network(Expect {
+        bootfile: "pxelinux.0",
+        serial: [
+            "PXELINUX 6.",
+            "Loading kernel32.elf... ok",
+            "Loading image.elf... ok",
+            "Boot config: parsing cmdline 'kernel32.elf'",
+            "name='image.elf'",
+        ]
+        .map(String::from)
+        .to_vec(),
+        requests: &[
+            "pxelinux.0",
+            "ldlinux.c32",
+            "pxelinux.cfg/default",
+            "mboot.c32",
+            "libcom32.c32",
+            "kernel32.elf",
+            "image.elf",
+        ],
+        exact: false,
+    });
 }
 
 /// `make run-pxe` (support/qemu/run.sh --pxe) boots the machine the test above boots: the same
