@@ -456,6 +456,26 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         }
     }
 
+    // A PD's pci= irq and a pci= region it maps that share a device must list the same
+    // alternatives in the same order: each binds the first present, and differing lists could
+    // bind the irq of one NIC and the registers of another.
+    for (pd, s) in system.pds.iter().zip(&src.pds) {
+        for (irq, node) in pd.irqs.iter().zip(&s.irqs) {
+            let IrqKind::Pci { device, .. } = irq.kind else { continue };
+            let mapped = pd.maps.iter().filter_map(|m| system.regions.iter().find(|r| r.name == m.mr));
+            for mr in mapped {
+                let Some(bar) = mr.pci() else { continue };
+                if bar.device.overlaps(&device) && bar.device.ids() != device.ids() {
+                    errs.push((attr(r, *node, "pci"), format!(
+                        "<irq> pci=\"{device}\": memory region {} of this PD lists pci=\"{}\"; list the same alternatives in the same order, so both bind the same device",
+                        show(&mr.name),
+                        bar.device
+                    )));
+                }
+            }
+        }
+    }
+
     // IRQ sources and I/O ports: each claimed once in the whole system.
     let mut pins: HashMap<(u8, u8), Pos> = HashMap::new();
     let mut vectors: HashMap<u8, Pos> = HashMap::new();
