@@ -276,7 +276,11 @@ fn pci_alternatives_msi_and_the_bound_pci_id_reach_the_spec() {
     let fx = fixture("alternatives");
     let system = SYSTEM
         .replacen(r#"pci="8086:100e" bar="0""#, r#"pci="8086:100e|8086:10d3|100b:0022" bar="0|0|1""#, 1)
-        .replacen(r#"<irq id="0" pci="8086:100e"/>"#, r#"<irq id="0" pci="8086:100e|8086:10d3" msi="true"/>"#, 1)
+        .replacen(
+            r#"<irq id="0" pci="8086:100e"/>"#,
+            r#"<irq id="0" pci="8086:100e|8086:10d3|100b:0022" msi="true"/>"#,
+            1,
+        )
         .replacen(r#"region_paddr="dma""#, r#"region_pci_id="regs""#, 1);
     let image = build(&fx, &system).unwrap();
     let out = object::File::parse(&*image.elf).unwrap();
@@ -296,7 +300,7 @@ fn pci_alternatives_msi_and_the_bound_pci_id_reach_the_spec() {
     let irq = &spec.pd_irqs(&spec.pds[0])[0];
     assert_eq!(irq.msi, 1);
     let ids: Vec<u16> = irq.pci_candidates().map(|p| p.device.get()).collect();
-    assert_eq!(ids, [0x100e, 0x10d3]);
+    assert_eq!(ids, [0x100e, 0x10d3, 0x0022]);
     assert_eq!((spec.patches[0].kind.get(), spec.patches[0].region.get()), (spec::PATCH_PCI_ID, 0));
     assert!(spec.patches[1..].iter().all(|p| p.kind.get() == spec::PATCH_PADDR));
 }
