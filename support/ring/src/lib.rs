@@ -16,16 +16,20 @@
 //!   +0x000  tail    (own 128 bytes)  written only by the producer
 //!   +0x080  head    (own 128 bytes)  written only by the consumer
 //!   +0x100  signal  (own 128 bytes)  consumer sets 1 = "signal me", producer clears to 0
-//!   +0x180  desc[capacity]           16 bytes each: dataspace, offset, len, cookie
+//!   +0x180  desc[capacity + 8]       16 bytes each: dataspace, offset, len, cookie
 //!   (padded to a 64-byte boundary)
 //! region offset R = ring_bytes     free ring, same layout
-//! total = 2 * R = queue_pair_size(capacity),  R = roundup64(384 + 16 * capacity)
+//! total = 2 * R = queue_pair_size(capacity),  R = roundup64(384 + 16 * (capacity + 8))
 //! ```
 //!
 //! The region must be 64-byte aligned (a page-aligned map is). Each index word has 128 bytes
 //! to itself so the two sides never share a cache line (nor an adjacent-line prefetch pair).
 //!
-//! `head` and `tail` are free-running u32 counters (they wrap; slot = index & (capacity - 1)).
+//! `head` and `tail` are free-running u32 counters (they wrap). At most `capacity` entries are
+//! in flight, but a ring has [`SLACK_SLOTS`] (8) more slots than that, used in turn: entry `n`
+//! (counting from 0 since the region was zeroed) is in slot `n mod (capacity + 8)`. Each side
+//! tracks that position itself, next to its index, never from the peer's. The slack keeps a
+//! producer refilling a full ring two cache lines behind the slot the consumer reads.
 //! The capacity is a power of two (1 ..= [`MAX_CAPACITY`]) that each side gets from the system
 //! configuration; it is *not* stored in the region. The region must start zeroed.
 //!
@@ -70,7 +74,7 @@ mod sync;
 pub use desc::{Dataspaces, Desc, DescError};
 pub use layout::{
     queue_pair_size, CacheLine, Capacity, LayoutError, RingHeader, CACHE_LINE, DESC_SIZE, HEADER_SIZE, HEAD_OFFSET,
-    INDEX_SPACING, MAX_CAPACITY, SIGNAL_OFFSET, TAIL_OFFSET,
+    INDEX_SPACING, MAX_CAPACITY, SIGNAL_OFFSET, SLACK_SLOTS, TAIL_OFFSET,
 };
 #[cfg(feature = "loom")]
 pub use pair::loom_pair;
