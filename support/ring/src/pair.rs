@@ -58,7 +58,7 @@ mod memory {
         let have = bytes.len();
         let too_small = LayoutError::RegionTooSmall { need: cap.pair_bytes(), have };
         let (header, rest) = RingHeader::mut_from_prefix(bytes).map_err(|_| LayoutError::Misaligned { addr })?;
-        let (slots, _) = <[Slot]>::mut_from_prefix_with_elems(rest, cap.get() as usize).map_err(|_| too_small)?;
+        let (slots, _) = <[Slot]>::mut_from_prefix_with_elems(rest, cap.slots()).map_err(|_| too_small)?;
         Ok(RingRef { header, slots })
     }
 
@@ -97,10 +97,8 @@ mod memory {
             unsafe {
                 let base = ptr.add(offset);
                 let header = &*(base as *const RingHeader);
-                let slots = core::slice::from_raw_parts(
-                    base.add(crate::layout::HEADER_SIZE) as *const Slot,
-                    cap.get() as usize,
-                );
+                let slots =
+                    core::slice::from_raw_parts(base.add(crate::layout::HEADER_SIZE) as *const Slot, cap.slots());
                 RingRef { header, slots }
             }
         };
@@ -212,7 +210,7 @@ pub fn loom_pair(capacity: u32) -> Result<(Sender<'static>, Receiver<'static>), 
     let cap = Capacity::new(capacity)?;
     let ring = || -> RingRef<'static> {
         let header: &'static RingHeader = Box::leak(Box::new(RingHeader::new()));
-        let slots: Vec<Slot> = (0..cap.get()).map(|_| Slot::new()).collect();
+        let slots: Vec<Slot> = (0..cap.slots()).map(|_| Slot::new()).collect();
         RingRef { header, slots: Box::leak(slots.into_boxed_slice()) }
     };
     let (active, free) = (ring(), ring());

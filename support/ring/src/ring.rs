@@ -7,25 +7,83 @@ use crate::layout::{Capacity, RingHeader, Slot};
 use crate::sync::{fence, Ordering};
 use core::fmt;
 
-/// A view of one ring in shared memory: its header and exactly `capacity` slots.
+/// A view of one ring in shared memory: its header and exactly `capacity + SLACK_SLOTS` slots.
+///
+/// Slot positions are private to each side (a `slot` cursor next to its index, both starting at
+/// 0 and moving by one per entry), never derived from an index the peer wrote, so a hostile peer
+/// cannot steer an access: every position is below `slots.len()` by construction. There are
+/// more slots than entries so that a producer refilling a full ring writes [`SLACK_SLOTS`]
+/// slots (two cache lines) behind the consumer's read position instead of into the line the
+/// consumer is reading (`make bench`: that chase cost one-item throughput about half).
+///
+/// [`SLACK_SLOTS`]: crate::SLACK_SLOTS
 #[derive(Clone, Copy)]
 pub(crate) struct RingRef<'a> {
     pub(crate) header: &'a RingHeader,
     pub(crate) slots: &'a [Slot],
 }
 
+// The one-item paths are `#[inline]` so callers in other crates get them inlined (crossbeam's
+// generic queue is, which is what `make bench` compares with); the batch paths are not: inlined
+// they measured slower, and their call cost is spread over the batch.
 impl RingRef<'_> {
-    fn slot(&self, index: u32) -> &Slot {
-        // `slots.len()` is the capacity, a power of two, so the mask keeps the index in range.
-        &self.slots[index as usize & (self.slots.len() - 1)]
+    /// The position after `pos`.
+    #[inline]
+    fn next(&self, pos: u32) -> u32 {
+        let p = pos + 1;
+        if p as usize == self.slots.len() {
+            0
+        } else {
+            p
+        }
     }
 
-    fn write(&self, index: u32, d: Desc) {
-        self.slot(index).store(d);
+    /// Stores `d` in slot `pos` (< `slots.len()`, from our own cursor).
+    #[inline]
+    fn write(&self, pos: u32, d: Desc) {
+        self.slots[pos as usize].store(d);
     }
 
-    fn read(&self, index: u32) -> Desc {
-        self.slot(index).load()
+    /// Copies slot `pos` (< `slots.len()`, from our own cursor) out.
+    #[inline]
+    fn read(&self, pos: u32) -> Desc {
+        self.slots[pos as usize].load()
+    }
+
+    /// Writes `descs` into consecutive slots from `pos` (wrapping); returns the slot after.
+    #[inline]
+    fn write_run(&self, pos: u32, descs: &[Desc]) -> u32 {
+        let (wrapped, from_pos) = self.slots.split_at(pos as usize);
+        let first = descs.len().min(from_pos.len());
+        for (slot, d) in from_pos.iter().zip(&descs[..first]) {
+            slot.store(*d);
+        }
+        for (slot, d) in wrapped.iter().zip(&descs[first..]) {
+            slot.store(*d);
+        }
+        self.advance(pos, descs.len())
+    }
+
+    /// Reads consecutive slots from `pos` (wrapping) into `out`; returns the slot after.
+    #[inline]
+    fn read_run(&self, pos: u32, out: &mut [Desc]) -> u32 {
+        let (wrapped, from_pos) = self.slots.split_at(pos as usize);
+        let first = out.len().min(from_pos.len());
+        let (head, rest) = out.split_at_mut(first);
+        for (d, slot) in head.iter_mut().zip(from_pos) {
+            *d = slot.load();
+        }
+        for (d, slot) in rest.iter_mut().zip(wrapped) {
+            *d = slot.load();
+        }
+        self.advance(pos, out.len())
+    }
+
+    /// The position `n` after `pos` (`n` is at most the capacity, below `slots.len()`).
+    #[inline]
+    fn advance(&self, pos: u32, n: usize) -> u32 {
+        let p = pos as usize + n;
+        (if p >= self.slots.len() { p - self.slots.len() } else { p }) as u32
     }
 }
 
@@ -133,13 +191,15 @@ pub struct Producer<'a> {
     pub(crate) tail: u32,
     /// The consumer's head as last validated; `tail - head` is the number in flight.
     pub(crate) head: u32,
+    /// The slot our next entry goes to (tracks `tail`; see [`RingRef`]).
+    pub(crate) slot: u32,
     pub(crate) stats: ProducerStats,
 }
 
 impl<'a> Producer<'a> {
     pub(crate) fn new(ring: RingRef<'a>, capacity: Capacity) -> Self {
-        debug_assert_eq!(ring.slots.len(), capacity.get() as usize);
-        Self { ring, capacity: capacity.get(), tail: 0, head: 0, stats: ProducerStats::default() }
+        debug_assert_eq!(ring.slots.len(), capacity.slots());
+        Self { ring, capacity: capacity.get(), tail: 0, head: 0, slot: 0, stats: ProducerStats::default() }
     }
 
     /// The capacity this side was configured with.
@@ -153,6 +213,7 @@ impl<'a> Producer<'a> {
     }
 
     /// Reads and validates the consumer's head: it may only move forward, up to our tail.
+    #[inline]
     fn refresh_head(&mut self) -> Result<(), PeerError> {
         let now = self.ring.header.head.word.load(Ordering::Acquire);
         let in_flight = self.tail.wrapping_sub(self.head);
@@ -168,11 +229,13 @@ impl<'a> Producer<'a> {
         Ok(())
     }
 
+    #[inline]
     fn free_known(&self) -> u32 {
         self.capacity - self.tail.wrapping_sub(self.head)
     }
 
     /// Free slots right now (reads the consumer's head).
+    #[inline]
     pub fn free_slots(&mut self) -> Result<u32, PeerError> {
         self.refresh_head()?;
         Ok(self.free_known())
@@ -180,6 +243,7 @@ impl<'a> Producer<'a> {
 
     /// Writes `desc` and publishes it. Call [`Producer::signal_needed`] after the last
     /// enqueue of a batch to learn whether the consumer must be signalled.
+    #[inline]
     pub fn enqueue(&mut self, desc: Desc) -> Result<(), EnqueueError> {
         if self.free_known() == 0 {
             self.refresh_head()?;
@@ -187,7 +251,8 @@ impl<'a> Producer<'a> {
                 return Err(EnqueueError::Full);
             }
         }
-        self.ring.write(self.tail, desc);
+        self.ring.write(self.slot, desc);
+        self.slot = self.ring.next(self.slot);
         self.tail = self.tail.wrapping_add(1);
         self.ring.header.tail.word.store(self.tail, Ordering::Release);
         self.stats.enqueued += 1;
@@ -201,9 +266,7 @@ impl<'a> Producer<'a> {
             self.refresh_head()?;
         }
         let n = descs.len().min(self.free_known() as usize);
-        for (i, d) in descs[..n].iter().enumerate() {
-            self.ring.write(self.tail.wrapping_add(i as u32), *d);
-        }
+        self.slot = self.ring.write_run(self.slot, &descs[..n]);
         if n > 0 {
             self.tail = self.tail.wrapping_add(n as u32);
             self.ring.header.tail.word.store(self.tail, Ordering::Release);
@@ -220,6 +283,7 @@ impl<'a> Producer<'a> {
     /// Any nonzero value in the signal word counts as a request, so garbage from a hostile
     /// consumer costs at most one signal per call, which it could have asked for anyway.
     #[must_use = "if this returns true the consumer is (about to be) asleep and must be signalled"]
+    #[inline]
     pub fn signal_needed(&mut self) -> bool {
         // Orders our tail store before the load of the request (store-buffering pattern: the
         // consumer does the mirror image; Release/Acquire alone would let both miss each other).
@@ -236,6 +300,7 @@ impl<'a> Producer<'a> {
         self.take_signal_request()
     }
 
+    #[inline]
     fn take_signal_request(&mut self) -> bool {
         let word = &self.ring.header.signal.word;
         let wanted = word.load(Ordering::Relaxed) != 0 && word.swap(0, Ordering::Relaxed) != 0;
@@ -256,13 +321,15 @@ pub struct Consumer<'a> {
     pub(crate) head: u32,
     /// The producer's tail as last validated; `tail - head` entries are ready.
     pub(crate) tail: u32,
+    /// The slot our next entry comes from (tracks `head`; see [`RingRef`]).
+    pub(crate) slot: u32,
     pub(crate) stats: ConsumerStats,
 }
 
 impl<'a> Consumer<'a> {
     pub(crate) fn new(ring: RingRef<'a>, capacity: Capacity) -> Self {
-        debug_assert_eq!(ring.slots.len(), capacity.get() as usize);
-        Self { ring, capacity: capacity.get(), head: 0, tail: 0, stats: ConsumerStats::default() }
+        debug_assert_eq!(ring.slots.len(), capacity.slots());
+        Self { ring, capacity: capacity.get(), head: 0, tail: 0, slot: 0, stats: ConsumerStats::default() }
     }
 
     /// The capacity this side was configured with.
@@ -277,6 +344,7 @@ impl<'a> Consumer<'a> {
 
     /// Reads and validates the producer's tail: it may only move forward, and never more than
     /// `capacity` entries ahead of our head.
+    #[inline]
     fn refresh_tail(&mut self) -> Result<u32, PeerError> {
         let now = self.ring.header.tail.word.load(Ordering::Acquire);
         let seen = self.tail.wrapping_sub(self.head);
@@ -293,16 +361,19 @@ impl<'a> Consumer<'a> {
     }
 
     /// Entries ready to dequeue right now (reads the producer's tail).
+    #[inline]
     pub fn available(&mut self) -> Result<u32, PeerError> {
         self.refresh_tail()
     }
 
     /// Takes the next descriptor, or `None` if the ring is empty.
+    #[inline]
     pub fn dequeue(&mut self) -> Result<Option<Desc>, PeerError> {
         if self.tail == self.head && self.refresh_tail()? == 0 {
             return Ok(None);
         }
-        let d = self.ring.read(self.head);
+        let d = self.ring.read(self.slot);
+        self.slot = self.ring.next(self.slot);
         self.head = self.head.wrapping_add(1);
         // Release: our reads of the slot happen before the producer may reuse it.
         self.ring.header.head.word.store(self.head, Ordering::Release);
@@ -317,9 +388,7 @@ impl<'a> Consumer<'a> {
             ready = self.refresh_tail()? as usize;
         }
         let n = ready.min(out.len());
-        for (i, slot) in out[..n].iter_mut().enumerate() {
-            *slot = self.ring.read(self.head.wrapping_add(i as u32));
-        }
+        self.slot = self.ring.read_run(self.slot, &mut out[..n]);
         if n > 0 {
             self.head = self.head.wrapping_add(n as u32);
             self.ring.header.head.word.store(self.head, Ordering::Release);

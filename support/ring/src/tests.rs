@@ -29,20 +29,22 @@ fn poke_signal(rx: &Receiver<'_>, v: u32) {
 
 #[test]
 fn sizes_follow_the_documented_layout() {
-    assert_eq!(queue_pair_size(1), Ok(2 * 448)); // 384 + 16 -> 448
-    assert_eq!(queue_pair_size(8), Ok(2 * 512));
-    assert_eq!(queue_pair_size(256), Ok(2 * (384 + 4096)));
+    // Header 384 bytes, then capacity + 8 slots of 16 bytes, rounded up to 64.
+    assert_eq!(SLACK_SLOTS, 8);
+    assert_eq!(queue_pair_size(1), Ok(2 * 576)); // 384 + 9 * 16 = 528 -> 576
+    assert_eq!(queue_pair_size(8), Ok(2 * 640));
+    assert_eq!(queue_pair_size(256), Ok(2 * (384 + 264 * 16)));
     assert_eq!(queue_pair_size(0), Err(LayoutError::CapacityNotPowerOfTwo(0)));
     assert_eq!(queue_pair_size(48), Err(LayoutError::CapacityNotPowerOfTwo(48)));
     assert_eq!(queue_pair_size(MAX_CAPACITY * 2), Err(LayoutError::CapacityTooLarge(1 << 21)));
-    assert_eq!(CacheLine::lines_for(8), Ok(16));
+    assert_eq!(CacheLine::lines_for(8), Ok(20));
 }
 
 #[test]
 fn split_checks_the_region() {
     let mut small = vec![CacheLine::ZERO; 9];
     let err = split(&mut small, 8).err().unwrap();
-    assert_eq!(err, LayoutError::RegionTooSmall { need: 1024, have: 576 });
+    assert_eq!(err, LayoutError::RegionTooSmall { need: 1280, have: 576 });
     assert!(std::format!("{err}").contains("queue_pair_size"));
     let mut m = mem(8);
     assert_eq!(split(&mut m, 6).err(), Some(LayoutError::CapacityNotPowerOfTwo(6)));
@@ -50,13 +52,14 @@ fn split_checks_the_region() {
 
 #[test]
 fn split_zeroes_stale_memory_and_places_rings_as_documented() {
-    let mut m = vec![CacheLine([0xa5; 64]); 16];
+    let mut m = vec![CacheLine([0xa5; 64]); 20];
     let base = m.as_ptr() as usize;
     {
         let (tx, rx) = split(&mut m, 8).unwrap();
         assert_eq!(tx.active.ring.header as *const _ as usize, base);
         assert_eq!(tx.active.ring.slots.as_ptr() as usize, base + HEADER_SIZE);
-        assert_eq!(tx.free.ring.header as *const _ as usize, base + 512);
+        assert_eq!(tx.active.ring.slots.len(), 8 + SLACK_SLOTS);
+        assert_eq!(tx.free.ring.header as *const _ as usize, base + 640);
         assert_eq!(rx.active.ring.header as *const _ as usize, base);
     }
     assert!(m.iter().all(|l| l.0 == [0; 64]));
@@ -99,6 +102,49 @@ fn free_running_indices_wrap_at_u32_max() {
         }
     }
     assert!(tx.active.tail < 100, "tail wrapped");
+}
+
+/// Entries go to the slots in turn, the slack slots included, so a producer refilling a full
+/// ring writes behind the consumer rather than into the slot it just freed; the slot positions
+/// wrap at `capacity + SLACK_SLOTS`, also in the middle of a batch.
+#[test]
+fn slots_are_used_in_turn_including_the_slack() {
+    let mut m = mem(8);
+    let (mut tx, mut rx) = split(&mut m, 8).unwrap();
+    let slots = 8 + SLACK_SLOTS as u32;
+    for i in 0..8 {
+        tx.active.enqueue(d(i)).unwrap();
+    }
+    assert_eq!(tx.active.enqueue(d(99)), Err(EnqueueError::Full));
+    assert_eq!(rx.active.dequeue().unwrap(), Some(d(0)));
+    tx.active.enqueue(d(8)).unwrap();
+    // Entry 8 went to slot 8, a slack slot: slot 0 (just freed) still holds entry 0.
+    assert_eq!(tx.active.ring.slots[8].load(), d(8));
+    assert_eq!(tx.active.ring.slots[0].load(), d(0));
+    // Many laps of mixed single and batched use, with batches straddling the slot wrap.
+    let mut out = [Desc::default(); 5];
+    let (mut next_in, mut next_out) = (9u32, 1u32);
+    for round in 0..200u32 {
+        let batch: Vec<Desc> = (next_in..next_in + 1 + round % 5).map(d).collect();
+        let n = tx.active.enqueue_batch(&batch).unwrap() as u32;
+        next_in += n;
+        if round % 3 == 0 && tx.active.enqueue(d(next_in)).is_ok() {
+            next_in += 1;
+        }
+        let got = rx.active.dequeue_batch(&mut out[..(round % 5 + 1) as usize]).unwrap();
+        for x in &out[..got] {
+            assert_eq!(*x, d(next_out));
+            next_out += 1;
+        }
+        if let Some(x) = rx.active.dequeue().unwrap() {
+            assert_eq!(x, d(next_out));
+            next_out += 1;
+        }
+        assert!(tx.active.slot < slots && rx.active.slot < slots);
+        assert_eq!(tx.active.slot, next_in % slots);
+        assert_eq!(rx.active.slot, next_out % slots);
+    }
+    assert!(next_out > 10 * slots, "went round the slots many times");
 }
 
 #[test]

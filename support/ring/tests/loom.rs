@@ -12,6 +12,9 @@
 //! 3-item runs, which also fill the ring and wrap around, bound preemptions to 3 (one ring) and
 //! 2 (queue pair, two notifications), loom's usual settings; a lost wake-up needs only one.
 //!
+//! Under loom a ring has no slack slots (`ring::SLACK_SLOTS` is 0), so these short runs reuse
+//! slots: a consumer that published its head before reading the slot fails the 3-item model.
+//!
 //! Run: `make test-loom` (= `cargo test --release -p ring --features loom --test loom`).
 #![cfg(feature = "loom")]
 
