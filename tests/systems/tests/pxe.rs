@@ -255,27 +255,10 @@ fn run_sh_pxe_and_the_harness_boot_the_same_machine() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dry-pxe");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("boot.ipxe"), b"#!ipxe\n").unwrap();
-    let out = Command::new(repo_root().join("support/qemu/run.sh"))
-        .arg("--pxe")
-        .arg(&dir)
-        .arg("--dry-run")
-        .env("NETDEV", "user,id=net0")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run.sh runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let script: Vec<String> =
-        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect();
+    let script = common::dry_run_words(&common::run_sh_dry(&["--pxe".as_ref(), dir.as_os_str()], &[]));
     let netdev = Netdev::UserTftp { udp_forwards: vec![], tftp: dir.clone(), bootfile: "boot.ipxe".into() };
-    let harness: Vec<String> = QemuConfig::new()
-        .iommu(true)
-        .nic(Nic::e1000(netdev).boot_rom(IPXE_E1000_ROM))
-        .args()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let pair = |v: &[String], a: &str, b: &str| v.windows(2).any(|w| w[0] == a && w[1] == b);
+    let harness = common::harness_words(QemuConfig::new().iommu(true).nic(Nic::e1000(netdev).boot_rom(IPXE_E1000_ROM)));
+    let pair = common::has_pair;
     let tftp = format!("user,id=net0,tftp={},bootfile=boot.ipxe", dir.display());
     let rom = format!("e1000,netdev=net0,romfile={IPXE_E1000_ROM}");
     for (flag, value) in [

@@ -417,30 +417,14 @@ fn run_sh_and_the_harness_boot_the_same_machine() {
     let (k, i) = (dir.join("dry-kernel.elf"), dir.join("dry-image.elf"));
     std::fs::write(&k, b"").unwrap();
     std::fs::write(&i, b"").unwrap();
-    let out = Command::new(repo_root().join("support/qemu/run.sh"))
-        .arg("--kernel")
-        .arg(&k)
-        .arg("--image")
-        .arg(&i)
-        .arg("--dry-run")
-        .env("NETDEV", "user,id=net0")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run.sh runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let script: Vec<String> =
-        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect();
-    let harness: Vec<String> = QemuConfig::new()
-        .iommu(true)
-        .kernel(&k)
-        .initrd(&i)
-        .nic(Nic::e1000(Netdev::Spec("user,id=net0".into())))
-        .args()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let pair = |v: &[String], a: &str, b: &str| v.windows(2).any(|w| w[0] == a && w[1] == b);
+    let script = common::dry_run_words(&common::run_sh_dry(
+        &["--kernel".as_ref(), k.as_os_str(), "--image".as_ref(), i.as_os_str()],
+        &[],
+    ));
+    let harness = common::harness_words(
+        QemuConfig::new().iommu(true).kernel(&k).initrd(&i).nic(Nic::e1000(Netdev::Spec("user,id=net0".into()))),
+    );
+    let pair = common::has_pair;
     for (flag, value) in [
         ("-accel", "tcg"),
         ("-machine", "q35,kernel-irqchip=split"),
@@ -470,32 +454,14 @@ fn run_sh_takes_the_nic_model_from_qemu_nic() {
     std::fs::write(&k, b"").unwrap();
     std::fs::write(&i, b"").unwrap();
     let run = |nic: &str| {
-        Command::new(repo_root().join("support/qemu/run.sh"))
-            .args([
-                OsStr::new("--kernel"),
-                k.as_os_str(),
-                OsStr::new("--image"),
-                i.as_os_str(),
-                OsStr::new("--dry-run"),
-            ])
-            .env("NETDEV", "user,id=net0")
-            .env("QEMU_NIC", nic)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run.sh runs")
+        common::run_sh_dry(
+            &[OsStr::new("--kernel"), k.as_os_str(), OsStr::new("--image"), i.as_os_str()],
+            &[("QEMU_NIC", nic)],
+        )
     };
-    let out = run("e1000e");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let script: Vec<String> =
-        String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect();
-    let harness: Vec<String> = QemuConfig::new()
-        .nic(Nic::e1000e(Netdev::Spec("user,id=net0".into())))
-        .kernel(&k)
-        .args()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let script = common::dry_run_words(&run("e1000e"));
+    let harness =
+        common::harness_words(QemuConfig::new().nic(Nic::e1000e(Netdev::Spec("user,id=net0".into()))).kernel(&k));
     for v in [&script, &harness] {
         assert!(v.windows(2).any(|w| w[0] == "-device" && w[1] == "e1000e,netdev=net0,romfile="), "{v:?}");
     }

@@ -75,3 +75,30 @@ pub fn udp_echo_answers(port: u16, payload: &[u8]) -> bool {
     }
     false
 }
+
+/// support/qemu/run.sh (what `make run` runs) with `args` and `--dry-run`, `NETDEV=user,id=net0`
+/// and `env`: the command line it would start QEMU with, or what it refused.
+pub fn run_sh_dry(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(qemu_harness::repo_root().join("support/qemu/run.sh"));
+    cmd.args(args).arg("--dry-run").env("NETDEV", "user,id=net0").stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run.sh runs")
+}
+
+/// The words of a successful dry run's command line (its shell quoting undone).
+pub fn dry_run_words(out: &std::process::Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).split_whitespace().map(|s| s.replace('\\', "")).collect()
+}
+
+/// The harness's QEMU command line for `cfg`, as words.
+pub fn harness_words(cfg: qemu_harness::QemuConfig) -> Vec<String> {
+    cfg.args().unwrap_or_else(|e| panic!("{e}")).into_iter().map(|a| a.to_string_lossy().into_owned()).collect()
+}
+
+/// Whether `flag value` appear next to each other in a command line.
+pub fn has_pair(words: &[String], flag: &str, value: &str) -> bool {
+    words.windows(2).any(|w| w[0] == flag && w[1] == value)
+}
