@@ -300,3 +300,38 @@ fn a_stopped_manager_stops_networking_with_one_plain_line() {
     d.notified(true, true);
     assert_eq!(p.lines().iter().filter(|l| l.starts_with("networking stopped")).count(), 1);
 }
+
+/// The chip comes from the initialiser (`nic_pci_id`): unset, or an id without a backend, is
+/// said plainly and the driver starts no device (it checks this before touching any region).
+#[test]
+fn the_chip_must_be_one_the_initialiser_bound_and_the_driver_supports() {
+    use super::start::{parts, Regions};
+    use region::RegionError;
+    let (_, p) = driver();
+    let none = || Regions {
+        nic_regs: Err(RegionError::NotMapped { name: "nic_regs" }),
+        driver_dma: Err(RegionError::NotMapped { name: "driver_dma" }),
+        rx_queues: Err(RegionError::NotMapped { name: "rx_queues" }),
+        tx_queues: Err(RegionError::NotMapped { name: "tx_queues" }),
+        translation_cache: Err(RegionError::NotMapped { name: "translation_cache" }),
+    };
+    let unset = Settings { nic_pci_id: 0, ..settings() };
+    assert!(parts(none(), &unset, &p).is_none());
+    assert!(p.lines().iter().any(|l| l.starts_with("setvar nic_pci_id is not set: add <setvar symbol=\"nic_pci_id\"")));
+    let other = Settings { nic_pci_id: 0x10ec_8139, ..settings() };
+    assert!(parts(none(), &other, &p).is_none());
+    assert!(
+        p.lines().iter().any(|l| {
+            l
+            == "PCI device 10ec:8139 is no NIC this driver has a backend for (supported: 8086:100e (e1000 (82540EM)), \
+                8086:10d3 (e1000e (82574L)), 100b:0022 (DP83820))"
+        }),
+        "{:?}",
+        p.lines()
+    );
+    // A supported chip gets as far as the regions (here: none mapped, said by name).
+    let e1000e = Settings { nic_pci_id: nic_api::CHIP_82574L.pci_id(), ..settings() };
+    assert!(parts(none(), &e1000e, &p).is_none());
+    assert!(p.lines().iter().any(|l| l.contains("nic_regs")), "{:?}", p.lines());
+    assert_eq!(p.lines().last().map(String::as_str), Some("cannot start; refusing every session"));
+}
