@@ -36,6 +36,8 @@ pub const ME: Station = Station { mac: [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02], ip:
 /// The Linux guest's kernel command line (as support/eval/linux/run.sh gives it).
 pub const LINUX_APPEND: &str = "console=ttyS0 quiet mitigations=off nokaslr panic=-1";
 
+/// The line of system.xml's last PD to start: the echo answers from here on.
+const ECHO_READY: &str = "echo: up: UDP echo on port 7";
 const BOOT_WAIT: Duration = Duration::from_secs(120);
 const CONSOLE_WAIT: Duration = Duration::from_secs(20);
 const ARP_WAIT: Duration = Duration::from_secs(20);
@@ -346,20 +348,17 @@ fn prepare(which: Which, out: &Path, kernels: &Kernels) -> Result<Prepared, Stri
     };
     let read = |rel: &str| fs::read_to_string(repo_root().join(rel)).map_err(|e| format!("cannot read {rel}: {e}"));
     match which {
-        Which::Sel4 => {
+        // The same file and image; the kernel or QEMU differ (see `sel4` above).
+        Which::Sel4 | Which::Sel4NoIommu | Which::Sel4LazyFpu => {
             let h = holdoff_of(&read("system.xml")?).map_err(|e| format!("system.xml: {e}"))?;
-            sel4("system.xml", h, "echo: up: UDP echo on port 7")
-        }
-        Which::Sel4NoIommu | Which::Sel4LazyFpu => {
-            let h = holdoff_of(&read("system.xml")?).map_err(|e| format!("system.xml: {e}"))?;
-            sel4("system.xml", h, "echo: up: UDP echo on port 7")
+            sel4("system.xml", h, ECHO_READY)
         }
         Which::Sel4Holdoff0 => {
             let xml = with_holdoff(&read("system.xml")?, 0).map_err(|e| format!("system.xml: {e}"))?;
             let copy = out.join("eval-holdoff0.xml");
             fs::write(&copy, xml).map_err(|e| format!("cannot write {}: {e}", copy.display()))?;
             let rel = copy.strip_prefix(repo_root()).unwrap_or(&copy).to_string_lossy().into_owned();
-            sel4(&rel, 0, "echo: up: UDP echo on port 7")
+            sel4(&rel, 0, ECHO_READY)
         }
         Which::Colocated => {
             let f = "examples/echo-in-netstack/echo-in-netstack.xml";
@@ -420,7 +419,7 @@ fn prepare_baseline(rev: &str) -> Result<Prepared, String> {
         boot: Boot::Sel4 {
             kernel: b.kernel,
             image: b.image,
-            ready: "echo: up: UDP echo on port 7",
+            ready: ECHO_READY,
             iommu: b.iommu,
             append: "",
             ours: false,
@@ -643,13 +642,13 @@ pub fn run(opts: &Options) -> Result<(Tables, bool), String> {
             }
         };
         let mut probe_ok = true;
-        if matches!(p.boot, Boot::Sel4 { .. }) {
+        let sel4 = matches!(p.boot, Boot::Sel4 { .. });
+        if sel4 {
             if let Err(e) = monitor_start(&mut b.q) {
                 tables.notes.push(format!("{}: CPU not measured: {e}", p.key.label()));
                 probe_ok = false;
             }
         }
-        let sel4 = matches!(p.boot, Boot::Sel4 { .. });
         let mut counters = if sel4 { driver_snapshot(&mut b) } else { None };
         for (li, &mbps) in opts.levels.iter().enumerate() {
             step += 1;

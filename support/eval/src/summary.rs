@@ -62,25 +62,33 @@ pub struct VsLinux {
     pub cpu_ratio: Option<f64>,
 }
 
+/// `a` against `b` at one level: achieved throughput a / b, and CPU a / b where both are known
+/// (`None` where `b`'s figure is 0).
+fn ratios(a: &Row, b: &Row) -> (Option<f64>, Option<f64>) {
+    let ratio = |x: f64, y: f64| if y > 0.0 { Some(x / y) } else { None };
+    let cpu = match (a.cpu_pct, b.cpu_pct) {
+        (Some(x), Some(y)) => ratio(x, y),
+        _ => None,
+    };
+    (ratio(a.achieved_mbps, b.achieved_mbps), cpu)
+}
+
 /// Every seL4 level that has a Linux level at the same offered load.
 pub fn vs_linux(rows: &[Row]) -> Vec<VsLinux> {
     rows.iter()
         .filter(|r| r.system != "linux")
         .filter_map(|r| {
             let l = linux_at(rows, r.offered_mbps)?;
-            let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
+            let (throughput_ratio, cpu_ratio) = ratios(r, l);
             Some(VsLinux {
                 config: r.key(),
                 offered_mbps: r.offered_mbps,
                 achieved_mbps: r.achieved_mbps,
                 linux_mbps: l.achieved_mbps,
-                throughput_ratio: ratio(r.achieved_mbps, l.achieved_mbps),
+                throughput_ratio,
                 cpu_pct: r.cpu_pct,
                 linux_cpu_pct: l.cpu_pct,
-                cpu_ratio: match (r.cpu_pct, l.cpu_pct) {
-                    (Some(a), Some(b)) => ratio(a, b),
-                    _ => None,
-                },
+                cpu_ratio,
             })
         })
         .collect()
@@ -111,25 +119,22 @@ pub struct Paired {
 
 /// Every level of `system` that has a level of `variant` at the same hold-off and load.
 pub fn paired(rows: &[Row], system: &str, variant: &str) -> Vec<Paired> {
-    let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
     rows.iter()
         .filter(|r| r.system == system)
         .filter_map(|c| {
             let u = rows.iter().find(|u| {
                 u.system == variant && u.holdoff_us == c.holdoff_us && same_level(u.offered_mbps, c.offered_mbps)
             })?;
+            let (throughput_ratio, cpu_ratio) = ratios(c, u);
             Some(Paired {
                 holdoff_us: c.holdoff_us,
                 offered_mbps: c.offered_mbps,
                 mbps: c.achieved_mbps,
                 variant_mbps: u.achieved_mbps,
-                throughput_ratio: ratio(c.achieved_mbps, u.achieved_mbps),
+                throughput_ratio,
                 cpu_pct: c.cpu_pct,
                 variant_cpu_pct: u.cpu_pct,
-                cpu_ratio: match (c.cpu_pct, u.cpu_pct) {
-                    (Some(a), Some(b)) => ratio(a, b),
-                    _ => None,
-                },
+                cpu_ratio,
             })
         })
         .collect()

@@ -424,7 +424,14 @@ fn restart(sys: &System<'_>, index: usize, faults: u32) -> Result<(), (&'static 
             // The frame is mapped in the PD; a copy of its cap maps it here once more.
             ROOT.copy(sys.scratch_slot, 64, ROOT.slot(first + p), CapRights::ALL)
                 .map_err(|e| ("copying a program image frame cap", e))?;
-            let value = |p: &spec::PatchRec| patch_value(p, sys.tsc_hz, &sys.region_paddr, &sys.region_pci_id);
+            let value = |p: &spec::PatchRec| {
+                patch_value(
+                    p,
+                    sys.tsc_hz,
+                    |r| sys.region_paddr.get(r).copied().unwrap_or(0),
+                    |r| sys.region_pci_id.get(r).copied().unwrap_or(0),
+                )
+            };
             let filled =
                 fill_page(spec, index, Page(CPtr(sys.scratch_slot)), seg.vaddr.get() + p * PAGE, chunk, true, value)
                     .map_err(|e| ("restoring a program image page", e));

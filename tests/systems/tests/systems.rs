@@ -276,14 +276,19 @@ fn iso_boots_the_example_from_cdrom() {
     expect_hello(&mut q);
 }
 
+/// `make iso` of the default system -> build/system/image.iso.
+fn default_iso() -> PathBuf {
+    let (ok_, log) = make("iso", "system.xml");
+    assert!(ok_, "make iso failed:\n{log}");
+    repo_root().join("build/system/image.iso")
+}
+
 /// The ISO as an ordinary PC boots it: q35 and pc, with QEMU's standard VGA adapter (GRUB then
 /// passes VBE information, which seL4 5.0 misread on x86_64 until our kernel patch) and
 /// without; each reaches `system up` and answers a UDP echo through user networking.
 #[test]
 fn iso_boots_the_default_system_with_and_without_a_display_adapter() {
-    let (ok_, log) = make("iso", "system.xml");
-    assert!(ok_, "make iso failed:\n{log}");
-    let iso = repo_root().join("build/system/image.iso");
+    let iso = default_iso();
     for machine in ["q35", "pc"] {
         for vga in ["std", "none"] {
             let port = qemu_harness::free_udp_port().unwrap_or_else(|e| panic!("{e}"));
@@ -315,9 +320,7 @@ fn iso_boots_the_default_system_with_and_without_a_display_adapter() {
 /// (80 columns, long lines wrapped). The unpatched kernel leaves GRUB's screen there.
 #[test]
 fn the_screen_shows_the_boot_log_the_monitor_and_the_pds() {
-    let (ok_, log) = make("iso", "system.xml");
-    assert!(ok_, "make iso failed:\n{log}");
-    let iso = repo_root().join("build/system/image.iso");
+    let iso = default_iso();
     for machine in ["q35", "pc"] {
         let cfg = QemuConfig::new()
             .cdrom(&iso)

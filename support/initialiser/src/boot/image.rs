@@ -52,14 +52,21 @@ pub fn fill_page(
     Ok(patched)
 }
 
-/// The value of a boot-time patch: the TSC frequency, a region's physical address, or the
-/// `vendor << 16 | device` of the PCI function bound to a region (0 if none was).
-pub fn patch_value(p: &PatchRec, tsc_hz: u64, region_paddr: &[u64], region_pci_id: &[u64]) -> u64 {
+/// The value of a boot-time patch: the TSC frequency, region `r`'s physical address
+/// (`region_paddr(r)`), or the `vendor << 16 | device` of the PCI function bound to region `r`
+/// (`region_pci_id(r)`, 0 if none was). The boot and the monitor's restart look regions up in
+/// their own tables.
+pub fn patch_value(
+    p: &PatchRec,
+    tsc_hz: u64,
+    region_paddr: impl Fn(usize) -> u64,
+    region_pci_id: impl Fn(usize) -> u64,
+) -> u64 {
     let r = p.region.get() as usize;
     match (p.kind.get(), p.region.get()) {
         (spec::PATCH_PADDR, spec::PATCH_TSC_HZ) => tsc_hz,
-        (spec::PATCH_PCI_ID, _) => region_pci_id.get(r).copied().unwrap_or(0),
-        _ => region_paddr.get(r).copied().unwrap_or(0),
+        (spec::PATCH_PCI_ID, _) => region_pci_id(r),
+        _ => region_paddr(r),
     }
 }
 
@@ -74,12 +81,12 @@ impl<'a, W: Write, P: PortIo> Builder<'a, '_, W, P> {
     pub(super) fn fill(&mut self, i: usize, frame: u64, page_vaddr: u64, data: &[u8]) -> R<'a, u64> {
         let (tsc_hz, regions, bound) = (self.tsc_hz, &self.regions, &self.region_pci);
         let value = |p: &PatchRec| {
-            let r = p.region.get() as usize;
-            match (p.kind.get(), p.region.get()) {
-                (spec::PATCH_PADDR, spec::PATCH_TSC_HZ) => tsc_hz,
-                (spec::PATCH_PCI_ID, _) => bound.get(r).copied().flatten().map_or(0, |(_, id)| pci_id_value(id)),
-                _ => regions.get(r).map_or(0, |r| r.paddr),
-            }
+            patch_value(
+                p,
+                tsc_hz,
+                |r| regions.get(r).map_or(0, |o| o.paddr),
+                |r| bound.get(r).copied().flatten().map_or(0, |(_, id)| pci_id_value(id)),
+            )
         };
         fill_page(&self.spec, i, Page(CPtr(frame)), page_vaddr, data, false, value)
             .ctx("filling a program image page through the scratch window")
