@@ -334,6 +334,9 @@ pub enum SetVarValue {
 pub enum SetVarSource {
     /// `<setvar symbol value=..>` (our extension: a number or a dotted IPv4 address).
     Value,
+    /// `<setvar symbol value="aa:bb:cc:dd:ee:ff">` (our extension): a unicast MAC address;
+    /// the value is its [`MacAddr::to_word`].
+    ValueMac,
     /// `<setvar symbol region_paddr=..>`.
     RegionPaddr,
     /// `<setvar symbol region_pci_id=..>`.
@@ -353,6 +356,43 @@ pub enum SetVarSource {
     ChannelId,
     IoPortId,
     IoPortAddr,
+}
+
+/// An Ethernet station address given as a setvar `value="aa:bb:cc:dd:ee:ff"`. The parser
+/// accepts only unicast, non-zero addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// The word the image tool patches (the same as `nic_api::MacAddr::to_word`): byte `i` in
+    /// bits `8 * i .. 8 * i + 8`, bits 48..64 zero.
+    pub fn to_word(self) -> u64 {
+        let mut b = [0u8; 8];
+        b[..6].copy_from_slice(&self.0);
+        u64::from_le_bytes(b)
+    }
+
+    /// The address in a word made by [`MacAddr::to_word`]; `None` if bits 48..64 are not zero.
+    pub fn from_word(word: u64) -> Option<MacAddr> {
+        if word >> 48 != 0 {
+            return None;
+        }
+        let b = word.to_le_bytes();
+        Some(MacAddr([b[0], b[1], b[2], b[3], b[4], b[5]]))
+    }
+
+    /// A usable station address: not multicast or broadcast (bit 0 of the first byte clear)
+    /// and not all zeros.
+    pub fn is_unicast_station(self) -> bool {
+        self.0[0] & 1 == 0 && self.0 != [0; 6]
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    }
 }
 
 /// One symbol to patch in a PD's ELF.

@@ -1,8 +1,8 @@
-//! Parsers for attribute values (numbers, booleans, perms, PCI ids, IPv4 addresses, symbol
-//! names). Each returns the value or a sentence saying what was expected; the caller adds
+//! Parsers for attribute values (numbers, booleans, perms, PCI ids, IPv4 and MAC addresses,
+//! symbol names). Each returns the value or a sentence saying what was expected; the caller adds
 //! the element, the attribute and the position.
 
-use crate::model::{PciDevice, PciMatch, Perms, MAX_PCI_ALTERNATIVES};
+use crate::model::{MacAddr, PciDevice, PciMatch, Perms, MAX_PCI_ALTERNATIVES};
 
 /// Why a number did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,9 +152,21 @@ pub(crate) fn parse_pci(s: &str) -> Result<PciDevice, String> {
     Ok(PciDevice { vendor, device, index })
 }
 
-/// A setvar `value`: a number (as [`parse_u64`]) or a dotted IPv4 address `a.b.c.d`,
-/// which becomes `a<<24 | b<<16 | c<<8 | d`.
-pub(crate) fn parse_setvar_value(s: &str) -> Result<u64, String> {
+/// What a setvar `value=` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Literal {
+    /// A number or a dotted IPv4 address (as its number).
+    Number(u64),
+    /// A MAC address (patched as [`MacAddr::to_word`]).
+    Mac(MacAddr),
+}
+
+/// A setvar `value`: a number (as [`parse_u64`]), a dotted IPv4 address `a.b.c.d`, which
+/// becomes `a<<24 | b<<16 | c<<8 | d`, or a MAC address ([`parse_mac`]; any value with a ':').
+pub(crate) fn parse_setvar_value(s: &str) -> Result<Literal, String> {
+    if s.contains(':') {
+        return parse_mac(s).map(Literal::Mac);
+    }
     if s.contains('.') {
         let parts: Vec<&str> = s.split('.').collect();
         let ok_part = |p: &&str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
@@ -169,12 +181,42 @@ pub(crate) fn parse_setvar_value(s: &str) -> Result<u64, String> {
             }
             value = (value << 8) | octet;
         }
-        return Ok(value);
+        return Ok(Literal::Number(value));
     }
-    parse_u64(s).map_err(|e| match e {
-        NumError::Invalid => "expected a number (decimal, or hex with 0x) or a dotted IPv4 address".to_string(),
+    parse_u64(s).map(Literal::Number).map_err(|e| match e {
+        NumError::Invalid => {
+            "expected a number (decimal, or hex with 0x), a dotted IPv4 address or a MAC address".to_string()
+        }
         other => other.describe().to_string(),
     })
+}
+
+/// `aa:bb:cc:dd:ee:ff`: exactly six groups of two hex digits (either case) separated by
+/// ':', naming a unicast station address (not multicast or broadcast, not all zeros).
+pub(crate) fn parse_mac(s: &str) -> Result<MacAddr, String> {
+    const EXPECTED: &str =
+        "expected a MAC address: six two-digit hex groups separated by ':', such as \"52:54:00:12:34:56\"";
+    let groups: Vec<&str> = s.split(':').collect();
+    if groups.len() != 6 {
+        return Err(format!("{} ':'-separated groups; {EXPECTED}", groups.len()));
+    }
+    let mut mac = [0u8; 6];
+    for (byte, group) in mac.iter_mut().zip(&groups) {
+        if group.len() != 2 || !group.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("group {} is not two hex digits; {EXPECTED}", crate::parse::show(group)));
+        }
+        *byte = u8::from_str_radix(group, 16).map_err(|_| EXPECTED.to_string())?;
+    }
+    let mac = MacAddr(mac);
+    if mac.0 == [0; 6] {
+        return Err("the all-zero MAC is not a unicast station address".into());
+    }
+    if !mac.is_unicast_station() {
+        return Err(format!(
+            "MAC {mac} is a multicast or broadcast address (bit 0 of its first byte is set), not a unicast station address; locally administered unicast addresses look like 02:xx:xx:xx:xx:xx or 52:54:00:xx:xx:xx"
+        ));
+    }
+    Ok(mac)
 }
 
 /// A symbol name an ELF can carry for a Rust `#[no_mangle] static` or a C global:
@@ -260,13 +302,50 @@ mod tests {
 
     #[test]
     fn setvar_values() {
-        assert_eq!(parse_setvar_value("100"), Ok(100));
-        assert_eq!(parse_setvar_value("0x64"), Ok(100));
-        assert_eq!(parse_setvar_value("10.0.2.15"), Ok(0x0a00_020f));
-        assert_eq!(parse_setvar_value("255.255.255.255"), Ok(0xffff_ffff));
+        use Literal::Number;
+        assert_eq!(parse_setvar_value("100"), Ok(Number(100)));
+        assert_eq!(parse_setvar_value("0x64"), Ok(Number(100)));
+        assert_eq!(parse_setvar_value("10.0.2.15"), Ok(Number(0x0a00_020f)));
+        assert_eq!(parse_setvar_value("255.255.255.255"), Ok(Number(0xffff_ffff)));
         for bad in ["10.0.2", "10.0.2.15.1", "10.0.2.256", "10..2.1", "a.b.c.d", "1.2.3.4 ", "ten"] {
             assert!(parse_setvar_value(bad).is_err(), "{bad:?} accepted");
         }
+        let mac = MacAddr([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(parse_setvar_value("52:54:00:12:34:56"), Ok(Literal::Mac(mac)));
+        assert_eq!(mac.to_word(), 0x5634_1200_5452);
+    }
+
+    #[test]
+    fn macs() {
+        let mac = MacAddr([0x02, 0xab, 0xcd, 0xef, 0x0a, 0xff]);
+        assert_eq!(parse_mac("02:ab:cd:ef:0a:ff"), Ok(mac));
+        assert_eq!(parse_mac("02:AB:Cd:eF:0A:FF"), Ok(mac));
+        assert_eq!(mac.to_string(), "02:ab:cd:ef:0a:ff");
+        // nic_api::MacAddr::to_word: byte i in bits 8i..8i+8.
+        assert_eq!(mac.to_word(), 0xff0a_efcd_ab02);
+        assert_eq!(MacAddr::from_word(mac.to_word()), Some(mac));
+        assert_eq!(MacAddr::from_word(1 << 48), None);
+        for (bad, why) in [
+            ("52:54:00:12:34", "5 ':'-separated groups"),
+            ("52:54:00:12:34:56:78", "7 ':'-separated groups"),
+            ("52:54:00:12:34:5g", "group \"5g\" is not two hex digits"),
+            ("52:54:0:12:34:56", "group \"0\" is not two hex digits"),
+            ("52:54:000:12:34:5", "group \"000\""),
+            ("52:54::12:34:56", "group \"\""),
+            ("52-54-00-12-34-56:", "2 ':'-separated groups"),
+            (" 52:54:00:12:34:56", "group \" 52\""),
+            ("+2:54:00:12:34:56", "group \"+2\""),
+            ("00:00:00:00:00:00", "all-zero MAC is not a unicast station address"),
+            ("01:00:5e:00:00:01", "MAC 01:00:5e:00:00:01 is a multicast or broadcast address"),
+            ("ff:ff:ff:ff:ff:ff", "not a unicast station address"),
+            ("53:54:00:12:34:56", "not a unicast station address"),
+        ] {
+            match parse_mac(bad) {
+                Ok(m) => panic!("{bad:?} accepted as {m}"),
+                Err(e) => assert!(e.contains(why), "{bad:?}: {e}"),
+            }
+        }
+        assert!(parse_mac("5:5").unwrap_err().contains("such as \"52:54:00:12:34:56\""));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(super) fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>)
     let (value, source, is_ref) = match given.as_slice() {
         [] => {
             let pos = r.node_pos(node);
-            r.err(pos, "<setvar> needs value=\"..\" (a number or dotted IPv4 address), region_paddr=\"<memory region>\", region_pci_id=\"<pci memory region>\", region_size=\"<memory region>\", pd_index=\"<protection domain>\" or region_sharers=\"<memory region>\"");
+            r.err(pos, "<setvar> needs value=\"..\" (a number, dotted IPv4 address or MAC address), region_paddr=\"<memory region>\", region_pci_id=\"<pci memory region>\", region_size=\"<memory region>\", pd_index=\"<protection domain>\" or region_sharers=\"<memory region>\"");
             return None;
         }
         [first, second, ..] => {
@@ -45,7 +45,8 @@ pub(super) fn read_setvar(node: Node, r: &mut Reader, setvars: &mut Vec<SetVar>)
         }
         [a] => match a.name() {
             "value" => match value::parse_setvar_value(a.value()) {
-                Ok(n) => (SetVarValue::Number(n), SetVarSource::Value, false),
+                Ok(value::Literal::Number(n)) => (SetVarValue::Number(n), SetVarSource::Value, false),
+                Ok(value::Literal::Mac(mac)) => (SetVarValue::Number(mac.to_word()), SetVarSource::ValueMac, false),
                 Err(why) => {
                     let pos = r.attr_pos(a);
                     r.err(pos, format!("<setvar> value={}: {why}", show(a.value())));
