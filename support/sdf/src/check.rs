@@ -574,6 +574,9 @@ pub(crate) fn check(system: &mut System, src: &Sources, r: &mut Reader, file: &s
         }
     }
 
+    // NIC drivers: session counts, clients and MACs.
+    crate::sessions::check(system, src, r, &mut errs);
+
     // A region nobody maps is legal (it may be reserved for later) but worth a warning.
     for (mr, used) in system.regions.iter().zip(mapped) {
         if !used {

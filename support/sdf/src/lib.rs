@@ -33,6 +33,7 @@ mod check;
 mod diag;
 pub mod model;
 mod parse;
+mod sessions;
 mod value;
 
 use std::path::Path;
@@ -55,6 +56,9 @@ pub const MAX_IRQ_VECTOR: u64 = 107;
 pub const MAX_IOAPIC_PIN: u64 = 23;
 /// IOAPICs the kernel supports (`CONFIG_MAX_NUM_IOAPIC`, 1 by default).
 pub const MAX_IOAPICS: u64 = 1;
+/// Most sessions (clients) a NIC driver serves: its `sessions` setvar is 1..=this. It is
+/// `nic_api::MAX_SESSIONS` (the driver's limit), written here without depending on nic-api.
+pub const MAX_NIC_SESSIONS: u64 = 4;
 /// Default stack size of a PD (Microkit's).
 pub const DEFAULT_STACK_SIZE: u64 = 0x2000;
 pub const MIN_STACK_SIZE: u64 = 0x1000;

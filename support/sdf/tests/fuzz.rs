@@ -258,6 +258,17 @@ fn invariants(s: &System) -> Result<(), String> {
         let mut symbols: Vec<&str> = pd.setvars.iter().map(|v| v.symbol.as_str()).collect();
         symbols.sort_unstable();
         check(symbols.windows(2).all(|w| w[0] != w[1]), "unique setvar symbols")?;
+        for v in pd.setvars.iter().filter(|v| v.source == SetVarSource::ValueMac) {
+            let mac = match v.value {
+                SetVarValue::Number(word) => MacAddr::from_word(word),
+                _ => None,
+            };
+            check(mac.is_some_and(MacAddr::is_unicast_station), "MAC setvar")?;
+        }
+        if let Some(n) = pd.setvars.iter().find(|v| v.symbol == "sessions") {
+            let ok = matches!(n.value, SetVarValue::Number(k) if (1..=MAX_NIC_SESSIONS).contains(&k));
+            check(ok, "NIC driver session count")?;
+        }
     }
     for ch in &s.channels {
         let [a, b] = &ch.ends;

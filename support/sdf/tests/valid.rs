@@ -1,6 +1,7 @@
 //! Valid files parse to the model we expect: the project's `system.xml` (the topology the
-//! other components are written against) and `fixtures/valid_full.xml` (every element,
-//! attribute, default and edge value).
+//! other components are written against), `fixtures/valid_full.xml` (every element,
+//! attribute, default and edge value) and `fixtures/valid_sessions.xml` (a NIC driver with two
+//! sessions).
 
 use std::path::Path;
 
@@ -310,4 +311,56 @@ fn pd_index_and_region_sharers_resolve_from_the_file() {
     assert_eq!(value("client"), Some(sdf::SetVarValue::Number(2)));
     assert_eq!(value("sharers"), Some(sdf::SetVarValue::Number(0b101)), "mgr (0) and stack (2) map bufs");
     assert_eq!(value("nobody"), Some(sdf::SetVarValue::Number(0b010)), "only drv maps other");
+}
+
+#[test]
+fn two_session_driver_gets_its_clients_and_macs() {
+    let s = load("tests/fixtures/valid_sessions.xml");
+    assert!(s.warnings.is_empty(), "warnings: {:?}", s.warnings);
+    let driver = s.pd("driver").expect("driver");
+    assert_eq!(setvar(driver, "sessions"), SetVarValue::Number(2));
+    assert_eq!(setvar(driver, "client_pd"), SetVarValue::Number(1), "netstack is PD 1");
+    assert_eq!(setvar(driver, "client_pd1"), SetVarValue::Number(2), "second is PD 2");
+    // nic_api::MacAddr::to_word: byte i of the address in bits 8i..8i+8; hex of either case.
+    assert_eq!(setvar(driver, "mac"), SetVarValue::Number(0x5634_1200_5452));
+    assert_eq!(setvar(driver, "mac1"), SetVarValue::Number(0xefcd_ab00_5452));
+    let mac1 = driver.setvars.iter().find(|v| v.symbol == "mac1").expect("mac1");
+    assert_eq!(mac1.source, SetVarSource::ValueMac);
+    assert_eq!(MacAddr::from_word(0xefcd_ab00_5452).map(|m| m.to_string()).as_deref(), Some("52:54:00:ab:cd:ef"));
+}
+
+#[test]
+fn session_rules_apply_only_to_a_pd_with_sessions() {
+    // Four sessions (the limit), session 0 without a MAC (the NIC's own is used).
+    let xml = br#"<system>
+      <protection_domain name="drv" priority="50"><program_image path="d.elf"/>
+        <setvar symbol="sessions" value="4"/>
+        <setvar symbol="client_pd" pd_index="a"/>
+        <setvar symbol="client_pd1" pd_index="b"/><setvar symbol="mac1" value="02:00:00:00:00:01"/>
+        <setvar symbol="client_pd2" pd_index="c"/><setvar symbol="mac2" value="02:00:00:00:00:02"/>
+        <setvar symbol="client_pd3" pd_index="d"/><setvar symbol="mac3" value="02:00:00:00:00:03"/>
+      </protection_domain>
+      <protection_domain name="a"><program_image path="a.elf"/></protection_domain>
+      <protection_domain name="b"><program_image path="a.elf"/></protection_domain>
+      <protection_domain name="c"><program_image path="a.elf"/></protection_domain>
+      <protection_domain name="d"><program_image path="a.elf"/>
+        <setvar symbol="mac" value="02:00:00:00:00:01"/>
+        <setvar symbol="gateway_mac" value="02:00:00:00:00:01"/>
+        <setvar symbol="mac7" value="5"/><setvar symbol="client_pd" value="3"/>
+      </protection_domain>
+    </system>"#;
+    let s = parse("s.xml", xml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(setvar(s.pd("drv").expect("drv"), "client_pd3"), SetVarValue::Number(4));
+
+    // One session: client_pd1/mac1 are beyond it; the second session's setvars are all missing.
+    let one = br#"<system><protection_domain name="drv"><program_image path="d.elf"/>
+        <setvar symbol="sessions" value="1"/><setvar symbol="mac1" value="02:00:00:00:00:01"/>
+      </protection_domain></system>"#;
+    let e = parse("s.xml", one).unwrap_err().to_string();
+    assert!(e.starts_with("s.xml:2:54: error: setvar \"mac1\" is for session 1, but NIC driver \"drv\" is given 1 session (session 0 only)"), "{e}");
+    let three = br#"<system><protection_domain name="drv"><program_image path="d.elf"/>
+        <setvar symbol="sessions" value="3"/><setvar symbol="mac1" value="02:00:00:00:00:01"/>
+      </protection_domain></system>"#;
+    let e = parse("s.xml", three).unwrap_err().to_string();
+    assert!(e.contains("has no setvar client_pd1, client_pd2, mac2:"), "{e}");
 }

@@ -46,6 +46,8 @@ pub(crate) struct PdSources<'a, 'i> {
     pub ioports: Vec<Node<'a, 'i>>,
     /// `<fault_notify>` elements, in the order of the PD's `fault_notifies`.
     pub fault_notifies: Vec<Node<'a, 'i>>,
+    /// Every `<setvar>` element, in document order (phase 2 points at their attributes).
+    pub setvar_nodes: Vec<Node<'a, 'i>>,
     /// `<setvar>` elements naming a region or PD (`region_paddr`, `pd_index`,
     /// `region_sharers`), with the index of their entry in the PD's setvars.
     pub ref_setvars: Vec<(usize, Node<'a, 'i>)>,

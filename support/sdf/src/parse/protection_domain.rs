@@ -70,6 +70,7 @@ pub(super) fn read_pd<'a, 'i>(
         irqs: Vec::new(),
         ioports: Vec::new(),
         fault_notifies: Vec::new(),
+        setvar_nodes: Vec::new(),
         ref_setvars: Vec::new(),
     };
     let mut ok = true;
@@ -128,6 +129,7 @@ pub(super) fn read_pd<'a, 'i>(
             },
             "setvar" => {
                 if let Some(is_ref) = read_setvar(child, r, &mut setvars) {
+                    src.setvar_nodes.push(child);
                     if is_ref {
                         src.ref_setvars.push((setvars.len() - 1, child));
                     }
