@@ -5,6 +5,8 @@
 
 extern crate std;
 
+mod filter;
+
 use crate::engine::Config;
 use crate::model::rig::*;
 use crate::model::{test_frame, NicModel};
