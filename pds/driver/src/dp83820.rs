@@ -15,6 +15,16 @@
 //! descriptor with OWN *clear*; the device sets OWN when it has filled it. A receive
 //! descriptor holding just OWN (no status, no length) is an empty slot the driver owns, where
 //! the receiver stops (goes idle) until the driver re-enables it with CR.RXE.
+//!
+//! Receive filter: one exact station address (the perfect-match memory, RFCR.APM) plus a
+//! 2048-bit hash table (filter memory 0x100..=0x1fe, RFCR.UHEN for unicast). The hash index
+//! is the top 11 bits of the Ethernet CRC-32 of the 6 destination bytes; the top 7 of those
+//! pick the 16-bit word, the low 4 the bit in it. (The DP83815/6 has a 512-bit table at 0x200
+//! indexed by 9 bits; the DP83820's is four times larger.) Sources: FreeBSD's
+//! `sys/dev/nge/if_ngereg.h` (`NGE_FILTADDR_MCAST_LO` 0x100, `NGE_MCAST_FILTER_LEN` 256,
+//! `NGE_RXFILTCTL_UCHASH` bit 20, `MCHASH` bit 21) and `if_nge.c` (`ether_crc32_be(..) >> 21`,
+//! word `h >> 4`, bit `h & 0xf`); gem5's `ns_gige.hh` (`FHASH_ADDR` 0x100, `FHASH_SIZE`
+//! 0x100); the DP83815 datasheet's "Accept on Multicast or Unicast Hash" for the semantics.
 
 use crate::backend::{check_filter, Cause, FilterError, HwCounters, InitError, MacAddr, NicBackend, RxDone, TxDone};
 use crate::hw::{DmaMem, Regs};
@@ -117,7 +127,16 @@ pub mod regs {
     pub const RFCR_AAM: u32 = 1 << 29;
     pub const RFCR_AAU: u32 = 1 << 28;
     pub const RFCR_APM: u32 = 1 << 27;
+    /// Multicast hash enable: multicast frames whose hash bit is set pass.
+    pub const RFCR_MHEN: u32 = 1 << 21;
+    /// Unicast hash enable: unicast frames whose hash bit is set pass.
+    pub const RFCR_UHEN: u32 = 1 << 20;
     pub const RFCR_ADDR_MASK: u32 = 0x3ff;
+    /// Receive-filter memory address of the hash table: 2048 bits as 128 16-bit words at
+    /// 0x100, 0x102, .. 0x1fe (read and written through RFDR's low 16 bits).
+    pub const RFADDR_HASH: u32 = 0x100;
+    /// 16-bit words in the hash table.
+    pub const HASH_WORDS: usize = 128;
 
     pub const CMDSTS_OWN: u32 = 1 << 31;
     pub const CMDSTS_MORE: u32 = 1 << 30;
@@ -167,6 +186,45 @@ impl Addressing {
             Self::Bits64 => Layout { stride: 32, bufptr: 8, cmdsts: 16, extsts: 20, wide: true },
         }
     }
+}
+
+/// Unicast addresses [`NicBackend::set_unicast_filter`] takes: the first in the perfect-match
+/// memory, the other 15 in the hash table (as many as the e1000's 16 receive-address
+/// registers, so the multiplexer sees one limit). The hash could take any number; more entries
+/// only mean more false positives.
+pub const MAX_UNICAST: usize = 16;
+
+/// The CRC-32 Ethernet MACs hash addresses with ("big-endian" form, FreeBSD's
+/// `ether_crc32_be`): polynomial 0x04c11db7, register preset to all ones, each byte fed least
+/// significant bit first into an MSB-first shift register, no final inversion. It is the
+/// bit-reversed complement of the common (zlib) CRC-32, e.g. `crc32_be(b"123456789")` is
+/// `!0xcbf4_3926` reversed, 0x9b63_d02c.
+pub fn crc32_be(data: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &byte in data {
+        let mut b = byte;
+        for _ in 0..8 {
+            let feedback = (crc >> 31) ^ u32::from(b & 1);
+            crc <<= 1;
+            if feedback != 0 {
+                crc ^= 0x04c1_1db7;
+            }
+            b >>= 1;
+        }
+    }
+    crc
+}
+
+/// The DP83820 receive hash-table bit (0..2048) of destination address `mac`: the top 11 bits
+/// of [`crc32_be`] over its 6 bytes.
+pub fn hash_index(mac: &[u8; 6]) -> u16 {
+    (crc32_be(mac) >> 21) as u16
+}
+
+/// Where hash bit `index` lives: (receive-filter memory address of its 16-bit word, the bit's
+/// mask in that word).
+pub fn hash_slot(index: u16) -> (u32, u16) {
+    (RFADDR_HASH + 2 * u32::from(index >> 4), 1 << (index & 0xf))
 }
 
 /// IHR value for a hold-off in microseconds (rounded up to the 100 us unit).
@@ -407,11 +465,20 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
         }
     }
 
-    /// One exact-match entry (the perfect-match memory); several unicast addresses would need
-    /// the chip's hash filter, which this backend does not program yet. An empty list leaves
-    /// perfect match off (broadcast only).
+    /// Up to [`MAX_UNICAST`] addresses: `macs[0]` exactly (perfect match, RFCR.APM), the rest
+    /// through the hash table with unicast hashing (RFCR.UHEN) on only when there are any.
+    /// The hash is imperfect: every programmed address passes, but so does any other unicast
+    /// address whose hash bit one of them set (at most `(n - 1) / 2048` of the others for `n`
+    /// addresses), so whoever demultiplexes must still check the destination. The whole table
+    /// (128 words) is rewritten each time, so bits of a longer earlier list are gone. An empty
+    /// list leaves perfect match and hashing off (broadcast only). Refused lists change nothing.
     fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError> {
-        check_filter(macs, 1)?;
+        check_filter(macs, MAX_UNICAST)?;
+        let mut table = [0u16; HASH_WORDS];
+        for MacAddr(m) in macs.iter().skip(1) {
+            let (at, bit) = hash_slot(hash_index(m));
+            table[((at - RFADDR_HASH) / 2) as usize] |= bit;
+        }
         // RFEN must be clear while the filter memory is written (datasheet, RFCR).
         self.regs.write32(RFCR, 0);
         let mut ctrl = RFCR_RFEN | RFCR_AAB;
@@ -421,6 +488,13 @@ impl<R: Regs, M: DmaMem> NicBackend for Dp83820<R, M> {
                 self.regs.write32(RFDR, u32::from(u16::from_le_bytes([m[2 * i], m[2 * i + 1]])));
             }
             ctrl |= RFCR_APM;
+        }
+        for (w, &bits) in table.iter().enumerate() {
+            self.regs.write32(RFCR, RFADDR_HASH + 2 * w as u32);
+            self.regs.write32(RFDR, u32::from(bits));
+        }
+        if macs.len() > 1 {
+            ctrl |= RFCR_UHEN;
         }
         self.regs.write32(RFCR, 0);
         self.regs.write32(RFCR, ctrl);
@@ -436,5 +510,26 @@ mod tests {
         assert_eq!(super::ihr_for_us(100), Some(1));
         assert_eq!(super::ihr_for_us(150), Some(2));
         assert_eq!(super::ihr_for_us(12_800), None);
+    }
+
+    #[test]
+    fn crc32_be_known_answers() {
+        // The CRC-32 check value of "123456789" is 0xcbf43926 (zlib form); the MSB-first,
+        // uninverted form is its complement bit-reversed.
+        assert_eq!(super::crc32_be(b"123456789"), (!0xcbf4_3926u32).reverse_bits());
+        assert_eq!(super::crc32_be(b"123456789"), 0x9b63_d02c);
+        assert_eq!(super::crc32_be(&[]), u32::MAX);
+    }
+
+    #[test]
+    fn hash_index_known_answers() {
+        // Values computed independently (Python: reverse_bits(~zlib.crc32(mac)) >> 21).
+        assert_eq!(super::hash_index(&[0x52, 0x54, 0x00, 0x12, 0x34, 0x56]), 1547);
+        assert_eq!(super::hash_index(&[0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc]), 1407);
+        assert_eq!(super::hash_index(&[0xff; 6]), 2042);
+        // 1547 = word 96 (filter memory 0x100 + 2 * 96), bit 11.
+        assert_eq!(super::hash_slot(1547), (0x1c0, 1 << 11));
+        assert_eq!(super::hash_slot(0), (0x100, 1));
+        assert_eq!(super::hash_slot(2047), (0x1fe, 1 << 15));
     }
 }

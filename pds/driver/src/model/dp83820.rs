@@ -1,7 +1,10 @@
 //! Behavioural model of the DP83820 written from its documented programming model (datasheet
 //! §4.2 registers, §5 descriptors; as used by Linux's ns83820.c and modelled by gem5's
 //! ns_gige): CR enable/disable/reset bits, reset values, PTSCR.EELOAD_EN reloading the
-//! perfect-match address from the EEPROM, RFCR/RFDR access to it, ISR read-to-clear with
+//! perfect-match address from the EEPROM, RFCR/RFDR access to it and to the 2048-bit receive
+//! hash table (filter memory 0x100..=0x1fe) with RFCR.UHEN/MHEN hash filtering of unicast /
+//! multicast destinations (index: top 11 bits of the Ethernet CRC-32 of the destination, as
+//! FreeBSD's nge driver and gem5's ns_gige lay it out), ISR read-to-clear with
 //! IMR/IER gating, IHR hold-off in 100 us units, linked descriptor lists in 32- or 64-bit
 //! format (CFG.M64ADDR) walked from RXDP/TXDP with OWN hand-over, RXIDLE/TXIDLE when the engine
 //! meets a descriptor it does not own, read-to-clear MIB counters.
@@ -9,13 +12,34 @@
 //! Simplifications: no receive FIFO (a frame arriving while the receiver is idle or disabled
 //! is dropped and counted as missed with ISR.RXORN), transmission completes when the engine is
 //! kicked, IHR is a minimum interval between interrupt assertions, no PHY/TBI, no VLAN/IP
-//! checksum offload, the receive hash tables read as zero.
+//! checksum offload, no pattern-match memory (RFDR reads 0 outside the perfect-match and hash
+//! addresses, writes there are ignored), RFDR's byte-mask bits are ignored. The hash RAM starts
+//! zeroed and is kept across CR.RST (nothing documents that a reset clears it), so a driver
+//! must rewrite all of it.
 
 extern crate std;
 
 use super::{Clock, IrqGate, MmioDevice, NicModel, Phys};
 use crate::dp83820::regs::*;
 use std::vec::Vec;
+
+/// Bytes of receive hash-table memory.
+pub const HASH_BYTES: usize = 2 * HASH_WORDS;
+
+/// The hash-table bit of destination `dst`, computed here independently of the backend's
+/// bitwise CRC: the register of the common reflected CRC-32 (polynomial 0xedb88320, zlib's)
+/// before its final inversion, bit-reversed, is the MSB-first Ethernet CRC whose top 11 bits
+/// index the table.
+pub fn hash_index(dst: &[u8]) -> u16 {
+    let mut crc = u32::MAX;
+    for &b in dst {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    (crc.reverse_bits() >> 21) as u16
+}
 
 /// Reset value of CFG: link up (LNKSTS), as gem5 models a linked port.
 pub const CFG_RESET: u32 = CFG_LNKSTS;
@@ -39,6 +63,9 @@ pub struct Dp83820Model {
     rst_busy: u32,
     eeload_busy: u32,
     perfect: [u8; 6],
+    /// The receive hash table, byte `i` = filter memory `0x100 + i` (RFDR low byte at even
+    /// addresses, high byte at the odd one after it).
+    hash: [u8; HASH_BYTES],
     rx_en: bool,
     tx_en: bool,
     rx_idle: bool,
@@ -78,6 +105,7 @@ impl Dp83820Model {
             rst_busy: 0,
             eeload_busy: 0,
             perfect: mac,
+            hash: [0; HASH_BYTES],
             rx_en: false,
             tx_en: false,
             rx_idle: true,
@@ -147,6 +175,22 @@ impl Dp83820Model {
         self.perfect
     }
 
+    /// The receive hash table as 128 16-bit words (word `w` at filter memory `0x100 + 2w`).
+    pub fn hash_words(&self) -> [u16; HASH_WORDS] {
+        core::array::from_fn(|w| u16::from_le_bytes([self.hash[2 * w], self.hash[2 * w + 1]]))
+    }
+
+    fn hash_hit(&self, dst: &[u8]) -> bool {
+        let i = usize::from(hash_index(dst));
+        self.hash[i / 8] & (1 << (i % 8)) != 0
+    }
+
+    /// The hash-table byte offset for filter-memory address `a`, if `a` is a word of the table.
+    fn hash_at(a: u32) -> Option<usize> {
+        let off = a.checked_sub(RFADDR_HASH)? as usize;
+        (off < HASH_BYTES && off.is_multiple_of(2)).then_some(off)
+    }
+
     /// Whether the receive engine is idle (stopped at a descriptor it does not own).
     pub fn rx_idle(&self) -> bool {
         self.rx_idle
@@ -183,9 +227,9 @@ impl Dp83820Model {
             return r & RFCR_AAB != 0;
         }
         if dst[0] & 1 != 0 {
-            return r & RFCR_AAM != 0;
+            return r & RFCR_AAM != 0 || (r & RFCR_MHEN != 0 && self.hash_hit(dst));
         }
-        r & RFCR_AAU != 0 || (r & RFCR_APM != 0 && dst == self.perfect)
+        r & RFCR_AAU != 0 || (r & RFCR_APM != 0 && dst == self.perfect) || (r & RFCR_UHEN != 0 && self.hash_hit(dst))
     }
 
     fn miss(&mut self) {
@@ -284,7 +328,10 @@ impl Dp83820Model {
                     let i = a as usize;
                     u32::from(u16::from_le_bytes([self.perfect[i], self.perfect[i + 1]]))
                 }
-                _ => 0,
+                a => match Self::hash_at(a) {
+                    Some(o) => u32::from(u16::from_le_bytes([self.hash[o], self.hash[o + 1]])),
+                    None => 0,
+                },
             },
             SRR => SRR_RESET,
             MIBC => self.mibc,
@@ -352,10 +399,18 @@ impl Dp83820Model {
             WCSR => self.wcsr = v,
             RFCR => self.rfcr = v,
             RFDR => {
-                if let a @ (0 | 2 | 4) = self.rfcr & RFCR_ADDR_MASK {
-                    let b = (v as u16).to_le_bytes();
-                    self.perfect[a as usize] = b[0];
-                    self.perfect[a as usize + 1] = b[1];
+                let b = (v as u16).to_le_bytes();
+                match self.rfcr & RFCR_ADDR_MASK {
+                    a @ (0 | 2 | 4) => {
+                        self.perfect[a as usize] = b[0];
+                        self.perfect[a as usize + 1] = b[1];
+                    }
+                    a => {
+                        if let Some(o) = Self::hash_at(a) {
+                            self.hash[o] = b[0];
+                            self.hash[o + 1] = b[1];
+                        }
+                    }
                 }
             }
             MIBC => self.mibc = v,
@@ -587,6 +642,71 @@ mod tests {
         m.mmio_write(RFCR, 0);
         m.deliver(&frame(new, 60));
         assert_eq!(m.filtered, 2, "RFEN clear refuses everything");
+    }
+
+    #[test]
+    fn hash_table_memory_and_hash_filtering() {
+        let (mut m, p, _) = model();
+        // Words at 0x100..=0x1fe read back; odd and out-of-table addresses do not alias them.
+        m.mmio_write(RFCR, RFADDR_HASH);
+        m.mmio_write(RFDR, 0x0001_a55a); // byte-mask bits above 15 are ignored
+        m.mmio_write(RFCR, RFADDR_HASH + 0xfe);
+        m.mmio_write(RFDR, 0x8001);
+        m.mmio_write(RFCR, RFADDR_HASH + 0x100);
+        m.mmio_write(RFDR, 0xffff);
+        m.mmio_write(RFCR, RFADDR_HASH + 1);
+        m.mmio_write(RFDR, 0xffff);
+        m.mmio_write(RFCR, RFADDR_HASH);
+        assert_eq!(m.mmio_read(RFDR), 0xa55a);
+        m.mmio_write(RFCR, RFADDR_HASH + 0xfe);
+        assert_eq!(m.mmio_read(RFDR), 0x8001);
+        m.mmio_write(RFCR, RFADDR_HASH + 0x100);
+        assert_eq!(m.mmio_read(RFDR), 0, "0x200 is past the table");
+        let w = m.hash_words();
+        assert_eq!((w[0], w[127]), (0xa55a, 0x8001));
+        assert!(w[1..127].iter().all(|&x| x == 0));
+        // Clear it, then set exactly the bit of one unicast and one multicast address.
+        for i in 0..HASH_WORDS as u32 {
+            m.mmio_write(RFCR, RFADDR_HASH + 2 * i);
+            m.mmio_write(RFDR, 0);
+        }
+        let uni = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+        let multi = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01];
+        for a in [uni, multi] {
+            let i = u32::from(hash_index(&a));
+            let at = RFADDR_HASH + 2 * (i >> 4);
+            m.mmio_write(RFCR, at);
+            let old = m.mmio_read(RFDR);
+            m.mmio_write(RFDR, old | 1 << (i & 15));
+        }
+        let other = [0x02, 0x11, 0x22, 0x33, 0x44, 0x56];
+        assert_ne!(hash_index(&other), hash_index(&uni), "test addresses must not collide");
+        let (d0, b0) = (BASE, BASE + 0x1000);
+        desc32(&p, d0, d0, b0, 1536);
+        m.mmio_write(RXDP, d0 as u32);
+        m.mmio_write(CR, CR_RXE);
+        // (Only the filter verdict matters here: accepted frames after the first find the
+        // one descriptor full and are counted as missed, not filtered.)
+        // Without UHEN/MHEN the table is not consulted.
+        m.mmio_write(RFCR, RFCR_RFEN | RFCR_APM);
+        m.deliver(&frame(uni, 60));
+        m.deliver(&frame(multi, 60));
+        assert_eq!(m.filtered, 2);
+        // UHEN: the hashed unicast passes, another unicast does not, multicast still not.
+        m.mmio_write(RFCR, RFCR_RFEN | RFCR_APM | RFCR_UHEN);
+        m.deliver(&frame(uni, 60));
+        assert_eq!(m.filtered, 2, "hashed unicast accepted");
+        m.deliver(&frame(other, 60));
+        m.deliver(&frame(multi, 60));
+        assert_eq!(m.filtered, 4);
+        // MHEN: the hashed multicast passes.
+        m.mmio_write(RFCR, RFCR_RFEN | RFCR_MHEN);
+        m.deliver(&frame(multi, 60));
+        assert_eq!(m.filtered, 4, "hashed multicast accepted");
+        // The hash RAM survives a reset (nothing documents that it is cleared).
+        let before = m.hash_words();
+        m.mmio_write(CR, CR_RST);
+        assert_eq!(m.hash_words(), before);
     }
 
     #[test]
