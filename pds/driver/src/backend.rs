@@ -64,6 +64,13 @@ pub enum InitError {
     HoldoffTooLong { chip: &'static str, requested_us: u32, max_us: u32 },
     /// The descriptor memory is not where the chip can reach it (alignment or address width).
     BadRingAddress { ring: &'static str, phys: u64, why: &'static str },
+    /// The receive pool (a multi-session driver's own receive buffers) cannot hold one buffer
+    /// per receive slot.
+    PoolTooSmall { need: usize, have: usize },
+    /// The receive pool lies beyond what the device can address.
+    PoolUnreachable { phys: u64, limit: u64 },
+    /// The device's receive filter refused the driver's addresses.
+    Filter(FilterError),
 }
 
 impl fmt::Display for InitError {
@@ -95,6 +102,15 @@ impl fmt::Display for InitError {
             Self::BadRingAddress { ring, phys, why } => {
                 write!(f, "{ring} descriptor ring at physical {phys:#x}: {why}")
             }
+            Self::PoolTooSmall { need, have } => write!(
+                f,
+                "the receive pool needs {need:#x} bytes (one buffer per receive slot) but has \
+                 {have:#x}; enlarge driver_dma"
+            ),
+            Self::PoolUnreachable { phys, limit } => {
+                write!(f, "the receive pool at physical {phys:#x} is beyond the device's reach ({limit:#x})")
+            }
+            Self::Filter(e) => write!(f, "receive filter: {e}"),
         }
     }
 }

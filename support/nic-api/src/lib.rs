@@ -38,6 +38,11 @@ pub const QUEUE_REGION_SIZE: usize = match ring::queue_pair_size(QUEUE_CAPACITY)
     Err(_) => panic!("QUEUE_CAPACITY must be a valid ring capacity"),
 };
 
+/// Most sessions (clients) one driver serves: the system file's `sessions` setvar is 1..=this
+/// (`make check` enforces it). Session `k` is OPENed on the driver's channel `1 + 4k` and has
+/// id `k + 1`.
+pub const MAX_SESSIONS: usize = 4;
+
 /// Most dataspaces one session may name in its OPEN.
 pub const MAX_SESSION_DATASPACES: usize = 6;
 

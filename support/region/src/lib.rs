@@ -320,6 +320,12 @@ impl DmaRegion {
     pub fn write32(&self, offset: usize, value: u32) {
         let _ = self.region.write32(offset, value);
     }
+
+    /// Copies `buf.len()` bytes from `offset` out of the region (e.g. a frame the device
+    /// received into a driver-owned buffer); an error if the range leaves the region.
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), OutOfBounds> {
+        self.region.read(offset, buf)
+    }
 }
 
 #[cfg(test)]

@@ -1,37 +1,47 @@
 //! Translation and pinning of client buffers for DMA: a buffer the device is given must be
 //! physically contiguous, reachable by the device, and pinned until the device gives it back.
+//! (A pooled-mode receive buffer is only translated: the driver copies into it, the device
+//! never sees it.)
 
 use super::slots::Posted;
-use super::Driver;
+use super::{Driver, RxPool, Stats};
 use crate::backend::NicBackend;
 use crate::hw::{Translate, PAGE_SIZE};
 use crate::session::BufError;
 use ring::Desc;
 
-impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
+/// Translates the first `len` bytes of a validated buffer: its physical address. The pages
+/// must be physically contiguous.
+pub(super) fn translate<T: Translate>(xlate: &mut T, stats: &mut Stats, d: &Desc, len: u32) -> Result<u64, BufError> {
+    let off = u64::from(d.offset);
+    let first = off / PAGE_SIZE;
+    let last = (off + u64::from(len.max(1)) - 1) / PAGE_SIZE;
+    let mut base = 0;
+    for (i, page) in (first..=last).enumerate() {
+        let frame = match xlate.lookup(d.dataspace, page) {
+            Some(f) => f,
+            None => {
+                stats.xlate_misses += 1;
+                xlate.refill(d.dataspace, page).map_err(BufError::Xlate)?
+            }
+        };
+        if i == 0 {
+            base = frame;
+        } else if frame != base + i as u64 * PAGE_SIZE {
+            return Err(BufError::NotContiguous { dataspace: d.dataspace, offset: d.offset });
+        }
+    }
+    Ok(base + off % PAGE_SIZE)
+}
+
+impl<B: NicBackend, T: Translate, C: RxPool> Driver<'_, B, T, C> {
     /// Translates and pins the first `len` bytes of a validated buffer: returns its physical
-    /// address and the pinned page range. The pages must be physically contiguous.
+    /// address and the pinned page range.
     pub(super) fn map(&mut self, d: &Desc, len: u32) -> Result<(u64, u64, u64), BufError> {
+        let phys = translate(&mut self.xlate, &mut self.stats, d, len)?;
         let off = u64::from(d.offset);
         let first = off / PAGE_SIZE;
-        let last = (off + u64::from(len) - 1) / PAGE_SIZE;
-        let pages = last - first + 1;
-        let mut base = 0;
-        for (i, page) in (first..=last).enumerate() {
-            let frame = match self.xlate.lookup(d.dataspace, page) {
-                Some(f) => f,
-                None => {
-                    self.stats.xlate_misses += 1;
-                    self.xlate.refill(d.dataspace, page).map_err(BufError::Xlate)?
-                }
-            };
-            if i == 0 {
-                base = frame;
-            } else if frame != base + i as u64 * PAGE_SIZE {
-                return Err(BufError::NotContiguous { dataspace: d.dataspace, offset: d.offset });
-            }
-        }
-        let phys = base + off % PAGE_SIZE;
+        let last = (off + u64::from(len.max(1)) - 1) / PAGE_SIZE;
         let limit = self.backend.dma_limit();
         if phys.checked_add(u64::from(len)).is_none_or(|end| end > limit) {
             return Err(BufError::Unreachable { phys, limit });
@@ -46,7 +56,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
             }
             self.stats.pins += 1;
         }
-        Ok((phys, first, pages))
+        Ok((phys, first, last - first + 1))
     }
 
     /// Unpins the pages of a buffer the device has given back.

@@ -1,10 +1,11 @@
-//! The receive direction: hand the device's receive completions to the client on its active
-//! ring (bounded by the budget), and keep the device's receive ring full, from buffers taken
-//! back without a frame first and then from the client's free ring, at most one ring's worth
-//! per event; a buffer that cannot be pinned through no fault of the client goes back to it.
+//! Direct receive (one session, zero copies): hand the device's receive completions to the
+//! client on its active ring (bounded by the budget), and keep the device's receive ring full
+//! of the client's own buffers, from buffers taken back without a frame first and then from
+//! the client's free ring, at most one ring's worth per event; a buffer that cannot be pinned
+//! through no fault of the client goes back to it.
 
 use super::slots::Posted;
-use super::{Driver, MAX_SLOTS};
+use super::{Driver, RxPool, SessionSet, MAX_SLOTS};
 use crate::backend::NicBackend;
 use crate::hw::Translate;
 use crate::session::BufError;
@@ -22,17 +23,18 @@ pub(super) struct RxRefill {
 pub(super) struct RxRound {
     /// Packets handled (counted against the budget).
     pub(super) work: u64,
-    /// At least one frame was published to the client.
-    pub(super) delivered: bool,
+    /// The sessions a frame was published to.
+    pub(super) delivered: SessionSet,
     /// A completed frame was left for the next round: the budget ran out.
     pub(super) backlog: bool,
 }
 
-impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
+impl<B: NicBackend, T: Translate, C: RxPool> Driver<'_, B, T, C> {
     /// Moves completed frames to the client's receive queue, at most `budget` of them. A bad
     /// frame, or one the full client queue cannot take, leaves its buffer as a spare.
     pub(super) fn deliver_rx_completions(&mut self, budget: u64) -> RxRound {
-        let mut round = RxRound { work: 0, delivered: false, backlog: false };
+        let mut round = RxRound { work: 0, delivered: SessionSet::EMPTY, backlog: false };
+        let Some(k) = self.direct_session() else { return round };
         while self.rxr.count > 0 {
             let Some(done) = self.backend.rx_poll(self.rxr.head) else {
                 break;
@@ -51,18 +53,22 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                 continue;
             }
             let out = Desc { len: done.len, ..p.desc };
-            match self.rx.active.enqueue(out) {
+            let Some(c) = self.clients[k].as_mut() else { break };
+            match c.rx.active.enqueue(out) {
                 Ok(()) => {
+                    c.stats.rx_packets += 1;
+                    c.stats.rx_bytes += u64::from(done.len);
                     self.stats.rx_packets += 1;
                     self.stats.rx_bytes += u64::from(done.len);
-                    round.delivered = true;
+                    round.delivered = round.delivered.with(k);
                 }
                 Err(ring::EnqueueError::Full) => {
+                    c.stats.rx_dropped_client_full += 1;
                     self.stats.rx_dropped_client_full += 1;
                     self.keep_spare(p.desc);
                 }
                 Err(ring::EnqueueError::Peer(_)) => {
-                    self.session.errors.queue_corrupt += 1;
+                    c.session.errors.queue_corrupt += 1;
                     self.keep_spare(p.desc);
                 }
             }
@@ -94,6 +100,8 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
     pub(super) fn refill_rx(&mut self) -> RxRefill {
         let mut out = RxRefill { posted: 0, returned: false };
         self.rx_refill_deferred = false;
+        let Some(k) = self.direct_session() else { return out };
+        let generation = self.clients[k].as_ref().map_or(0, |c| c.generation);
         for _ in 0..self.cfg.rx_slots {
             if self.rxr.space() == 0 {
                 break;
@@ -102,27 +110,36 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                 self.nspare -= 1;
                 self.spare[self.nspare]
             } else {
-                match self.rx.free.dequeue() {
+                let Some(c) = self.clients[k].as_mut() else { break };
+                match c.rx.free.dequeue() {
                     Ok(Some(d)) => d,
                     Ok(None) => break,
                     Err(_) => {
-                        self.session.errors.queue_corrupt += 1;
+                        c.session.errors.queue_corrupt += 1;
                         break;
                     }
                 }
             };
-            match self.session.check_rx(&d).and_then(|len| self.map(&d, len).map(|m| (m, len))) {
+            let checked = match self.clients[k].as_ref() {
+                Some(c) => c.session.check_rx(&d),
+                None => break,
+            };
+            match checked.and_then(|len| self.map(&d, len).map(|m| (m, len))) {
                 Ok(((phys, first_page, pages), len)) => {
-                    let slot = self.rxr.push(Posted { desc: d, first_page, pages });
+                    let slot = self.rxr.push(Posted { desc: d, first_page, pages, session: k as u8, generation });
                     self.backend.rx_post(slot, phys, len);
                     out.posted += 1;
                 }
                 Err(BufError::Xlate(e)) if !e.is_client_fault() => {
-                    out.returned |= self.return_rx(d);
+                    out.returned |= self.return_rx(k, d);
                     self.rx_refill_deferred = true;
                     break;
                 }
-                Err(e) => self.session.errors.count(&e),
+                Err(e) => {
+                    if let Some(c) = self.clients[k].as_mut() {
+                        c.session.errors.count(&e);
+                    }
+                }
             }
         }
         out
@@ -130,10 +147,11 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
 
     /// Hands a receive buffer the driver could not post back to the client, empty; true if it
     /// was published. A full receive queue keeps it as a spare for the next event.
-    fn return_rx(&mut self, d: Desc) -> bool {
-        match self.rx.active.enqueue(Desc { len: 0, ..d }) {
+    fn return_rx(&mut self, k: usize, d: Desc) -> bool {
+        let Some(c) = self.clients[k].as_mut() else { return false };
+        match c.rx.active.enqueue(Desc { len: 0, ..d }) {
             Ok(()) => {
-                self.session.errors.rx_returned += 1;
+                c.session.errors.rx_returned += 1;
                 true
             }
             Err(ring::EnqueueError::Full) => {
@@ -141,7 +159,7 @@ impl<B: NicBackend, T: Translate> Driver<'_, B, T> {
                 false
             }
             Err(ring::EnqueueError::Peer(_)) => {
-                self.session.errors.queue_corrupt += 1;
+                c.session.errors.queue_corrupt += 1;
                 false
             }
         }

@@ -1,18 +1,34 @@
 //! Ring bookkeeping for the device's descriptor rings: which client buffer (and which pinned
-//! pages) sits in which slot, so a completion can be handed back and unpinned.
+//! pages, of which session) sits in which slot, so a completion can be handed back and unpinned.
 
 use super::MAX_SLOTS;
 use ring::Desc;
 
-/// A client buffer the device owns, with the page range pinned for it.
+/// A buffer the device owns, with the page range pinned for it and the session it belongs to
+/// (pooled receive slots belong to no session and pin nothing).
 #[derive(Clone, Copy)]
 pub(super) struct Posted {
     pub(super) desc: Desc,
     pub(super) first_page: u64,
     pub(super) pages: u64,
+    /// The session (index) the buffer came from.
+    pub(super) session: u8,
+    /// That session's generation when the buffer was posted.
+    pub(super) generation: u32,
 }
 
-/// Ring bookkeeping for one direction: which client buffer sits in which slot.
+impl Posted {
+    /// A pool buffer: nobody's, nothing pinned.
+    pub(super) const POOL: Self = Self {
+        desc: Desc { dataspace: 0, offset: 0, len: 0, cookie: 0 },
+        first_page: 0,
+        pages: 0,
+        session: 0,
+        generation: 0,
+    };
+}
+
+/// Ring bookkeeping for one direction: which buffer sits in which slot.
 pub(super) struct SlotRing {
     slots: [Option<Posted>; MAX_SLOTS],
     n: u16,
@@ -41,5 +57,16 @@ impl SlotRing {
         self.head = (self.head + 1) % self.n;
         self.count -= 1;
         p
+    }
+    /// How many occupied slots satisfy `f`.
+    pub(super) fn count_where(&self, f: impl Fn(&Posted) -> bool) -> u16 {
+        let mut n = 0;
+        for i in 0..self.count {
+            let slot = (self.head + i) % self.n;
+            if self.slots[slot as usize].as_ref().is_some_and(&f) {
+                n += 1;
+            }
+        }
+        n
     }
 }

@@ -352,7 +352,7 @@ impl<F: Fixture> Rig<F> {
         self.counts.events += 1;
         self.counts.max_pkts_per_event = self.counts.max_pkts_per_event.max(pkts);
         self.clock.advance(EVENT_NS + DRIVER_PKT_NS * pkts);
-        if a.notify_client {
+        if a.notify_client() {
             self.counts.driver_to_client += 1;
             self.client.awake = true;
         }

@@ -3,11 +3,14 @@
 //! the client, ack the IRQ, call the dataspace manager, the clock, the console) and calls
 //! [`DriverPd::notified`] and [`DriverPd::protected`].
 //!
-//! * [`start`]: region checks, chip selection ([`AnyNic`]), and the start-up quiesce: reset the
-//!   device, ack the IRQ, `DEVICE_RESET` to the manager (it recovers a faulted predecessor's
-//!   pins).
-//! * [`session_fsm`]: the session state machine: OPEN (attach each dataspace, rolling back on
-//!   failure), CLOSE (reset, unpin, detach), DRIVER_STATS.
+//! * [`start`]: region checks, chip selection ([`AnyNic`]), the sessions the system file
+//!   configures, and the start-up quiesce: reset the device, ack the IRQ, `DEVICE_RESET` to the
+//!   manager (it recovers a faulted predecessor's pins).
+//! * [`session_fsm`]: the sessions' state machine: OPEN (attach each dataspace, rolling back
+//!   on failure), CLOSE (unpin, detach; a direct-mode driver also resets its device),
+//!   DRIVER_STATS, each session on its own channel.
+//! * [`pool`]: [`PdPool`], the receive pool and client-buffer windows a multi-session driver
+//!   copies through.
 //! * [`stats`]: the statistics line, the translation witnesses and the periodic-stats rate.
 //! * [`nic`]: [`AnyNic`], the one backend type the PD runs (e1000 or DP83820, chosen at start).
 //! * `hooks` (feature `test-hooks`, never in the production image): the crash-on-EtherType
@@ -16,7 +19,6 @@
 use core::fmt;
 
 use dataspace_api::msg::{MgrError, MgrReply, MgrRequest};
-use dataspace_api::PdId;
 use message::Message;
 
 use crate::xlate::{CacheXlate, LinkError, MgrLink};
@@ -24,6 +26,7 @@ use crate::xlate::{CacheXlate, LinkError, MgrLink};
 #[cfg(feature = "test-hooks")]
 pub mod hooks;
 pub mod nic;
+pub mod pool;
 pub mod session_fsm;
 pub mod start;
 pub mod stats;
@@ -31,14 +34,35 @@ pub mod stats;
 mod tests;
 
 pub use nic::{AnyNic, Nic};
+pub use pool::PdPool;
 pub use session_fsm::{DriverPd, State};
-pub use start::{Parts, Regions, Settings};
+pub use start::{Parts, Regions, SessionCfg, SessionRegions, Settings};
 
-/// The one session this driver serves.
-pub const SESSION_ID: u32 = 1;
+pub use nic_api::MAX_SESSIONS;
+
 /// Where the transmit ring starts in `driver_dma` (the receive ring is at 0); `driver_dma` must
 /// hold both rings, i.e. at least twice this.
 pub const TX_RING_OFFSET: usize = 0x8000;
+/// Where a multi-session driver's receive pool starts in `driver_dma` (after both rings); it
+/// needs one 2 KiB buffer per receive slot after it.
+pub const POOL_OFFSET: usize = 0x10000;
+
+/// Session `k`'s id (what OPEN returns and CLOSE names): `k + 1`.
+pub const fn session_id(k: usize) -> u32 {
+    k as u32 + 1
+}
+
+/// The driver's channel on which session `k`'s client calls and is signalled: `1 + 4k`
+/// (1, 5, 9, 13); channel 0 is the IRQ, 2 the dataspace manager.
+pub const fn client_channel(k: usize) -> u8 {
+    1 + 4 * k as u8
+}
+
+/// The id on which the monitor tells the driver that session `k`'s client faulted: `3 + 4k`
+/// (3, 7, 11, 15).
+pub const fn fault_channel(k: usize) -> u8 {
+    3 + 4 * k as u8
+}
 /// Engine work per event before it polls again (bounded so the client is not starved).
 pub const BUDGET: u32 = 64;
 
@@ -46,8 +70,8 @@ pub const BUDGET: u32 = 64;
 pub trait Platform: Clone {
     /// Why a call to the manager failed (the runtime's error).
     type CallError: fmt::Display;
-    /// Signals the client (channel 1); prints a failure itself.
-    fn notify_client(&mut self);
+    /// Signals session `k`'s client (channel [`client_channel`]`(k)`); prints a failure itself.
+    fn notify_client(&mut self, k: usize);
     /// Acks (unmasks) the NIC's IRQ (channel 0); prints a failure itself.
     fn irq_ack(&mut self);
     /// One PPC to the dataspace manager (channel 2).
@@ -111,9 +135,3 @@ impl<P: Platform> MgrLink for Manager<P> {
 
 /// The translation adapter the PD runs.
 pub type Xlate<P> = CacheXlate<'static, Manager<P>>;
-
-/// A placeholder client for a driver that could not start (it serves no session anyway).
-pub(crate) const NO_CLIENT: PdId = match PdId::new(0) {
-    Some(pd) => pd,
-    None => panic!("PD index 0 is valid"),
-};

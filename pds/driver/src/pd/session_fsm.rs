@@ -1,95 +1,114 @@
-//! The session state machine: Idle (device reset, no client buffer) -> OPEN -> Open (engine
-//! running) -> CLOSE -> Idle, or Broken when start-up or a transition lost the device.
+//! The sessions' state machine. The device comes up at start with no session open; each
+//! configured session `k` (channel [`client_channel`](super::client_channel)`(k)`, id `k + 1`)
+//! then goes Closed -> OPEN -> Open -> CLOSE -> Closed on its own, or the whole driver is
+//! Broken when start-up lost the device or the manager stopped.
 //!
-//! * OPEN asks the manager to ATTACH each named dataspace for the client (the manager checks
-//!   the client shares it); if any attach, the session check, the queue regions or the device
-//!   fail, everything attached so far is detached again and the driver stays Idle. Then it
-//!   brings the device up and replies with the session id and the MAC.
-//! * CLOSE resets the device, prints the statistics, unpins and detaches.
-//! * DRIVER_STATS prints and returns the counters.
+//! * OPEN asks the manager to ATTACH each named dataspace for the session's client (the
+//!   manager checks the client shares it); if any attach, the session check, the queue regions
+//!   or the engine refuse, everything attached for it is detached again. Then the engine opens
+//!   the session with its MAC (the device's filter passes exactly the open sessions'
+//!   addresses) and the driver replies with the session id and the MAC.
+//! * CLOSE prints the statistics, gives the client's buffers back (a single-session driver
+//!   resets its device to do so; a multi-session one never holds a client's receive buffer,
+//!   and a transmission still in flight stays pinned until it completes), and detaches.
+//! * DRIVER_STATS prints the counters and returns the calling session's.
 //!
-//! Recovery (DESIGN.md section 4): the driver serves one client, so an OPEN while its session
-//! is open means the client was restarted (its old instance never closed): the old session is
-//! dropped as CLOSE would (device reset, unpinned, detached) and the new OPEN served. The
-//! monitor's notice that the client faulted ([`DriverPd::client_faulted`]) drops it too. Either
-//! may come first: a re-OPEN leaves one notice owed, which the late notice then pays instead of
-//! dropping the new instance's session. OPEN zeroes both queue regions before the driver lays
-//! its ends over them, so the client (which lays its own after OPEN returns) and the driver
-//! start from the same clean state however the old session ended. If the manager is stopped
-//! (its calls are refused with `Refusal::STOPPED`), the driver says once that networking
-//! stopped, resets its device and refuses every session from then on.
+//! Recovery (DESIGN.md section 4), per session: an OPEN while the session is open means its
+//! client was restarted (the old instance never closed): the old session is dropped as CLOSE
+//! would and the new OPEN served. The monitor's notice that the client faulted
+//! ([`DriverPd::client_faulted`]) drops it too. Either may come first: a re-OPEN leaves one
+//! notice owed, which the late notice then pays instead of dropping the new instance's
+//! session. The other sessions see none of this. OPEN zeroes both queue regions before the
+//! driver lays its ends over them, so the client (which lays its own after OPEN returns) and
+//! the driver start from the same clean state however the old session ended. If the manager is
+//! stopped (its calls are refused with `Refusal::STOPPED`), the driver says once that
+//! networking stopped, resets its device and refuses every session from then on.
 //!
-//! Notifications run the engine while a session is open; its `Actions` say whether to signal
-//! the client and ack the IRQ, and `more_work` keeps it polling (device interrupts stay masked)
-//! until the backlog is gone.
+//! Notifications run the engine (one round serves every session); its `Actions` say which
+//! clients to signal and whether to ack the IRQ, and `more_work` keeps it polling (device
+//! interrupts stay masked) until the backlog is gone.
 
-use dataspace_api::DsId;
+use dataspace_api::{DsId, PdId};
 use message::{Message, Refusal};
 use nic_api::{SessionError, SessionReply, SessionRequest, MAX_SESSION_DATASPACES, QUEUE_CAPACITY};
 
-use super::start::{quiesce, Parts, Settings};
+use super::start::{quiesce, Parts, SessionCfg, Settings};
 use super::stats::{driver_stats, StatsLine, Witnesses};
-use super::{say, Nic, Platform, Xlate, NO_CLIENT, SESSION_ID};
-use crate::engine::{Actions, Config, Driver};
+use super::{say, session_id, Nic, PdPool, Platform, Xlate, MAX_SESSIONS};
+use crate::engine::{Actions, Config, Driver, RxPool, SessionSet};
 use crate::session::Session;
 
-/// The engine the PD runs for an open session.
-pub type Engine<B, P> = Driver<'static, B, Xlate<P>>;
+/// The engine the PD runs.
+pub type Engine<B, P, C = PdPool> = Driver<'static, B, Xlate<P>, C>;
 
-/// Where the driver is in its session's life. Large (the engine's tables): it lives in a
-/// static the PD binary provides, and transitions move it on the stack.
+/// The driver's state. Large (the engine's tables): it lives in a static the PD binary
+/// provides and is never moved while the driver runs.
 #[allow(clippy::large_enum_variant)]
-pub enum State<B: Nic, P: Platform> {
-    /// No session: the device is untouched (or reset) and holds no client buffer.
-    Idle(B, Xlate<P>),
-    /// A session is open.
-    Open(Engine<B, P>),
-    /// Start-up failed or a transition lost the device (the reason was printed).
+pub enum State<B: Nic, P: Platform, C: RxPool = PdPool> {
+    /// The device is up; sessions open and close in the engine.
+    Running(Engine<B, P, C>),
+    /// Start-up failed, or networking stopped (the reason was printed).
     Broken,
 }
 
-/// The driver PD: its state, its queues and its platform.
-pub struct DriverPd<B: Nic + 'static, P: Platform + 'static> {
-    state: &'static mut State<B, P>,
-    queues: Option<(region::MappedRegion, region::MappedRegion)>,
-    client: dataspace_api::PdId,
+/// One configured session as the PD tracks it.
+struct Slot {
+    cfg: SessionCfg,
+    /// Fault notices owed by this session's client whose new instance re-OPENed first.
+    owed_notices: u32,
+}
+
+/// The driver PD: its state, its sessions and its platform.
+pub struct DriverPd<B: Nic + 'static, P: Platform + 'static, C: RxPool + 'static = PdPool> {
+    state: &'static mut State<B, P, C>,
+    slots: [Option<Slot>; MAX_SESSIONS],
     cfg: Config,
     platform: P,
     witnesses: Witnesses,
     every: u64,
     next_stats_irq: u64,
-    /// Fault notices owed by clients whose new instance re-OPENed before the notice came.
-    owed_notices: u32,
     /// Networking stopped because the manager did (said once).
     manager_stopped: bool,
 }
 
-impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
+impl<B: Nic + 'static, P: Platform + 'static, C: RxPool + 'static> DriverPd<B, P, C> {
     /// The driver over `parts` (`None`: start-up failed, every session is refused), after the
     /// start-up quiesce; `place` puts the state where it lives (a static in the PD).
     pub fn new(
-        parts: Option<Parts<B, P>>,
+        parts: Option<Parts<B, P, C>>,
         settings: &Settings,
         mut platform: P,
-        place: impl FnOnce(State<B, P>) -> &'static mut State<B, P>,
+        place: impl FnOnce(State<B, P, C>) -> &'static mut State<B, P, C>,
     ) -> Self {
-        let (state, queues, client, cfg) = match parts {
-            Some(p) => {
-                let state = quiesce(p.nic, p.xlate, p.cfg, settings, &mut platform);
-                (state, Some((p.rx_queues, p.tx_queues)), p.client, p.cfg)
+        let mut slots: [Option<Slot>; MAX_SESSIONS] = [const { None }; MAX_SESSIONS];
+        let (state, cfg) = match parts {
+            Some(Parts { mut nic, xlate, pool, sessions, cfg }) => {
+                for (slot, s) in slots.iter_mut().zip(sessions) {
+                    *slot = s.map(|cfg| Slot { cfg, owed_notices: 0 });
+                }
+                let state = if quiesce(&mut nic, cfg, settings, &mut platform) {
+                    match Driver::start(nic, xlate, pool, cfg) {
+                        Ok(engine) => State::Running(engine),
+                        Err((e, ..)) => {
+                            say!(platform, "cannot bring the device up: {e}; refusing every session");
+                            State::Broken
+                        }
+                    }
+                } else {
+                    State::Broken
+                };
+                (state, cfg)
             }
-            None => (State::Broken, None, NO_CLIENT, Config::default()),
+            None => (State::Broken, Config::default()),
         };
         Self {
             state: place(state),
-            queues,
-            client,
+            slots,
             cfg,
             platform,
             witnesses: Witnesses::default(),
             every: settings.stats_every_irqs,
             next_stats_irq: settings.stats_every_irqs,
-            owed_notices: 0,
             manager_stopped: false,
         }
     }
@@ -99,23 +118,45 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
     pub fn rx_pool(&self) -> (u32, u32, u32) {
         let size = u32::from(self.cfg.rx_slots.saturating_sub(1));
         let posted = match &*self.state {
-            State::Open(engine) => u32::from(engine.rx_posted()),
-            _ => 0,
+            State::Running(engine) => u32::from(engine.rx_posted()),
+            State::Broken => 0,
         };
         (size, size.saturating_sub(posted), posted)
     }
 
-    /// The monitor's notice that the client faulted: drop its session (unless a re-OPEN of its
-    /// new instance already did, see the module docs).
-    pub fn client_faulted(&mut self) {
-        if self.owed_notices > 0 {
-            self.owed_notices -= 1;
-            say!(self.platform, "the client's fault notice: its session was already replaced by its new instance");
+    /// The sessions the system file configures.
+    pub fn configured(&self) -> SessionSet {
+        (0..MAX_SESSIONS).filter(|&k| self.slots[k].is_some()).fold(SessionSet::EMPTY, SessionSet::with)
+    }
+
+    /// The sessions open now.
+    pub fn open_sessions(&self) -> SessionSet {
+        match &*self.state {
+            State::Running(e) => e.open_sessions(),
+            State::Broken => SessionSet::EMPTY,
+        }
+    }
+
+    fn is_open(&self, k: usize) -> bool {
+        matches!(&*self.state, State::Running(e) if e.session_at(k).is_some())
+    }
+
+    /// The monitor's notice that session `k`'s client faulted: drop its session (unless a
+    /// re-OPEN of its new instance already did, see the module docs).
+    pub fn client_faulted(&mut self, k: usize) {
+        let Some(slot) = self.slots.get_mut(k).and_then(Option::as_mut) else { return };
+        if slot.owed_notices > 0 {
+            slot.owed_notices -= 1;
+            say!(
+                self.platform,
+                "session {}'s client's fault notice: its session was already replaced by its new instance",
+                session_id(k)
+            );
             return;
         }
-        if matches!(self.state, State::Open(_)) {
-            say!(self.platform, "the client faulted (monitor's notice); dropping its session");
-            let _ = self.end_session(SESSION_ID);
+        if self.is_open(k) {
+            say!(self.platform, "session {}'s client faulted (monitor's notice); dropping its session", session_id(k));
+            let _ = self.end_session(k);
         }
     }
 
@@ -123,8 +164,7 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
     #[inline(never)]
     fn check_manager(&mut self) {
         let stopped = match &mut *self.state {
-            State::Open(engine) => engine.xlate_mut().link_mut().stopped(),
-            State::Idle(_, xlate) => xlate.link_mut().stopped(),
+            State::Running(engine) => engine.xlate_mut().link_mut().stopped(),
             State::Broken => false,
         };
         if !stopped || self.manager_stopped {
@@ -135,35 +175,31 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
             self.platform,
             "networking stopped: the dataspace manager stopped (it owns the pins and translations); device reset, every session refused"
         );
-        match core::mem::replace(self.state, State::Broken) {
-            State::Open(engine) => {
-                let _ = engine.shutdown();
-            }
-            State::Idle(mut nic, _) => nic.irq_mask(),
-            State::Broken => {}
+        if let State::Running(engine) = core::mem::replace(self.state, State::Broken) {
+            let _ = engine.shutdown();
         }
     }
 
-    /// The client queue regions (`rx_queues`, `tx_queues`), for host tests that play the client.
+    /// Session `k`'s queue regions, for host tests that play the client.
     #[cfg(test)]
-    pub(crate) fn queue_regions(&self) -> Option<&(region::MappedRegion, region::MappedRegion)> {
-        self.queues.as_ref()
+    pub(crate) fn queue_regions(&self, k: usize) -> Option<(&region::MappedRegion, &region::MappedRegion)> {
+        self.slots.get(k)?.as_ref().map(|s| (&s.cfg.rx_queues, &s.cfg.tx_queues))
     }
 
     /// The state (for tests and diagnostics).
-    pub fn state(&self) -> &State<B, P> {
+    pub fn state(&self) -> &State<B, P, C> {
         self.state
     }
 
-    /// The IRQ (`irq`) and/or the client (`client`) signalled.
-    pub fn notified(&mut self, irq: bool, client: bool) {
+    /// The IRQ (`irq`) and/or the clients in `clients` signalled.
+    pub fn notified(&mut self, irq: bool, clients: SessionSet) {
         match &mut *self.state {
-            State::Open(engine) => {
+            State::Running(engine) => {
                 if irq {
                     let a = engine.on_irq();
                     perform(engine, a, &mut self.platform);
                 }
-                if client {
+                if !clients.is_empty() {
                     let a = engine.on_client_notified();
                     perform(engine, a, &mut self.platform);
                 }
@@ -174,32 +210,27 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
                     say!(self.platform, "{}", StatsLine(engine));
                 }
             }
-            // No session: the device has interrupts masked; ack anything on the line.
-            _ if irq => self.platform.irq_ack(),
-            _ => {}
+            // No device: ack anything on the line.
+            State::Broken if irq => self.platform.irq_ack(),
+            State::Broken => {}
         }
         self.check_manager();
         self.show_witnesses();
     }
 
-    /// A PPC from the client.
-    pub fn protected(&mut self, msg: &Message) -> Result<Message, Refusal> {
+    /// A PPC from session `k`'s client (it came in on that session's channel).
+    pub fn protected(&mut self, k: usize, msg: &Message) -> Result<Message, Refusal> {
         let request = SessionRequest::decode(msg).map_err(|e| {
             say!(self.platform, "bad session request: {e}");
             Refusal::BAD_MESSAGE
         })?;
         let reply = match request {
-            SessionRequest::Open(list) => {
-                if matches!(self.state, State::Open(_)) {
-                    self.replace_session();
-                }
-                self.open(list.ids())
-            }
-            SessionRequest::Close { session } => self.close(session),
+            SessionRequest::Open(list) => self.open(k, list.ids()),
+            SessionRequest::Close { session } => self.close(k, session),
             SessionRequest::Stats => match &*self.state {
-                State::Open(engine) => {
+                State::Running(engine) if engine.session_at(k).is_some() => {
                     say!(self.platform, "{}", StatsLine(engine));
-                    Ok(SessionReply::Stats(driver_stats(engine)))
+                    Ok(SessionReply::Stats(driver_stats(engine, k)))
                 }
                 _ => Err(SessionError::UnknownSession),
             },
@@ -210,150 +241,152 @@ impl<B: Nic + 'static, P: Platform + 'static> DriverPd<B, P> {
     }
 
     fn show_witnesses(&mut self) {
-        if let State::Open(engine) = &*self.state {
+        if let State::Running(engine) = &*self.state {
             self.witnesses.show(engine.xlate(), &self.platform);
         }
     }
 
-    /// An OPEN while the session is open: the client was restarted (see the module docs).
-    // Never inlined, like every transition that moves the (large) state: their frames then
-    // follow one another on the stack instead of adding up in the caller's.
     #[inline(never)]
-    fn replace_session(&mut self) {
-        say!(
-            self.platform,
-            "OPEN while session {SESSION_ID} is open: the client was restarted; dropping its old session"
-        );
-        self.owed_notices = self.owed_notices.saturating_add(1);
-        let _ = self.end_session(SESSION_ID);
-    }
-
-    #[inline(never)]
-    fn open(&mut self, ids: &[DsId]) -> Result<SessionReply, SessionError> {
-        let (nic, xlate) = match core::mem::replace(self.state, State::Broken) {
-            State::Idle(nic, xlate) => (nic, xlate),
-            other => {
-                let err = match other {
-                    State::Open(_) => SessionError::NoFreeSession,
-                    _ => SessionError::DeviceFailed,
-                };
-                *self.state = other;
-                return Err(err);
+    fn open(&mut self, k: usize, ids: &[DsId]) -> Result<SessionReply, SessionError> {
+        if !matches!(&*self.state, State::Running(_)) {
+            return Err(SessionError::DeviceFailed);
+        }
+        if self.slots.get(k).is_none_or(Option::is_none) {
+            say!(
+                self.platform,
+                "OPEN for session {}, which the system file does not give this driver (it serves {} session(s))",
+                session_id(k),
+                self.slots.iter().flatten().count()
+            );
+            return Err(SessionError::NoFreeSession);
+        }
+        if self.is_open(k) {
+            // The client was restarted (see the module docs).
+            say!(
+                self.platform,
+                "OPEN while session {} is open: the client was restarted; dropping its old session",
+                session_id(k)
+            );
+            if let Some(slot) = self.slots[k].as_mut() {
+                slot.owed_notices = slot.owed_notices.saturating_add(1);
             }
+            let _ = self.end_session(k);
+        }
+        let (State::Running(engine), Some(slot)) = (&mut *self.state, self.slots[k].as_ref()) else {
+            return Err(SessionError::DeviceFailed);
         };
-        match self.bring_up(nic, xlate, ids) {
-            Ok(engine) => {
-                *self.state = State::Open(engine);
-                Ok(SessionReply::Opened { session: SESSION_ID, mac: self.mac() })
-            }
-            Err((e, nic, mut xlate)) => {
+        let client = slot.cfg.client;
+        match bring_up(engine, k, &slot.cfg, ids, self.cfg, &mut self.platform) {
+            Ok(mac) => Ok(SessionReply::Opened { session: session_id(k), mac }),
+            Err(e) => {
                 // Roll back: nothing stays attached for a session that did not open.
-                let _ = xlate.detach_all(self.client);
-                *self.state = State::Idle(nic, xlate);
+                let _ = engine.xlate_mut().detach_all(client);
                 Err(e)
             }
         }
     }
 
-    fn mac(&self) -> nic_api::MacAddr {
-        match &*self.state {
-            State::Open(engine) => engine.mac(),
-            _ => nic_api::MacAddr::default(),
-        }
-    }
-
-    /// Attaches the dataspaces, builds the session and the queue ends and starts the engine;
-    /// on failure hands the backend and the adapter back (with what was attached).
-    // The error hands the backend and the adapter back by value, as `Driver::try_new` does:
-    // there is no allocator to box them, and this runs once per OPEN.
-    #[allow(clippy::type_complexity, clippy::result_large_err)]
-    fn bring_up(
-        &mut self,
-        nic: B,
-        mut xlate: Xlate<P>,
-        ids: &[DsId],
-    ) -> Result<Engine<B, P>, (SessionError, B, Xlate<P>)> {
-        let mut spaces = [(0u32, 0u64); MAX_SESSION_DATASPACES];
-        for (i, &ds) in ids.iter().enumerate() {
-            match xlate.attach(self.client, ds) {
-                Ok(at) => spaces[i] = (ds.0, at.size()),
-                Err(e) => {
-                    say!(self.platform, "OPEN refused: {ds}: {e}");
-                    return Err((e, nic, xlate));
-                }
-            }
-        }
-        let session = Session::new(&spaces[..ids.len()]).map_err(|e| say!(self.platform, "OPEN refused: {e}"));
-        let queues = self.queues.as_ref().map(|(rx, tx)| {
-            // A clean state both sides agree on (see the module docs).
-            zero(rx);
-            zero(tx);
-            (ring::Sender::from_region(rx, QUEUE_CAPACITY), ring::Receiver::from_region(tx, QUEUE_CAPACITY))
-        });
-        let (session, rx, tx) = match (session, queues) {
-            (Ok(s), Some((Ok(rx), Ok(tx)))) => (s, rx, tx),
-            (_, queues) => {
-                if let Some((rx, tx)) = queues {
-                    for e in [rx.err(), tx.err()].into_iter().flatten() {
-                        say!(self.platform, "client queues (rx_queues/tx_queues): {e}");
-                    }
-                }
-                return Err((SessionError::DeviceFailed, nic, xlate));
-            }
-        };
-        match Driver::try_new(nic, xlate, rx, tx, session, self.cfg) {
-            Ok(mut engine) => {
-                let (reg, value) = engine.backend().holdoff_register();
-                say!(
-                    self.platform,
-                    "session {SESSION_ID} open for {}: {} dataspace(s), MAC {}, hold-off {} us ({reg} {value})",
-                    self.client,
-                    ids.len(),
-                    engine.mac(),
-                    self.cfg.holdoff_us
-                );
-                let a = engine.poll();
-                perform(&mut engine, a, &mut self.platform);
-                Ok(engine)
-            }
-            Err((e, nic, x)) => {
-                say!(self.platform, "cannot bring the device up: {e}");
-                Err((SessionError::DeviceFailed, nic, x))
-            }
-        }
-    }
-
     #[inline(never)]
-    fn close(&mut self, session: u32) -> Result<SessionReply, SessionError> {
-        if session != SESSION_ID || !matches!(self.state, State::Open(_)) {
+    fn close(&mut self, k: usize, session: u32) -> Result<SessionReply, SessionError> {
+        if session != session_id(k) || !self.is_open(k) {
             return Err(SessionError::UnknownSession);
         }
-        self.end_session(session)
+        self.end_session(k)
     }
 
-    /// Ends the open session: device reset, statistics printed, unpinned, detached.
+    /// Ends open session `k`: statistics printed, its buffers given back and unpinned,
+    /// detached.
     #[inline(never)]
-    fn end_session(&mut self, session: u32) -> Result<SessionReply, SessionError> {
-        let State::Open(engine) = core::mem::replace(self.state, State::Broken) else {
+    fn end_session(&mut self, k: usize) -> Result<SessionReply, SessionError> {
+        let (State::Running(engine), Some(slot)) = (&mut *self.state, self.slots[k].as_ref()) else {
             return Err(SessionError::UnknownSession);
         };
         let p = &self.platform;
-        say!(p, "{}", StatsLine(&engine));
-        let (nic, mut xlate, _, reset) = engine.shutdown();
-        if let Err(e) = reset {
+        say!(p, "{}", StatsLine(engine));
+        let Some(closed) = engine.close(k) else {
+            return Err(SessionError::UnknownSession);
+        };
+        if let Err(e) = closed.reset {
             say!(p, "device reset at close failed ({e}); its pages stay pinned");
         }
-        let detached = xlate.detach_all(self.client);
+        let detached = engine.xlate_mut().detach_all(slot.cfg.client);
+        let x = engine.xlate().stats();
+        let how = if engine.pooled() { "buffers returned" } else { "device reset" };
         say!(
             p,
-            "session {session} closed: device reset, {} pin calls / {} unpin calls in all, dataspaces {}",
-            xlate.stats().pin_calls,
-            xlate.stats().unpin_calls,
+            "session {} closed: {how}, {} transmission(s) still with the device, {} pin calls / {} unpin calls in all, dataspaces {}",
+            session_id(k),
+            closed.tx_in_flight,
+            x.pin_calls,
+            x.unpin_calls,
             if detached.is_ok() { "detached" } else { "NOT detached (pages still pinned)" }
         );
-        *self.state = State::Idle(nic, xlate);
         detached.map(|()| SessionReply::Closed)
     }
+}
+
+/// Attaches the dataspaces, builds the session and the queue ends and opens session `k` in the
+/// engine, then posts its first buffers; its MAC, or why it did not open (what was attached
+/// stays for the caller to detach).
+fn bring_up<B: Nic, P: Platform, C: RxPool>(
+    engine: &mut Engine<B, P, C>,
+    k: usize,
+    cfg: &SessionCfg,
+    ids: &[DsId],
+    dcfg: Config,
+    platform: &mut P,
+) -> Result<nic_api::MacAddr, SessionError> {
+    let client: PdId = cfg.client;
+    let mut spaces = [(0u32, 0u64); MAX_SESSION_DATASPACES];
+    for (i, &ds) in ids.iter().enumerate() {
+        match engine.xlate_mut().attach(client, ds) {
+            Ok(at) => spaces[i] = (ds.0, at.size()),
+            Err(e) => {
+                say!(platform, "OPEN of session {} refused: {ds}: {e}", session_id(k));
+                return Err(e);
+            }
+        }
+    }
+    let session = Session::new(&spaces[..ids.len()]).map_err(|e| {
+        say!(platform, "OPEN of session {} refused: {e}", session_id(k));
+        SessionError::DeviceFailed
+    })?;
+    // A clean state both sides agree on (see the module docs).
+    zero(&cfg.rx_queues);
+    zero(&cfg.tx_queues);
+    let rx = ring::Sender::from_region(&cfg.rx_queues, QUEUE_CAPACITY);
+    let tx = ring::Receiver::from_region(&cfg.tx_queues, QUEUE_CAPACITY);
+    let (rx, tx) = match (rx, tx) {
+        (Ok(rx), Ok(tx)) => (rx, tx),
+        (rx, tx) => {
+            for e in [rx.err(), tx.err()].into_iter().flatten() {
+                say!(
+                    platform,
+                    "client queues of session {} ({} / {}): {e}",
+                    session_id(k),
+                    cfg.rx_queues.name(),
+                    cfg.tx_queues.name()
+                );
+            }
+            return Err(SessionError::DeviceFailed);
+        }
+    };
+    let mac = cfg.mac.unwrap_or(engine.mac());
+    if let Err(e) = engine.open(k, rx, tx, session, mac) {
+        say!(platform, "OPEN of session {} refused: {e}", session_id(k));
+        return Err(SessionError::DeviceFailed);
+    }
+    let (reg, value) = engine.backend().holdoff_register();
+    say!(
+        platform,
+        "session {} open for {client}: {} dataspace(s), MAC {mac}, hold-off {} us ({reg} {value})",
+        session_id(k),
+        ids.len(),
+        dcfg.holdoff_us
+    );
+    let a = engine.poll();
+    perform(engine, a, platform);
+    Ok(mac)
 }
 
 /// Zeroes a queue region (64 bytes at a time; the region's size is a multiple of that).
@@ -366,10 +399,10 @@ fn zero(r: &region::MappedRegion) {
 
 /// Carries out the engine's actions; while it reports a backlog, keeps polling (device
 /// interrupts stay masked meanwhile).
-fn perform<B: Nic, P: Platform>(engine: &mut Engine<B, P>, mut a: Actions, p: &mut P) {
+fn perform<B: Nic, P: Platform, C: RxPool>(engine: &mut Engine<B, P, C>, mut a: Actions, p: &mut P) {
     loop {
-        if a.notify_client {
-            p.notify_client();
+        for k in a.notify.iter() {
+            p.notify_client(k);
         }
         if a.ack_irq {
             p.irq_ack();

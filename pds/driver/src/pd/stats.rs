@@ -9,19 +9,22 @@ use nic_api::DriverStats;
 
 use super::session_fsm::Engine;
 use super::{say, Manager, Nic, Platform};
+use crate::engine::RxPool;
 use crate::xlate::CacheXlate;
 
-/// The counters DRIVER_STATS returns.
-pub fn driver_stats<B: Nic, P: Platform>(engine: &Engine<B, P>) -> DriverStats {
+/// The counters DRIVER_STATS returns to session `k`: its own frames, signals and errors, and
+/// the device's interrupts, translations and drops (shared by every session).
+pub fn driver_stats<B: Nic, P: Platform, C: RxPool>(engine: &Engine<B, P, C>, k: usize) -> DriverStats {
     let s = engine.stats();
     let x = engine.xlate().stats();
-    let e = engine.session().errors;
+    let e = engine.session_at(k).map(|s| s.errors).unwrap_or_default();
+    let c = engine.session_stats(k).unwrap_or_default();
     DriverStats {
         irqs: s.irqs,
-        rx_packets: s.rx_packets,
-        tx_packets: s.tx_packets,
-        notify_sent: s.notify_sent,
-        notify_suppressed: s.notify_suppressed,
+        rx_packets: c.rx_packets,
+        tx_packets: c.tx_packets,
+        notify_sent: c.notify_sent,
+        notify_suppressed: c.notify_suppressed,
         xlate_hits: x.reader.hits,
         xlate_misses: x.reader.misses,
         errors: e.rejected()
@@ -30,15 +33,39 @@ pub fn driver_stats<B: Nic, P: Platform>(engine: &Engine<B, P>) -> DriverStats {
             + s.rx_frame_errors
             + s.tx_errors
             + s.rx_dropped_no_buffer
-            + s.rx_dropped_client_full,
+            + c.rx_dropped_client_full,
     }
 }
 
-/// The driver's statistics line: `stats `, the [`DriverStats`] form, then the engine's and the
-/// translation adapter's detail counters (tests parse the `key=value` pairs).
-pub struct StatsLine<'a, B: Nic + 'static, P: Platform + 'static>(pub &'a Engine<B, P>);
+/// Every open session's counters together, as one DRIVER_STATS record (the `stats` line).
+fn all_stats<B: Nic, P: Platform, C: RxPool>(engine: &Engine<B, P, C>) -> DriverStats {
+    let mut all = DriverStats { irqs: engine.stats().irqs, ..DriverStats::default() };
+    let open = engine.open_sessions();
+    for k in open.iter() {
+        let d = driver_stats(engine, k);
+        all.rx_packets += d.rx_packets;
+        all.tx_packets += d.tx_packets;
+        all.notify_sent += d.notify_sent;
+        all.notify_suppressed += d.notify_suppressed;
+        all.xlate_hits = d.xlate_hits;
+        all.xlate_misses = d.xlate_misses;
+        all.errors += d.errors;
+    }
+    if open.is_empty() {
+        let x = engine.xlate().stats();
+        all.xlate_hits = x.reader.hits;
+        all.xlate_misses = x.reader.misses;
+    }
+    all
+}
 
-impl<B: Nic, P: Platform> fmt::Display for StatsLine<'_, B, P> {
+/// The driver's statistics line: `stats `, the [`DriverStats`] form over the open sessions,
+/// then the engine's and the translation adapter's detail counters (tests parse the
+/// `key=value` pairs), then ` session<id>: rx=.. tx=.. dropped=..` for each open session of a
+/// multi-session driver.
+pub struct StatsLine<'a, B: Nic + 'static, P: Platform + 'static, C: RxPool + 'static>(pub &'a Engine<B, P, C>);
+
+impl<B: Nic, P: Platform, C: RxPool> fmt::Display for StatsLine<'_, B, P, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0.stats();
         let x = self.0.xlate().stats();
@@ -46,8 +73,9 @@ impl<B: Nic, P: Platform> fmt::Display for StatsLine<'_, B, P> {
             f,
             "stats {} client_wakeups={} tx_signal_avoided={} polls={} budget_exhausted={} max_work={} \
              refills={} pin_calls={} unpin_calls={} pinned_pages={} rx_dropped_no_buffer={} \
-             rx_dropped_client_full={} rx_returned={}",
-            driver_stats(self.0),
+             rx_dropped_client_full={} rx_returned={} rx_copies={} rx_bytes_copied={} rx_no_session={} \
+             tx_orphans={}",
+            all_stats(self.0),
             s.client_wakeups,
             s.tx_signal_avoided,
             s.polls,
@@ -59,8 +87,31 @@ impl<B: Nic, P: Platform> fmt::Display for StatsLine<'_, B, P> {
             x.pinned_pages,
             s.rx_dropped_no_buffer,
             s.rx_dropped_client_full,
-            self.0.session().errors.rx_returned
-        )
+            self.0
+                .open_sessions()
+                .iter()
+                .filter_map(|k| self.0.session_at(k))
+                .map(|s| s.errors.rx_returned)
+                .sum::<u64>(),
+            s.rx_copies,
+            s.rx_bytes_copied,
+            s.rx_no_session,
+            s.tx_orphans
+        )?;
+        if self.0.pooled() {
+            for k in self.0.open_sessions().iter() {
+                let c = self.0.session_stats(k).unwrap_or_default();
+                write!(
+                    f,
+                    " session{}: rx={} tx={} dropped={}",
+                    super::session_id(k),
+                    c.rx_packets,
+                    c.tx_packets,
+                    c.rx_dropped_client_full
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -16,8 +16,9 @@ use dataspace_api::{Attachment, DsId, PdId};
 use message::{Message, Refusal};
 use nic_api::{DsList, MacAddr, Op, SessionError, SessionReply, SessionRequest};
 
-use super::start::{config, Parts, Settings};
-use super::{DriverPd, Manager, Platform, State, Xlate};
+use super::start::{config, Parts, SessionCfg, Settings};
+use super::{DriverPd, Manager, PdPool, Platform, State, Xlate};
+use crate::engine::SessionSet;
 use crate::model::rig::{E1000Fx, Fixture, MAC, PHYS_BASE};
 use crate::model::{Clock, PhysMem};
 use crate::xlate::CacheXlate;
@@ -50,7 +51,7 @@ impl FakePlatform {
 
 impl Platform for FakePlatform {
     type CallError = &'static str;
-    fn notify_client(&mut self) {
+    fn notify_client(&mut self, _k: usize) {
         self.0.borrow_mut().notified += 1;
     }
     fn irq_ack(&mut self) {
@@ -103,7 +104,9 @@ fn settings() -> Settings {
     Settings {
         nic_pci_id: nic_api::CHIP_82540EM.pci_id(),
         holdoff_us: 0,
-        client_pd: 2,
+        sessions: 1,
+        client_pds: [2, 0, 0, 0],
+        macs: [0; 4],
         driver_pd: 1,
         stats_every_irqs: 0,
         tsc_hz: 1_000_000,
@@ -129,28 +132,27 @@ fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
     let xlate: Xlate<FakePlatform> =
         CacheXlate::new(table_from_region(&cache).unwrap(), Manager::new(p.clone()), 1 << 20);
     let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
-    let parts = Parts {
-        nic,
-        xlate,
+    let session = SessionCfg {
+        client: PdId::new(2).unwrap(),
+        mac: None,
         rx_queues: queue("rx_queues"),
         tx_queues: queue("tx_queues"),
-        client: PdId::new(2).unwrap(),
-        cfg: config(0),
     };
+    let parts = Parts { nic, xlate, pool: PdPool::none(), sessions: [Some(session), None, None, None], cfg: config(0) };
     let d = DriverPd::new(Some(parts), &settings(), p.clone(), |s| std::boxed::Box::leak(std::boxed::Box::new(s)));
     (d, p)
 }
 
 fn open(d: &mut DriverPd<Nic, FakePlatform>, ids: &[u32]) -> Result<SessionReply, SessionError> {
     let ids: Vec<DsId> = ids.iter().map(|&i| DsId(i)).collect();
-    let reply = d.protected(&SessionRequest::Open(DsList::new(&ids).unwrap()).encode()).unwrap();
+    let reply = d.protected(0, &SessionRequest::Open(DsList::new(&ids).unwrap()).encode()).unwrap();
     SessionReply::decode(Op::Open, &reply).unwrap()
 }
 
 #[test]
 fn start_quiesces_the_device_and_reports_device_reset() {
     let (d, p) = driver();
-    assert!(matches!(d.state(), State::Idle(..)));
+    assert!(matches!(d.state(), State::Running(_)) && d.open_sessions().is_empty());
     assert_eq!(p.requests(), [MgrRequest::DeviceReset { driver: PdId::new(1).unwrap(), generation: 0 }]);
     assert!(p.lines().iter().any(|l| l == "device reset; first start, no pins to recover"), "{:?}", p.lines());
     assert_eq!(p.0.borrow().acks, 1, "a stale IRQ is acked at start");
@@ -163,7 +165,7 @@ fn open_stats_close_and_reopen() {
     assert_eq!(opened, SessionReply::Opened { session: 1, mac: MacAddr(MAC) });
     assert!(p.lines().iter().any(|l| l.starts_with("session 1 open for PD #2: 1 dataspace(s), MAC 52:54:00:12:34:56")));
 
-    let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
+    let reply = d.protected(0, &SessionRequest::Stats.encode()).unwrap();
     assert!(matches!(SessionReply::decode(Op::Stats, &reply), Ok(Ok(SessionReply::Stats(_)))));
     let line = p.lines().into_iter().rfind(|l| l.starts_with("stats ")).expect("a stats line");
     for key in [
@@ -181,11 +183,11 @@ fn open_stats_close_and_reopen() {
     }
 
     let close = SessionRequest::Close { session: 1 }.encode();
-    let reply = d.protected(&close).unwrap();
+    let reply = d.protected(0, &close).unwrap();
     assert_eq!(SessionReply::decode(Op::Close, &reply), Ok(Ok(SessionReply::Closed)));
     assert!(p.lines().iter().any(|l| l.starts_with("session 1 closed: device reset")));
     assert!(p.requests().contains(&MgrRequest::Detach { client: PdId::new(2).unwrap(), ds: DsId(DS) }));
-    let reply = d.protected(&close).unwrap();
+    let reply = d.protected(0, &close).unwrap();
     assert_eq!(SessionReply::decode(Op::Close, &reply), Ok(Err(SessionError::UnknownSession)));
     assert!(open(&mut d, &[DS]).is_ok(), "a closed session can be reopened");
 }
@@ -194,7 +196,7 @@ fn open_stats_close_and_reopen() {
 fn a_failed_open_detaches_what_it_attached() {
     let (mut d, p) = driver();
     assert_eq!(open(&mut d, &[DS, 7]), Err(SessionError::Manager(MgrError::UnknownDataspace)));
-    assert!(matches!(d.state(), State::Idle(..)));
+    assert!(matches!(d.state(), State::Running(_)) && d.open_sessions().is_empty());
     assert!(p.requests().contains(&MgrRequest::Detach { client: PdId::new(2).unwrap(), ds: DsId(DS) }), "rollback");
     assert!(open(&mut d, &[DS]).is_ok(), "the driver still serves a good OPEN");
 }
@@ -202,9 +204,9 @@ fn a_failed_open_detaches_what_it_attached() {
 #[test]
 fn malformed_requests_and_stats_without_a_session_are_refused() {
     let (mut d, p) = driver();
-    assert_eq!(d.protected(&Message::new(0x20, &[]).unwrap()), Err(Refusal::BAD_MESSAGE));
+    assert_eq!(d.protected(0, &Message::new(0x20, &[]).unwrap()), Err(Refusal::BAD_MESSAGE));
     assert!(p.lines().iter().any(|l| l.starts_with("bad session request")));
-    let reply = d.protected(&SessionRequest::Stats.encode()).unwrap();
+    let reply = d.protected(0, &SessionRequest::Stats.encode()).unwrap();
     assert_eq!(SessionReply::decode(Op::Stats, &reply), Ok(Err(SessionError::UnknownSession)));
 }
 
@@ -218,7 +220,7 @@ fn a_driver_that_could_not_start_refuses_every_session() {
 
 /// The client's ends of the session queues (as a client lays them after OPEN).
 fn client_ends(d: &DriverPd<Nic, FakePlatform>) -> (ring::Receiver<'static>, ring::Sender<'static>) {
-    let (rx, tx) = d.queue_regions().expect("queues");
+    let (rx, tx) = d.queue_regions(0).expect("queues");
     let cap = nic_api::QUEUE_CAPACITY;
     (ring::Receiver::from_region(rx, cap).unwrap(), ring::Sender::from_region(tx, cap).unwrap())
 }
@@ -228,7 +230,7 @@ fn post(d: &mut DriverPd<Nic, FakePlatform>, rx: &mut ring::Receiver<'static>, n
     for i in 0..n {
         rx.free.enqueue(ring::Desc { dataspace: DS, offset: i * 2048, len: 2048, cookie: i }).unwrap();
     }
-    d.notified(false, true);
+    d.notified(false, SessionSet::EMPTY.with(0));
 }
 
 fn unpins(p: &FakePlatform) -> usize {
@@ -255,12 +257,12 @@ fn a_restarted_clients_reopen_drops_the_old_session_and_its_late_notice_is_paid(
     post(&mut d, &mut rx, 8);
     assert_eq!(d.rx_pool(), (255, 247, 8));
     // The late notice is for the old instance: the new session stays.
-    d.client_faulted();
-    assert!(matches!(d.state(), State::Open(_)));
+    d.client_faulted(0);
+    assert!(d.open_sessions().contains(0));
     assert!(p.lines().iter().any(|l| l.contains("its session was already replaced")));
     // A later fault of the new instance drops its session.
-    d.client_faulted();
-    assert!(matches!(d.state(), State::Idle(..)));
+    d.client_faulted(0);
+    assert!(matches!(d.state(), State::Running(_)) && d.open_sessions().is_empty());
     assert_eq!(d.rx_pool(), (255, 255, 0));
 }
 
@@ -272,9 +274,9 @@ fn a_clients_fault_notice_drops_its_session_and_the_new_open_is_served() {
     post(&mut d, &mut rx, 16);
     // The dead instance left junk in the queues (posted twice, indices moved).
     post(&mut d, &mut rx, 4);
-    d.client_faulted();
-    assert!(matches!(d.state(), State::Idle(..)));
-    assert!(p.lines().iter().any(|l| l == "the client faulted (monitor's notice); dropping its session"));
+    d.client_faulted(0);
+    assert!(matches!(d.state(), State::Running(_)) && d.open_sessions().is_empty());
+    assert!(p.lines().iter().any(|l| l == "session 1's client faulted (monitor's notice); dropping its session"));
     assert!(p.lines().iter().any(|l| l.starts_with("session 1 closed: device reset")));
     assert_eq!(d.rx_pool(), (255, 255, 0));
     assert!(open(&mut d, &[DS]).is_ok());
@@ -297,7 +299,7 @@ fn a_stopped_manager_stops_networking_with_one_plain_line() {
     assert!(!p.lines().iter().any(|l| l.contains("call to the dataspace manager failed")), "no line per call");
     assert!(matches!(d.state(), State::Broken));
     assert_eq!(open(&mut d, &[DS]), Err(SessionError::DeviceFailed));
-    d.notified(true, true);
+    d.notified(true, SessionSet::EMPTY.with(0));
     assert_eq!(p.lines().iter().filter(|l| l.starts_with("networking stopped")).count(), 1);
 }
 
@@ -311,9 +313,13 @@ fn the_chip_must_be_one_the_initialiser_bound_and_the_driver_supports() {
     let none = || Regions {
         nic_regs: Err(RegionError::NotMapped { name: "nic_regs" }),
         driver_dma: Err(RegionError::NotMapped { name: "driver_dma" }),
-        rx_queues: Err(RegionError::NotMapped { name: "rx_queues" }),
-        tx_queues: Err(RegionError::NotMapped { name: "tx_queues" }),
         translation_cache: Err(RegionError::NotMapped { name: "translation_cache" }),
+        sessions: core::array::from_fn(|_| super::SessionRegions {
+            rx_queues: Err(RegionError::NotMapped { name: "rx_queues" }),
+            tx_queues: Err(RegionError::NotMapped { name: "tx_queues" }),
+            buffers: Err(RegionError::NotMapped { name: "client_buffers" }),
+            buffers_paddr: 0,
+        }),
     };
     let unset = Settings { nic_pci_id: 0, ..settings() };
     assert!(parts(none(), &unset, &p).is_none());

@@ -18,7 +18,7 @@ use core::cell::RefCell;
 use dataspace_api::cache::{CacheEntry, CacheReader, ReaderStats};
 use dataspace_api::msg::{MgrError, MgrReply, MgrRequest};
 use dataspace_api::{Attachment, DsId, PdId};
-use nic_api::{SessionError, MAX_SESSION_DATASPACES};
+use nic_api::{SessionError, MAX_SESSIONS, MAX_SESSION_DATASPACES};
 
 use crate::hw::{Translate, XlateError, PAGE_SIZE};
 use pins::PageState;
@@ -31,9 +31,13 @@ mod tests;
 
 pub use link::{LinkError, MgrLink};
 
-/// Most dataspace pages one session's dataspaces may have in total (the pin bookkeeping is a
+/// Most dataspace pages the sessions' dataspaces may have in total (the pin bookkeeping is a
 /// fixed table: two 2 MiB dataspaces of 4 KiB pages).
 pub const MAX_TRACKED_PAGES: usize = 1024;
+
+/// Most dataspaces attached at once, over every session.
+pub const MAX_ATTACHMENTS: usize =
+    if MAX_SESSIONS * 2 > MAX_SESSION_DATASPACES { MAX_SESSIONS * 2 } else { MAX_SESSION_DATASPACES };
 
 /// The adapter's counters (the cache reader's are in [`XlateStats::reader`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,6 +61,8 @@ pub struct XlateStats {
 #[derive(Clone, Copy)]
 struct Att {
     at: Attachment,
+    /// The client it was attached for (its session's).
+    client: PdId,
     /// First entry of this attachment in `pages`.
     first: usize,
 }
@@ -76,9 +82,8 @@ pub struct Witness {
 pub struct CacheXlate<'c, L: MgrLink> {
     reader: RefCell<CacheReader<'c>>,
     link: L,
-    atts: [Option<Att>; MAX_SESSION_DATASPACES],
+    atts: [Option<Att>; MAX_ATTACHMENTS],
     pages: [PageState; MAX_TRACKED_PAGES],
-    used: usize,
     idle_ticks: u64,
     idle_held: u32,
     next_sweep: u64,
@@ -96,9 +101,8 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
         Self {
             reader: RefCell::new(CacheReader::new(table)),
             link,
-            atts: [None; MAX_SESSION_DATASPACES],
+            atts: [None; MAX_ATTACHMENTS],
             pages: [PageState::default(); MAX_TRACKED_PAGES],
-            used: 0,
             idle_ticks,
             idle_held: 0,
             next_sweep: 0,
@@ -124,7 +128,7 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
     }
 
     /// Asks the manager to attach `ds` for `client` (it checks the client shares it) and
-    /// records where its entries are.
+    /// records where its entries are. A dataspace is attached for one session at a time.
     pub fn attach(&mut self, client: PdId, ds: DsId) -> Result<Attachment, SessionError> {
         if self.atts.iter().flatten().any(|a| a.at.ds() == ds) {
             return Err(SessionError::DuplicateDataspace);
@@ -136,27 +140,57 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
             Err(e) => return Err(SessionError::Manager(e)),
         };
         let pages = at.pages() as usize;
-        if self.used + pages > MAX_TRACKED_PAGES {
+        let Some(first) = self.free_pages(pages) else {
             // Undo: the driver cannot keep pin state for this many pages.
             let _ = self.call(&MgrRequest::Detach { client, ds });
             return Err(SessionError::Manager(MgrError::CacheFull));
-        }
-        self.pages[self.used..self.used + pages].fill(PageState::default());
-        self.atts[slot] = Some(Att { at, first: self.used });
-        self.used += pages;
+        };
+        self.pages[first..first + pages].fill(PageState::default());
+        self.atts[slot] = Some(Att { at, client, first });
         Ok(at)
     }
 
-    /// Gives back every idle pin, then detaches every dataspace for `client`. Refused with
-    /// [`SessionError::Busy`] (nothing detached) while the device still owns a buffer.
+    /// The lowest start of `n` consecutive tracking entries no attachment uses (sessions come
+    /// and go, so the table is reused first-fit).
+    fn free_pages(&self, n: usize) -> Option<usize> {
+        let mut start = 0usize;
+        loop {
+            let end = start.checked_add(n)?;
+            if end > MAX_TRACKED_PAGES {
+                return None;
+            }
+            let clash = self
+                .atts
+                .iter()
+                .flatten()
+                .map(|a| (a.first, a.first + a.at.pages() as usize))
+                .filter(|&(lo, hi)| lo < end && start < hi)
+                .map(|(_, hi)| hi)
+                .max();
+            match clash {
+                None => return Some(start),
+                Some(next) => start = next,
+            }
+        }
+    }
+
+    /// Gives back every idle pin, then detaches every dataspace attached for `client` (the
+    /// other sessions' stay). Refused with [`SessionError::Busy`] (nothing detached) while the
+    /// device still owns a buffer of this client's.
     pub fn detach_all(&mut self, client: PdId) -> Result<(), SessionError> {
-        if self.pages[..self.used].iter().any(|p| p.refs > 0) {
+        let busy = self
+            .atts
+            .iter()
+            .flatten()
+            .filter(|a| a.client == client)
+            .any(|a| self.pages[a.first..a.first + a.at.pages() as usize].iter().any(|p| p.refs > 0));
+        if busy {
             return Err(SessionError::Busy);
         }
         self.release_idle(true);
         let mut result = Ok(());
-        for slot in 0..MAX_SESSION_DATASPACES {
-            let Some(a) = self.atts[slot] else { continue };
+        for slot in 0..MAX_ATTACHMENTS {
+            let Some(a) = self.atts[slot].filter(|a| a.client == client) else { continue };
             match self.call(&MgrRequest::Detach { client, ds: a.at.ds() }) {
                 Ok(_) => self.atts[slot] = None,
                 Err(MgrError::Pinned) => result = Err(SessionError::Busy),
@@ -166,9 +200,6 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
                     result = result.and(Err(SessionError::Manager(e)));
                 }
             }
-        }
-        if self.atts.iter().all(Option::is_none) {
-            self.used = 0;
         }
         result
     }

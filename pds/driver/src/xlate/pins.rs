@@ -3,9 +3,8 @@
 //! device-owned buffer are given back once idle for `idle_ticks`, or at once on a quota refusal.
 
 use dataspace_api::msg::{MgrError, MgrRequest};
-use nic_api::MAX_SESSION_DATASPACES;
 
-use super::{CacheXlate, MgrLink};
+use super::{CacheXlate, MgrLink, MAX_ATTACHMENTS};
 use crate::hw::XlateError;
 
 #[derive(Clone, Copy, Default)]
@@ -26,7 +25,7 @@ impl<L: MgrLink> CacheXlate<'_, L> {
             return;
         }
         let now = self.link.now();
-        for slot in 0..MAX_SESSION_DATASPACES {
+        for slot in 0..MAX_ATTACHMENTS {
             let Some(a) = self.atts[slot] else { continue };
             for dpage in 0..a.at.pages() {
                 let i = a.first + dpage as usize;

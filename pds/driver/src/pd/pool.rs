@@ -1,0 +1,62 @@
+//! The PD's receive pool ([`RxPool`]) for a multi-session driver: the part of `driver_dma`
+//! after the descriptor rings ([`super::POOL_OFFSET`]), into which the device receives, and the
+//! driver's read-write mapping of each client's buffer region (`client_buffers<k>`, with its
+//! physical base), through which each frame is copied once into the buffer its destination
+//! posted. A copy lands only where a window covers the whole destination, so a translation
+//! naming memory the driver does not map writes nothing.
+
+use region::{DmaRegion, MappedRegion};
+
+use super::MAX_SESSIONS;
+use crate::engine::RxPool;
+
+/// One client's buffers as the driver maps them.
+pub struct Window {
+    map: MappedRegion,
+    paddr: u64,
+}
+
+impl Window {
+    /// `map`, whose byte 0 is at physical `paddr` (a `region_paddr` setvar).
+    pub fn new(map: MappedRegion, paddr: u64) -> Self {
+        Self { map, paddr }
+    }
+}
+
+/// The receive pool and the client windows (no pool: a direct-mode, single-session driver).
+#[derive(Default)]
+pub struct PdPool {
+    pool: Option<DmaRegion>,
+    windows: [Option<Window>; MAX_SESSIONS],
+}
+
+impl PdPool {
+    /// No pool: the driver receives straight into its one client's buffers.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// A pool over `pool` copying through `windows`.
+    pub fn new(pool: DmaRegion, windows: [Option<Window>; MAX_SESSIONS]) -> Self {
+        Self { pool: Some(pool), windows }
+    }
+}
+
+impl RxPool for PdPool {
+    fn phys_base(&self) -> u64 {
+        self.pool.as_ref().map_or(0, DmaRegion::phys_base)
+    }
+    fn len(&self) -> usize {
+        self.pool.as_ref().map_or(0, DmaRegion::len)
+    }
+    fn read(&self, offset: usize, buf: &mut [u8]) -> bool {
+        self.pool.as_ref().is_some_and(|p| p.read(offset, buf).is_ok())
+    }
+    fn write_client(&mut self, phys: u64, data: &[u8]) -> bool {
+        let end = phys.checked_add(data.len() as u64);
+        self.windows.iter().flatten().any(|w| {
+            let fits = phys >= w.paddr && end.is_some_and(|e| e <= w.paddr + w.map.size() as u64);
+            fits && w.map.write((phys - w.paddr) as usize, data).is_ok()
+        })
+    }
+}
