@@ -97,10 +97,16 @@ fn arp(
 
 /// An ICMP echo request from the peer to the guest.
 pub fn icmp_echo_request(ident: u16, seq_no: u16, data: &[u8]) -> Vec<u8> {
+    icmp_echo_request_to(MAC, IP, ident, seq_no, data)
+}
+
+/// An ICMP echo request from the peer to the station `dst_mac` at `dst_ip` (e.g. the second
+/// stack of a two-stack system).
+pub fn icmp_echo_request_to(dst_mac: [u8; 6], dst_ip: [u8; 4], ident: u16, seq_no: u16, data: &[u8]) -> Vec<u8> {
     let icmp = Icmpv4Repr::EchoRequest { ident, seq_no, data };
     let ip = Ipv4Repr {
         src_addr: Ipv4Address::from(PEER_IP),
-        dst_addr: Ipv4Address::from(IP),
+        dst_addr: Ipv4Address::from(dst_ip),
         next_header: IpProtocol::Icmp,
         payload_len: icmp.buffer_len(),
         hop_limit: 64,
@@ -109,7 +115,7 @@ pub fn icmp_echo_request(ident: u16, seq_no: u16, data: &[u8]) -> Vec<u8> {
     let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
     EthernetRepr {
         src_addr: EthernetAddress(PEER_MAC),
-        dst_addr: EthernetAddress(MAC),
+        dst_addr: EthernetAddress(dst_mac),
         ethertype: EthernetProtocol::Ipv4,
     }
     .emit(&mut eth);

@@ -22,6 +22,6 @@ pub mod frames;
 
 pub use driver::{StackEnds, Wire, WireStats, DS, NET_BUFFERS, QCAP, RX_BUF_MIN, SLOT};
 pub use frames::{
-    arp_reply, arp_request, icmp_echo_request, parse_arp, parse_echo_reply, parse_udp, payload, peer_udp, udp_frame,
-    ArpOut, UdpOut, IP, MAC, PEER_IP, PEER_MAC,
+    arp_reply, arp_request, icmp_echo_request, icmp_echo_request_to, parse_arp, parse_echo_reply, parse_udp, payload,
+    peer_udp, udp_frame, ArpOut, UdpOut, IP, MAC, PEER_IP, PEER_MAC,
 };

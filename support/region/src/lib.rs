@@ -326,6 +326,12 @@ impl DmaRegion {
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), OutOfBounds> {
         self.region.read(offset, buf)
     }
+
+    /// Copies `data` into the region at `offset` (e.g. a frame into a client's buffer); an
+    /// error if the range leaves the region.
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), OutOfBounds> {
+        self.region.write(offset, data)
+    }
 }
 
 #[cfg(test)]

@@ -4,31 +4,52 @@
 //! `Handler` that forwards to the host-tested `driver::pd::DriverPd`.
 #![no_std]
 
-use driver::pd::{DriverPd, Nic, Platform, Regions, Settings};
+use driver::engine::SessionSet;
+use driver::pd::{
+    client_channel, fault_channel, DriverPd, Nic, Platform, Regions, SessionRegions, Settings, MAX_SESSIONS,
+};
 use pd::{debug_println, Channel, ChannelSet, Handler, Message, Refusal};
 
 pd::setvar!(holdoff_us: u64 = 100);
+pd::setvar!(sessions: u64 = 1);
 pd::setvar!(client_pd: u64 = 2);
+pd::setvar!(client_pd1: u64 = 0);
+pd::setvar!(client_pd2: u64 = 0);
+pd::setvar!(client_pd3: u64 = 0);
+pd::setvar!(mac: u64 = 0);
+pd::setvar!(mac1: u64 = 0);
+pd::setvar!(mac2: u64 = 0);
+pd::setvar!(mac3: u64 = 0);
 pd::setvar!(stats_every_irqs: u64 = 0);
 pd::setvar!(nic_pci_id: u64 = 0);
 pd::setvar!(driver_pd: u64 = u64::MAX);
 
 /// Channel 0: the NIC's IRQ.
 pub const IRQ: Channel = Channel::new(0);
-/// Channel 1: the client (netstack or the loopback test PD).
-pub const CLIENT: Channel = Channel::new(1);
 /// Channel 2: the dataspace manager.
 pub const MANAGER: Channel = Channel::new(2);
-/// Id 3: the monitor's notice that the client faulted (`<fault_notify pd="driver" id="3"/>`
-/// in the client's element; absent in systems whose client is not restarted).
-pub const CLIENT_FAULT: Channel = Channel::new(3);
+
+/// Session `k`'s client: channel `1 + 4k` (1 = the netstack or loopback test PD of a
+/// single-session system).
+pub fn client(k: usize) -> Channel {
+    Channel::new(client_channel(k))
+}
+
+/// The monitor's notice that session `k`'s client faulted: id `3 + 4k`
+/// (`<fault_notify pd="driver" id=".."/>` in the client's element; absent for clients that
+/// are not restarted).
+pub fn client_fault(k: usize) -> Channel {
+    Channel::new(fault_channel(k))
+}
 
 /// The setvars (see pds/driver/README.md).
 pub fn settings() -> Settings {
     Settings {
         nic_pci_id: nic_pci_id.get(),
         holdoff_us: holdoff_us.get(),
-        client_pd: client_pd.get(),
+        sessions: sessions.get(),
+        client_pds: [client_pd.get(), client_pd1.get(), client_pd2.get(), client_pd3.get()],
+        macs: [mac.get(), mac1.get(), mac2.get(), mac3.get()],
         driver_pd: driver_pd.get(),
         stats_every_irqs: stats_every_irqs.get(),
         tsc_hz: pd::tsc_hz(),
@@ -36,14 +57,37 @@ pub fn settings() -> Settings {
     }
 }
 
-/// The regions the system file maps (each an error naming its `<map>` if missing).
+const _: () = assert!(MAX_SESSIONS == 4, "one set of session symbols per session below");
+
+/// The regions the system file maps (each an error naming its `<map>` if missing; the
+/// regions of sessions beyond `sessions` are not used).
 pub fn regions() -> Regions {
     Regions {
         nic_regs: pd::region!(nic_regs),
         driver_dma: pd::dma_region!(driver_dma),
-        rx_queues: pd::region!(rx_queues),
-        tx_queues: pd::region!(tx_queues),
         translation_cache: pd::region!(translation_cache),
+        sessions: [
+            SessionRegions {
+                rx_queues: pd::region!(rx_queues),
+                tx_queues: pd::region!(tx_queues),
+                buffers: pd::dma_region!(client_buffers),
+            },
+            SessionRegions {
+                rx_queues: pd::region!(rx_queues1),
+                tx_queues: pd::region!(tx_queues1),
+                buffers: pd::dma_region!(client_buffers1),
+            },
+            SessionRegions {
+                rx_queues: pd::region!(rx_queues2),
+                tx_queues: pd::region!(tx_queues2),
+                buffers: pd::dma_region!(client_buffers2),
+            },
+            SessionRegions {
+                rx_queues: pd::region!(rx_queues3),
+                tx_queues: pd::region!(tx_queues3),
+                buffers: pd::dma_region!(client_buffers3),
+            },
+        ],
     }
 }
 
@@ -54,9 +98,9 @@ pub struct Kernel;
 impl Platform for Kernel {
     type CallError = pd::Error;
 
-    fn notify_client(&mut self) {
-        if let Err(e) = CLIENT.notify() {
-            debug_println!("{}: cannot signal the client: {e}", pd::name());
+    fn notify_client(&mut self, k: usize) {
+        if let Err(e) = client(k).notify() {
+            debug_println!("{}: cannot signal session {}'s client: {e}", pd::name(), k + 1);
         }
     }
     fn irq_ack(&mut self) {
@@ -101,18 +145,24 @@ impl<B: Nic + 'static> Pd<B> {
 
 impl<B: Nic + 'static> Handler for Pd<B> {
     fn notified(&mut self, channels: ChannelSet) {
-        if channels.contains(CLIENT_FAULT) {
-            self.driver.client_faulted();
+        let mut clients = SessionSet::EMPTY;
+        for k in 0..MAX_SESSIONS {
+            if channels.contains(client_fault(k)) {
+                self.driver.client_faulted(k);
+            }
+            if channels.contains(client(k)) {
+                clients = clients.with(k);
+            }
         }
-        self.driver.notified(channels.contains(IRQ), channels.contains(CLIENT));
+        self.driver.notified(channels.contains(IRQ), clients);
         self.report();
     }
 
     fn protected(&mut self, channel: Channel, msg: Message) -> Result<Message, Refusal> {
-        if channel != CLIENT {
+        let Some(k) = (0..MAX_SESSIONS).find(|&k| channel == client(k)) else {
             return Err(Refusal::UNSUPPORTED);
-        }
-        let reply = self.driver.protected(&msg);
+        };
+        let reply = self.driver.protected(k, &msg);
         self.report();
         reply
     }

@@ -5,23 +5,13 @@
 //! posted. A copy lands only where a window covers the whole destination, so a translation
 //! naming memory the driver does not map writes nothing.
 
-use region::{DmaRegion, MappedRegion};
+use region::DmaRegion;
 
 use super::MAX_SESSIONS;
 use crate::engine::RxPool;
 
-/// One client's buffers as the driver maps them.
-pub struct Window {
-    map: MappedRegion,
-    paddr: u64,
-}
-
-impl Window {
-    /// `map`, whose byte 0 is at physical `paddr` (a `region_paddr` setvar).
-    pub fn new(map: MappedRegion, paddr: u64) -> Self {
-        Self { map, paddr }
-    }
-}
+/// One client's buffers as the driver maps them, with their physical base.
+pub type Window = DmaRegion;
 
 /// The receive pool and the client windows (no pool: a direct-mode, single-session driver).
 #[derive(Default)]
@@ -55,8 +45,9 @@ impl RxPool for PdPool {
     fn write_client(&mut self, phys: u64, data: &[u8]) -> bool {
         let end = phys.checked_add(data.len() as u64);
         self.windows.iter().flatten().any(|w| {
-            let fits = phys >= w.paddr && end.is_some_and(|e| e <= w.paddr + w.map.size() as u64);
-            fits && w.map.write((phys - w.paddr) as usize, data).is_ok()
+            let base = w.phys_base();
+            let fits = phys >= base && end.is_some_and(|e| e <= base + w.len() as u64);
+            fits && w.write((phys - base) as usize, data).is_ok()
         })
     }
 }

@@ -55,10 +55,8 @@ pub struct SessionRegions {
     /// The client -> driver queue pair (`tx_queues`, `tx_queues1`, ...).
     pub tx_queues: Result<MappedRegion, RegionError>,
     /// A multi-session driver's read-write view of the client's buffers (`client_buffers`,
-    /// `client_buffers1`, ...), and its physical base (`client_buffers_paddr`, ...).
-    pub buffers: Result<MappedRegion, RegionError>,
-    /// See `buffers`.
-    pub buffers_paddr: u64,
+    /// `client_buffers1`, ...), with its physical base (`client_buffers_paddr`, ...).
+    pub buffers: Result<DmaRegion, RegionError>,
 }
 
 /// The regions the system file maps into the driver, as the runtime's region helper gave them.
@@ -186,17 +184,16 @@ fn session_cfg<P: Platform>(
         }
     }
     let window = if pooled {
-        let buffers = mapped(r.buffers, platform)?;
-        if r.buffers_paddr == 0 {
+        let Ok(buffers) = r.buffers else {
             say!(
                 platform,
-                "session {}: setvar {}_paddr (region_paddr of the client's buffer region) is not set",
+                "session {}: the driver copies frames into the client's buffers, so it maps them: <map mr=\"<the client's buffer region>\" .. setvar_vaddr=\"{b}\" setvar_size=\"{b}_size\"/> and <setvar symbol=\"{b}_paddr\" region_paddr=\"..\"/>",
                 k + 1,
-                Sym("client_buffers", k)
+                b = Sym("client_buffers", k)
             );
             return None;
-        }
-        Some(Window::new(buffers, r.buffers_paddr))
+        };
+        Some(buffers)
     } else {
         None
     };

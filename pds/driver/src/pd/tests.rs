@@ -318,7 +318,6 @@ fn the_chip_must_be_one_the_initialiser_bound_and_the_driver_supports() {
             rx_queues: Err(RegionError::NotMapped { name: "rx_queues" }),
             tx_queues: Err(RegionError::NotMapped { name: "tx_queues" }),
             buffers: Err(RegionError::NotMapped { name: "client_buffers" }),
-            buffers_paddr: 0,
         }),
     };
     let unset = Settings { nic_pci_id: 0, ..settings() };
