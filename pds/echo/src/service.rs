@@ -23,6 +23,9 @@ pub trait Platform {
     fn print(&mut self, line: fmt::Arguments<'_>);
     /// A protected call to the stack (channel 1); the adapter prints a failure itself.
     fn call_netstack(&mut self, request: &Message) -> Result<Message, CallFailed>;
+    /// Called between bounded polls while a backlog remains: let other PDs of this priority
+    /// (e.g. another stack's echo) run before the next batch. Default: nothing.
+    fn yield_now(&mut self) {}
 }
 
 /// Why a call to the stack got no reply.
@@ -160,6 +163,7 @@ impl<'a> EchoPd<'a> {
                 break;
             }
             self.repolls += 1;
+            p.yield_now();
         }
     }
 

@@ -25,6 +25,9 @@ pub trait Platform {
     fn now_tsc(&mut self) -> u64;
     /// Print one line on the console.
     fn print(&mut self, line: fmt::Arguments<'_>);
+    /// Called between bounded polls while a backlog remains: let other PDs of this priority
+    /// (e.g. a second stack on the same NIC) run before the next batch. Default: nothing.
+    fn yield_now(&mut self) {}
 }
 
 /// Counters of the PD around the stack: what woke it and what it signalled.
@@ -153,6 +156,7 @@ impl<'a> Runner<'a> {
             if !a.more_work {
                 return a;
             }
+            p.yield_now();
         }
     }
 

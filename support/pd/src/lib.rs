@@ -85,6 +85,14 @@ impl Handler for NullHandler {
     fn notified(&mut self, _channels: ChannelSet) {}
 }
 
+/// Gives the processor to the next runnable PD of the same priority (`seL4_Yield`: this PD goes
+/// to the back of its priority's queue; returns at once if no other is runnable). A PD with a
+/// backlog calls it between bounded batches, so PDs of one priority share the processor batch
+/// by batch rather than a whole time slice at a time.
+pub fn yield_now() {
+    sel4::syscall::yield_now();
+}
+
 /// Faults the PD on purpose (the monitor then reports it); what the panic handler ends with.
 #[cfg(not(test))]
 pub fn fault() -> ! {

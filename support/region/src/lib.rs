@@ -181,23 +181,70 @@ impl MappedRegion {
         }
     }
 
-    /// Copies `buf.len()` bytes from `offset` into `buf` (volatile loads).
+    /// Copies `buf.len()` bytes from `offset` into `buf` (volatile loads, 8 bytes at a time
+    /// where the region address is 8-byte aligned: a frame is copied in ~190 loads, not 1514).
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), OutOfBounds> {
         self.range(offset, buf.len())?;
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: offset + i < size (checked above) and the constructor's contract makes the
-            // whole range mapped and readable.
-            *b = unsafe { self.base.add(offset + i).read_volatile() };
+        let mut i = 0;
+        while i < buf.len() {
+            let p = self.base.wrapping_add(offset + i);
+            if (p as usize) % 8 == 0 && buf.len() - i >= 8 {
+                // SAFETY: offset + i + 8 <= size (checked above), `p` is 8-byte aligned, and the
+                // constructor's contract makes the whole range mapped and readable.
+                let w = unsafe { p.cast::<u64>().read_volatile() };
+                buf[i..i + 8].copy_from_slice(&w.to_ne_bytes());
+                i += 8;
+            } else {
+                // SAFETY: offset + i < size (checked above); readable by the constructor's contract.
+                buf[i] = unsafe { p.read_volatile() };
+                i += 1;
+            }
         }
         Ok(())
     }
 
-    /// Copies `data` to `offset` (volatile stores).
+    /// Copies `data` to `offset` (volatile stores, 8 bytes at a time where aligned, as `read`).
     pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), OutOfBounds> {
         self.range(offset, data.len())?;
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: in bounds (checked above); writable by the constructor's contract.
-            unsafe { self.base.add(offset + i).write_volatile(*b) };
+        let mut i = 0;
+        while i < data.len() {
+            let p = self.base.wrapping_add(offset + i);
+            if (p as usize) % 8 == 0 && data.len() - i >= 8 {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&data[i..i + 8]);
+                // SAFETY: in bounds (checked above), 8-byte aligned, writable by the
+                // constructor's contract.
+                unsafe { p.cast::<u64>().write_volatile(u64::from_ne_bytes(w)) };
+                i += 8;
+            } else {
+                // SAFETY: in bounds (checked above); writable by the constructor's contract.
+                unsafe { p.write_volatile(data[i]) };
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies `len` bytes from `offset` in this region to `dst_offset` in `dst` in one pass
+    /// (volatile loads and stores, 8 bytes at a time where both sides are aligned alike): e.g.
+    /// a received frame from a driver's pool into a client's buffer without a bounce buffer.
+    pub fn copy_to(&self, offset: usize, dst: &MappedRegion, dst_offset: usize, len: usize) -> Result<(), OutOfBounds> {
+        self.range(offset, len)?;
+        dst.range(dst_offset, len)?;
+        let mut i = 0;
+        while i < len {
+            let s = self.base.wrapping_add(offset + i);
+            let d = dst.base.wrapping_add(dst_offset + i);
+            if (s as usize) % 8 == 0 && (d as usize) % 8 == 0 && len - i >= 8 {
+                // SAFETY: both ranges are in bounds (checked above) and 8-byte aligned here; the
+                // constructors' contracts make them mapped, readable and (dst) writable.
+                unsafe { d.cast::<u64>().write_volatile(s.cast::<u64>().read_volatile()) };
+                i += 8;
+            } else {
+                // SAFETY: in bounds (checked above), as above.
+                unsafe { d.write_volatile(s.read_volatile()) };
+                i += 1;
+            }
         }
         Ok(())
     }
@@ -327,10 +374,16 @@ impl DmaRegion {
         self.region.read(offset, buf)
     }
 
-    /// Copies `data` into the region at `offset` (e.g. a frame into a client's buffer); an
-    /// error if the range leaves the region.
+    /// Copies `data` into the region at `offset`; an error if the range leaves the region.
     pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), OutOfBounds> {
         self.region.write(offset, data)
+    }
+
+    /// Copies `len` bytes at `offset` into `dst` at `dst_offset` in one pass (e.g. a received
+    /// frame from the driver's pool into a client's buffer); an error if either range leaves
+    /// its region.
+    pub fn copy_to(&self, offset: usize, dst: &DmaRegion, dst_offset: usize, len: usize) -> Result<(), OutOfBounds> {
+        self.region.copy_to(offset, &dst.region, dst_offset, len)
     }
 }
 
@@ -363,6 +416,45 @@ mod tests {
         r.require(64).unwrap();
         r.require_aligned(1).unwrap();
         assert!(r.require_aligned(0).is_err());
+    }
+
+    /// Copies of every length at every alignment land byte-exact and touch nothing else (the
+    /// word-at-a-time path and its byte head and tail).
+    #[test]
+    fn copies_at_any_alignment_are_exact() {
+        let r = MappedRegion::zeroed("t", 96);
+        for offset in 0..17 {
+            for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 40, 63] {
+                r.write(0, &[0u8; 96]).unwrap();
+                let data: std::vec::Vec<u8> = (0..len).map(|i| (i * 7 + offset + 1) as u8).collect();
+                r.write(offset, &data).unwrap();
+                let mut all = [0u8; 96];
+                r.read(0, &mut all).unwrap();
+                assert_eq!(&all[offset..offset + len], &data[..], "offset {offset} len {len}");
+                assert!(all[..offset].iter().chain(&all[offset + len..]).all(|&b| b == 0), "offset {offset} len {len}");
+                let mut back = std::vec![0u8; len];
+                r.read(offset, &mut back).unwrap();
+                assert_eq!(back, data);
+            }
+        }
+    }
+
+    #[test]
+    fn region_to_region_copies_are_exact_and_bounded() {
+        let a = MappedRegion::zeroed("a", 64);
+        let b = MappedRegion::zeroed("b", 64);
+        let data: std::vec::Vec<u8> = (0..64u8).map(|i| i ^ 0xa5).collect();
+        a.write(0, &data).unwrap();
+        for (so, d_o, len) in [(0, 0, 64), (3, 5, 40), (8, 1, 17), (1, 9, 0)] {
+            b.write(0, &[0u8; 64]).unwrap();
+            a.copy_to(so, &b, d_o, len).unwrap();
+            let mut out = [0u8; 64];
+            b.read(0, &mut out).unwrap();
+            assert_eq!(&out[d_o..d_o + len], &data[so..so + len]);
+            assert!(out[..d_o].iter().chain(&out[d_o + len..]).all(|&x| x == 0));
+        }
+        assert!(a.copy_to(60, &b, 0, 8).is_err(), "source past its end");
+        assert!(a.copy_to(0, &b, 60, 8).is_err(), "destination past its end");
     }
 
     #[test]

@@ -40,12 +40,13 @@ pub trait RxPool {
     fn buffers(&self) -> usize {
         self.len() / POOL_BUF
     }
-    /// Copies pool bytes at `offset` into `buf`; false if the range leaves the pool.
+    /// Copies pool bytes at `offset` into `buf` (a frame's header, to demultiplex it); false if
+    /// the range leaves the pool.
     fn read(&self, offset: usize, buf: &mut [u8]) -> bool;
-    /// Writes `data` into client memory at physical address `phys` through the driver's
-    /// mapping of that client's buffers; false (nothing written) if no mapping covers all of
-    /// `phys..phys + data.len()`.
-    fn write_client(&mut self, phys: u64, data: &[u8]) -> bool;
+    /// Copies `len` pool bytes at `offset` into client memory at physical address `phys`
+    /// through the driver's mapping of that client's buffers; false (nothing written) if the
+    /// range leaves the pool or no mapping covers all of `phys..phys + len`.
+    fn copy_to_client(&mut self, offset: usize, len: usize, phys: u64) -> bool;
 }
 
 /// No pool: a direct-mode driver (one session at a time, zero copies).
@@ -62,7 +63,7 @@ impl RxPool for NoPool {
     fn read(&self, _: usize, _: &mut [u8]) -> bool {
         false
     }
-    fn write_client(&mut self, _: u64, _: &[u8]) -> bool {
+    fn copy_to_client(&mut self, _: usize, _: usize, _: u64) -> bool {
         false
     }
 }
@@ -96,10 +97,10 @@ impl<'q, B: NicBackend, T: Translate, C: RxPool> Driver<'q, B, T, C> {
         posted
     }
 
-    /// Copies completed frames to their sessions, at most `budget` frames.
+    /// Copies completed frames to their sessions, at most `budget` frames. Only the header is
+    /// read to demultiplex; a frame no destination can take is never copied.
     pub(super) fn deliver_pool_completions(&mut self, budget: u64) -> RxRound {
         let mut round = RxRound { work: 0, delivered: SessionSet::EMPTY, backlog: false };
-        let mut frame = [0u8; RX_BUF_LEN as usize];
         while self.rxr.count > 0 {
             let slot = self.rxr.head;
             let Some(done) = self.backend.rx_poll(slot) else {
@@ -113,22 +114,20 @@ impl<'q, B: NicBackend, T: Translate, C: RxPool> Driver<'q, B, T, C> {
             self.backend.rx_clear(slot);
             let _ = self.rxr.pop();
             let len = done.len as usize;
-            if !done.ok || len < 6 || len > frame.len() {
+            let at = usize::from(slot) * POOL_BUF;
+            let mut dst = [0u8; 6];
+            if !done.ok || len < 14 || len > RX_BUF_LEN as usize || !self.pool.read(at, &mut dst) {
                 self.stats.rx_frame_errors += 1;
                 continue;
             }
-            let f = &mut frame[..len];
-            if !self.pool.read(usize::from(slot) * super::POOL_BUF, f) {
-                self.stats.rx_frame_errors += 1;
-                continue;
-            }
-            let dst = MacAddr([f[0], f[1], f[2], f[3], f[4], f[5]]);
+            let dst = MacAddr(dst);
+            let frame = Frame { at, len: len as u32 };
             let Self { clients, xlate, pool, stats, .. } = self;
             if dst.0[0] & 1 != 0 {
                 // Broadcast and multicast: every open session, each into its own buffer.
                 for (k, c) in clients.iter_mut().enumerate() {
                     if let Some(c) = c {
-                        if copy_to(c, f, xlate, pool, stats) {
+                        if copy_to(c, frame, xlate, pool, stats) {
                             round.delivered = round.delivered.with(k);
                         }
                     }
@@ -136,7 +135,7 @@ impl<'q, B: NicBackend, T: Translate, C: RxPool> Driver<'q, B, T, C> {
             } else {
                 match clients.iter_mut().enumerate().find(|(_, c)| c.as_ref().is_some_and(|c| c.mac == dst)) {
                     Some((k, Some(c))) => {
-                        if copy_to(c, f, xlate, pool, stats) {
+                        if copy_to(c, frame, xlate, pool, stats) {
                             round.delivered = round.delivered.with(k);
                         }
                     }
@@ -148,12 +147,21 @@ impl<'q, B: NicBackend, T: Translate, C: RxPool> Driver<'q, B, T, C> {
     }
 }
 
+/// A received frame in the pool.
+#[derive(Clone, Copy)]
+struct Frame {
+    /// Its pool offset.
+    at: usize,
+    /// Its length.
+    len: u32,
+}
+
 /// Copies `frame` into the next usable free buffer of `c` and publishes it on its receive
 /// queue; false (counted) if the client has no room, no buffer, or only refused ones. Also
 /// true when a buffer went back empty instead (the client has news either way).
 fn copy_to<T: Translate, C: RxPool>(
     c: &mut Client<'_>,
-    frame: &[u8],
+    frame: Frame,
     xlate: &mut T,
     pool: &mut C,
     stats: &mut Stats,
@@ -170,7 +178,7 @@ fn copy_to<T: Translate, C: RxPool>(
             return false;
         }
     }
-    let len = frame.len() as u32;
+    let len = frame.len;
     for _ in 0..TRIES_PER_FRAME {
         let d = match c.rx.free.dequeue() {
             Ok(Some(d)) => d,
@@ -195,7 +203,7 @@ fn copy_to<T: Translate, C: RxPool>(
                 continue;
             }
         };
-        if !pool.write_client(phys, frame) {
+        if !pool.copy_to_client(frame.at, len as usize, phys) {
             // The driver does not map this memory (a system-file omission, not the client's
             // fault): the buffer goes back empty.
             return return_empty(c, d);

@@ -42,12 +42,13 @@ impl RxPool for PdPool {
     fn read(&self, offset: usize, buf: &mut [u8]) -> bool {
         self.pool.as_ref().is_some_and(|p| p.read(offset, buf).is_ok())
     }
-    fn write_client(&mut self, phys: u64, data: &[u8]) -> bool {
-        let end = phys.checked_add(data.len() as u64);
+    fn copy_to_client(&mut self, offset: usize, len: usize, phys: u64) -> bool {
+        let Some(pool) = &self.pool else { return false };
+        let end = phys.checked_add(len as u64);
         self.windows.iter().flatten().any(|w| {
             let base = w.phys_base();
             let fits = phys >= base && end.is_some_and(|e| e <= base + w.len() as u64);
-            fits && w.write((phys - base) as usize, data).is_ok()
+            fits && pool.copy_to(offset, w, (phys - base) as usize, len).is_ok()
         })
     }
 }

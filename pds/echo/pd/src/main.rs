@@ -30,6 +30,9 @@ impl Platform for Kernel {
     fn print(&mut self, line: core::fmt::Arguments<'_>) {
         debug_println!("{}: {line}", pd::name());
     }
+    fn yield_now(&mut self) {
+        pd::yield_now();
+    }
     fn call_netstack(&mut self, m: &Message) -> Result<Message, CallFailed> {
         NETSTACK.pp_call(m).map_err(|e| match e {
             pd::Error::Refused { code, .. } if code == Refusal::RESTARTED.0 => CallFailed::Restarted,

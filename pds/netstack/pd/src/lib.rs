@@ -43,6 +43,9 @@ impl Platform for Kernel {
     fn print(&mut self, line: core::fmt::Arguments<'_>) {
         debug_println!("{}: {}", pd::name(), line);
     }
+    fn yield_now(&mut self) {
+        pd::yield_now();
+    }
 }
 
 impl startup::Kernel for Kernel {

@@ -10,6 +10,9 @@ use crate::wire::{self, Class, DropReason, UdpIn, UDP_HEADROOM};
 use smoltcp::time::Instant;
 use socket_api::{Endpoint, MAX_PAYLOAD};
 
+/// Most frames one poll takes from the driver (the driver's budget per event is 64 too).
+const RX_BATCH: u32 = 64;
+
 impl Netstack<'_> {
     /// Processes received frames; true if the batch limit stopped it.
     pub(super) fn receive(&mut self, now: Instant) -> bool {
@@ -21,7 +24,9 @@ impl Netstack<'_> {
             self.fast_path(f, u);
             self.dev.rx.give_back(f.slot);
         }
-        let budget = self.dev.rx.ring().active.capacity();
+        // Bounded per poll: a batch, after which the PD loop yields to other PDs of its
+        // priority (another stack on the same NIC) while a backlog remains.
+        let budget = self.dev.rx.ring().active.capacity().min(RX_BATCH);
         for _ in 0..budget {
             let Some(f) = self.dev.rx.next_frame() else { return false };
             let ports = &self.ports;
