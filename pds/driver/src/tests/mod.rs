@@ -6,6 +6,7 @@
 extern crate std;
 
 mod filter;
+mod multi;
 
 use crate::engine::Config;
 use crate::model::rig::*;
