@@ -308,6 +308,46 @@ impl Translate for FakeXlate {
     }
 }
 
+/// A multi-session driver's receive pool in the fake physical memory, copying into the client
+/// dataspaces listed as its windows (what the PD's `client_buffers<k>` maps are).
+pub struct PhysPool {
+    phys: Phys,
+    base: u64,
+    len: usize,
+    windows: Vec<(u64, u64)>,
+    /// Frames copied into a client so far.
+    pub copies: u64,
+}
+
+impl PhysPool {
+    /// The pool of `len` bytes at `base`, copying into `windows` (physical base, size).
+    pub fn new(phys: &Phys, base: u64, len: usize, windows: Vec<(u64, u64)>) -> Self {
+        Self { phys: phys.clone(), base, len, windows, copies: 0 }
+    }
+}
+
+impl crate::engine::RxPool for PhysPool {
+    fn phys_base(&self) -> u64 {
+        self.base
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn read(&self, offset: usize, buf: &mut [u8]) -> bool {
+        offset + buf.len() <= self.len && self.phys.borrow_mut().read(self.base + offset as u64, buf)
+    }
+    fn copy_to_client(&mut self, offset: usize, len: usize, phys: u64) -> bool {
+        let in_window = self.windows.iter().any(|&(b, n)| phys >= b && phys + len as u64 <= b + n);
+        if !in_window || offset + len > self.len {
+            return false;
+        }
+        let mut tmp = std::vec![0u8; len];
+        let mut mem = self.phys.borrow_mut();
+        self.copies += 1;
+        mem.read(self.base + offset as u64, &mut tmp) && mem.write(phys, &tmp)
+    }
+}
+
 /// Builds an Ethernet frame of `len` bytes (60..=1514) to `dst` with a recognisable payload.
 pub fn test_frame(dst: [u8; 6], src: [u8; 6], len: usize, seq: u32) -> Vec<u8> {
     let mut f = Vec::with_capacity(len);

@@ -32,7 +32,7 @@ pub struct Settings {
     /// the client's buffers, more through the receive pool).
     pub sessions: u64,
     /// Each session's client PD index (`client_pd`, `client_pd1`, ...): what the driver names
-    /// when it asks the manager to attach.
+    /// when it asks the manager to attach; [`NOT_SET`] if the file gives none.
     pub client_pds: [u64; MAX_SESSIONS],
     /// Each session's station address as [`MacAddr::to_word`] (`mac`, `mac1`, ...); 0 = the
     /// NIC's own (session 0 only).
@@ -47,6 +47,9 @@ pub struct Settings {
     /// started), named in DEVICE_RESET so the manager can order it against fault notices.
     pub generation: u32,
 }
+
+/// A PD-index setvar nobody set (the binary's placeholder): PD index 0 is a real PD.
+pub const NOT_SET: u64 = u64::MAX;
 
 /// One session's regions, as the runtime's region helper gave them.
 pub struct SessionRegions {
@@ -152,6 +155,16 @@ fn session_cfg<P: Platform>(
     pooled: bool,
     platform: &P,
 ) -> Option<(SessionCfg, Option<Window>)> {
+    if s.client_pds[k] == NOT_SET {
+        say!(
+            platform,
+            "session {}: setvar {} is not set (<setvar symbol=\"{}\" pd_index=\"<its client>\"/>)",
+            k + 1,
+            Sym("client_pd", k),
+            Sym("client_pd", k)
+        );
+        return None;
+    }
     let Some(client) = PdId::new(s.client_pds[k]) else {
         say!(platform, "setvar {} = {} is not a PD index (session {})", Sym("client_pd", k), s.client_pds[k], k + 1);
         return None;

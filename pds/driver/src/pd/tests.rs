@@ -20,12 +20,19 @@ use super::start::{config, Parts, SessionCfg, Settings};
 use super::{DriverPd, Manager, PdPool, Platform, State, Xlate};
 use crate::engine::SessionSet;
 use crate::model::rig::{E1000Fx, Fixture, MAC, PHYS_BASE};
-use crate::model::{Clock, PhysMem};
+use crate::model::{Clock, PhysMem, PhysPool};
 use crate::xlate::CacheXlate;
 
 const DS: u32 = 1;
 const DS_PHYS: u64 = PHYS_BASE + 0x10_0000;
 const PAGES: u32 = 64;
+/// Session 2's dataspace (a two-session driver), after DS in the fake memory.
+const DS2: u32 = 2;
+const DS2_PHYS: u64 = DS_PHYS + PAGES as u64 * 4096;
+/// A two-session driver's receive pool, after DS2.
+const POOL_PHYS: u64 = DS2_PHYS + PAGES as u64 * 4096;
+/// Session 2's MAC (the system file's `mac1`).
+const MAC1: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
 
 struct Fake {
     lines: Vec<String>,
@@ -64,24 +71,27 @@ impl Platform for FakePlatform {
             return Err("stopped");
         }
         f.requests.push(req);
-        let publish = |f: &mut Fake, page: u32, pinned| {
-            let t = Translation { ds: DsId(DS), page, frame: DS_PHYS + u64::from(page) * 4096, pinned, expiry: 0 };
-            f.writer.write(page as usize, &t).unwrap();
+        // Dataspace DS (cache entries 0..PAGES) and DS2 (PAGES..2 * PAGES).
+        let at = |ds: DsId| if ds.0 == DS2 { (PAGES, DS2_PHYS) } else { (0, DS_PHYS) };
+        let publish = |f: &mut Fake, ds: DsId, page: u32, pinned| {
+            let (base, phys) = at(ds);
+            let t = Translation { ds, page, frame: phys + u64::from(page) * 4096, pinned, expiry: 0 };
+            f.writer.write((base + page) as usize, &t).unwrap();
             t
         };
         let r = match req {
-            MgrRequest::Attach { ds, .. } if ds.0 == DS => {
-                Ok(MgrReply::Attached(Attachment::new(ds, 0, PAGES, 4096).unwrap()))
+            MgrRequest::Attach { ds, .. } if ds.0 == DS || ds.0 == DS2 => {
+                Ok(MgrReply::Attached(Attachment::new(ds, at(ds).0, PAGES, 4096).unwrap()))
             }
             MgrRequest::Attach { .. } => Err(MgrError::UnknownDataspace),
             MgrRequest::Detach { .. } => Ok(MgrReply::Done),
-            MgrRequest::Refill { page, .. } => Ok(MgrReply::Translated(publish(&mut f, page, false))),
-            MgrRequest::Pin { first, .. } => {
-                publish(&mut f, first, true);
+            MgrRequest::Refill { ds, page } => Ok(MgrReply::Translated(publish(&mut f, ds, page, false))),
+            MgrRequest::Pin { ds, first, .. } => {
+                publish(&mut f, ds, first, true);
                 Ok(MgrReply::PinCount { held: 1, quota: 1000 })
             }
-            MgrRequest::Unpin { first, .. } => {
-                publish(&mut f, first, false);
+            MgrRequest::Unpin { ds, first, .. } => {
+                publish(&mut f, ds, first, false);
                 Ok(MgrReply::PinCount { held: 0, quota: 1000 })
             }
             MgrRequest::DeviceReset { .. } => Err(MgrError::NotFaulted),
@@ -339,4 +349,154 @@ fn the_chip_must_be_one_the_initialiser_bound_and_the_driver_supports() {
     assert!(parts(none(), &e1000e, &p).is_none());
     assert!(p.lines().iter().any(|l| l.contains("nic_regs")), "{:?}", p.lines());
     assert_eq!(p.lines().last().map(String::as_str), Some("cannot start; refusing every session"));
+}
+
+type Nic2 = DriverPd<Nic, FakePlatform, PhysPool>;
+
+/// A two-session driver (pooled receive): session 1 for PD #2 (dataspace DS, the NIC's MAC),
+/// session 2 for PD #3 (dataspace DS2, MAC1).
+fn driver2() -> (Nic2, FakePlatform) {
+    let pool_len = 256 * crate::engine::POOL_BUF;
+    let phys = PhysMem::new(PHYS_BASE, (POOL_PHYS - PHYS_BASE) as usize + pool_len);
+    let (_model, nic) = E1000Fx::build(&phys, &Clock::default());
+    let cache = region_host::zeroed("translation_cache", 0x4000);
+    let writer = CacheWriter::new(table_from_region(&cache).unwrap());
+    let p = FakePlatform(Rc::new(RefCell::new(Fake {
+        lines: Vec::new(),
+        requests: Vec::new(),
+        writer,
+        notified: 0,
+        acks: 0,
+        stopped: false,
+    })));
+    let xlate: Xlate<FakePlatform> =
+        CacheXlate::new(table_from_region(&cache).unwrap(), Manager::new(p.clone()), 1 << 20);
+    let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
+    let s0 = SessionCfg {
+        client: PdId::new(2).unwrap(),
+        mac: None,
+        rx_queues: queue("rx_queues"),
+        tx_queues: queue("tx_queues"),
+    };
+    let s1 = SessionCfg {
+        client: PdId::new(3).unwrap(),
+        mac: Some(MacAddr(MAC1)),
+        rx_queues: queue("rx_queues1"),
+        tx_queues: queue("tx_queues1"),
+    };
+    let windows = std::vec![(DS_PHYS, u64::from(PAGES) * 4096), (DS2_PHYS, u64::from(PAGES) * 4096)];
+    let pool = PhysPool::new(&phys, POOL_PHYS, pool_len, windows);
+    let parts = Parts { nic, xlate, pool, sessions: [Some(s0), Some(s1), None, None], cfg: config(0) };
+    let settings =
+        Settings { sessions: 2, client_pds: [2, 3, 0, 0], macs: [0, MacAddr(MAC1).to_word(), 0, 0], ..settings() };
+    let d = DriverPd::new(Some(parts), &settings, p.clone(), |s| std::boxed::Box::leak(std::boxed::Box::new(s)));
+    (d, p)
+}
+
+fn open_k(d: &mut Nic2, k: usize, ids: &[u32]) -> Result<SessionReply, SessionError> {
+    let ids: Vec<DsId> = ids.iter().map(|&i| DsId(i)).collect();
+    let reply = d.protected(k, &SessionRequest::Open(DsList::new(&ids).unwrap()).encode()).unwrap();
+    SessionReply::decode(Op::Open, &reply).unwrap()
+}
+
+fn close_k(d: &mut Nic2, k: usize, session: u32) -> Result<SessionReply, SessionError> {
+    let reply = d.protected(k, &SessionRequest::Close { session }.encode()).unwrap();
+    SessionReply::decode(Op::Close, &reply).unwrap()
+}
+
+/// Each session opens on its own channel with its own id and MAC, is closed, dropped on its
+/// client's fault and reopened without touching the other; a session the file does not
+/// configure, and a CLOSE naming another session's id, are refused.
+#[test]
+fn two_sessions_open_close_and_fail_independently() {
+    let (mut d, p) = driver2();
+    assert_eq!(open_k(&mut d, 0, &[DS]), Ok(SessionReply::Opened { session: 1, mac: MacAddr(MAC) }));
+    assert_eq!(open_k(&mut d, 1, &[DS2]), Ok(SessionReply::Opened { session: 2, mac: MacAddr(MAC1) }));
+    assert!(p.lines().iter().any(|l| l.starts_with("session 2 open for PD #3: 1 dataspace(s), MAC 52:54:00:12:34:57")));
+    assert_eq!(d.open_sessions(), SessionSet::EMPTY.with(0).with(1));
+    // Session 2's client cannot open with session 1's dataspace: it is attached for session 1.
+    assert_eq!(open_k(&mut d, 1, &[DS]), Err(SessionError::DuplicateDataspace), "replaced, then refused");
+    assert!(p.lines().iter().any(|l| l.contains("OPEN while session 2 is open")), "{:?}", p.lines());
+    assert_eq!(open_k(&mut d, 1, &[DS2]), Ok(SessionReply::Opened { session: 2, mac: MacAddr(MAC1) }));
+
+    // DRIVER_STATS answers each session with its own counters.
+    let reply = d.protected(1, &SessionRequest::Stats.encode()).unwrap();
+    assert!(matches!(SessionReply::decode(Op::Stats, &reply), Ok(Ok(SessionReply::Stats(_)))));
+    // A CLOSE from session 2's client naming session 1 is refused; its own is served.
+    assert_eq!(close_k(&mut d, 1, 1), Err(SessionError::UnknownSession));
+    let before = p.requests().len();
+    assert_eq!(close_k(&mut d, 1, 2), Ok(SessionReply::Closed));
+    assert!(p
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("session 2 closed: buffers returned, 0 transmission(s) still with the device")));
+    let detached: Vec<_> =
+        p.requests()[before..].iter().filter(|r| matches!(r, MgrRequest::Detach { .. })).cloned().collect();
+    assert_eq!(
+        detached,
+        std::vec![MgrRequest::Detach { client: PdId::new(3).unwrap(), ds: DsId(DS2) }],
+        "only its own"
+    );
+    assert_eq!(d.open_sessions(), SessionSet::EMPTY.with(0), "session 1 untouched");
+    assert!(!p.lines().iter().any(|l| l.starts_with("session 1 closed")));
+
+    // Session 1's client faults: only session 1 goes; session 2 reopens meanwhile.
+    assert!(open_k(&mut d, 1, &[DS2]).is_ok());
+    d.client_faulted(0);
+    assert!(p.lines().iter().any(|l| l == "session 1's client faulted (monitor's notice); dropping its session"));
+    assert_eq!(d.open_sessions(), SessionSet::EMPTY.with(1));
+    assert!(open_k(&mut d, 0, &[DS]).is_ok(), "its new instance is served");
+
+    // A session the system file does not give the driver.
+    assert_eq!(open_k(&mut d, 2, &[DS]), Err(SessionError::NoFreeSession));
+    assert!(p.lines().iter().any(|l| l
+        .starts_with("OPEN for session 3, which the system file does not give this driver (it serves 2 session(s))")));
+}
+
+/// The session setvars and regions a multi-session driver needs are checked at start, each
+/// missing piece said by name.
+#[test]
+fn session_settings_are_checked_at_start() {
+    use super::start::{parts, Regions};
+    use super::SessionRegions;
+    use region::DmaRegion;
+    let (_, p) = driver();
+    let regions = |windows: bool| Regions {
+        nic_regs: Ok(region_host::zeroed("nic_regs", 0x20000)),
+        driver_dma: Ok(DmaRegion::new(region_host::zeroed("driver_dma", 0x90000), 0x100000)),
+        translation_cache: Ok(region_host::zeroed("translation_cache", 0x4000)),
+        sessions: core::array::from_fn(|k| SessionRegions {
+            rx_queues: Ok(region_host::zeroed("rx_queues", nic_api::QUEUE_REGION_SIZE)),
+            tx_queues: Ok(region_host::zeroed("tx_queues", nic_api::QUEUE_REGION_SIZE)),
+            buffers: if windows {
+                Ok(DmaRegion::new(region_host::zeroed("client_buffers", 0x1000), 0x200000 + k as u64 * 0x1000))
+            } else {
+                Err(region::RegionError::NotMapped { name: "client_buffers1" })
+            },
+        }),
+    };
+    let two =
+        Settings { sessions: 2, client_pds: [2, 3, 0, 0], macs: [0, MacAddr(MAC1).to_word(), 0, 0], ..settings() };
+    let said = |p: &FakePlatform, text: &str| p.lines().iter().any(|l| l.contains(text));
+
+    assert!(parts(regions(true), &Settings { sessions: 5, ..two }, &p).is_none());
+    assert!(said(&p, "setvar sessions = 5 must be 1..=4"), "{:?}", p.lines());
+    assert!(parts(regions(true), &Settings { macs: [0; 4], ..two }, &p).is_none());
+    assert!(said(&p, "session 2 has no MAC: set <setvar symbol=\"mac1\""), "{:?}", p.lines());
+    assert!(parts(regions(true), &Settings { macs: [0, 0x01, 0, 0], ..two }, &p).is_none());
+    assert!(said(&p, "setvar mac1 = 0x1 is not a unicast station address"), "{:?}", p.lines());
+    assert!(parts(regions(true), &Settings { client_pds: [2, super::start::NOT_SET, 0, 0], ..two }, &p).is_none());
+    assert!(said(&p, "session 2: setvar client_pd1 is not set"), "{:?}", p.lines());
+    assert!(parts(regions(true), &Settings { client_pds: [2, 1 << 40, 0, 0], ..two }, &p).is_none());
+    assert!(said(&p, "setvar client_pd1 = 1099511627776 is not a PD index (session 2)"), "{:?}", p.lines());
+    assert!(parts(regions(false), &two, &p).is_none());
+    assert!(said(&p, "setvar_vaddr=\"client_buffers\""), "{:?}", p.lines());
+    let mut small = regions(true);
+    small.driver_dma = Ok(DmaRegion::new(region_host::zeroed("driver_dma", 0x10000), 0x100000));
+    assert!(parts(small, &two, &p).is_none());
+    assert!(said(&p, "driver_dma must be at least 0x90000 bytes (it is 0x10000)"), "{:?}", p.lines());
+
+    let built = parts(regions(true), &two, &p).expect("a good two-session configuration");
+    assert!(built.sessions[1].as_ref().is_some_and(|s| s.mac == Some(MacAddr(MAC1))));
+    assert!(said(&p, "2 sessions (session 1 PD #2, session 2 PD #3), receive pool of 256 buffers"), "{:?}", p.lines());
 }

@@ -11,9 +11,9 @@ extern crate std;
 use std::vec::Vec;
 
 use crate::backend::MacAddr;
-use crate::engine::{Config, Driver, OpenError, RxPool, SessionSet, MAX_SESSIONS, POOL_BUF};
+use crate::engine::{Config, Driver, OpenError, SessionSet, MAX_SESSIONS, POOL_BUF};
 use crate::model::rig::{Dp64Fx, E1000Fx, Fixture, MAC, PEER, PHYS_BASE, RING_BYTES};
-use crate::model::{test_frame, Clock, FakeXlate, NicModel, Phys, PhysMem};
+use crate::model::{test_frame, Clock, FakeXlate, NicModel, Phys, PhysMem, PhysPool};
 use crate::session::Session;
 use ring::{CacheLine, Desc};
 
@@ -39,35 +39,6 @@ fn ds(k: usize) -> u32 {
 
 fn ds_phys(k: usize) -> u64 {
     DS_PHYS + k as u64 * DS_SIZE
-}
-
-/// The pool in fake physical memory, copying into the clients' dataspaces (the driver's
-/// windows: every client dataspace, as the PD maps each `client_buffers<k>`).
-struct ModelPool {
-    phys: Phys,
-    copies: u64,
-}
-
-impl RxPool for ModelPool {
-    fn phys_base(&self) -> u64 {
-        POOL_PHYS
-    }
-    fn len(&self) -> usize {
-        POOL_LEN
-    }
-    fn read(&self, offset: usize, buf: &mut [u8]) -> bool {
-        offset + buf.len() <= POOL_LEN && self.phys.borrow_mut().read(POOL_PHYS + offset as u64, buf)
-    }
-    fn copy_to_client(&mut self, offset: usize, len: usize, phys: u64) -> bool {
-        let in_window = (0..MAX_SESSIONS).any(|k| phys >= ds_phys(k) && phys + len as u64 <= ds_phys(k) + DS_SIZE);
-        if !in_window || offset + len > POOL_LEN {
-            return false;
-        }
-        let mut tmp = std::vec![0u8; len];
-        let mut mem = self.phys.borrow_mut();
-        self.copies += 1;
-        mem.read(POOL_PHYS + offset as u64, &mut tmp) && mem.write(phys, &tmp)
-    }
 }
 
 /// One simulated client: the other end of a session's queues.
@@ -122,7 +93,7 @@ impl Client {
 struct Multi<F: Fixture> {
     phys: Phys,
     model: std::rc::Rc<core::cell::RefCell<F::M>>,
-    driver: Driver<'static, F::B, FakeXlate, ModelPool>,
+    driver: Driver<'static, F::B, FakeXlate, PhysPool>,
     clients: [Option<Client>; MAX_SESSIONS],
     clock: Clock,
     wire: Vec<Vec<u8>>,
@@ -137,7 +108,8 @@ fn multi<F: Fixture>() -> Multi<F> {
         xlate.add(ds(k), ds_phys(k), DS_SIZE);
     }
     let cfg = Config { rx_slots: SLOTS, tx_slots: SLOTS, budget: 32, holdoff_us: 0 };
-    let pool = ModelPool { phys: phys.clone(), copies: 0 };
+    let windows = (0..MAX_SESSIONS).map(|k| (ds_phys(k), DS_SIZE)).collect();
+    let pool = PhysPool::new(&phys, POOL_PHYS, POOL_LEN, windows);
     let driver = match Driver::start(backend, xlate, pool, cfg) {
         Ok(d) => d,
         Err((e, ..)) => panic!("{}: start: {e}", F::NAME),
