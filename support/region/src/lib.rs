@@ -188,7 +188,7 @@ impl MappedRegion {
         let mut i = 0;
         while i < buf.len() {
             let p = self.base.wrapping_add(offset + i);
-            if (p as usize) % 8 == 0 && buf.len() - i >= 8 {
+            if (p as usize).is_multiple_of(8) && buf.len() - i >= 8 {
                 // SAFETY: offset + i + 8 <= size (checked above), `p` is 8-byte aligned, and the
                 // constructor's contract makes the whole range mapped and readable.
                 let w = unsafe { p.cast::<u64>().read_volatile() };
@@ -209,7 +209,7 @@ impl MappedRegion {
         let mut i = 0;
         while i < data.len() {
             let p = self.base.wrapping_add(offset + i);
-            if (p as usize) % 8 == 0 && data.len() - i >= 8 {
+            if (p as usize).is_multiple_of(8) && data.len() - i >= 8 {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(&data[i..i + 8]);
                 // SAFETY: in bounds (checked above), 8-byte aligned, writable by the
@@ -235,7 +235,7 @@ impl MappedRegion {
         while i < len {
             let s = self.base.wrapping_add(offset + i);
             let d = dst.base.wrapping_add(dst_offset + i);
-            if (s as usize) % 8 == 0 && (d as usize) % 8 == 0 && len - i >= 8 {
+            if (s as usize).is_multiple_of(8) && (d as usize).is_multiple_of(8) && len - i >= 8 {
                 // SAFETY: both ranges are in bounds (checked above) and 8-byte aligned here; the
                 // constructors' contracts make them mapped, readable and (dst) writable.
                 unsafe { d.cast::<u64>().write_volatile(s.cast::<u64>().read_volatile()) };

@@ -211,7 +211,7 @@ impl Guest {
             })
             .collect();
         let fields = maps.iter().map(HashMap::len).max()?;
-        maps.into_iter().filter(|m| m.len() == fields).last()
+        maps.into_iter().rfind(|m| m.len() == fields)
     }
 }
 

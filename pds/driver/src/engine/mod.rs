@@ -554,18 +554,32 @@ impl<'q, B: NicBackend, T: Translate, C: RxPool> Driver<'q, B, T, C> {
         self.stats.rx_dropped_no_buffer += c.rx_missed;
     }
 
-    /// One bounded round of work. With no session open there is nothing to do: device
-    /// interrupts stay masked (pooled mode: frames wait in the ring for the first session).
+    /// One bounded round of work, for every open session. With none open there is no client
+    /// to serve (see the first branch).
     fn service(&mut self) -> Actions {
         if self.clients.iter().all(Option::is_none) {
-            self.set_irq_mask(false, false);
+            // Pooled: what arrives (broadcast; the filter holds no address) is for nobody and
+            // the pool buffers go straight back, interrupts on. Direct: nothing is posted, so
+            // the device receives nothing; interrupts off until a session opens.
+            if self.pooled {
+                let rx = self.deliver_pool_completions(u64::from(self.cfg.rx_slots));
+                let posted = self.post_pool();
+                self.kick_device(0, posted);
+                self.set_irq_mask(rx.backlog, false);
+                return Actions { more_work: rx.backlog, ..Actions::default() };
+            }
+            if !self.irq_masked {
+                self.backend.irq_mask();
+                self.irq_masked = true;
+            }
             return Actions::default();
         }
         let budget = u64::from(self.cfg.budget);
-        let mut news = notify::News::default();
-
-        // 1. Transmit completions: cheap, and they free ring space and client buffers.
-        news.tx = self.reap_tx_completions();
+        let mut news = notify::News {
+            // 1. Transmit completions: cheap, and they free ring space and client buffers.
+            tx: self.reap_tx_completions(),
+            rx: SessionSet::EMPTY,
+        };
         // 2. Receive completions, bounded by the budget; 3. refill the receive ring.
         let (rx, posted_rx) = if self.pooled {
             let rx = self.deliver_pool_completions(budget);
