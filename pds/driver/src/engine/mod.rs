@@ -231,6 +231,9 @@ pub struct Closed {
     /// Pooled mode: its transmissions still with the device (their pages stay pinned until
     /// they complete and are counted in [`Stats::tx_orphans`]).
     pub tx_in_flight: u16,
+    /// Other sessions given transmit buffers back on the way (the transmissions that had
+    /// completed were reaped first) that must be signalled.
+    pub notify: SessionSet,
 }
 
 /// The driver: one device backend, its receive pool (if any) and up to [`MAX_SESSIONS`]
@@ -372,19 +375,18 @@ impl<'q, B: NicBackend, T: Translate, C: RxPool> Driver<'q, B, T, C> {
     /// `None` if it was not open.
     pub fn close(&mut self, k: usize) -> Option<Closed> {
         self.clients.get(k)?.as_ref()?;
-        // Completed transmissions go back to their owners first.
+        // Completed transmissions go back to their owners first (and so unpin this session's
+        // pages, which lets it detach).
         let returned = self.reap_tx_completions();
         let c = self.clients[k].take()?;
-        let mut closed = Closed { stats: c.stats, errors: c.session.errors, reset: Ok(()), tx_in_flight: 0 };
+        let notify = self.publish(notify::News { tx: returned, rx: SessionSet::EMPTY });
+        let mut closed = Closed { stats: c.stats, errors: c.session.errors, reset: Ok(()), tx_in_flight: 0, notify };
         if self.pooled {
             closed.tx_in_flight = self.txr.count_where(|p| p.session == k as u8 && p.generation == c.generation);
         } else {
             closed.reset = self.reset_rings();
         }
         let _ = self.program_filter();
-        // Other sessions' returned buffers are published at their next event; none here
-        // (direct mode has no other session).
-        let _ = returned;
         Some(closed)
     }
 

@@ -301,11 +301,14 @@ impl<B: Nic + 'static, P: Platform + 'static, C: RxPool + 'static> DriverPd<B, P
         let (State::Running(engine), Some(slot)) = (&mut *self.state, self.slots[k].as_ref()) else {
             return Err(SessionError::UnknownSession);
         };
-        let p = &self.platform;
-        say!(p, "{}", StatsLine(engine));
+        say!(self.platform, "{}", StatsLine(engine));
         let Some(closed) = engine.close(k) else {
             return Err(SessionError::UnknownSession);
         };
+        for other in closed.notify.iter() {
+            self.platform.notify_client(other);
+        }
+        let p = &self.platform;
         if let Err(e) = closed.reset {
             say!(p, "device reset at close failed ({e}); its pages stay pinned");
         }

@@ -37,24 +37,26 @@ pub fn driver_stats<B: Nic, P: Platform, C: RxPool>(engine: &Engine<B, P, C>, k:
     }
 }
 
-/// Every open session's counters together, as one DRIVER_STATS record (the `stats` line).
+/// Every open session's counters together, as one DRIVER_STATS record (the `stats` line): the
+/// sessions' frames, signals and errors summed, the device's counted once.
 fn all_stats<B: Nic, P: Platform, C: RxPool>(engine: &Engine<B, P, C>) -> DriverStats {
-    let mut all = DriverStats { irqs: engine.stats().irqs, ..DriverStats::default() };
-    let open = engine.open_sessions();
-    for k in open.iter() {
-        let d = driver_stats(engine, k);
-        all.rx_packets += d.rx_packets;
-        all.tx_packets += d.tx_packets;
-        all.notify_sent += d.notify_sent;
-        all.notify_suppressed += d.notify_suppressed;
-        all.xlate_hits = d.xlate_hits;
-        all.xlate_misses = d.xlate_misses;
-        all.errors += d.errors;
-    }
-    if open.is_empty() {
-        let x = engine.xlate().stats();
-        all.xlate_hits = x.reader.hits;
-        all.xlate_misses = x.reader.misses;
+    let s = engine.stats();
+    let x = engine.xlate().stats();
+    let mut all = DriverStats {
+        irqs: s.irqs,
+        xlate_hits: x.reader.hits,
+        xlate_misses: x.reader.misses,
+        errors: s.rx_frame_errors + s.tx_errors + s.rx_dropped_no_buffer,
+        ..DriverStats::default()
+    };
+    for k in engine.open_sessions().iter() {
+        let (e, c) =
+            (engine.session_at(k).map(|s| s.errors).unwrap_or_default(), engine.session_stats(k).unwrap_or_default());
+        all.rx_packets += c.rx_packets;
+        all.tx_packets += c.tx_packets;
+        all.notify_sent += c.notify_sent;
+        all.notify_suppressed += c.notify_suppressed;
+        all.errors += e.rejected() + e.queue_corrupt + e.returns_dropped + c.rx_dropped_client_full;
     }
     all
 }

@@ -375,6 +375,25 @@ fn session_churn_loses_nothing_for_the_others<F: Fixture>() {
     assert_eq!(m.driver.stats().rx_packets, before);
 }
 
+/// Closing a session reaps the device's finished transmissions on the way; their owners are
+/// told (else a client waiting for its transmit buffers would wait for the next event).
+fn closing_a_session_signals_the_others_whose_buffers_came_back<F: Fixture>() {
+    let mut m = multi::<F>();
+    m.open(0);
+    m.open(1);
+    for i in 0..4u32 {
+        assert!(m.client(0).send(&test_frame(PEER, mac(0).0, 200, i)));
+    }
+    let _ = m.driver.on_client_notified();
+    assert!(m.driver.tx_in_flight() > 0, "{}: posted, not yet reaped", F::NAME);
+    // Client 0 now waits for its buffers (asks for a signal on its transmit free ring).
+    assert_eq!(m.client(0).tx.free.prepare_to_block(), Ok(true));
+    let closed = m.driver.close(1).expect("open");
+    assert!(closed.notify.contains(0), "{}: client 0 is told its buffers are back", F::NAME);
+    assert!(!closed.notify.contains(1));
+    assert_eq!(m.driver.tx_in_flight(), 0);
+}
+
 /// What the engine refuses: a second session without a pool, a MAC in use or not a station
 /// address, a slot beyond the limit or already open.
 fn the_engine_refuses_bad_opens<F: Fixture>() {
@@ -416,6 +435,10 @@ macro_rules! multi_suite {
             #[test]
             fn session_churn_loses_nothing_for_the_others() {
                 super::session_churn_loses_nothing_for_the_others::<$fx>();
+            }
+            #[test]
+            fn closing_a_session_signals_the_others_whose_buffers_came_back() {
+                super::closing_a_session_signals_the_others_whose_buffers_came_back::<$fx>();
             }
             #[test]
             fn the_engine_refuses_bad_opens() {

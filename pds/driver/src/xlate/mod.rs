@@ -130,8 +130,10 @@ impl<'c, L: MgrLink> CacheXlate<'c, L> {
     /// Asks the manager to attach `ds` for `client` (it checks the client shares it) and
     /// records where its entries are. A dataspace is attached for one session at a time.
     pub fn attach(&mut self, client: PdId, ds: DsId) -> Result<Attachment, SessionError> {
-        if self.atts.iter().flatten().any(|a| a.at.ds() == ds) {
-            return Err(SessionError::DuplicateDataspace);
+        if let Some(a) = self.atts.iter().flatten().find(|a| a.at.ds() == ds) {
+            // Still attached for this client: a close that could not detach (a transmission
+            // still pinned it) — the new session takes it over. Another client's: refused.
+            return if a.client == client { Ok(a.at) } else { Err(SessionError::DuplicateDataspace) };
         }
         let slot = self.atts.iter().position(Option::is_none).ok_or(SessionError::TooManyDataspaces)?;
         let at = match self.call(&MgrRequest::Attach { client, ds }) {

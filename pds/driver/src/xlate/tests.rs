@@ -229,7 +229,12 @@ fn attach_is_checked_by_the_manager() {
     let bytes = words.as_mut_bytes();
     let clock = Cell::new(0);
     let mut x = setup(bytes, &clock, 16, 4096, 8);
-    assert_eq!(x.attach(PdId::new(CLIENT).unwrap(), DsId(DS)), Err(SessionError::DuplicateDataspace));
+    // Attached already (by `setup`) for this client: taken over, no second ATTACH; another
+    // client naming it is refused.
+    let calls = x.link.calls.len();
+    assert!(x.attach(PdId::new(CLIENT).unwrap(), DsId(DS)).is_ok_and(|a| a.ds() == DsId(DS)));
+    assert_eq!(x.link.calls.len(), calls);
+    assert_eq!(x.attach(PdId::new(CLIENT + 1).unwrap(), DsId(DS)), Err(SessionError::DuplicateDataspace));
     assert_eq!(x.attach(PdId::new(CLIENT).unwrap(), DsId(9)), Err(SessionError::Manager(MgrError::UnknownDataspace)));
     assert_eq!(x.attach(PdId::new(5).unwrap(), DsId(DS + 100)), Err(SessionError::Manager(MgrError::NotShared)));
 }
