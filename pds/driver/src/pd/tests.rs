@@ -126,9 +126,8 @@ fn settings() -> Settings {
 
 type Nic = <E1000Fx as Fixture>::B;
 
-fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
-    let phys = PhysMem::new(PHYS_BASE, 0x10_0000 + PAGES as usize * 4096);
-    let (_model, nic) = E1000Fx::build(&phys, &Clock::default());
+/// The fake platform (manager, console) and a translation adapter over its cache.
+fn platform() -> (FakePlatform, Xlate<FakePlatform>) {
     let cache = region_host::zeroed("translation_cache", 0x4000);
     let writer = CacheWriter::new(table_from_region(&cache).unwrap());
     let p = FakePlatform(Rc::new(RefCell::new(Fake {
@@ -139,9 +138,18 @@ fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
         acks: 0,
         stopped: false,
     })));
-    let xlate: Xlate<FakePlatform> =
-        CacheXlate::new(table_from_region(&cache).unwrap(), Manager::new(p.clone()), 1 << 20);
-    let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
+    let xlate = CacheXlate::new(table_from_region(&cache).unwrap(), Manager::new(p.clone()), 1 << 20);
+    (p, xlate)
+}
+
+fn queue(name: &'static str) -> region::MappedRegion {
+    region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE)
+}
+
+fn driver() -> (DriverPd<Nic, FakePlatform>, FakePlatform) {
+    let phys = PhysMem::new(PHYS_BASE, 0x10_0000 + PAGES as usize * 4096);
+    let (_model, nic) = E1000Fx::build(&phys, &Clock::default());
+    let (p, xlate) = platform();
     let session = SessionCfg {
         client: PdId::new(2).unwrap(),
         mac: None,
@@ -359,19 +367,7 @@ fn driver2() -> (Nic2, FakePlatform) {
     let pool_len = 256 * crate::engine::POOL_BUF;
     let phys = PhysMem::new(PHYS_BASE, (POOL_PHYS - PHYS_BASE) as usize + pool_len);
     let (_model, nic) = E1000Fx::build(&phys, &Clock::default());
-    let cache = region_host::zeroed("translation_cache", 0x4000);
-    let writer = CacheWriter::new(table_from_region(&cache).unwrap());
-    let p = FakePlatform(Rc::new(RefCell::new(Fake {
-        lines: Vec::new(),
-        requests: Vec::new(),
-        writer,
-        notified: 0,
-        acks: 0,
-        stopped: false,
-    })));
-    let xlate: Xlate<FakePlatform> =
-        CacheXlate::new(table_from_region(&cache).unwrap(), Manager::new(p.clone()), 1 << 20);
-    let queue = |name| region_host::zeroed(name, nic_api::QUEUE_REGION_SIZE);
+    let (p, xlate) = platform();
     let s0 = SessionCfg {
         client: PdId::new(2).unwrap(),
         mac: None,
