@@ -534,3 +534,23 @@ fn a_faulting_stack_loses_only_its_own_session() {
     let text = g.q.output();
     assert!(!text.contains("driver: session 1 closed"), "session 1 was not touched:\n{text}");
 }
+
+/// The driver faults (injected on the console): the monitor restarts it, it resets the NIC and
+/// the manager recovers both sessions' pins; both stacks reopen their sessions and answer again.
+#[test]
+fn both_stacks_come_back_after_a_driver_crash() {
+    let mut g = Guest::boot();
+    g.echo(A, b"before");
+    g.echo(B, b"before");
+    ok(g.q.type_line("inject driver"));
+    let opened = |g: &Guest, k: u32| g.q.output().matches(&format!("driver: session {k} open for PD #")).count();
+    let deadline = Instant::now() + WAIT;
+    while opened(&g, 1) < 2 || opened(&g, 2) < 2 {
+        assert!(Instant::now() < deadline, "the stacks did not reopen their sessions:\n{}", g.q.output());
+        thread::sleep(Duration::from_millis(100));
+    }
+    g.echo_eventually(A, b"after the driver's restart");
+    g.echo_eventually(B, b"after the driver's restart");
+    let text = g.q.output();
+    assert!(text.contains("driver: device reset; the dataspace manager recovered"), "{text}");
+}
