@@ -165,11 +165,13 @@ pub trait NicBackend {
         u64::MAX
     }
 
-    /// Programs the receive-address filter to accept unicast frames for exactly `macs` (in
-    /// order; the first is normally the station address [`NicBackend::init`] returned) and
-    /// drops unicast for any other address in hardware. Broadcast stays accepted. Refuses,
-    /// leaving the filter as it was, when `macs` holds more entries than the chip's exact-match
-    /// filter has ([`FilterError::TooMany`]) or an entry that is not a station address.
+    /// Programs the receive-address filter to accept unicast frames for `macs` (in order; the
+    /// first is normally the station address [`NicBackend::init`] returned) and drop unicast
+    /// for other addresses in hardware: exactly on a chip with enough exact-match entries
+    /// (e1000), nearly exactly where the rest go through a hash (DP83820: a few other
+    /// addresses may pass, so software still checks the destination). Broadcast stays
+    /// accepted. Refuses, leaving the filter as it was, when `macs` holds more entries than the
+    /// chip's filter takes ([`FilterError::TooMany`]) or an entry that is not a station address.
     fn set_unicast_filter(&mut self, macs: &[MacAddr]) -> Result<(), FilterError>;
 }
 

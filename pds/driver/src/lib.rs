@@ -1,5 +1,6 @@
 //! The NIC driver PD's logic, host-testable: a device-neutral core ([`engine`]) that moves
-//! frames between a client's shared queues (`ring`) and a device's descriptor rings, and two
+//! frames between its clients' shared queues (`ring`; up to four sessions, each its own queues,
+//! dataspaces and MAC) and a device's descriptor rings, and two
 //! backends behind [`backend::NicBackend`]: [`e1000`] (Intel 82540EM, what QEMU emulates) and
 //! [`dp83820`] (NatSemi DP83820, the paper's NIC). Hardware sits behind the traits in [`hw`]
 //! so that tests run the same code against the behavioural models in `model` (feature
@@ -11,7 +12,7 @@
 //! ```text
 //! let mut a = driver.poll();                       // post the first receive buffers
 //! loop {
-//!     if a.notify_client { client_channel.notify() }
+//!     for k in a.notify.iter() { client_channel(k).notify() }
 //!     if a.ack_irq { irq_channel.irq_ack() }
 //!     if a.more_work { a = driver.poll(); continue }   // device IRQs stay masked
 //!     match wait() {                                   // block for notifications
