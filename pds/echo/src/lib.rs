@@ -47,6 +47,9 @@ pub struct EchoStats {
     pub drop_no_buffer: u64,
     /// Dropped: the send queue to the stack was full.
     pub drop_queue_full: u64,
+    /// Polls that stopped with deliveries waiting because every reply slot was out (being
+    /// sent); they resume when the stack gives slots back.
+    pub starved: u64,
     /// Records from the stack that failed validation.
     pub bad_records: u64,
     /// The stack moved a ring index impossibly.
@@ -191,7 +194,18 @@ impl<'a> Echo<'a> {
         self.stats.polls += 1;
         self.reap();
         let (mut sent, mut returned, mut more) = (false, false, true);
+        // Out of reply slots (they are with the NIC until sent): leave the deliveries queued
+        // (the stack holds back) and wait for the slots, rather than drop.
+        let mut starved = false;
         for _ in 0..QUEUE_CAPACITY {
+            if self.nfree == 0 {
+                self.reap();
+                if self.nfree == 0 {
+                    starved = matches!(self.end.to_client.active.available(), Ok(n) if n > 0);
+                    more = false;
+                    break;
+                }
+            }
             let d = match self.end.to_client.active.dequeue() {
                 Ok(Some(d)) => d,
                 Ok(None) => {
@@ -226,7 +240,15 @@ impl<'a> Echo<'a> {
         if returned {
             notify |= self.end.to_client.free.signal_needed();
         }
-        if !more {
+        if starved {
+            // Deliveries wait: only our slots coming back can let us go on.
+            self.stats.starved += 1;
+            self.end.to_client.active.cancel_signal();
+            match self.end.from_client.free.prepare_to_block() {
+                Ok(blocked) => more = !blocked,
+                Err(_) => self.stats.queue_corrupt += 1,
+            }
+        } else if !more {
             match self.end.to_client.active.prepare_to_block() {
                 Ok(blocked) => more = !blocked,
                 Err(_) => self.stats.queue_corrupt += 1,
@@ -256,7 +278,8 @@ impl<'a> Echo<'a> {
         }
         let i = self.free[self.nfree - 1];
         let offset = self.layout.client_slot(u32::from(i));
-        if self.data.copy_within(dg.range(), offset as usize).is_none() {
+        // After the headroom: the stack writes the headers in front and sends the slot as is.
+        if self.data.copy_within(dg.range(), (offset + socket_api::SEND_HEADROOM) as usize).is_none() {
             self.stats.bad_records += 1;
             return false;
         }

@@ -204,7 +204,7 @@ impl fmt::Display for StatsLine {
         let s = &self.stats;
         write!(
             f,
-            "stats wakeups={} repolls={} received={} echoed={} to_netstack={} drop_no_buffer={} drop_queue_full={} bad_records={} queue_corrupt={} bytes_copied={}",
+            "stats wakeups={} repolls={} received={} echoed={} to_netstack={} drop_no_buffer={} drop_queue_full={} starved={} bad_records={} queue_corrupt={} bytes_copied={}",
             self.wakeups,
             self.repolls,
             s.received,
@@ -212,6 +212,7 @@ impl fmt::Display for StatsLine {
             s.notify_netstack,
             s.drop_no_buffer,
             s.drop_queue_full,
+            s.starved,
             s.bad_records,
             s.queue_corrupt,
             s.bytes_copied
@@ -345,7 +346,7 @@ mod tests {
         assert_eq!(
             p.lines.last().unwrap(),
             "stats wakeups=1 repolls=0 received=2 echoed=2 to_netstack=1 drop_no_buffer=0 \
-             drop_queue_full=0 bad_records=0 queue_corrupt=0 bytes_copied=8"
+             drop_queue_full=0 starved=0 bad_records=0 queue_corrupt=0 bytes_copied=8"
         );
         assert_eq!(p.notified, 1, "the echo signals the stack that asked, once");
         // Both echoes are on the send queue, addressed back to the sender.

@@ -235,6 +235,9 @@ impl<'a> RxSide<'a> {
 /// The transmit half: driver tx pair + transmit slots.
 pub struct TxSide<'a> {
     ring: ring::Sender<'a>,
+    /// The client's data region, when the driver session names it: its slots sent by
+    /// reference (the client's payload behind headers the stack wrote in its headroom).
+    foreign: Option<Foreign>,
     mem: Region<'a>,
     ds: u32,
     base: u32,
@@ -248,10 +251,34 @@ pub struct TxSide<'a> {
     stats: DeviceStats,
 }
 
+/// Most client slots that can be out with the driver at once (by reference).
+pub const FOREIGN_SLOTS: usize = 256;
+
+/// A client slot sent by reference: not out, out for the current client instance, or out for
+/// one that has since been replaced (it comes back to nobody).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lent {
+    No,
+    Current,
+    Stale,
+}
+
+/// The client data region the driver may read (dataspace `ds`), by slot.
+struct Foreign {
+    ds: u32,
+    lent: [Lent; FOREIGN_SLOTS],
+    /// Slots the driver has sent, to give back to the client.
+    back: [u32; FOREIGN_SLOTS],
+    nback: usize,
+    /// Slots out for the current client instance.
+    current: usize,
+}
+
 impl<'a> TxSide<'a> {
     fn new(ring: ring::Sender<'a>, mem: Region<'a>, pool: &PoolConfig) -> Self {
         let mut s = Self {
             ring,
+            foreign: None,
             mem,
             ds: pool.dataspace,
             base: pool.rx_slots * SLOT,
@@ -281,6 +308,23 @@ impl<'a> TxSide<'a> {
                     return;
                 }
             };
+            if let Some(f) = self.foreign.as_mut().filter(|f| f.ds == d.dataspace && d.dataspace != self.ds) {
+                let i = (d.offset / SLOT) as usize;
+                if !d.offset.is_multiple_of(SLOT) || i >= FOREIGN_SLOTS || f.lent[i] == Lent::No {
+                    self.stats.tx_bad_desc += 1;
+                    continue;
+                }
+                if d.len == 0 {
+                    self.stats.tx_refused += 1;
+                }
+                if f.lent[i] == Lent::Current {
+                    f.back[f.nback] = d.offset;
+                    f.nback += 1;
+                    f.current -= 1;
+                }
+                f.lent[i] = Lent::No;
+                continue;
+            }
             let rel = d.offset.wrapping_sub(self.base);
             let ok = d.dataspace == self.ds
                 && d.offset >= self.base
@@ -368,6 +412,76 @@ impl<'a> TxSide<'a> {
     /// Free transmit slots.
     pub fn free_slots(&self) -> usize {
         self.nfree
+    }
+
+    /// Lets the stack send the client's slots of dataspace `ds` by reference (the driver
+    /// session names it).
+    pub fn set_foreign(&mut self, ds: u32) {
+        self.foreign =
+            Some(Foreign { ds, lent: [Lent::No; FOREIGN_SLOTS], back: [0; FOREIGN_SLOTS], nback: 0, current: 0 });
+    }
+
+    /// The current client's slots with the driver: their return must wake the stack (the
+    /// client may be waiting for them).
+    pub fn foreign_out(&self) -> usize {
+        self.foreign.as_ref().map_or(0, |f| f.current)
+    }
+
+    /// The dataspace the client's slots are sent from by reference, if any.
+    pub fn foreign_ds(&self) -> Option<u32> {
+        self.foreign.as_ref().map(|f| f.ds)
+    }
+
+    /// Hands the client's slot at `offset` (a frame of `len` bytes: headers the stack wrote in
+    /// its headroom, then the client's payload) to the driver as it is. False (nothing
+    /// queued) if there is no room on the ring, no foreign dataspace, or the slot is bad or
+    /// out already.
+    pub fn send_foreign(&mut self, offset: u32, len: usize) -> bool {
+        let Some(f) = self.foreign.as_mut() else { return false };
+        let i = (offset / SLOT) as usize;
+        if !offset.is_multiple_of(SLOT) || i >= FOREIGN_SLOTS || f.lent[i] != Lent::No {
+            return false;
+        }
+        let d = Desc { dataspace: f.ds, offset, len: len.min(MAX_FRAME) as u32, cookie: offset };
+        match self.ring.active.enqueue(d) {
+            Ok(()) => {
+                f.lent[i] = Lent::Current;
+                f.current += 1;
+                self.published = true;
+                self.stats.frames_out += 1;
+                self.stats.bytes_out += len as u64;
+                true
+            }
+            Err(e) => {
+                if let EnqueueError::Peer(_) = e {
+                    self.stats.queue_corrupt += 1;
+                }
+                self.stats.tx_no_buffer += 1;
+                false
+            }
+        }
+    }
+
+    /// The client's slots the driver has sent since the last call (to give back to it).
+    pub fn take_foreign_back(&mut self, mut give: impl FnMut(u32)) {
+        if let Some(f) = self.foreign.as_mut() {
+            for &off in &f.back[..f.nback] {
+                give(off);
+            }
+            f.nback = 0;
+        }
+    }
+
+    /// The client was replaced: its slots still with the driver come back to nobody (the new
+    /// instance starts with every slot its own).
+    pub fn forget_foreign(&mut self) {
+        if let Some(f) = self.foreign.as_mut() {
+            for l in f.lent.iter_mut().filter(|l| **l == Lent::Current) {
+                *l = Lent::Stale;
+            }
+            f.nback = 0;
+            f.current = 0;
+        }
     }
 
     pub(crate) fn ring(&mut self) -> &mut ring::Sender<'a> {
@@ -508,6 +622,17 @@ impl<'a> NetDevice<'a> {
         r.published = false;
         let t = &mut self.tx;
         t.ring = tx;
+        // The old driver's NIC was reset: the client's slots it held are the client's again.
+        if let Some(f) = t.foreign.as_mut() {
+            for i in 0..FOREIGN_SLOTS {
+                if f.lent[i] == Lent::Current {
+                    f.back[f.nback] = (i as u32) * SLOT;
+                    f.nback += 1;
+                }
+                f.lent[i] = Lent::No;
+            }
+            f.current = 0;
+        }
         t.with_driver = [false; MAX_SLOTS];
         t.nfree = 0;
         for slot in (0..t.slots as u16).rev() {

@@ -206,7 +206,7 @@ impl fmt::Display for StatsLine<'_> {
              drop_bad_checksum={} drop_other_mac={} drop_no_tx_buffer={} drop_client_full={} \
              drop_no_neighbour={} drop_app={} client_backpressure={} rx_bad_desc={} tx_bad_desc={} \
              tx_refused={} tx_no_buffer={} queue_corrupt={} copies_to_client={} copies_from_client={} \
-             drop_bad_range={}",
+             sent_by_reference={} drop_bad_range={}",
             p.wakeups,
             p.from_driver,
             p.from_client,
@@ -234,6 +234,7 @@ impl fmt::Display for StatsLine<'_> {
             d.queue_corrupt + s.driver_queue_corrupt + s.client_queue_corrupt,
             s.copies_to_client,
             s.copies_from_client,
+            s.sent_by_reference,
             s.drop_bad_range,
         )
     }

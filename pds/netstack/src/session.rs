@@ -29,8 +29,13 @@ pub enum StartError {
     /// A region's setvars are missing (the system file does not map it with `setvar_vaddr`
     /// and `setvar_size`).
     MissingRegion(&'static str),
-    /// `net_buffers_ds` is not a dataspace id.
-    BadDataspace(u64),
+    /// `net_buffers_ds` or `echo_data_ds` is not a dataspace id.
+    BadDataspace {
+        /// The setvar.
+        setvar: &'static str,
+        /// Its value.
+        value: u64,
+    },
     /// The call to the driver failed.
     Call(CallError),
     /// The driver refused the session.
@@ -54,7 +59,9 @@ impl fmt::Display for StartError {
                 f,
                 "region `{r}` is not mapped: map it in system.xml with setvar_vaddr=\"{r}\" setvar_size=\"{r}_size\""
             ),
-            Self::BadDataspace(v) => write!(f, "setvar `net_buffers_ds` = {v:#x} is not a dataspace id (0..2^32)"),
+            Self::BadDataspace { setvar, value } => {
+                write!(f, "setvar `{setvar}` = {value:#x} is not a dataspace id (0..2^32)")
+            }
             Self::Call(CallError::TooLong) => f.write_str("the session request does not fit a message"),
             Self::Call(CallError::Refused(c)) => write!(
                 f,
@@ -89,10 +96,16 @@ impl From<ClientError> for StartError {
     }
 }
 
-/// Opens the session over `call` (a PPC to the driver): OPEN naming dataspace `ds`; the reply
-/// carries the session id and the NIC's MAC.
-pub fn open(ds: u32, call: impl FnMut(&Message) -> Result<Message, CallError>) -> Result<DriverSession, StartError> {
-    let opened = client::open(&[DsId(ds)], call)?;
+/// Opens the session over `call` (a PPC to the driver): OPEN naming the packet buffers'
+/// dataspace `ds` and, if given, the client's data region `client_ds` (sent from by
+/// reference); the reply carries the session id and the NIC's MAC.
+pub fn open(
+    ds: u32,
+    client_ds: Option<u32>,
+    call: impl FnMut(&Message) -> Result<Message, CallError>,
+) -> Result<DriverSession, StartError> {
+    let both = [DsId(ds), DsId(client_ds.unwrap_or(0))];
+    let opened = client::open(&both[..1 + usize::from(client_ds.is_some())], call)?;
     Ok(DriverSession { session: opened.session, mac: opened.mac.0 })
 }
 

@@ -43,11 +43,18 @@ pub struct Settings {
     pub gateway: u64,
     /// The packet buffers' dataspace id, named in the driver session.
     pub net_buffers_ds: u64,
+    /// The client data region's dataspace id (`echo_data_ds`), named in the driver session
+    /// too, so the client's datagrams are sent from its own slots by reference; [`NO_DS`] =
+    /// not a dataspace (they are copied into the stack's transmit frames).
+    pub echo_data_ds: u64,
     /// At most one statistics line per this many milliseconds (after activity).
     pub stats_interval_ms: u64,
     /// The TSC frequency.
     pub tsc_hz: u64,
 }
+
+/// [`Settings::echo_data_ds`]: none.
+pub const NO_DS: u64 = u64::MAX;
 
 /// Who the stack serves UDP to.
 pub enum Mode<'a> {
@@ -106,22 +113,37 @@ fn driver_call(k: &mut impl Kernel) -> impl FnMut(&Message) -> Result<Message, C
 /// attaches the client or hosts the application. Prints the `up:` line.
 pub fn start<'a>(regions: Regions, s: Settings, mode: Mode<'a>, k: &mut impl Kernel) -> Result<Runner<'a>, StartError> {
     use session::StartError as E;
-    let ds = u32::try_from(s.net_buffers_ds).map_err(|_| E::BadDataspace(s.net_buffers_ds))?;
-    let DriverSession { session, mac } = session::open(ds, driver_call(k))?;
+    let ds = u32::try_from(s.net_buffers_ds)
+        .map_err(|_| E::BadDataspace { setvar: "net_buffers_ds", value: s.net_buffers_ds })?;
+    let client_ds = match (&mode, s.echo_data_ds) {
+        (Mode::Client { .. }, NO_DS) | (Mode::Hosted { .. }, _) => None,
+        (Mode::Client { .. }, v) => {
+            Some(u32::try_from(v).map_err(|_| E::BadDataspace { setvar: "echo_data_ds", value: v })?)
+        }
+    };
+    let DriverSession { session, mac } = session::open(ds, client_ds, driver_call(k))?;
     let mut cfg = Config::from_setvars(mac, s.ip_addr, s.prefix_len, s.gateway, s.tsc_hz).map_err(E::Config)?;
     cfg.pool.dataspace = ds;
     let rx = ring::Receiver::from_region(&regions.rx_queues, DRIVER_QUEUE_CAPACITY).map_err(E::Queue)?;
     let tx = ring::Sender::from_region(&regions.tx_queues, DRIVER_QUEUE_CAPACITY).map_err(E::Queue)?;
     let mut ns =
         Netstack::new(cfg, Region::from_mapped(regions.net_buffers), rx, tx, k.now_tsc()).map_err(E::Config)?;
-    let mut kept =
-        SessionRegions { rx_queues: regions.rx_queues, tx_queues: regions.tx_queues, client_queues: None, ds };
+    let mut kept = SessionRegions {
+        rx_queues: regions.rx_queues,
+        tx_queues: regions.tx_queues,
+        client_queues: None,
+        ds,
+        client_ds,
+    };
     match mode {
         Mode::Client { queues, data } => {
             // A restarted stack finds the old instance's queue state: start from zero.
             recover::zero(&queues);
             let end = socket_api::server_from_region(&queues).map_err(E::Queue)?;
             ns.attach_client(end, Region::from_mapped(data)).map_err(E::ClientRegion)?;
+            if let Some(cds) = client_ds {
+                ns.send_client_by_reference(cds);
+            }
             kept.client_queues = Some(queues);
         }
         Mode::Hosted { app, .. } => {

@@ -132,7 +132,7 @@ fn reply(label: u64, words: &[u64]) -> Result<Message, CallError> {
 #[test]
 fn session_open_names_the_dataspace_and_learns_the_mac() {
     let mut seen = Vec::new();
-    let s = session::open(3, |m| {
+    let s = session::open(3, None, |m| {
         seen.push(SessionRequest::decode(m).unwrap());
         open_reply(9, MAC)
     })
@@ -146,22 +146,22 @@ fn session_open_names_the_dataspace_and_learns_the_mac() {
 
 #[test]
 fn session_failures_are_errors_with_messages() {
-    let refused = session::open(3, |_| Ok(SessionReply::encode(&Err(SessionError::NoFreeSession)))).unwrap_err();
+    let refused = session::open(3, None, |_| Ok(SessionReply::encode(&Err(SessionError::NoFreeSession)))).unwrap_err();
     assert_eq!(refused, StartError::Refused(SessionError::NoFreeSession));
     assert!(refused.to_string().contains("refused the session"), "{refused}");
 
-    let garbage = session::open(3, |_| reply(label::OK, &[1])).unwrap_err();
+    let garbage = session::open(3, None, |_| reply(label::OK, &[1])).unwrap_err();
     assert!(matches!(garbage, StartError::BadReply(_)), "{garbage:?}");
     assert!(garbage.to_string().contains("malformed"));
 
     // A MAC word with bits above 48 is not a MAC.
-    let bad_mac = session::open(3, |_| reply(label::OK, &[1, u64::MAX])).unwrap_err();
+    let bad_mac = session::open(3, None, |_| reply(label::OK, &[1, u64::MAX])).unwrap_err();
     assert!(matches!(bad_mac, StartError::BadReply(_)));
 
-    let no_channel = session::open(3, |_| Err(CallError::Kernel)).unwrap_err();
+    let no_channel = session::open(3, None, |_| Err(CallError::Kernel)).unwrap_err();
     assert!(no_channel.to_string().contains("pp channel (id 1)"), "{no_channel}");
 
-    let runtime_refusal = session::open(3, |_| Err(CallError::Refused(0xffff_0001))).unwrap_err();
+    let runtime_refusal = session::open(3, None, |_| Err(CallError::Refused(0xffff_0001))).unwrap_err();
     assert!(runtime_refusal.to_string().contains("serving channel 1"), "{runtime_refusal}");
 
     assert!(StartError::MissingRegion("rx_queues").to_string().contains("setvar_size=\"rx_queues_size\""));

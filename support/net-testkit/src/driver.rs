@@ -51,6 +51,9 @@ pub struct Wire {
     rx: ring::Sender<'static>,
     tx: ring::Receiver<'static>,
     mem: Region<'static>,
+    /// A second dataspace of the session the stack sends from by reference (a client's data
+    /// region), with the fake driver's view of it.
+    client: Option<(u32, Region<'static>)>,
     /// Frames the stack sent, oldest first.
     pub sent: Vec<Vec<u8>>,
     /// Counters.
@@ -82,6 +85,7 @@ impl Wire {
             rx: drv_rx,
             tx: drv_tx,
             mem: wire_view,
+            client: None,
             sent: Vec::new(),
             stats: WireStats::default(),
             peer_answers_arp: true,
@@ -142,15 +146,26 @@ impl Wire {
         (stack_rx, stack_tx)
     }
 
+    /// Lets the stack send from dataspace `ds` too (a client's data region, seen through `view`),
+    /// as a driver session naming it would.
+    pub fn accept_dataspace(&mut self, ds: u32, view: Region<'static>) {
+        self.client = Some((ds, view));
+    }
+
     /// "Transmits" everything the stack queued and hands the buffers back.
     pub fn collect(&mut self) -> usize {
         let mut n = 0;
         let mut arp_replies = Vec::new();
         while let Ok(Some(d)) = self.tx.active.dequeue() {
             let start = d.offset as usize;
-            let frame = self.mem.get(start..start + d.len as usize).map(<[u8]>::to_vec);
+            let mem = match &self.client {
+                Some((ds, view)) if d.dataspace == *ds => view,
+                _ => &self.mem,
+            };
+            let frame = mem.get(start..start + d.len as usize).map(<[u8]>::to_vec);
+            let known = d.dataspace == DS || self.client.as_ref().is_some_and(|(ds, _)| *ds == d.dataspace);
             match frame {
-                Some(f) if d.dataspace == DS && d.len <= SLOT => {
+                Some(f) if known && d.len <= SLOT => {
                     if self.peer_answers_arp {
                         if let Some((ArpOperation::Request, sha, spa, _, PEER_IP)) = parse_arp(&f) {
                             arp_replies.push(arp_reply(PEER_MAC, PEER_IP, sha, spa));

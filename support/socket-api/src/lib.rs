@@ -13,13 +13,16 @@
 //!     (active = datagrams to send, free = the client's buffers coming back once sent).
 //! * the **data region** (`echo_data`) holds the payloads, in [`SLOT_SIZE`] slots
 //!   ([`DataLayout`]): the first half belongs to the stack (it writes received payloads
-//!   there), the second half to the client (it writes payloads to send there). A side only
-//!   ever writes its own half; it reads the peer's half only for a buffer the peer handed it.
+//!   there), the second half to the client (it writes payloads to send there, after
+//!   [`SEND_HEADROOM`] bytes the stack fills with headers). A side only writes its own half,
+//!   and the stack a client slot's headroom while the client has handed the slot over; a side
+//!   reads the peer's half only for a buffer the peer handed it.
 //!
 //! # Records
 //!
 //! Rings carry `ring::Desc`; on these rings its four words are a [`Datagram`] record:
-//! `dataspace` = remote IPv4 address, `offset`/`len` = payload in the data region, `cookie` =
+//! `dataspace` = remote IPv4 address, `offset` = the slot, `len` = the payload's length (at the
+//! slot's start from the stack, after [`SEND_HEADROOM`] from the client), `cookie` =
 //! `remote_port << 16 | local_port`. Free-ring entries name only the buffer (`offset`).
 //! Everything is a value copied out of shared memory and validated before use
 //! ([`DataLayout::check_from_client`], [`DataLayout::check_from_stack`]): bounds in the right
@@ -48,6 +51,14 @@ pub use session::{client_from_region, server_from_region, split_owned, ClientEnd
 pub const MAX_PAYLOAD: u32 = 1472;
 /// Bytes per data-region buffer slot (a payload never crosses one).
 pub const SLOT_SIZE: u32 = 2048;
+/// Bytes a client leaves free at the start of each slot it sends from: the payload to send
+/// starts at `offset + SEND_HEADROOM` ([`Datagram::send_range`]). The stack writes the Ethernet,
+/// IPv4 and UDP headers (42 bytes) there and, when the data region is a dataspace of its
+/// driver session, transmits the slot as it is: the client's copy of the payload is the only
+/// one. The slot comes back on the free ring once the NIC has sent it.
+pub const SEND_HEADROOM: u32 = 42;
+
+const _: () = assert!(SEND_HEADROOM + MAX_PAYLOAD <= SLOT_SIZE, "a frame fits its slot");
 /// Entries per ring of each queue pair.
 pub const QUEUE_CAPACITY: u32 = 128;
 /// Offset of the to-client queue pair in the queue region.
@@ -116,9 +127,16 @@ impl Datagram {
         }
     }
 
-    /// The byte range of the payload (computed without overflow).
+    /// The byte range of a received datagram's payload (a record from the stack).
     pub fn range(&self) -> core::ops::Range<usize> {
         self.offset as usize..self.offset as usize + self.len as usize
+    }
+
+    /// The byte range of the payload of a datagram to send (a record from the client): after
+    /// [`SEND_HEADROOM`] bytes of its slot.
+    pub fn send_range(&self) -> core::ops::Range<usize> {
+        let start = self.offset as usize + SEND_HEADROOM as usize;
+        start..start + self.len as usize
     }
 }
 

@@ -38,13 +38,19 @@ struct Sys {
 /// Data region of the session (the system file's `echo_data`, 256 KiB).
 const ECHO_DATA: usize = 0x40000;
 
-fn data_views() -> (Region<'static>, Region<'static>) {
+/// The data region's dataspace id in the driver session when the stack sends the client's
+/// slots by reference (as system.xml's `echo_data_ds`).
+const ECHO_DATA_DS: u32 = 1;
+
+fn data_views() -> (Region<'static>, Region<'static>, Region<'static>) {
     let mem: &'static mut [u8] = vec![0u8; ECHO_DATA].leak();
     let (ptr, len) = (mem.as_mut_ptr(), mem.len());
-    // SAFETY: leaked, so valid forever. The stack and the client each get a view, as the two PDs
-    // do: the session protocol gives every slot one owner at a time (stack half / client half,
-    // handed over by records and returned on free rings), and each side touches only its own.
-    unsafe { (Region::from_raw(ptr, len), Region::from_raw(ptr, len)) }
+    // SAFETY: leaked, so valid forever. The stack, the client and the fake driver each get a
+    // view, as the PDs and the NIC do: the session protocol gives every slot one owner at a time
+    // (stack half / client half, handed over by records and returned on free rings; a client
+    // slot sent by reference is the driver's until it returns it), and each side touches only
+    // what it owns.
+    unsafe { (Region::from_raw(ptr, len), Region::from_raw(ptr, len), Region::from_raw(ptr, len)) }
 }
 
 fn session() -> (socket_api::ServerEnd<'static>, ClientEnd<'static>) {
@@ -53,11 +59,22 @@ fn session() -> (socket_api::ServerEnd<'static>, ClientEnd<'static>) {
 }
 
 impl Sys {
+    /// The echo as its own PD, its replies sent from its slots by reference (system.xml).
     fn separate() -> Self {
-        let (wire, mut ns) = testkit::setup(testkit::config());
+        Self::separate_with(true)
+    }
+
+    /// The echo as its own PD; `by_reference`: its replies leave from its own slots, else the
+    /// stack copies them into transmit frames.
+    fn separate_with(by_reference: bool) -> Self {
+        let (mut wire, mut ns) = testkit::setup(testkit::config());
         let (server, client) = session();
-        let (stack_view, echo_view) = data_views();
+        let (stack_view, echo_view, wire_view) = data_views();
         ns.attach_client(server, stack_view).unwrap();
+        if by_reference {
+            ns.send_client_by_reference(ECHO_DATA_DS);
+            wire.accept_dataspace(ECHO_DATA_DS, wire_view);
+        }
         let echo = Echo::new(client, echo_view, ECHO_PORT).unwrap();
         let m = echo.bind_request();
         let r = ns.protected(&m);
@@ -196,9 +213,20 @@ fn separate_echo_pd_is_byte_exact_for_1_to_1472_bytes() {
     let s = check_sizes(Sys::separate(), "echo PD");
     let st = s.ns.stats();
     let n = sizes().len() as u64;
-    // The session crosses address spaces: the stack copies into and out of the data region.
-    assert_eq!((st.copies_to_client, st.copies_from_client), (n, n));
+    // The session crosses address spaces: the stack copies into the data region; the echo's
+    // replies leave from its own slots (headers written into their headroom), copied no more.
+    assert_eq!((st.copies_to_client, st.copies_from_client, st.sent_by_reference), (n, 0, n));
     assert_eq!(s.ns.device_stats().tx_no_buffer, 0);
+    assert_eq!(s.wire.stats.bad_buffers, 0);
+}
+
+#[test]
+fn separate_echo_pd_copied_out_is_byte_exact_too() {
+    let s = check_sizes(Sys::separate_with(false), "echo PD, replies copied");
+    let st = s.ns.stats();
+    let n = sizes().len() as u64;
+    // Without the data region in the driver session the stack copies the replies out.
+    assert_eq!((st.copies_to_client, st.copies_from_client, st.sent_by_reference), (n, n, 0));
 }
 
 #[test]
@@ -315,7 +343,7 @@ fn a_stalled_echo_back_pressures_and_recovers() {
 fn the_stack_refuses_a_hostile_clients_records() {
     let (wire, mut ns) = testkit::setup(testkit::config());
     let (server, mut client) = session();
-    let (stack_view, mut client_view) = data_views();
+    let (stack_view, mut client_view, _) = data_views();
     ns.attach_client(server, stack_view).unwrap();
     let bind = socket_api::msg::Request::Bind { port: 7 }.encode();
     let r = ns.protected(&bind);
@@ -336,7 +364,7 @@ fn the_stack_refuses_a_hostile_clients_records() {
 
     let peer = Endpoint { addr: PEER_IP, port: 40000 };
     let ok = Datagram { offset: layout.client_slot(0), len: 5, remote: peer, local_port: 7 };
-    client_view.get_mut(ok.range()).unwrap().copy_from_slice(b"hello");
+    client_view.get_mut(ok.send_range()).unwrap().copy_from_slice(b"hello");
     let bad = [
         Datagram { offset: layout.stack_slot(0), ..ok },      // the stack's half
         Datagram { offset: layout.client_slot(1) + 1, ..ok }, // not a slot start

@@ -302,9 +302,18 @@ fn measured_burst(g: &mut Guest, label: &str, prefixes: &[&str], n: usize) {
             "driver: stats" | "netstack: driver stats" => {
                 &["irqs", "notify_sent", "notify_suppressed", "rx_packets", "tx_packets", "xlate_misses"]
             }
-            "netstack: stats" => {
-                &["wakeups", "from_driver", "from_client", "to_driver", "to_client", "udp_in", "udp_out"]
-            }
+            "netstack: stats" => &[
+                "wakeups",
+                "from_driver",
+                "from_client",
+                "to_driver",
+                "to_client",
+                "udp_in",
+                "udp_out",
+                "copies_to_client",
+                "copies_from_client",
+                "sent_by_reference",
+            ],
             "echo: stats" => &["wakeups", "to_netstack", "received", "echoed"],
             _ => &["received", "echoed"],
         };
@@ -317,6 +326,11 @@ fn measured_burst(g: &mut Guest, label: &str, prefixes: &[&str], n: usize) {
     assert_eq!(echoed, n, "every datagram of a paced burst must be echoed");
     // The figures are real: the stack took at least the burst, and the driver saw interrupts.
     assert!(delta(&before[0], &after[0], "udp_in") >= n as u64, "{after:?}");
+    if prefixes.contains(&"echo: stats") {
+        // A separate echo's replies leave from its own slots: the stack copies none of them.
+        assert!(delta(&before[0], &after[0], "sent_by_reference") >= n as u64, "{after:?}");
+        assert_eq!(delta(&before[0], &after[0], "copies_from_client"), 0, "{after:?}");
+    }
 }
 
 const SIZES: &[usize] = &[

@@ -19,6 +19,7 @@ pd::setvar!(ip_addr: u64 = 0x0a00_020f);
 pd::setvar!(prefix_len: u64 = 24);
 pd::setvar!(gateway: u64 = 0x0a00_0202);
 pd::setvar!(net_buffers_ds: u64 = 0);
+pd::setvar!(echo_data_ds: u64 = u64::MAX);
 pd::setvar!(stats_interval_ms: u64 = 1000);
 
 const DRIVER: Channel = Channel::new(1);
@@ -96,6 +97,7 @@ fn start(mode: Mode) -> Result<NetstackPd<'static>, startup::StartError> {
         prefix_len: prefix,
         gateway: gw,
         net_buffers_ds: ds,
+        echo_data_ds: echo_data_ds.get(),
         stats_interval_ms: interval,
         tsc_hz: pd::tsc_hz(),
     };

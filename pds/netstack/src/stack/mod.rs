@@ -90,6 +90,9 @@ pub struct Stats {
     pub copies_to_client: u64,
     /// Payload copies the stack made from the client's data region into frames.
     pub copies_from_client: u64,
+    /// Client datagrams sent by reference from the client's own slot (headers written into
+    /// its headroom, no copy).
+    pub sent_by_reference: u64,
     /// Driver-channel signals the stack asked for.
     pub notify_driver: u64,
     /// Client-channel signals the stack asked for.
@@ -206,6 +209,8 @@ impl<'a> Netstack<'a> {
         self.dev.rx.post();
         if let Some(c) = self.client.as_mut() {
             c.reap(&mut self.stats);
+            let stats = &mut self.stats;
+            self.dev.tx.take_foreign_back(|off| c.give_back(off, stats));
         }
         let mut more = self.client_sends();
         more |= self.receive(now);
@@ -255,8 +260,9 @@ impl<'a> Netstack<'a> {
             // Blocked on the client, not the driver: its signal (below) wakes us.
             self.dev.rx.ring().active.cancel_signal();
         }
-        if self.dev.tx.free_slots() == 0 {
-            // Out of transmit buffers: the driver's returns are what we wait for.
+        if self.dev.tx.free_slots() == 0 || self.dev.tx.foreign_out() > 0 {
+            // Out of transmit buffers, or the client's slots are out being sent (the client
+            // may wait for them): the driver's returns are what we wait for.
             check(self.dev.tx.ring().free.prepare_to_block(), &mut st.driver_queue_corrupt);
         } else {
             // Notification avoidance: returns are reaped at every poll anyway.

@@ -25,6 +25,12 @@ impl<'a> Netstack<'a> {
         Ok(())
     }
 
+    /// Sends the client's datagrams from its own slots by reference: the driver session names
+    /// its data region as dataspace `ds`.
+    pub fn send_client_by_reference(&mut self, ds: u32) {
+        self.dev.tx.set_foreign(ds);
+    }
+
     /// Hosts an application in the stack's PD on its port.
     pub fn host_app(&mut self, app: &'a mut dyn UdpApp) -> Result<(), BindError> {
         self.bind(app.port(), Owner::App)?;

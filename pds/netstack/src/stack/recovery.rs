@@ -54,6 +54,11 @@ impl<'a> Netstack<'a> {
     pub fn reset_driver(&mut self, rx: ring::Receiver<'a>, tx: ring::Sender<'a>) {
         self.held = None;
         self.dev.reset(rx, tx);
+        // The client's slots the old driver held are the client's again.
+        if let Some(c) = self.client.as_mut() {
+            let stats = &mut self.stats;
+            self.dev.tx.take_foreign_back(|off| c.give_back(off, stats));
+        }
         self.dev.rx.post();
     }
 
@@ -67,6 +72,8 @@ impl<'a> Netstack<'a> {
         if let Some(c) = self.client.as_mut() {
             c.reset(end);
         }
+        // Its slots still with the driver come back to nobody: the new instance owns them all.
+        self.dev.tx.forget_foreign();
         for p in self.ports.iter_mut() {
             if matches!(p, Some((_, Owner::Client))) {
                 *p = None;

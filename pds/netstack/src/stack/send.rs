@@ -1,6 +1,9 @@
 //! The client's datagrams out: each record is checked against the client's layout and bound
-//! ports, copied once into a transmit frame behind the UDP headers, and its buffer given back;
-//! an unknown next hop gets an ARP request (one per hop per poll) and the datagram is dropped.
+//! ports; the stack writes the headers into the slot's headroom and hands the slot itself to
+//! the driver when the session names the client's data region (no copy; the slot goes back to
+//! the client when the NIC has sent it), else copies the payload into a transmit frame behind
+//! the headers and gives the slot back at once. An unknown next hop gets an ARP request (one
+//! per hop per poll) and the datagram is dropped.
 
 use super::ports::{owner, Owner};
 use super::{next_hop, Netstack};
@@ -44,12 +47,31 @@ impl Netstack<'_> {
                         }
                     }
                 }
+                Some(dst_mac) if self.dev.tx.foreign_ds().is_some() => {
+                    // By reference: headers into the slot's headroom, the slot to the driver
+                    // as it is; it comes back to the client when the NIC has sent it.
+                    let from = Endpoint { addr: self.cfg.ip, port: dg.local_port };
+                    let end = dg.send_range().end;
+                    match c.data.get_mut(dg.offset as usize..end) {
+                        Some(frame) => {
+                            let n =
+                                wire::write_udp_headers(frame, self.cfg.mac, dst_mac, from, dg.remote, dg.len as usize);
+                            if self.dev.tx.send_foreign(dg.offset, n) {
+                                self.stats.udp_out += 1;
+                                self.stats.sent_by_reference += 1;
+                                continue;
+                            }
+                            self.stats.drop_no_tx_buffer += 1;
+                        }
+                        None => self.stats.client_bad_records += 1,
+                    }
+                }
                 Some(dst_mac) => match self.dev.tx.alloc() {
                     None => self.stats.drop_no_tx_buffer += 1,
                     Some(slot) => {
                         let buf = self.dev.tx.buf(slot);
                         let len = dg.len as usize;
-                        match c.data.get(dg.range()) {
+                        match c.data.get(dg.send_range()) {
                             Some(src) => {
                                 buf[UDP_HEADROOM..UDP_HEADROOM + len].copy_from_slice(src);
                                 self.stats.copies_from_client += 1;

@@ -34,6 +34,9 @@ pub struct SessionRegions {
     pub client_queues: Option<MappedRegion>,
     /// The packet buffers' dataspace, named in OPEN.
     pub ds: u32,
+    /// The client's data region's dataspace, named in OPEN too when the stack sends the
+    /// client's slots by reference.
+    pub client_ds: Option<u32>,
 }
 
 /// Recovery's state in the PD.
@@ -80,11 +83,11 @@ impl NetstackPd<'_> {
             self.recovery.driver_down = false;
             return;
         };
-        let mut opened = session::open(r.ds, driver_call(k));
+        let mut opened = session::open(r.ds, r.client_ds, driver_call(k));
         for _ in 1..OPEN_TRIES {
             match opened {
                 Err(StartError::Call(CallError::Refused(c))) if c == Refusal::RESTARTED.0 => {
-                    opened = session::open(r.ds, driver_call(k));
+                    opened = session::open(r.ds, r.client_ds, driver_call(k));
                 }
                 _ => break,
             }

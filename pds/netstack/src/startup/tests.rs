@@ -66,6 +66,7 @@ const SETTINGS: Settings = Settings {
     prefix_len: 24,
     gateway: 0x0a00_0202,
     net_buffers_ds: 0,
+    echo_data_ds: super::NO_DS,
     stats_interval_ms: 1000,
     tsc_hz: 2_000_000_000,
 };
