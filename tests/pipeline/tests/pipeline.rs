@@ -35,8 +35,8 @@ struct Sys {
     sig: Signals,
 }
 
-/// Data region of the session (the system file's `echo_data`, 256 KiB).
-const ECHO_DATA: usize = 0x40000;
+/// Data region of the session (the system file's `echo_data`, 512 KiB).
+const ECHO_DATA: usize = 0x80000;
 
 /// The data region's dataspace id in the driver session when the stack sends the client's
 /// slots by reference (as system.xml's `echo_data_ds`).
