@@ -70,12 +70,12 @@ fn project_system_xml_has_the_designed_topology() {
     let dsm = s.pd("dataspace_mgr").expect("dataspace_mgr");
     let net_buffers_size = s.region("net_buffers").expect("net_buffers").size;
     assert_eq!(setvar(dsm, "ds0_size"), SetVarValue::Number(net_buffers_size));
-    // 4 KiB pages: the NIC's IO space (VT-d) maps only 4 KiB frames; it and the rings are the
-    // only memory granted to the NIC's DMA.
+    // 4 KiB pages: the NIC's IO space (VT-d) maps only 4 KiB frames; it, the rings and the
+    // echo's reply slots (sent by reference) are the only memory granted to the NIC's DMA.
     assert_eq!(s.region("net_buffers").map(|r| r.page_size), Some(PageSize::Small));
     let dma_regions: Vec<&str> =
         s.regions.iter().filter(|r| r.dma.as_deref() == Some("e1000_regs")).map(|r| r.name.as_str()).collect();
-    assert_eq!(dma_regions, ["driver_dma", "net_buffers"]);
+    assert_eq!(dma_regions, ["driver_dma", "net_buffers", "echo_data"]);
     assert_eq!(who_maps("rx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("tx_queues"), ["driver", "netstack"]);
     assert_eq!(who_maps("driver_dma"), ["driver"]);
