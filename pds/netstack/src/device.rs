@@ -390,9 +390,20 @@ impl<'a> TxSide<'a> {
             len: len.min(MAX_FRAME) as u32,
             cookie: u32::from(slot),
         };
+        if self.enqueue(d, len) {
+            self.with_driver[slot as usize] = true;
+            true
+        } else {
+            self.release(slot);
+            false
+        }
+    }
+
+    /// Queues a frame descriptor to the driver, counting it; false (counted) if the ring is
+    /// full or the driver corrupted it.
+    fn enqueue(&mut self, d: Desc, len: usize) -> bool {
         match self.ring.active.enqueue(d) {
             Ok(()) => {
-                self.with_driver[slot as usize] = true;
                 self.published = true;
                 self.stats.frames_out += 1;
                 self.stats.bytes_out += len as u64;
@@ -403,7 +414,6 @@ impl<'a> TxSide<'a> {
                     self.stats.queue_corrupt += 1;
                 }
                 self.stats.tx_no_buffer += 1;
-                self.release(slot);
                 false
             }
         }
@@ -437,29 +447,20 @@ impl<'a> TxSide<'a> {
     /// queued) if there is no room on the ring, no foreign dataspace, or the slot is bad or
     /// out already.
     pub fn send_foreign(&mut self, offset: u32, len: usize) -> bool {
-        let Some(f) = self.foreign.as_mut() else { return false };
+        let Some(f) = self.foreign.as_ref() else { return false };
         let i = (offset / SLOT) as usize;
         if !offset.is_multiple_of(SLOT) || i >= FOREIGN_SLOTS || f.lent[i] != Lent::No {
             return false;
         }
         let d = Desc { dataspace: f.ds, offset, len: len.min(MAX_FRAME) as u32, cookie: offset };
-        match self.ring.active.enqueue(d) {
-            Ok(()) => {
-                f.lent[i] = Lent::Current;
-                f.current += 1;
-                self.published = true;
-                self.stats.frames_out += 1;
-                self.stats.bytes_out += len as u64;
-                true
-            }
-            Err(e) => {
-                if let EnqueueError::Peer(_) = e {
-                    self.stats.queue_corrupt += 1;
-                }
-                self.stats.tx_no_buffer += 1;
-                false
-            }
+        if !self.enqueue(d, len) {
+            return false;
         }
+        if let Some(f) = self.foreign.as_mut() {
+            f.lent[i] = Lent::Current;
+            f.current += 1;
+        }
+        true
     }
 
     /// The client's slots the driver has sent since the last call (to give back to it).
